@@ -1,0 +1,69 @@
+// delaytop's native addon: taskstats over generic netlink, nothing else.
+#include <napi.h>
+
+#include "listener.h"
+#include "nl.h"
+#include "query.h"
+
+namespace {
+
+Napi::Object aggrObject(Napi::Env env, const nl::Aggr& a) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", a.id);
+  o.Set("offset", a.statsOffset);
+  o.Set("length", a.statsLen);
+  return o;
+}
+
+// parseDatagram(buf: Uint8Array, familyId: number): every message of one datagram as
+// the native walker sees it. Exposed for the decoder fixtures and the fuzz tests.
+Napi::Value ParseDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "parseDatagram(buf: Uint8Array, familyId: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto u8 = info[0].As<Napi::Uint8Array>();
+  uint16_t family = uint16_t(info[1].As<Napi::Number>().Uint32Value());
+  const uint8_t* buf = u8.Data();
+  size_t len = u8.ByteLength();
+  Napi::Array msgs = Napi::Array::New(env);
+  size_t off = 0;
+  uint32_t k = 0;
+  while (off < len) {
+    nl::Msg m;
+    size_t next;
+    nl::ParseStatus s = nl::parseMsg(buf, len, off, family, &m, &next);
+    Napi::Object o = Napi::Object::New(env);
+    if (s != nl::ParseStatus::Ok) {
+      o.Set("error", nl::parseStatusText(s));
+      msgs.Set(k++, o);
+      break;
+    }
+    o.Set("type", m.type);
+    o.Set("seq", m.seq);
+    o.Set("portId", m.portid);
+    o.Set("cmd", m.cmd);
+    if (m.type == 2) o.Set("errno", m.error);  // NLMSG_ERROR
+    if (m.pid.present) o.Set("pid", aggrObject(env, m.pid));
+    if (m.tgid.present) o.Set("tgid", aggrObject(env, m.tgid));
+    msgs.Set(k++, o);
+    if (next <= off) break;
+    off = next;
+  }
+  return msgs;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("QuerySocket", QuerySocket::Init(env));
+  exports.Set("Listener", Listener::Init(env));
+  exports.Set("parseDatagram", Napi::Function::New(env, ParseDatagram));
+  exports.Set("queryEntryBytes", Napi::Number::New(env, double(kQueryEntryBytes)));
+  exports.Set("exitRecordHeaderBytes", Napi::Number::New(env, double(kRecHeader)));
+  exports.Set("counterCount", Napi::Number::New(env, double(kCounterCount)));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(delaytop, Init)

@@ -1,0 +1,71 @@
+// The typed face of native/ (delaytop.node). Nothing else in src/ touches the addon.
+import { createRequire } from 'node:module';
+
+export interface NativeQuerySocket {
+  /** one batch, one crossing: result layout in queryEntryBytes entries + payloads */
+  querySync(ids: Uint32Array, tgid: Uint8Array): ArrayBuffer;
+  query(ids: Uint32Array, tgid: Uint8Array): Promise<ArrayBuffer>;
+  close(): void;
+  info(): { familyId: number; portId: number; rcvbufBytes: number; overruns: number; timeouts: number };
+}
+
+export interface NativeListenerOptions {
+  rcvbufBytes: number;
+  forceRcvbuf: boolean;
+  pin: boolean;
+  maxQueueBytes: number;
+  /** cpulist of possible CPUs: cleared for our port ids before registering */
+  possible: string;
+}
+
+export interface NativeReaderInfo {
+  cpu: number;
+  portId: number;
+  rcvbufBytes: number;
+  registered: boolean;
+  deregisterError: string;
+}
+
+export interface NativeListener {
+  drain(): { data: ArrayBuffer; counters: Float64Array };
+  close(): void;
+  info(): { readers: NativeReaderInfo[]; familyId: number; counterCount: number };
+}
+
+export interface ParsedMessage {
+  error?: string;
+  type?: number;
+  seq?: number;
+  portId?: number;
+  cmd?: number;
+  errno?: number;
+  pid?: { id: number; offset: number; length: number };
+  tgid?: { id: number; offset: number; length: number };
+}
+
+export interface Addon {
+  QuerySocket: new (timeoutMs?: number) => NativeQuerySocket;
+  Listener: new (cpus: number[], opts: NativeListenerOptions, notify: () => void) => NativeListener;
+  parseDatagram(buf: Uint8Array, familyId: number): ParsedMessage[];
+  queryEntryBytes: number;
+  exitRecordHeaderBytes: number;
+  counterCount: number;
+}
+
+let cached: Addon | undefined;
+
+export function loadAddon(): Addon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  try {
+    cached = require('../../native/build/Release/delaytop.node') as Addon;
+  } catch (e) {
+    const err = new Error(
+      `the native addon is not built (${(e as Error).message.split('\n')[0]}).\n` +
+        '  Build it with: npm run build   (needs python3, make and g++)',
+    );
+    (err as NodeJS.ErrnoException).code = 'ENOADDON';
+    throw err;
+  }
+  return cached;
+}

@@ -1,0 +1,143 @@
+// struct taskstats decoder: by the STATS attribute's length plus its version field,
+// never by a compiled sizeof (distro headers lag the kernel).
+import { FIELDS, FIELD_SIZE, MAX_KNOWN_VERSION, MIN_VERSION, STRUCT_SIZE, versionForSize, type FieldSpec } from './layout.js';
+
+/** A u64 stays a number while exact (<= 2^53-1), and becomes a bigint above. */
+export type U64 = number | bigint;
+export interface Timespec {
+  tv_sec: U64;
+  tv_nsec: U64;
+}
+export type RawValue = U64 | string | Timespec;
+
+export interface Taskstats {
+  /** the version field as sent (0 for old TGID exit records) */
+  version: number;
+  /** the layout actually used to decode */
+  layoutVersion: number;
+  /** STATS attribute length in bytes */
+  length: number;
+  /** every field the record has, under its kernel name */
+  raw: Record<string, RawValue>;
+}
+
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+}
+
+export interface DecodeOptions {
+  /** version to assume when the record says 0 (e.g. the sibling PID record's) */
+  fallbackVersion?: number;
+}
+
+const TWO32 = 4294967296;
+const SAFE_HI = 0x200000; // hi word below 2^21 keeps hi*2^32+lo under 2^53
+
+export function readU64(dv: DataView, off: number): U64 {
+  const lo = dv.getUint32(off, true);
+  const hi = dv.getUint32(off + 4, true);
+  if (hi < SAFE_HI) return hi * TWO32 + lo;
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+function readS64(dv: DataView, off: number): U64 {
+  const v = dv.getBigInt64(off, true);
+  return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** ac_comm: NUL-terminated within 32 bytes, arbitrary bytes (shown as UTF-8 with U+FFFD). */
+function readComm(bytes: Uint8Array, off: number): string {
+  let end = off;
+  const stop = off + FIELD_SIZE.comm;
+  while (end < stop && bytes[end] !== 0) end++;
+  return utf8.decode(bytes.subarray(off, end));
+}
+
+interface Slot {
+  name: string;
+  type: FieldSpec['type'];
+  offset: number;
+}
+
+// Precomputed per (layout version, length) so the hot path is one loop of reads.
+const plans = new Map<string, Slot[]>();
+
+function planFor(layoutVersion: number, length: number): Slot[] {
+  const key = `${layoutVersion}:${length}`;
+  let plan = plans.get(key);
+  if (plan) return plan;
+  plan = [];
+  for (const f of FIELDS) {
+    if (f.since > layoutVersion) continue;
+    const offset = layoutVersion === 15 ? f.offsetV15 : f.offset;
+    if (offset === null || offset + FIELD_SIZE[f.type] > length) continue;
+    plan.push({ name: f.name, type: f.type, offset });
+  }
+  if (plans.size > 64) plans.clear(); // only garbage makes many distinct lengths
+  plans.set(key, plan);
+  return plan;
+}
+
+export function decodeTaskstats(bytes: Uint8Array, opts: DecodeOptions = {}): Taskstats {
+  const length = bytes.byteLength;
+  if (length < 2) throw new DecodeError(`STATS attribute of ${length} bytes has no version field`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, length);
+  const version = dv.getUint16(0, true);
+  let layoutVersion = version;
+  if (version === 0) {
+    // Older kernels sent TGID exit records with version 0.
+    const guess = opts.fallbackVersion || versionForSize(length);
+    if (!guess) throw new DecodeError(`STATS version 0 with unrecognised length ${length} and no sibling version`);
+    layoutVersion = guess;
+  }
+  if (layoutVersion < MIN_VERSION) {
+    throw new DecodeError(`taskstats version ${layoutVersion} is not supported (v1 put cpu_count at offset 8)`);
+  }
+  if (layoutVersion <= MAX_KNOWN_VERSION) {
+    const need = STRUCT_SIZE[layoutVersion]!;
+    if (length < need) {
+      throw new DecodeError(`STATS attribute of ${length} bytes is shorter than taskstats v${layoutVersion} (${need} bytes)`);
+    }
+  } else if (length < STRUCT_SIZE[MAX_KNOWN_VERSION]!) {
+    // A newer version never shrinks the struct: a short one is damaged.
+    throw new DecodeError(`STATS attribute of ${length} bytes is too short for taskstats v${layoutVersion}`);
+  }
+  const raw: Record<string, RawValue> = {};
+  for (const s of planFor(layoutVersion, length)) {
+    switch (s.type) {
+      case 'u64': raw[s.name] = readU64(dv, s.offset); break;
+      case 'u32': raw[s.name] = dv.getUint32(s.offset, true); break;
+      case 'u16': raw[s.name] = dv.getUint16(s.offset, true); break;
+      case 'u8': raw[s.name] = dv.getUint8(s.offset); break;
+      case 'comm': raw[s.name] = readComm(bytes, s.offset); break;
+      case 'timespec': raw[s.name] = { tv_sec: readS64(dv, s.offset), tv_nsec: readS64(dv, s.offset + 8) }; break;
+    }
+  }
+  return { version, layoutVersion, length, raw };
+}
+
+/** A numeric field as a JS number for arithmetic (rounded above 2^53), or undefined if absent. */
+export function num(ts: Taskstats, name: string): number | undefined {
+  const v = ts.raw[name];
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return undefined;
+}
+
+/** ac_exitcode is a wait status: code << 8 | signal, 0x80 = core dumped. */
+export interface ExitStatus {
+  exitCode: number | null;
+  signal: number | null;
+  coreDumped: boolean;
+}
+
+export function decodeExitStatus(status: number): ExitStatus {
+  const sig = status & 0x7f;
+  if (sig === 0) return { exitCode: (status >> 8) & 0xff, signal: null, coreDumped: false };
+  return { exitCode: null, signal: sig, coreDumped: (status & 0x80) !== 0 };
+}
+
+/** ac_flag bits from <linux/acct.h>. */
+export const AC_FLAG = { AFORK: 0x01, ASU: 0x02, ACORE: 0x08, AXSIG: 0x10, AGROUP: 0x20 } as const;

@@ -1,0 +1,55 @@
+// Kernel answers turned into messages that say what happened and what to do.
+
+export class TaskstatsError extends Error {
+  override name = 'TaskstatsError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly advice: string,
+  ) {
+    super(message);
+  }
+  /** message plus advice, for the user */
+  explain(): string {
+    return this.advice ? `${this.message}\n  ${this.advice}` : this.message;
+  }
+}
+
+const SETCAP_HINT =
+  'Run delaytop with sudo, or grant it the capability once: ' +
+  'sudo setcap cap_net_admin+ep "$(readlink -f "$(command -v node)")"';
+
+/** Translate an error thrown by the native addon (it carries .code, an errno name). */
+export function fromNative(e: unknown, what: string): Error {
+  const code = (e as NodeJS.ErrnoException)?.code ?? '';
+  const msg = (e as Error)?.message ?? String(e);
+  switch (code) {
+    case 'EPERM':
+    case 'EACCES':
+      return new TaskstatsError(
+        `${what}: permission denied (taskstats needs CAP_NET_ADMIN in the initial user namespace)`,
+        code,
+        SETCAP_HINT + '. Without it, delaytop can show CPU and IO delay from /proc (try it as a normal user).',
+      );
+    case 'ENOENT':
+      return new TaskstatsError(
+        `${what}: this kernel has no TASKSTATS generic-netlink family`,
+        code,
+        'The kernel was built without CONFIG_TASKSTATS; delay accounting via netlink is not available here.',
+      );
+    case 'EPROTONOSUPPORT':
+    case 'EAFNOSUPPORT':
+      return new TaskstatsError(`${what}: netlink is not available (${msg})`, code, 'Run delaytop on Linux with generic netlink.');
+    case 'ENOADDON':
+      return new TaskstatsError(msg, code, '');
+    default:
+      return new TaskstatsError(`${what}: ${msg}`, code || 'EIO', '');
+  }
+}
+
+export const DELAYACCT_SYSCTL = '/proc/sys/kernel/task_delayacct';
+
+export const DELAYACCT_OFF_ADVICE =
+  'Delay accounting is off (kernel.task_delayacct = 0): IO, SWAP, RECLAIM, THRASHING, COMPACT, WPCOPY and IRQ ' +
+  'delays are n/a; CPU delay is still valid. Turn it on with: sudo sysctl -w kernel.task_delayacct=1 ' +
+  '(tasks started before that keep n/a), or boot with the "delayacct" parameter.';

@@ -1,0 +1,118 @@
+// Per-category delay figures from two samples of one task: pure arithmetic, no I/O.
+import { CATEGORIES, type CategoryKey } from '../kernel/layout.js';
+import { num, type Taskstats } from '../kernel/decode.js';
+
+export interface Sample {
+  stats: Taskstats;
+  /** monotonic time of the sample, ns */
+  atNs: number;
+  /** what identifies this incarnation of the id (start time); a change means pid reuse */
+  startId?: number | string;
+}
+
+/** Whether delay accounting recorded a task's non-CPU categories. */
+export type Recording = 'yes' | 'off-now' | 'off-at-fork';
+
+export interface CategoryDelay {
+  key: CategoryKey;
+  count: number;
+  /** *_delay_total, ns */
+  totalNs: number;
+  /** *_delay_max, ns, where the kernel has it (v15+) */
+  maxNs: number | null;
+  minNs: number | null;
+  /** delay as a percentage of wall time over the interval (or the lifetime) */
+  delayPercent: number | null;
+  /** average delay per event, ns; null for IRQ (irq_count ticks with the clock) */
+  avgDelayNs: number | null;
+  eventsPerSec: number | null;
+  /** why the figures are unavailable, or null */
+  na: string | null;
+  /** the total went back (u64 overflow resets it to 0): the delta counts from 0 */
+  reset: boolean;
+}
+
+export interface TaskDelays {
+  /** true on a first sample (or after pid reuse): figures are lifetime averages */
+  lifetime: boolean;
+  /** the id now names a different task than in the previous sample */
+  reused: boolean;
+  intervalNs: number;
+  categories: CategoryDelay[];
+}
+
+export interface DelayOptions {
+  recording?: Recording;
+}
+
+const NA_OFF_NOW = 'delay accounting is off (sysctl kernel.task_delayacct=0)';
+const NA_OFF_AT_FORK = 'delay accounting was off when this task started';
+
+function naFor(cat: (typeof CATEGORIES)[number], ts: Taskstats, recording: Recording): string | null {
+  if (cat.since > ts.layoutVersion) return `kernel too old (needs taskstats v${cat.since})`;
+  if (cat.key === 'CPU') return null; // scheduler statistics: filled whether or not delayacct is on
+  if (recording === 'off-now') return NA_OFF_NOW;
+  if (recording === 'off-at-fork') return NA_OFF_AT_FORK;
+  return null;
+}
+
+/** True when the sample belongs to a different task than prev (pid reuse). */
+export function isReused(prev: Sample, cur: Sample): boolean {
+  if (prev.startId !== undefined && cur.startId !== undefined) return prev.startId !== cur.startId;
+  const a = num(prev.stats, 'ac_btime64') ?? num(prev.stats, 'ac_btime');
+  const b = num(cur.stats, 'ac_btime64') ?? num(cur.stats, 'ac_btime');
+  // TGID records carry no btime (0): no evidence either way.
+  return !!a && !!b && a !== b;
+}
+
+export function computeDelays(prev: Sample | undefined, cur: Sample, opts: DelayOptions = {}): TaskDelays {
+  const recording = opts.recording ?? 'yes';
+  const reused = prev !== undefined && isReused(prev, cur);
+  let lifetime = prev === undefined || reused;
+  let intervalNs = lifetime ? 0 : cur.atNs - prev!.atNs;
+  if (!lifetime && intervalNs <= 0) lifetime = true;
+  if (lifetime) {
+    // ac_etime: elapsed µs since the task started (for a TGID record, summed over threads).
+    intervalNs = (num(cur.stats, 'ac_etime') ?? 0) * 1000;
+  }
+  const categories = CATEGORIES.map((cat): CategoryDelay => {
+    const count = num(cur.stats, `${cat.prefix}_count`) ?? 0;
+    const totalNs = num(cur.stats, `${cat.prefix}_delay_total`) ?? 0;
+    const maxNs = num(cur.stats, `${cat.prefix}_delay_max`) ?? null;
+    const minNs = num(cur.stats, `${cat.prefix}_delay_min`) ?? null;
+    const na = naFor(cat, cur.stats, recording);
+    const base: CategoryDelay = {
+      key: cat.key, count, totalNs, maxNs, minNs,
+      delayPercent: null, avgDelayNs: null, eventsPerSec: null, na, reset: false,
+    };
+    if (na) return base;
+    let dTotal = totalNs;
+    let dCount = count;
+    if (!lifetime) {
+      const pCount = num(prev!.stats, `${cat.prefix}_count`) ?? 0;
+      const pTotal = num(prev!.stats, `${cat.prefix}_delay_total`) ?? 0;
+      dCount = count - pCount;
+      dTotal = totalNs - pTotal;
+      if (dTotal < 0) {
+        // The u64 total wrapped and restarted from 0 while the count went on.
+        dTotal = totalNs;
+        base.reset = true;
+      }
+      if (dCount < 0) dCount = 0;
+    }
+    if (intervalNs > 0) {
+      base.delayPercent = (dTotal / intervalNs) * 100;
+      base.eventsPerSec = dCount / (intervalNs / 1e9);
+    }
+    if (cat.key !== 'IRQ' && dCount > 0) base.avgDelayNs = dTotal / dCount;
+    return base;
+  });
+  return { lifetime, reused, intervalNs, categories };
+}
+
+/** The category with the largest delay total, for one-line summaries (exit feed). */
+export function largestDelay(td: TaskDelays): CategoryDelay | undefined {
+  let best: CategoryDelay | undefined;
+  for (const c of td.categories) if (!c.na && c.totalNs > 0 && (!best || c.totalNs > best.totalNs)) best = c;
+  return best;
+}

@@ -1,0 +1,90 @@
+// Live taskstats over netlink: one native crossing per batch of ids.
+import { loadAddon, type NativeQuerySocket } from '../kernel/addon.js';
+import { decodeTaskstats, DecodeError } from '../kernel/decode.js';
+import { fromNative } from '../kernel/errors.js';
+import { monotonicNs, type QueryBatch, type QueryResult, type StatsSource, type Target } from './types.js';
+
+const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 5: 'EIO', 13: 'EACCES', 22: 'EINVAL', 110: 'ETIMEDOUT' };
+
+/** Turn the native result buffer into one result per target. */
+export function decodeQueryResult(ab: ArrayBuffer, targets: readonly Target[], entryBytes: number): QueryResult[] {
+  const dv = new DataView(ab);
+  const out: QueryResult[] = new Array(targets.length);
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i]!;
+    const status = dv.getInt32(i * entryBytes, true);
+    if (status === 3) {
+      out[i] = { target, status: 'gone' };
+    } else if (status !== 0) {
+      const code = ERRNO_NAMES[status] ?? `errno ${status}`;
+      out[i] = { target, status: 'error', code, message: `taskstats query of ${target.kind} ${target.id} failed: ${code}` };
+    } else {
+      const off = dv.getUint32(i * entryBytes + 4, true);
+      const len = dv.getUint32(i * entryBytes + 8, true);
+      try {
+        out[i] = { target, status: 'ok', stats: decodeTaskstats(new Uint8Array(ab, off, len)) };
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        out[i] = { target, status: 'error', code: 'EDECODE', message: `${target.kind} ${target.id}: ${e.message}` };
+      }
+    }
+  }
+  return out;
+}
+
+export class NetlinkSource implements StatsSource {
+  readonly name = 'netlink';
+  private sock: NativeQuerySocket;
+  private entryBytes: number;
+
+  constructor(timeoutMs = 1000) {
+    const addon = (() => {
+      try { return loadAddon(); } catch (e) { throw fromNative(e, 'load native addon'); }
+    })();
+    try {
+      this.sock = new addon.QuerySocket(timeoutMs);
+    } catch (e) {
+      throw fromNative(e, 'open taskstats socket');
+    }
+    this.entryBytes = addon.queryEntryBytes;
+  }
+
+  private static pack(targets: readonly Target[]): [Uint32Array, Uint8Array] {
+    const ids = new Uint32Array(targets.length);
+    const kinds = new Uint8Array(targets.length);
+    targets.forEach((t, i) => {
+      ids[i] = t.id;
+      kinds[i] = t.kind === 'tgid' ? 1 : 0;
+    });
+    return [ids, kinds];
+  }
+
+  async query(targets: readonly Target[]): Promise<QueryBatch> {
+    const [ids, kinds] = NetlinkSource.pack(targets);
+    const atNs = monotonicNs();
+    const ab = await this.sock.query(ids, kinds);
+    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entryBytes)) };
+  }
+
+  querySync(targets: readonly Target[]): QueryBatch {
+    const [ids, kinds] = NetlinkSource.pack(targets);
+    const atNs = monotonicNs();
+    const ab = this.sock.querySync(ids, kinds);
+    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entryBytes)) };
+  }
+
+  /** EPERM on a query means the whole source is unusable: raise it with advice. */
+  private check(results: QueryResult[]): QueryResult[] {
+    const denied = results.find((r) => r.status === 'error' && (r.code === 'EPERM' || r.code === 'EACCES'));
+    if (denied && denied.status === 'error') throw fromNative({ code: denied.code, message: denied.message }, 'taskstats query');
+    return results;
+  }
+
+  info() {
+    return this.sock.info();
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+}

@@ -1,0 +1,61 @@
+// Small facts about the running system, read from /proc and /sys.
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { DELAYACCT_SYSCTL } from '../kernel/errors.js';
+
+function readTrim(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** kernel.task_delayacct: true, false, or undefined where the sysctl does not exist. */
+export function readDelayacct(): boolean | undefined {
+  const v = readTrim(DELAYACCT_SYSCTL);
+  return v === undefined ? undefined : v !== '0';
+}
+
+/** Set kernel.task_delayacct; returns an error message, or null on success. */
+export function writeDelayacct(on: boolean): string | null {
+  try {
+    writeFileSync(DELAYACCT_SYSCTL, on ? '1' : '0');
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'EACCES' || code === 'EPERM'
+      ? 'changing kernel.task_delayacct needs CAP_SYS_ADMIN (run delaytop with sudo)'
+      : `cannot write ${DELAYACCT_SYSCTL}: ${(e as Error).message}`;
+  }
+}
+
+/** Booted with the "delayacct" parameter: every task has been recorded since boot. */
+export function delayacctAtBoot(): boolean {
+  return /(^|\s)delayacct(\s|$)/.test(readTrim('/proc/cmdline') ?? '');
+}
+
+export function readPidMax(): number {
+  const v = Number(readTrim('/proc/sys/kernel/pid_max'));
+  return Number.isInteger(v) && v > 0 ? v : 4194304;
+}
+
+/** /sys/devices/system/cpu/{possible,online} as a cpulist string. */
+export function readCpulist(which: 'possible' | 'online'): string {
+  return readTrim(`/sys/devices/system/cpu/${which}`) ?? `0-${os.cpus().length - 1}`;
+}
+
+export function kernelRelease(): string {
+  return os.release();
+}
+
+/** Boot time in seconds since the epoch, from /proc/stat btime. */
+export function bootTimeSec(): number | undefined {
+  const m = /^btime\s+(\d+)/m.exec(readTrim('/proc/stat') ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** /proc/<pid>/comm, for records that carry no comm (TGID records). */
+export function readProcComm(pid: number): string | undefined {
+  return readTrim(`/proc/${pid}/comm`);
+}

@@ -1,0 +1,30 @@
+// What every source yields, whether live netlink, /proc or a replayed recording.
+import type { Taskstats } from '../kernel/decode.js';
+
+export type TargetKind = 'pid' | 'tgid';
+
+export interface Target {
+  kind: TargetKind;
+  id: number;
+}
+
+export type QueryResult =
+  | { target: Target; status: 'ok'; stats: Taskstats }
+  | { target: Target; status: 'gone' }
+  | { target: Target; status: 'error'; code: string; message: string };
+
+export interface QueryBatch {
+  /** monotonic ns at which the batch was taken */
+  atNs: number;
+  results: QueryResult[];
+}
+
+export interface StatsSource {
+  readonly name: 'netlink' | 'proc' | 'replay';
+  query(targets: readonly Target[]): Promise<QueryBatch>;
+  close(): void;
+}
+
+export const targetKey = (t: Target): string => `${t.kind}:${t.id}`;
+
+export const monotonicNs = (): number => Number(process.hrtime.bigint());
