@@ -1,0 +1,49 @@
+// Shared test plumbing: root checks that skip loudly, child processes that clean up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+
+export const isRoot = process.getuid?.() === 0;
+
+/** Skip (counted, with the reason) when the test needs root and a real kernel. */
+export function needsRoot(t: TestContext): boolean {
+  if (isRoot) return true;
+  t.skip('needs root (CAP_NET_ADMIN) on a kernel with taskstats; CI runs it as root');
+  return false;
+}
+
+export function spawnTracked(cmd: string, args: string[], opts: Parameters<typeof spawn>[2] = {}): ChildProcess {
+  const child = spawn(cmd, args, { stdio: 'ignore', ...opts });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.on('exit', (code) => r(code)));
+}
+
+export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** /proc/<pid>/schedstat (or a thread's): run ns, run-queue wait ns, timeslices. */
+export function schedstat(path: string): [bigint, bigint, bigint] {
+  const [a, b, c] = readFileSync(path, 'utf8').trim().split(/\s+/).map((x) => BigInt(x));
+  return [a!, b!, c!];
+}
+
+/** Wait until /proc/<pid>/stat shows state T (stopped). */
+export async function waitStopped(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'T') return;
+    await delay(10);
+  }
+  throw new Error(`pid ${pid} did not stop`);
+}

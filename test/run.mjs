@@ -1,0 +1,23 @@
+// npm test: every test/**/*.test.ts(x) under node's own test runner, through tsx.
+// Benchmarks (test/bench) are not tests: they run with npm run bench.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const files = [];
+(function walk(dir) {
+  for (const name of readdirSync(dir).sort()) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) {
+      if (name !== 'bench' && name !== 'fixtures') walk(p);
+    } else if (/\.test\.tsx?$/.test(name)) {
+      files.push(path.relative(process.cwd(), p));
+    }
+  }
+})(root);
+const filter = process.argv.slice(2);
+const chosen = filter.length ? files.filter((f) => filter.some((x) => f.includes(x))) : files;
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -1,0 +1,141 @@
+// Real kernel: the batched query path returns exactly what the kernel gives any reader.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import { NetlinkSource } from '../../src/sources/netlink.js';
+import { delay, exited, needsRoot, schedstat, spawnTracked, waitStopped } from '../helpers.js';
+
+const BUSY = 'let x=0; for(;;){ x++; if (x % 1e7 === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); }';
+
+test('a stopped process: pid query equals /proc/<pid>/schedstat exactly', async (t) => {
+  if (!needsRoot(t)) return;
+  const child = spawnTracked(process.execPath, ['-e', BUSY]);
+  await delay(300);
+  child.kill('SIGSTOP');
+  await waitStopped(child.pid!);
+  const src = new NetlinkSource();
+  try {
+    const { results } = src.querySync([{ kind: 'pid', id: child.pid! }]);
+    const r = results[0]!;
+    assert.equal(r.status, 'ok');
+    if (r.status !== 'ok') return;
+    const [run, wait, slices] = schedstat(`/proc/${child.pid}/schedstat`);
+    assert.equal(BigInt(r.stats.raw.cpu_run_virtual_total as number), run);
+    assert.equal(BigInt(r.stats.raw.cpu_delay_total as number), wait);
+    assert.equal(BigInt(r.stats.raw.cpu_count as number), slices);
+    assert.ok(run > 0n, 'the child ran');
+    assert.equal(r.stats.raw.ac_pid, child.pid);
+    assert.equal(r.stats.raw.ac_comm, 'node');
+  } finally {
+    src.close();
+    child.kill('SIGKILL');
+  }
+});
+
+test('delaytop -b --json -p <stopped pid> -n 1 prints the kernel numbers', async (t) => {
+  if (!needsRoot(t)) return;
+  const child = spawnTracked(process.execPath, ['-e', BUSY]);
+  await delay(200);
+  child.kill('SIGSTOP');
+  await waitStopped(child.pid!);
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', '-b', '--json', '-p', String(child.pid), '-n', '1'], {
+      encoding: 'utf8',
+    });
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1);
+    const [o] = lines;
+    assert.equal(o.type, 'sample');
+    assert.equal(o.kind, 'pid');
+    assert.equal(o.id, child.pid);
+    const [run, wait, slices] = schedstat(`/proc/${child.pid}/schedstat`);
+    assert.equal(BigInt(o.stats.cpu_run_virtual_total), run);
+    assert.equal(BigInt(o.stats.cpu_delay_total), wait);
+    assert.equal(BigInt(o.stats.cpu_count), slices);
+    assert.equal(o.lifetime, true);
+    assert.ok('lifetime_delays' in o && !('rates' in o), 'rates only once two samples exist');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('a TGID query of a multi-threaded process sums all its threads', async (t) => {
+  if (!needsRoot(t)) return;
+  // Four worker threads that each burn CPU, plus node's own threads.
+  const code = `const { Worker } = require('node:worker_threads');
+    for (let i = 0; i < 4; i++) new Worker(${JSON.stringify(BUSY)}, { eval: true });`;
+  const child = spawnTracked(process.execPath, ['-e', code]);
+  await delay(700);
+  child.kill('SIGSTOP');
+  await waitStopped(child.pid!);
+  const src = new NetlinkSource();
+  try {
+    const tids = readdirSync(`/proc/${child.pid}/task`).map(Number);
+    assert.ok(tids.length >= 5, `expected >= 5 threads, saw ${tids.length}`);
+    let run = 0n, wait = 0n, slices = 0n;
+    for (const tid of tids) {
+      const [a, b, c] = schedstat(`/proc/${child.pid}/task/${tid}/schedstat`);
+      run += a; wait += b; slices += c;
+    }
+    const { results } = src.querySync([{ kind: 'tgid', id: child.pid! }, ...tids.map((id) => ({ kind: 'pid' as const, id }))]);
+    const tg = results[0]!;
+    assert.equal(tg.status, 'ok');
+    if (tg.status !== 'ok') return;
+    assert.equal(BigInt(tg.stats.raw.cpu_delay_total as number), wait);
+    assert.equal(BigInt(tg.stats.raw.cpu_count as number), slices);
+    assert.equal(BigInt(tg.stats.raw.cpu_run_virtual_total as number), run);
+    // and it is the sum of the per-thread answers from the same batch
+    let perThread = 0n;
+    for (const r of results.slice(1)) {
+      assert.equal(r.status, 'ok');
+      if (r.status === 'ok') perThread += BigInt(r.stats.raw.cpu_delay_total as number);
+    }
+    assert.equal(perThread, wait);
+  } finally {
+    src.close();
+    child.kill('SIGKILL');
+  }
+});
+
+test('a reaped pid comes back "gone"', async (t) => {
+  if (!needsRoot(t)) return;
+  const child = spawnTracked('true', []);
+  const pid = child.pid!;
+  await exited(child);
+  const src = new NetlinkSource();
+  try {
+    const { results } = src.querySync([{ kind: 'pid', id: pid }, { kind: 'tgid', id: pid }]);
+    assert.deepEqual(results.map((r) => r.status), ['gone', 'gone']);
+  } finally {
+    src.close();
+  }
+});
+
+test('a batch of 1,000 ids: one result per id, in order, live ones exact', async (t) => {
+  if (!needsRoot(t)) return;
+  const live: number[] = [];
+  for (const p of readdirSync('/proc')) if (/^\d+$/.test(p)) live.push(Number(p));
+  const ids: number[] = [];
+  for (let i = 0; ids.length < 1000; i++) ids.push(i < live.length ? live[i]! : 1 + ((i * 7919) % 30000));
+  const src = new NetlinkSource();
+  try {
+    const targets = ids.map((id, i) => ({ kind: (i % 2 ? 'tgid' : 'pid') as 'pid' | 'tgid', id }));
+    const batch = await src.query(targets);
+    assert.equal(batch.results.length, 1000);
+    let ok = 0;
+    batch.results.forEach((r, i) => {
+      assert.equal(r.target, targets[i]);
+      assert.ok(r.status === 'ok' || r.status === 'gone', `${r.target.kind} ${r.target.id}: ${r.status}`);
+      if (r.status === 'ok') {
+        ok++;
+        if (r.target.kind === 'pid') assert.equal(r.stats.raw.ac_pid, r.target.id);
+        assert.ok(r.stats.version >= 2);
+      }
+    });
+    assert.ok(ok >= live.length / 2 - 5, `expected most live ids answered, got ${ok}`);
+    assert.equal(src.info().timeouts, 0);
+  } finally {
+    src.close();
+  }
+});
