@@ -1,0 +1,105 @@
+// Decoding the native listener's drained batches: exit records and per-CPU counters.
+import { AC_FLAG, decodeExitStatus, decodeTaskstats, DecodeError, num, type Taskstats } from './decode.js';
+
+export interface ExitRecord {
+  cpu: number;
+  /** the per-CPU nlmsg_seq of the exit message */
+  seq: number;
+  /** epoch ms when delaytop received it */
+  receivedMs: number;
+  pid: number;
+  tgid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  comm: string;
+  exitCode: number | null;
+  signal: number | null;
+  coreDumped: boolean;
+  /** AGROUP: the last thread of its process ended, so the process ended */
+  processEnded: boolean;
+  stats: Taskstats;
+  /** the TGID aggregate the kernel attaches when a multi-threaded process ends */
+  tgidStats?: Taskstats;
+}
+
+/** Per-CPU counters, in the native Counter order (native/listener.h). */
+export const COUNTER_NAMES = [
+  'received', 'seqGapLost', 'kernelDrops', 'enobufs', 'truncated', 'malformed', 'queueDropped', 'unsolicited',
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+export interface CpuCounters extends Record<CounterName, number> {
+  cpu: number;
+  /** records that reached delaytop but could not be decoded */
+  decodeFailed: number;
+  /** every exit this CPU's listener missed: kernel drops (or seq gaps, if larger) plus our own */
+  lost: number;
+}
+
+export function lostOf(c: Omit<CpuCounters, 'lost'>): number {
+  // A kernel drop shows up as a seq gap once a later message arrives, and in the drop
+  // counter at once; the larger of the two is the kernel-side loss (SO_MEMINFO is
+  // authoritative; gaps cover a failed skb clone, which no counter sees).
+  return Math.max(c.kernelDrops, c.seqGapLost) + c.truncated + c.malformed + c.queueDropped + c.decodeFailed;
+}
+
+export function decodeCounters(counters: Float64Array, cpus: readonly number[], decodeFailed: readonly number[]): CpuCounters[] {
+  const n = COUNTER_NAMES.length;
+  return cpus.map((cpu, i) => {
+    const c = { cpu, decodeFailed: decodeFailed[i] ?? 0 } as Omit<CpuCounters, 'lost'>;
+    COUNTER_NAMES.forEach((name, k) => { (c as Record<string, number>)[name] = counters[i * n + k] ?? 0; });
+    return { ...c, lost: lostOf(c) } as CpuCounters;
+  });
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+/**
+ * Walk a drained batch (layout in native/listener.h). Records that fail to decode are
+ * reported through onBad (counted as lost), never thrown.
+ */
+export function decodeExitBatch(data: ArrayBuffer, headerBytes: number, onBad: (cpu: number, why: string) => void): ExitRecord[] {
+  const out: ExitRecord[] = [];
+  const dv = new DataView(data);
+  let off = 0;
+  while (off + headerBytes <= data.byteLength) {
+    const recLen = dv.getUint32(off, true);
+    if (recLen < headerBytes || off + recLen > data.byteLength) {
+      onBad(-1, `corrupt batch at byte ${off}`);
+      break;
+    }
+    const cpu = dv.getUint32(off + 4, true);
+    const seq = dv.getUint32(off + 8, true);
+    const pid = dv.getUint32(off + 12, true);
+    const tgid = dv.getUint32(off + 16, true);
+    const pidLen = dv.getUint32(off + 20, true);
+    const tgidLen = dv.getUint32(off + 24, true);
+    const receivedMs = Number(dv.getBigUint64(off + 32, true) / 1000000n);
+    try {
+      const stats = decodeTaskstats(new Uint8Array(data, off + headerBytes, pidLen));
+      const tgidStats = tgidLen
+        ? decodeTaskstats(new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen), { fallbackVersion: stats.layoutVersion })
+        : undefined;
+      const st = decodeExitStatus(num(stats, 'ac_exitcode') ?? 0);
+      const flag = num(stats, 'ac_flag') ?? 0;
+      out.push({
+        cpu, seq, receivedMs, pid,
+        tgid: tgid || num(stats, 'ac_tgid') || pid,
+        ppid: num(stats, 'ac_ppid') ?? 0,
+        uid: num(stats, 'ac_uid') ?? 0,
+        gid: num(stats, 'ac_gid') ?? 0,
+        comm: (stats.raw.ac_comm as string | undefined) ?? '',
+        ...st,
+        processEnded: (flag & AC_FLAG.AGROUP) !== 0 || tgidLen > 0,
+        stats,
+        ...(tgidStats ? { tgidStats } : {}),
+      });
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      onBad(cpu, e.message);
+    }
+    off += recLen;
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+// Exit events from the kernel: one listener socket and reader thread per CPU (native),
+// drained here in batches. The same interface is served by a replayed recording.
+import { loadAddon, type NativeListener } from '../kernel/addon.js';
+import { decodeCounters, decodeExitBatch, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
+import { fromNative, TaskstatsError } from '../kernel/errors.js';
+
+export interface ExitBatch {
+  records: ExitRecord[];
+  /** cumulative per-CPU counters at the time of the batch */
+  counters: CpuCounters[];
+}
+
+export interface ExitSource {
+  readonly cpus: readonly number[];
+  /** deliver batches to fn until close() */
+  start(fn: (batch: ExitBatch) => void): void;
+  /** stop, deregister, and return the final batch (remaining records, final counters) */
+  close(): ExitBatch;
+}
+
+export interface ListenOptions {
+  cpus: number[];
+  possible: string;
+  rcvbufBytes: number;
+  pin: boolean;
+  /** ms to gather records before handing a batch to JS */
+  batchMs: number;
+  maxQueueBytes: number;
+}
+
+export const DEFAULT_RCVBUF_BYTES = 16 << 20;
+
+export interface ListenerWarning {
+  cpu: number;
+  message: string;
+}
+
+export class NetlinkExitSource implements ExitSource {
+  readonly cpus: readonly number[];
+  readonly warnings: ListenerWarning[] = [];
+  private native: NativeListener;
+  private headerBytes: number;
+  private decodeFailed: number[];
+  private fn: ((b: ExitBatch) => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private last: CpuCounters[] = [];
+
+  constructor(private opts: ListenOptions) {
+    let addon;
+    try {
+      addon = loadAddon();
+    } catch (e) {
+      throw fromNative(e, 'load native addon');
+    }
+    this.cpus = [...opts.cpus];
+    this.decodeFailed = opts.cpus.map(() => 0);
+    this.headerBytes = addon.exitRecordHeaderBytes;
+    try {
+      this.native = new addon.Listener(
+        this.cpus as number[],
+        { rcvbufBytes: opts.rcvbufBytes, forceRcvbuf: true, pin: opts.pin, maxQueueBytes: opts.maxQueueBytes, possible: opts.possible },
+        () => this.onNotify(),
+      );
+    } catch (e) {
+      throw listenError(e, opts);
+    }
+    // SO_RCVBUFFORCE needs CAP_NET_ADMIN; the kernel reports twice what it grants.
+    for (const r of this.native.info().readers) {
+      if (r.rcvbufBytes < opts.rcvbufBytes) {
+        this.warnings.push({
+          cpu: r.cpu,
+          message: `cpu ${r.cpu}: receive buffer is ${r.rcvbufBytes} bytes, less than the ${opts.rcvbufBytes} asked for (capped by net.core.rmem_max without CAP_NET_ADMIN); exits may be lost under load`,
+        });
+      }
+    }
+  }
+
+  info() {
+    return this.native.info();
+  }
+
+  start(fn: (batch: ExitBatch) => void): void {
+    this.fn = fn;
+    this.onNotify(); // anything queued during registration
+  }
+
+  private onNotify(): void {
+    // Called from the native thread-safe function: exceptions here would be swallowed.
+    if (this.closed || !this.fn || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      try {
+        this.fn?.(this.drain());
+      } catch (e) {
+        process.nextTick(() => { throw e; });
+      }
+    }, this.opts.batchMs);
+  }
+
+  private drain(): ExitBatch {
+    const { data, counters } = this.native.drain();
+    const records = decodeExitBatch(data, this.headerBytes, (cpu) => {
+      const i = this.cpus.indexOf(cpu);
+      if (i >= 0) this.decodeFailed[i]!++;
+    });
+    this.last = decodeCounters(counters, this.cpus, this.decodeFailed);
+    return { records, counters: this.last };
+  }
+
+  /** Counters now, without taking records (cheap; for status lines). */
+  counters(): CpuCounters[] {
+    return this.last;
+  }
+
+  close(): ExitBatch {
+    if (this.closed) return { records: [], counters: this.last };
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.native.close();
+    return this.drain();
+  }
+}
+
+function listenError(e: unknown, opts: ListenOptions): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const cpu = (e as { cpu?: number }).cpu;
+  const where = cpu === undefined ? 'register exit listener' : `register cpumask for cpu ${cpu}`;
+  switch (code) {
+    case 'EINVAL':
+      return new TaskstatsError(
+        `${where}: the kernel refused the cpumask (EINVAL)`,
+        code,
+        `Listening needs the initial user and pid namespaces, and CPUs among the possible ones (${opts.possible}). Run delaytop on the host, not in a container.`,
+      );
+    case 'ERANGE':
+      return new TaskstatsError(`${where}: a CPU is out of range (ERANGE)`, code, `Use CPUs from ${opts.possible}.`);
+    case 'E2BIG':
+      return new TaskstatsError(`${where}: cpumask too long (E2BIG)`, code, 'Use ranges, e.g. -m 0-63.');
+    default:
+      return fromNative(e, where);
+  }
+}
