@@ -2,6 +2,7 @@
 import { loadAddon, type NativeQuerySocket } from '../kernel/addon.js';
 import { decodeTaskstats, DecodeError } from '../kernel/decode.js';
 import { fromNative } from '../kernel/errors.js';
+import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
 import { monotonicNs, type QueryBatch, type QueryResult, type StatsSource, type Target } from './types.js';
 
 const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 5: 'EIO', 13: 'EACCES', 22: 'EINVAL', 110: 'ETIMEDOUT' };
@@ -78,6 +79,10 @@ export class NetlinkSource implements StatsSource {
     const denied = results.find((r) => r.status === 'error' && (r.code === 'EPERM' || r.code === 'EACCES'));
     if (denied && denied.status === 'error') throw fromNative({ code: denied.code, message: denied.message }, 'taskstats query');
     return results;
+  }
+
+  list(mode: ListMode): TaskId[] {
+    return listProcTasks(mode);
   }
 
   info() {

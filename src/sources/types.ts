@@ -1,5 +1,6 @@
 // What every source yields, whether live netlink, /proc or a replayed recording.
 import type { Taskstats } from '../kernel/decode.js';
+import type { ListMode, TaskId } from './proctasks.js';
 
 export type TargetKind = 'pid' | 'tgid';
 
@@ -22,6 +23,8 @@ export interface QueryBatch {
 export interface StatsSource {
   readonly name: 'netlink' | 'proc' | 'replay';
   query(targets: readonly Target[]): Promise<QueryBatch>;
+  /** every task the source can see now */
+  list(mode: ListMode): TaskId[];
   close(): void;
 }
 

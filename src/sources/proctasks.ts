@@ -1,0 +1,35 @@
+// Which tasks exist: /proc enumeration shared by every live source.
+import { readdirSync } from 'node:fs';
+
+export type ListMode = 'process' | 'thread';
+
+export interface TaskId {
+  /** the thread id (process mode: the process id) */
+  id: number;
+  /** its process */
+  tgid: number;
+}
+
+function numericEntries(dir: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return []; // the process went away between listing and reading
+  }
+  const out: number[] = [];
+  for (const n of names) {
+    const c = n.charCodeAt(0);
+    if (c >= 48 && c <= 57) out.push(Number(n));
+  }
+  return out;
+}
+
+/** Every process, or every thread, visible in /proc. */
+export function listProcTasks(mode: ListMode, procRoot = '/proc'): TaskId[] {
+  const pids = numericEntries(procRoot);
+  if (mode === 'process') return pids.map((id) => ({ id, tgid: id }));
+  const out: TaskId[] = [];
+  for (const tgid of pids) for (const id of numericEntries(`${procRoot}/${tgid}/task`)) out.push({ id, tgid });
+  return out;
+}

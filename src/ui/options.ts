@@ -1,0 +1,25 @@
+// What the CLI hands the dashboard: sources and settings, nothing else.
+import type { DelayacctState } from '../model/recording.js';
+import type { ExitSource } from '../sources/exits.js';
+import type { StatsSource, Target } from '../sources/types.js';
+
+export interface DashboardOptions {
+  stats: StatsSource;
+  /** null when the exit feed is off; exitsOffReason says why */
+  exits: ExitSource | null;
+  exitsOffReason: string | null;
+  /** tasks pinned from the command line (-p/-t) */
+  pinned: Target[];
+  intervalSec: number;
+  /** kernel.task_delayacct now, and since when */
+  delayacct: () => DelayacctState;
+  /** turn delay accounting on/off; returns an error message or null */
+  setDelayacct: (on: boolean) => string | null;
+  privileged: boolean;
+  /** banner lines (e.g. unprivileged mode: what is missing and how to get it) */
+  banners: string[];
+  kernelRelease: string;
+  /** for tests: streams other than the process's */
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+}
