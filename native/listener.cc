@@ -270,7 +270,16 @@ void Listener::enqueue(CpuReader* r, uint32_t seq, const uint8_t* buf, size_t pi
     r->counters[kReceived]++;
   }
   // One pending notification at a time: JS drains everything queued when it runs.
-  if (!notified_.exchange(true)) tsfn_.NonBlockingCall();
+  if (!notified_.exchange(true)) {
+    tsfn_.NonBlockingCall([](Napi::Env env, Napi::Function fn) {
+      // During environment teardown JS cannot run: the call fails, and must not abort.
+      if (!env || !fn) return;
+      try {
+        fn.Call({});
+      } catch (const Napi::Error&) {
+      }
+    });
+  }
 }
 
 Napi::Float64Array Listener::counterArray(Napi::Env env) {

@@ -44,3 +44,46 @@ export function parseCount(flag: string, value: unknown, max = 1e9): number {
   }
   return Number(s);
 }
+
+const MAX_CPULIST_CHARS = 4096;
+
+/** Expand a cpulist ("0-3,8") into sorted CPU numbers. Pure: no kernel involved. */
+export function expandCpulist(text: string): number[] | string {
+  if (text.length === 0) return 'empty';
+  const out = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(part.trim());
+    if (!m) return `"${part.length > 20 ? part.slice(0, 20) + '...' : part}" is not a CPU number or range`;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) return `range ${part} runs backwards`;
+    for (let c = a; c <= b; c++) out.add(c);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/** -m CPUMASK: a cpulist of CPUs that exist (/sys/devices/system/cpu/possible). */
+export function parseCpumask(flag: string, value: unknown, possibleList: string): number[] {
+  const text = String(value ?? '').trim();
+  const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}... (${text.length} characters)` : JSON.stringify(text);
+  if (text.length > MAX_CPULIST_CHARS) throw new UsageError(`${flag} ${shown}: too long; use ranges, e.g. ${flag} 0-3,8`);
+  const cpus = expandCpulist(text);
+  if (typeof cpus === 'string') throw new UsageError(`${flag} ${shown}: ${cpus}; expected a cpulist such as 0-3,8 (CPUs here: ${possibleList})`);
+  const possible = expandCpulist(possibleList);
+  const ok = new Set(typeof possible === 'string' ? [] : possible);
+  const bad = cpus.filter((c) => !ok.has(c));
+  if (bad.length) throw new UsageError(`${flag} ${shown}: no CPU ${bad.slice(0, 5).join(', ')} on this machine (possible CPUs: ${possibleList})`);
+  return cpus;
+}
+
+/** -r BYTES: receive buffer size; plain bytes or with a K/M/G suffix. */
+export function parseBytes(flag: string, value: unknown, min = 4096, max = 1 << 30): number {
+  const s = String(value).trim();
+  const m = /^([0-9]+)([KMG]i?B?)?$/i.exec(s);
+  const mult = m?.[2] ? 1024 ** ('KMG'.indexOf(m[2][0]!.toUpperCase()) + 1) : 1;
+  const n = m ? Number(m[1]) * mult : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag} ${JSON.stringify(s)}: expected a size from ${min} to ${max} bytes (e.g. ${flag} 16M)`);
+  }
+  return n;
+}

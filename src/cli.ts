@@ -2,13 +2,15 @@
 // delaytop's entry: yargs, then batch output, the exit feed, or the dashboard.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { parseCount, parseIds, parseSeconds, UsageError } from './args.js';
+import { parseBytes, parseCount, parseCpumask, parseIds, parseSeconds, UsageError } from './args.js';
 import { DELAYACCT_OFF_ADVICE, TaskstatsError } from './kernel/errors.js';
 import { interrupted, onCleanup } from './lifecycle.js';
 import type { DelayacctState } from './model/recording.js';
 import { runBatch } from './output/batch.js';
+import { runListen } from './output/listen.js';
+import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from './sources/exits.js';
 import { NetlinkSource } from './sources/netlink.js';
-import { delayacctAtBoot, readDelayacct, readPidMax } from './sources/system.js';
+import { delayacctAtBoot, readCpulist, readDelayacct, readPidMax } from './sources/system.js';
 
 function delayacctTracker(): () => DelayacctState {
   let onSinceSec: number | null = delayacctAtBoot() ? 0 : null;
@@ -31,9 +33,15 @@ async function main(argv: string[]): Promise<number> {
     .option('tgid', { alias: 't', type: 'string', array: true, describe: 'Process id(s) to watch, all threads summed' })
     .option('delay', { alias: 'd', type: 'string', default: '1', describe: 'Refresh interval in seconds' })
     .option('iterations', { alias: 'n', type: 'string', describe: 'Number of refreshes, then exit' })
-    .option('json', { type: 'boolean', describe: 'JSON Lines output (one object per task per refresh)' })
+    .option('json', { type: 'boolean', describe: 'JSON Lines output (one object per task per refresh, or per exit with -l)' })
+    .option('listen', { alias: 'l', type: 'boolean', describe: 'Print the exit feed: one line per exiting task, a loss line whenever records are lost, a summary at the end' })
+    .option('cpumask', { alias: 'm', type: 'string', describe: 'CPUs to listen on, as a cpulist (default: every online CPU)' })
+    .option('rcvbuf', { alias: 'r', type: 'string', describe: `Receive buffer per listener socket in bytes, K/M/G allowed (default ${DEFAULT_RCVBUF_BYTES >> 20}M)` })
+    .option('duration', { type: 'string', describe: 'With -l: stop after this many seconds (default: until Ctrl-C)' })
+    .option('pin', { type: 'boolean', describe: 'Pin each listener thread to the CPU it listens to' })
     .example('$0 -b -p 1234 -n 3', 'three refreshes of thread 1234 as text')
     .example('$0 -b --json -t 1234 -d 0.5', 'process 1234 every half second as JSON Lines')
+    .example('$0 -l -m 0-3 --json --duration 10', 'exits on CPUs 0-3 for ten seconds, as JSON Lines')
     .strict()
     .help('help')
     .alias('help', 'h')
@@ -46,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
     });
   const args = await parser.parseAsync();
   if (args.help || args.version) return 0;
+
+  if (args.listen) return listen(args);
 
   const pidMax = readPidMax();
   const targets = [...parseIds('-p', 'pid', args.pid, pidMax), ...parseIds('-t', 'tgid', args.tgid, pidMax)];
@@ -66,6 +76,32 @@ async function main(argv: string[]): Promise<number> {
     write: (s) => process.stdout.write(s + '\n'),
     warn: (s) => process.stderr.write(s + '\n'),
     interrupted,
+  });
+}
+
+interface ListenArgs {
+  json?: boolean;
+  cpumask?: string;
+  rcvbuf?: string;
+  duration?: string;
+  pin?: boolean;
+}
+
+async function listen(args: ListenArgs): Promise<number> {
+  const possible = readCpulist('possible');
+  const cpus = parseCpumask('-m', args.cpumask ?? readCpulist('online'), possible);
+  const rcvbufBytes = args.rcvbuf === undefined ? DEFAULT_RCVBUF_BYTES : parseBytes('-r', args.rcvbuf);
+  const durationSec = args.duration === undefined ? Infinity : parseSeconds('--duration', args.duration, 0.1, 1e7);
+  const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin, batchMs: 50, maxQueueBytes: 64 << 20 });
+  onCleanup(() => source.close());
+  for (const w of source.warnings) process.stderr.write(`delaytop: warning: ${w.message}\n`);
+  return runListen(source, {
+    json: !!args.json,
+    durationSec,
+    write: (s) => process.stdout.write(s + '\n'),
+    warn: (s) => process.stderr.write(s + '\n'),
+    interrupted,
+    readers: source.info().readers,
   });
 }
 

@@ -1,0 +1,105 @@
+// delaytop -l: the exit feed without the dashboard, as text lines (like the kernel's
+// procacct) or JSON Lines, with loss lines whenever the lost count grows and a summary.
+import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
+import { toFeedEntry } from '../model/exits.js';
+import type { ExitBatch, ExitSource } from '../sources/exits.js';
+import { sleep } from './batch.js';
+import { fmtNs, pad } from './format.js';
+import { exactRaw, jsonLine } from './json.js';
+
+export interface ListenRunOptions {
+  json: boolean;
+  /** seconds; Infinity = until interrupted */
+  durationSec: number;
+  write: (line: string) => void;
+  warn: (line: string) => void;
+  interrupted: Promise<void>;
+  /** what the listeners are (cpus, port ids, buffer sizes): printed once when listening starts */
+  readers?: { cpu: number; portId: number; rcvbufBytes: number }[];
+}
+
+function statusText(r: Pick<ExitRecord, 'exitCode' | 'signal' | 'coreDumped'>): string {
+  if (r.signal !== null) return `sig ${r.signal}${r.coreDumped ? ' (core)' : ''}`;
+  return `exit ${r.exitCode}`;
+}
+
+export function exitText(r: ExitRecord): string {
+  const e = toFeedEntry(r);
+  const t = new Date(r.receivedMs).toISOString().slice(11, 23);
+  const big = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
+  return [t, `cpu ${pad(String(r.cpu), 3, true)}`, `pid ${pad(String(r.pid), 7, true)}`, `tgid ${pad(String(r.tgid), 7, true)}`,
+    `ppid ${pad(String(r.ppid), 7, true)}`, `uid ${pad(String(r.uid), 5, true)}`, pad(r.comm, 15, true), pad(statusText(r), 14, true),
+    `${r.processEnded ? 'P' : 'T'}`, `life ${pad(fmtNs(e.lifetimeUs * 1000), 8)}`, `max-delay ${big}`].join(' ');
+}
+
+export function exitJson(r: ExitRecord): string {
+  return jsonLine({
+    type: 'exit',
+    time: new Date(r.receivedMs).toISOString(),
+    cpu: r.cpu,
+    seq: r.seq,
+    pid: r.pid,
+    tgid: r.tgid,
+    ppid: r.ppid,
+    uid: r.uid,
+    gid: r.gid,
+    comm: r.comm,
+    exit_code: r.exitCode,
+    signal: r.signal,
+    core_dumped: r.coreDumped,
+    process_ended: r.processEnded,
+    stats: exactRaw(r.stats.raw),
+    ...(r.tgidStats ? { tgid_stats: exactRaw(r.tgidStats.raw) } : {}),
+  });
+}
+
+function perCpuJson(c: CpuCounters) {
+  return {
+    cpu: c.cpu, received: c.received, lost: c.lost, kernel_drops: c.kernelDrops, seq_gap_lost: c.seqGapLost,
+    enobufs: c.enobufs, truncated: c.truncated, malformed: c.malformed, queue_dropped: c.queueDropped,
+    decode_failed: c.decodeFailed, unsolicited: c.unsolicited,
+  };
+}
+
+const sum = (cs: CpuCounters[], k: 'received' | 'lost') => cs.reduce((a, c) => a + c[k], 0);
+
+export async function runListen(source: ExitSource, opts: ListenRunOptions): Promise<number> {
+  let lastLost = 0;
+  let counters: CpuCounters[] = [];
+  const started = Date.now();
+  const onBatch = (b: ExitBatch) => {
+    counters = b.counters;
+    const lines = b.records.map(opts.json ? exitJson : exitText);
+    const lost = sum(b.counters, 'lost');
+    if (lost > lastLost) {
+      lines.push(
+        opts.json
+          ? jsonLine({ type: 'loss', time: new Date().toISOString(), lost, new_lost: lost - lastLost, per_cpu: b.counters.map(perCpuJson) })
+          : `LOSS: ${lost - lastLost} more exit records lost (total ${lost}: ${b.counters.filter((c) => c.lost).map((c) => `cpu ${c.cpu} ${c.lost}`).join(', ')})`,
+      );
+      lastLost = lost;
+    }
+    if (lines.length) opts.write(lines.join('\n'));
+  };
+  source.start(onBatch);
+  if (opts.readers) {
+    const cpus = opts.readers.map((r) => r.cpu);
+    if (opts.json) {
+      opts.write(jsonLine({ type: 'listening', time: new Date().toISOString(), cpus, readers: opts.readers.map((r) => ({ cpu: r.cpu, port_id: r.portId, rcvbuf_bytes: r.rcvbufBytes })) }));
+    } else {
+      opts.warn(`delaytop: listening for exits on cpu ${cpus.join(',')} (Ctrl-C to stop)`);
+    }
+  }
+  await sleep(Number.isFinite(opts.durationSec) ? opts.durationSec * 1000 : 2 ** 31 - 1, opts.interrupted);
+  onBatch(source.close());
+  const received = sum(counters, 'received');
+  const lost = sum(counters, 'lost');
+  const secs = (Date.now() - started) / 1000;
+  if (opts.json) {
+    opts.write(jsonLine({ type: 'summary', duration_s: Number(secs.toFixed(3)), received, lost, per_cpu: counters.map(perCpuJson) }));
+  } else {
+    opts.write(`summary: ${received} exits received, ${lost} lost in ${secs.toFixed(1)}s; ` +
+      counters.map((c) => `cpu ${c.cpu}: ${c.received} received, ${c.lost} lost`).join('; '));
+  }
+  return 0;
+}
