@@ -43,6 +43,12 @@ function install(): void {
       }
     });
   }
+  // A closed pipe (delaytop -l | head) ends the run quietly, as it does for other tools.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    runCleanups();
+    process.exit(0);
+  });
   process.on('uncaughtException', (e) => {
     runCleanups();
     process.stderr.write(`delaytop: internal error: ${e.stack ?? e}\n`);
