@@ -102,6 +102,7 @@ async function listen(args: ListenArgs): Promise<number> {
     warn: (s) => process.stderr.write(s + '\n'),
     interrupted,
     readers: source.info().readers,
+    registrations: () => source.info().readers,
   });
 }
 

@@ -16,6 +16,8 @@ export interface ListenRunOptions {
   interrupted: Promise<void>;
   /** what the listeners are (cpus, port ids, buffer sizes): printed once when listening starts */
   readers?: { cpu: number; portId: number; rcvbufBytes: number }[];
+  /** after close: whether each CPU's deregistration was acknowledged by the kernel */
+  registrations?: () => { cpu: number; registered: boolean; deregisterError: string }[];
 }
 
 function statusText(r: Pick<ExitRecord, 'exitCode' | 'signal' | 'coreDumped'>): string {
@@ -95,8 +97,15 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
   const received = sum(counters, 'received');
   const lost = sum(counters, 'lost');
   const secs = (Date.now() - started) / 1000;
+  const regs = opts.registrations?.() ?? [];
+  const stale = regs.filter((r) => r.registered);
+  for (const r of stale) opts.warn(`delaytop: cpu ${r.cpu}: deregistration failed (${r.deregisterError || 'no answer'}); the kernel drops the stale entry at the next exit on that CPU`);
   if (opts.json) {
-    opts.write(jsonLine({ type: 'summary', duration_s: Number(secs.toFixed(3)), received, lost, per_cpu: counters.map(perCpuJson) }));
+    const perCpu = counters.map((c) => {
+      const reg = regs.find((r) => r.cpu === c.cpu);
+      return { ...perCpuJson(c), ...(reg ? { deregistered: !reg.registered } : {}) };
+    });
+    opts.write(jsonLine({ type: 'summary', duration_s: Number(secs.toFixed(3)), received, lost, per_cpu: perCpu }));
   } else {
     opts.write(`summary: ${received} exits received, ${lost} lost in ${secs.toFixed(1)}s; ` +
       counters.map((c) => `cpu ${c.cpu}: ${c.received} received, ${c.lost} lost`).join('; '));
