@@ -115,7 +115,18 @@ export function decodeTaskstats(bytes: Uint8Array, opts: DecodeOptions = {}): Ta
       case 'timespec': raw[s.name] = { tv_sec: readS64(dv, s.offset), tv_nsec: readS64(dv, s.offset + 8) }; break;
     }
   }
-  return { version, layoutVersion, length, raw };
+  const ts: Taskstats = { version, layoutVersion, length, raw };
+  sourceBytes.set(ts, bytes);
+  return ts;
+}
+
+// The STATS bytes each record was decoded from (a view, not a copy), so a recording can
+// store exactly what the kernel sent and replay it through this same decoder.
+const sourceBytes = new WeakMap<Taskstats, Uint8Array>();
+
+/** The STATS payload a record was decoded from; undefined for records built otherwise (/proc). */
+export function statsBytes(ts: Taskstats): Uint8Array | undefined {
+  return sourceBytes.get(ts);
 }
 
 /** A numeric field as a JS number for arithmetic (rounded above 2^53), or undefined if absent. */

@@ -55,6 +55,40 @@ export function decodeCounters(counters: Float64Array, cpus: readonly number[], 
 
 const align8 = (n: number) => (n + 7) & ~7;
 
+/** What the listener knows of an exit message besides its STATS payloads. */
+export interface ExitEnvelope {
+  cpu: number;
+  seq: number;
+  receivedMs: number;
+  pid: number;
+  /** the AGGR_TGID id, 0 when the message has no TGID record */
+  tgid: number;
+}
+
+/**
+ * One exit record from its envelope and STATS payloads (the live listener's and a replayed
+ * recording's, so both decode alike). Throws DecodeError.
+ */
+export function exitRecordFrom(env: ExitEnvelope, pidBytes: Uint8Array, tgidBytes?: Uint8Array): ExitRecord {
+  const { cpu, seq, receivedMs, pid, tgid } = env;
+  const stats = decodeTaskstats(pidBytes);
+  const tgidStats = tgidBytes ? decodeTaskstats(tgidBytes, { fallbackVersion: stats.layoutVersion }) : undefined;
+  const st = decodeExitStatus(num(stats, 'ac_exitcode') ?? 0);
+  const flag = num(stats, 'ac_flag') ?? 0;
+  return {
+    cpu, seq, receivedMs, pid,
+    tgid: tgid || num(stats, 'ac_tgid') || pid,
+    ppid: num(stats, 'ac_ppid') ?? 0,
+    uid: num(stats, 'ac_uid') ?? 0,
+    gid: num(stats, 'ac_gid') ?? 0,
+    comm: (stats.raw.ac_comm as string | undefined) ?? '',
+    ...st,
+    processEnded: (flag & AC_FLAG.AGROUP) !== 0 || tgidStats !== undefined,
+    stats,
+    ...(tgidStats ? { tgidStats } : {}),
+  };
+}
+
 /**
  * Walk a drained batch (layout in native/listener.h). Records that fail to decode are
  * reported through onBad (counted as lost), never thrown.
@@ -77,24 +111,9 @@ export function decodeExitBatch(data: ArrayBuffer, headerBytes: number, onBad: (
     const tgidLen = dv.getUint32(off + 24, true);
     const receivedMs = Number(dv.getBigUint64(off + 32, true) / 1000000n);
     try {
-      const stats = decodeTaskstats(new Uint8Array(data, off + headerBytes, pidLen));
-      const tgidStats = tgidLen
-        ? decodeTaskstats(new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen), { fallbackVersion: stats.layoutVersion })
-        : undefined;
-      const st = decodeExitStatus(num(stats, 'ac_exitcode') ?? 0);
-      const flag = num(stats, 'ac_flag') ?? 0;
-      out.push({
-        cpu, seq, receivedMs, pid,
-        tgid: tgid || num(stats, 'ac_tgid') || pid,
-        ppid: num(stats, 'ac_ppid') ?? 0,
-        uid: num(stats, 'ac_uid') ?? 0,
-        gid: num(stats, 'ac_gid') ?? 0,
-        comm: (stats.raw.ac_comm as string | undefined) ?? '',
-        ...st,
-        processEnded: (flag & AC_FLAG.AGROUP) !== 0 || tgidLen > 0,
-        stats,
-        ...(tgidStats ? { tgidStats } : {}),
-      });
+      const pidBytes = new Uint8Array(data, off + headerBytes, pidLen);
+      const tgidBytes = tgidLen ? new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen) : undefined;
+      out.push(exitRecordFrom({ cpu, seq, receivedMs, pid, tgid }, pidBytes, tgidBytes));
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       onBad(cpu, e.message);
