@@ -5,24 +5,11 @@ import { hideBin } from 'yargs/helpers';
 import { parseBytes, parseCount, parseCpumask, parseIds, parseSeconds, UsageError } from './args.js';
 import { DELAYACCT_OFF_ADVICE, TaskstatsError } from './kernel/errors.js';
 import { interrupted, onCleanup } from './lifecycle.js';
-import type { DelayacctState } from './model/recording.js';
 import { runBatch } from './output/batch.js';
 import { runListen } from './output/listen.js';
 import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from './sources/exits.js';
 import { NetlinkSource } from './sources/netlink.js';
-import { delayacctAtBoot, readCpulist, readDelayacct, readPidMax } from './sources/system.js';
-
-function delayacctTracker(): () => DelayacctState {
-  let onSinceSec: number | null = delayacctAtBoot() ? 0 : null;
-  let last = readDelayacct();
-  return () => {
-    const on = readDelayacct();
-    if (on && last === false) onSinceSec = Math.floor(Date.now() / 1000);
-    if (on === false) onSinceSec = delayacctAtBoot() ? 0 : null;
-    last = on;
-    return { on, onSinceSec };
-  };
-}
+import { delayacctTracker, readCpulist, readPidMax } from './sources/system.js';
 
 async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)

@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { DELAYACCT_SYSCTL } from '../kernel/errors.js';
+import type { DelayacctState } from '../model/recording.js';
 
 function readTrim(path: string): string | undefined {
   try {
@@ -58,4 +59,21 @@ export function bootTimeSec(): number | undefined {
 /** /proc/<pid>/comm, for records that carry no comm (TGID records). */
 export function readProcComm(pid: number): string | undefined {
   return readTrim(`/proc/${pid}/comm`);
+}
+
+/**
+ * kernel.task_delayacct now, and since when it has been on where that is known: from
+ * boot (the "delayacct" parameter), or from the moment this tracker saw it turn on.
+ */
+export function delayacctTracker(): () => DelayacctState {
+  const atBoot = delayacctAtBoot();
+  let onSinceSec: number | null = atBoot ? 0 : null;
+  let last = readDelayacct();
+  return () => {
+    const on = readDelayacct();
+    if (on && last === false) onSinceSec = Math.floor(Date.now() / 1000);
+    if (on === false) onSinceSec = atBoot ? 0 : null;
+    last = on;
+    return { on, onSinceSec };
+  };
 }
