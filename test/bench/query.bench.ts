@@ -19,6 +19,19 @@ const PAIRS = Number(process.env.BENCH_PAIRS ?? 7);
 const SAMPLE_IDS = Number(process.env.BENCH_SAMPLE_IDS ?? 25000);
 const DECODES = 100_000;
 
+// Every exit path takes the thread process and the id files down: normal end (finally), an
+// uncaught error (process 'exit'), a signal to us (handlers below), our own death (PDEATHSIG).
+const live = new Set<ChildProcess>();
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'delaytop-bench-'));
+const cleanup = () => {
+  for (const c of live) c.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => process.exit(130)); // 'exit' runs cleanup
+}
+
 const log = (s: string) => console.error(`  ${s}`);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -72,7 +85,7 @@ function timeC(bin: string, idsFile: string, reps: number): { nsPerId: number; c
 const fmtCounts = (c: Counts) => `ok ${Math.round(c.ok)} esrch ${Math.round(c.esrch)} other ${Math.round(c.other)}`;
 
 /** Interleaved A/B pairs over one id list; reports the median of the per-pair ratios. */
-function compare(name: string, ids: number[], sock: NativeQuerySocket, entryBytes: number, cBin: string, tmp: string): boolean {
+function compare(name: string, ids: number[], sock: NativeQuerySocket, entryBytes: number, cBin: string): boolean {
   const idsFile = path.join(tmp, `${name}.ids`);
   writeFileSync(idsFile, ids.join('\n') + '\n');
   const idArr = Uint32Array.from(ids);
@@ -125,14 +138,6 @@ async function stopThreads(child: ChildProcess): Promise<void> {
   await gone;
 }
 
-// Every exit path takes the thread process down: normal end (finally), an uncaught error
-// (process 'exit'), a signal to us (handlers below), and our own death (its PDEATHSIG).
-const live = new Set<ChildProcess>();
-process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
-}
-
 /** Decoder alone: `count` decodes cycling over real payloads. Median ms of 5 runs. */
 function timeDecode(payloads: Uint8Array[], count: number): number {
   let sink = 0;
@@ -181,17 +186,16 @@ async function main(): Promise<number> {
   const sock = new addon.QuerySocket(1000);
   const src = new NetlinkSource(1000);
   const eb = addon.queryEntryBytes;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'delaytop-bench-'));
   let ok = true;
   let threads: ChildProcess | undefined;
   try {
     // (1) every thread on the machine as it is
-    ok = compare('query_all_threads', allThreadIds(), sock, eb, cBin, tmp) && ok;
+    ok = compare('query_all_threads', allThreadIds(), sock, eb, cBin) && ok;
 
     // (2) with ~10,000 more threads
     threads = await startThreads(tBin, THREADS);
     const ids = allThreadIds();
-    ok = compare(`query_${THREADS}_threads`, ids, sock, eb, cBin, tmp) && ok;
+    ok = compare(`query_${THREADS}_threads`, ids, sock, eb, cBin) && ok;
 
     // (3) decode: payloads gathered from this machine's real replies, cycled
     const idArr = Uint32Array.from(ids);
@@ -211,7 +215,6 @@ async function main(): Promise<number> {
     if (threads) await stopThreads(threads);
     sock.close();
     src.close();
-    rmSync(tmp, { recursive: true, force: true });
   }
   return ok ? 0 : 1;
 }
