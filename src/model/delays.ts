@@ -47,9 +47,12 @@ export interface DelayOptions {
 
 const NA_OFF_NOW = 'delay accounting is off (sysctl kernel.task_delayacct=0)';
 const NA_OFF_AT_FORK = 'delay accounting was off when this task started';
+export const NA_NO_NETLINK = 'not available without CAP_NET_ADMIN (run with sudo)';
 
 function naFor(cat: (typeof CATEGORIES)[number], ts: Taskstats, recording: Recording): string | null {
-  if (cat.since > ts.layoutVersion) return `kernel too old (needs taskstats v${cat.since})`;
+  // length 0: not a struct taskstats but a record built from /proc, which has no version.
+  if (ts.length > 0 && cat.since > ts.layoutVersion) return `kernel too old (needs taskstats v${cat.since})`;
+  if (ts.raw[`${cat.prefix}_count`] === undefined && ts.raw[`${cat.prefix}_delay_total`] === undefined) return NA_NO_NETLINK;
   if (cat.key === 'CPU') return null; // scheduler statistics: filled whether or not delayacct is on
   if (recording === 'off-now') return NA_OFF_NOW;
   if (recording === 'off-at-fork') return NA_OFF_AT_FORK;
@@ -76,6 +79,8 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
     intervalNs = (num(cur.stats, 'ac_etime') ?? 0) * 1000;
   }
   const categories = CATEGORIES.map((cat): CategoryDelay => {
+    // /proc gives IO delay as a total without a count: a percentage, but no average or rate.
+    const hasCount = cur.stats.raw[`${cat.prefix}_count`] !== undefined;
     const count = num(cur.stats, `${cat.prefix}_count`) ?? 0;
     const totalNs = num(cur.stats, `${cat.prefix}_delay_total`) ?? 0;
     const maxNs = num(cur.stats, `${cat.prefix}_delay_max`) ?? null;
@@ -102,9 +107,9 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
     }
     if (intervalNs > 0) {
       base.delayPercent = (dTotal / intervalNs) * 100;
-      base.eventsPerSec = dCount / (intervalNs / 1e9);
+      if (hasCount) base.eventsPerSec = dCount / (intervalNs / 1e9);
     }
-    if (cat.key !== 'IRQ' && dCount > 0) base.avgDelayNs = dTotal / dCount;
+    if (hasCount && cat.key !== 'IRQ' && dCount > 0) base.avgDelayNs = dTotal / dCount;
     return base;
   });
   return { lifetime, reused, intervalNs, categories };
