@@ -65,14 +65,18 @@ export interface ExitEnvelope {
   tgid: number;
 }
 
-/**
- * One exit record from its envelope and STATS payloads (the live listener's and a replayed
- * recording's, so both decode alike). Throws DecodeError.
- */
-export function exitRecordFrom(env: ExitEnvelope, pidBytes: Uint8Array, tgidBytes?: Uint8Array): ExitRecord {
-  const { cpu, seq, receivedMs, pid, tgid } = env;
+/** Decode an exit message's STATS payloads: the TGID record falls back to the PID record's version. */
+export function decodeExitStats(pidBytes: Uint8Array, tgidBytes?: Uint8Array): [Taskstats, Taskstats | undefined] {
   const stats = decodeTaskstats(pidBytes);
-  const tgidStats = tgidBytes ? decodeTaskstats(tgidBytes, { fallbackVersion: stats.layoutVersion }) : undefined;
+  return [stats, tgidBytes ? decodeTaskstats(tgidBytes, { fallbackVersion: stats.layoutVersion }) : undefined];
+}
+
+/**
+ * One exit record from its envelope and decoded STATS (the live listener's and a replayed
+ * recording's, so both come out alike).
+ */
+export function exitRecordFrom(env: ExitEnvelope, stats: Taskstats, tgidStats?: Taskstats): ExitRecord {
+  const { cpu, seq, receivedMs, pid, tgid } = env;
   const st = decodeExitStatus(num(stats, 'ac_exitcode') ?? 0);
   const flag = num(stats, 'ac_flag') ?? 0;
   return {
@@ -113,7 +117,7 @@ export function decodeExitBatch(data: ArrayBuffer, headerBytes: number, onBad: (
     try {
       const pidBytes = new Uint8Array(data, off + headerBytes, pidLen);
       const tgidBytes = tgidLen ? new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen) : undefined;
-      out.push(exitRecordFrom({ cpu, seq, receivedMs, pid, tgid }, pidBytes, tgidBytes));
+      out.push(exitRecordFrom({ cpu, seq, receivedMs, pid, tgid }, ...decodeExitStats(pidBytes, tgidBytes)));
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       onBad(cpu, e.message);
