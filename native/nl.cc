@@ -110,7 +110,8 @@ ParseStatus parseMsg(const uint8_t* buf, size_t len, size_t off, uint16_t family
     if (msgLen < kNlHdr + 4) return ParseStatus::BadLength;
     int32_t err;
     memcpy(&err, buf + off + kNlHdr, 4);
-    out->error = err < 0 ? -err : err;
+    // -INT32_MIN overflows (undefined behaviour): no errno is that large, so clamp.
+    out->error = err == INT32_MIN ? INT32_MAX : err < 0 ? -err : err;
     return ParseStatus::Ok;
   }
   if (out->type == NLMSG_NOOP || out->type == NLMSG_DONE || out->type == NLMSG_OVERRUN)
