@@ -255,7 +255,10 @@ export interface DatagramSpec {
   tgid?: number;
   statsPid?: Uint8Array;
   statsTgid?: Uint8Array;
-  /** TYPE_NULL pad before STATS, as nla_reserve_64bit adds on arches without efficient unaligned access */
+  /**
+   * Frame as an arch without efficient unaligned access does: nla_reserve_64bit() puts a
+   * zero-length TYPE_NULL attribute before STATS whenever that makes the payload 8-aligned.
+   */
   nullPad?: boolean;
   /** set NLA_F_NESTED on the nests (the kernel does not; the walker must not care) */
   nestedFlag?: boolean;
@@ -264,19 +267,25 @@ export interface DatagramSpec {
 /**
  * A TASKSTATS_CMD_NEW message framed as kernel/taskstats.c mk_reply() builds it:
  * nlmsghdr, genlmsghdr, then per record nla_nest_start(AGGR_*), nla_put(PID|TGID, u32),
- * nla_reserve_64bit(STATS, NULL pad), nla_nest_end. On x86 framing the first STATS
+ * nla_reserve_64bit(STATS, TYPE_NULL), nla_nest_end. On x86 framing the first STATS
  * payload starts at byte 36; with the pad at 40.
  */
 export function buildDatagram(spec: DatagramSpec): Uint8Array {
-  const aggr = (aggrType: number, idType: number, id: number, stats: Uint8Array) => {
+  const records: Array<[number, number, number, Uint8Array]> = [];
+  if (spec.pid !== undefined) records.push([TYPE_AGGR_PID, TYPE_PID, spec.pid, spec.statsPid ?? buildStats(16)]);
+  if (spec.tgid !== undefined) records.push([TYPE_AGGR_TGID, TYPE_TGID, spec.tgid, spec.statsTgid ?? buildStats(16)]);
+  let tail = 16 + 4; // skb tail, from the start of the message, as the kernel appends
+  const attrs = records.map(([aggrType, idType, id, stats]) => {
+    tail += 4 + 8; // nest header, id attribute
     const inner = [nla(idType, u32le(id))];
-    if (spec.nullPad) inner.push(nla(TYPE_NULL));
+    if (spec.nullPad && tail % 8 === 0) { // nla_need_padding_for_64bit(): header aligned, payload not
+      inner.push(nla(TYPE_NULL));
+      tail += 4;
+    }
     inner.push(nla(TYPE_STATS, stats));
+    tail += align4(4 + stats.length);
     return nla(aggrType | (spec.nestedFlag ? NLA_F_NESTED : 0), cat(...inner));
-  };
-  const attrs: Uint8Array[] = [];
-  if (spec.pid !== undefined) attrs.push(aggr(TYPE_AGGR_PID, TYPE_PID, spec.pid, spec.statsPid ?? buildStats(16)));
-  if (spec.tgid !== undefined) attrs.push(aggr(TYPE_AGGR_TGID, TYPE_TGID, spec.tgid, spec.statsTgid ?? buildStats(16)));
+  });
   return nlmsg(spec.familyId, 0, spec.seq ?? 0, spec.portId ?? 0, cat(genlhdr(TASKSTATS_CMD_NEW), ...attrs));
 }
 
