@@ -1,12 +1,12 @@
-// Exit storm for the exit benchmark: N children that _exit() at once, forked by W worker
-// processes as fast as the machine allows (each worker: fork, reap, repeat).
+// Exit storm for the exit benchmark: N children that _exit() at once, made by W worker
+// processes as fast as the machine allows (each worker: vfork, reap, repeat).
 //
-//   forker [-n N] [-w W] [-p] [-v]
+//   forker [-n N] [-w W] [-f] [-u]
 //     -n N  children in all (default 100000)
-//     -w W  forking workers (default 2 per online CPU, so a CPU never idles while a worker
-//           waits for its child to be scheduled)
-//     -p    pin worker i (and so its children) to online CPU i % ncpu
-//     -v    vfork instead of fork (no page-table copy: a faster storm)
+//     -w W  workers (default 2 per online CPU, so a CPU never idles while a worker waits)
+//     -f    fork() instead of vfork(): a page-table copy per child, ~6x slower here
+//     -u    unpinned workers (default: worker i and its children on online CPU i % ncpu;
+//           unpinned, the scheduler's migrations cost ~3x the rate here)
 //   prints one JSON line:
 //     {"forks":N,"exited":n,"failed":f,"workers":W,"taskExits":t,"elapsedMs":ms,"exitsPerSec":r}
 //   taskExits = exited + W + 1: every exit event this storm makes, the workers' and its own
@@ -37,7 +37,7 @@ static double now_ms(void) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: forker [-n N] [-w WORKERS] [-p] [-v]\n");
+  fprintf(stderr, "usage: forker [-n N] [-w WORKERS] [-f] [-u]\n");
   exit(2);
 }
 
@@ -64,13 +64,13 @@ static void worker(long share, int use_vfork, struct tally *t) {
 
 int main(int argc, char **argv) {
   long n = 100000;
-  int workers = 0, pin = 0, use_vfork = 0, opt;
-  while ((opt = getopt(argc, argv, "n:w:pv")) != -1) {
+  int workers = 0, pin = 1, use_vfork = 1, opt;
+  while ((opt = getopt(argc, argv, "n:w:fu")) != -1) {
     switch (opt) {
       case 'n': n = strtol(optarg, NULL, 10); break;
       case 'w': workers = atoi(optarg); break;
-      case 'p': pin = 1; break;
-      case 'v': use_vfork = 1; break;
+      case 'f': use_vfork = 0; break;
+      case 'u': pin = 0; break;
       default: usage();
     }
   }
@@ -94,6 +94,7 @@ int main(int argc, char **argv) {
   }
   memset(tallies, 0, sizeof *tallies * workers);
 
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed benchmark stops the storm (workers follow us)
   double t0 = now_ms();
   pid_t *pids = calloc(workers, sizeof *pids);
   int started = 0;
