@@ -1,6 +1,6 @@
 // struct taskstats decoder: by the STATS attribute's length plus its version field,
 // never by a compiled sizeof (distro headers lag the kernel).
-import { FIELDS, FIELD_SIZE, MAX_KNOWN_VERSION, MIN_VERSION, STRUCT_SIZE, versionForSize, type FieldSpec } from './layout.js';
+import { FIELDS, FIELD_SIZE, MAX_KNOWN_VERSION, MIN_VERSION, STRUCT_SIZE, versionForSize } from './layout.js';
 
 /** A u64 stays a number while exact (<= 2^53-1), and becomes a bigint above. */
 export type U64 = number | bigint;
@@ -55,29 +55,47 @@ function readComm(bytes: Uint8Array, off: number): string {
   return utf8.decode(bytes.subarray(off, end));
 }
 
-interface Slot {
-  name: string;
-  type: FieldSpec['type'];
-  offset: number;
-}
+type Reader = (dv: DataView, bytes: Uint8Array) => Record<string, RawValue>;
 
-// Precomputed per (layout version, length) so the hot path is one loop of reads.
-const plans = new Map<string, Slot[]>();
+const readers = { readU64, readS64, readComm };
 
-function planFor(layoutVersion: number, length: number): Slot[] {
-  const key = `${layoutVersion}:${length}`;
-  let plan = plans.get(key);
-  if (plan) return plan;
-  plan = [];
+/**
+ * One reader per (layout version, length), built once: a function that returns a single
+ * object literal with every field the record has. Adding 70 computed properties one by
+ * one would leave V8 a slow dictionary-mode object per task; a literal gets one shape.
+ * Field names and offsets come from the layout table only, never from input bytes.
+ */
+function compileReader(layoutVersion: number, length: number): Reader {
+  const parts: string[] = [];
   for (const f of FIELDS) {
     if (f.since > layoutVersion) continue;
-    const offset = layoutVersion === 15 ? f.offsetV15 : f.offset;
-    if (offset === null || offset + FIELD_SIZE[f.type] > length) continue;
-    plan.push({ name: f.name, type: f.type, offset });
+    const o = layoutVersion === 15 ? f.offsetV15 : f.offset;
+    if (o === null || o + FIELD_SIZE[f.type] > length) continue;
+    const expr = {
+      u64: `r.readU64(dv, ${o})`,
+      u32: `dv.getUint32(${o}, true)`,
+      u16: `dv.getUint16(${o}, true)`,
+      u8: `dv.getUint8(${o})`,
+      comm: `r.readComm(bytes, ${o})`,
+      timespec: `{ tv_sec: r.readS64(dv, ${o}), tv_nsec: r.readS64(dv, ${o + 8}) }`,
+    }[f.type];
+    parts.push(`${JSON.stringify(f.name)}: ${expr}`);
   }
-  if (plans.size > 64) plans.clear(); // only garbage makes many distinct lengths
-  plans.set(key, plan);
-  return plan;
+  const body = `return function read(dv, bytes) { return { ${parts.join(', ')} }; };`;
+  return new Function('r', body)(readers) as Reader;
+}
+
+const compiled = new Map<string, Reader>();
+
+function readerFor(layoutVersion: number, length: number): Reader {
+  const key = `${layoutVersion}:${length}`;
+  let read = compiled.get(key);
+  if (!read) {
+    if (compiled.size > 64) compiled.clear(); // only garbage makes many distinct lengths
+    read = compileReader(layoutVersion, length);
+    compiled.set(key, read);
+  }
+  return read;
 }
 
 export function decodeTaskstats(bytes: Uint8Array, opts: DecodeOptions = {}): Taskstats {
@@ -104,17 +122,7 @@ export function decodeTaskstats(bytes: Uint8Array, opts: DecodeOptions = {}): Ta
     // A newer version never shrinks the struct: a short one is damaged.
     throw new DecodeError(`STATS attribute of ${length} bytes is too short for taskstats v${layoutVersion}`);
   }
-  const raw: Record<string, RawValue> = {};
-  for (const s of planFor(layoutVersion, length)) {
-    switch (s.type) {
-      case 'u64': raw[s.name] = readU64(dv, s.offset); break;
-      case 'u32': raw[s.name] = dv.getUint32(s.offset, true); break;
-      case 'u16': raw[s.name] = dv.getUint16(s.offset, true); break;
-      case 'u8': raw[s.name] = dv.getUint8(s.offset); break;
-      case 'comm': raw[s.name] = readComm(bytes, s.offset); break;
-      case 'timespec': raw[s.name] = { tv_sec: readS64(dv, s.offset), tv_nsec: readS64(dv, s.offset + 8) }; break;
-    }
-  }
+  const raw = readerFor(layoutVersion, length)(dv, bytes);
   const ts: Taskstats = { version, layoutVersion, length, raw };
   sourceBytes.set(ts, bytes);
   return ts;
