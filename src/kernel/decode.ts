@@ -124,13 +124,20 @@ export function decodeTaskstats(bytes: Uint8Array, opts: DecodeOptions = {}): Ta
   }
   const raw = readerFor(layoutVersion, length)(dv, bytes);
   const ts: Taskstats = { version, layoutVersion, length, raw };
-  sourceBytes.set(ts, bytes);
+  if (keepBytes) sourceBytes.set(ts, bytes);
   return ts;
 }
 
-// The STATS bytes each record was decoded from (a view, not a copy), so a recording can
-// store exactly what the kernel sent and replay it through this same decoder.
+// While a recording is being made, the STATS bytes each record was decoded from (a view,
+// not a copy), so the file holds exactly what the kernel sent and a replay decodes it with
+// this same decoder. Off otherwise: the decode loop pays nothing for it.
 const sourceBytes = new WeakMap<Taskstats, Uint8Array>();
+let keepBytes = false;
+
+/** Remember each decoded record's STATS bytes from now on (for -w recordings). */
+export function keepStatsBytes(on: boolean): void {
+  keepBytes = on;
+}
 
 /** The STATS payload a record was decoded from; undefined for records built otherwise (/proc). */
 export function statsBytes(ts: Taskstats): Uint8Array | undefined {

@@ -4,6 +4,7 @@
 // symlink, and flushed at least once a second, so a crash loses at most the last second.
 import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from 'node:fs';
 import os from 'node:os';
+import { keepStatsBytes } from '../kernel/decode.js';
 import { TaskstatsError } from '../kernel/errors.js';
 import type { CpuCounters } from '../kernel/exitrecord.js';
 import type { DelayacctState } from '../model/recording.js';
@@ -101,6 +102,7 @@ export class Recorder {
   /** Open FILE and write the header. Throws RecordingError (symlink, permission, ...). */
   constructor(readonly path: string, facts: RecordingFacts, private opts: RecorderOptions = {}) {
     this.fd = openRecordingFile(path);
+    keepStatsBytes(true);
     this.write(headerLine(facts));
     this.flush();
     this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
