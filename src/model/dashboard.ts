@@ -1,0 +1,178 @@
+// The process table's model: which targets one refresh queries, the rows that come out
+// of one batch, and how rows are sorted and filtered. Pure: no I/O, no React.
+import { num } from '../kernel/decode.js';
+import type { ListMode, TaskId } from '../sources/proctasks.js';
+import { targetKey, type QueryBatch, type QueryResult, type Target } from '../sources/types.js';
+import { computeDelays, type Sample, type TaskDelays } from './delays.js';
+import { recordingFor, type DelayacctState } from './recording.js';
+
+/** The delay columns of the process table. */
+export const TABLE_CATEGORIES = ['CPU', 'IO', 'SWAP'] as const;
+export type TableCategory = (typeof TABLE_CATEGORIES)[number];
+
+export const SORT_COLUMNS = ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'] as const;
+export type SortColumn = (typeof SORT_COLUMNS)[number];
+
+export interface TaskRow {
+  /** targetKey of what pinning this row watches: tgid:N (processes) or pid:N (threads) */
+  key: string;
+  target: Target;
+  /** process id (process mode) or thread id (thread mode) */
+  id: number;
+  tgid: number;
+  comm: string;
+  /** delay % of the interval (of the task's life on its first sample); null where n/a */
+  percent: Record<TableCategory, number | null>;
+  /** first sample of this task: figures are lifetime averages */
+  lifetime: boolean;
+}
+
+/**
+ * Every target one refresh queries, in one batch. Process mode asks for each process
+ * twice: its main thread (pid:N gives comm and ac_btime64, the task's identity) and the
+ * whole process (tgid:N, the threads' sum, which is what the row shows). `extra` (pinned
+ * tasks and their threads) is merged in without duplicates.
+ */
+export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: readonly Target[] = []): Target[] {
+  const out: Target[] = [];
+  const seen = new Set<string>();
+  const add = (t: Target) => {
+    const k = targetKey(t);
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(t);
+    }
+  };
+  for (const t of tasks) {
+    add({ kind: 'pid', id: t.id });
+    if (mode === 'process') add({ kind: 'tgid', id: t.id });
+  }
+  for (const t of extra) add(t);
+  return out;
+}
+
+/** Kernel comm is up to 15 arbitrary bytes: keep it one terminal cell per character. */
+export function printableComm(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '?');
+}
+
+export interface ScanResult {
+  atNs: number;
+  rows: TaskRow[];
+  /** this batch's samples, the base for the next refresh's deltas */
+  samples: Map<string, Sample>;
+  /** per target key: delays over the interval (lifetime on a first sample) */
+  delays: Map<string, TaskDelays>;
+  /** per target key: what the query said */
+  status: Map<string, QueryResult['status']>;
+  /** comm by task id (from pid records) */
+  comms: Map<number, string>;
+  /** the struct version the kernel sends, from the first record seen */
+  taskstatsVersion: number | null;
+  /** query errors other than "gone" (one message per distinct code) */
+  errors: string[];
+}
+
+/** The record that identifies a target's task: its own for pid:N, the main thread's for tgid:N. */
+function identity(r: QueryResult & { status: 'ok' }, byKey: Map<string, QueryResult>): QueryResult | undefined {
+  return r.target.kind === 'pid' ? r : byKey.get(`pid:${r.target.id}`);
+}
+
+function startIdOf(r: QueryResult | undefined): number | undefined {
+  if (!r || r.status !== 'ok') return undefined;
+  // seconds resolution; a pid reused within the same second is not detected
+  return num(r.stats, 'ac_btime64') || num(r.stats, 'ac_btime') || undefined;
+}
+
+/**
+ * One refresh: per-target deltas against the previous samples (keyed by target; a
+ * changed start time means the id was reused and the figures restart as lifetime ones),
+ * and one row per listed task.
+ */
+export function computeScan(
+  mode: ListMode,
+  tasks: readonly TaskId[],
+  batch: QueryBatch,
+  prev: ReadonlyMap<string, Sample>,
+  sys: DelayacctState,
+): ScanResult {
+  const byKey = new Map<string, QueryResult>();
+  for (const r of batch.results) byKey.set(targetKey(r.target), r);
+  const samples = new Map<string, Sample>();
+  const delays = new Map<string, TaskDelays>();
+  const status = new Map<string, QueryResult['status']>();
+  const comms = new Map<number, string>();
+  const errors = new Map<string, string>();
+  let taskstatsVersion: number | null = null;
+  for (const [key, r] of byKey) {
+    status.set(key, r.status);
+    if (r.status === 'error') {
+      errors.set(r.code, r.message);
+      continue;
+    }
+    if (r.status !== 'ok') continue;
+    taskstatsVersion ??= r.stats.version || null;
+    const id = identity(r, byKey);
+    if (r.target.kind === 'pid') comms.set(r.target.id, printableComm(String(r.stats.raw.ac_comm ?? '')));
+    const idStats = id?.status === 'ok' ? id.stats : r.stats;
+    const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id) };
+    delays.set(key, computeDelays(prev.get(key), sample, { recording: recordingFor(idStats, sys) }));
+    samples.set(key, sample);
+  }
+  const rows: TaskRow[] = [];
+  for (const t of tasks) {
+    const target: Target = mode === 'process' ? { kind: 'tgid', id: t.id } : { kind: 'pid', id: t.id };
+    const key = targetKey(target);
+    const d = delays.get(key);
+    const comm = comms.get(t.id);
+    // A process whose main thread is gone (zombie leader) has no identity: skip it.
+    if (!d || comm === undefined) continue;
+    const percent = {} as Record<TableCategory, number | null>;
+    for (const c of TABLE_CATEGORIES) {
+      const cat = d.categories.find((x) => x.key === c);
+      percent[c] = !cat || cat.na ? null : cat.delayPercent;
+    }
+    rows.push({ key, target, id: t.id, tgid: t.tgid, comm, percent, lifetime: d.lifetime });
+  }
+  return { atNs: batch.atNs, rows, samples, delays, status, comms, taskstatsVersion, errors: [...errors.values()] };
+}
+
+/** `/` filter: digits match a pid/tgid prefix or the name; anything else matches the name. */
+export function matchesFilter(row: TaskRow, filter: string): boolean {
+  const f = filter.trim().toLowerCase();
+  if (!f) return true;
+  if (/^[0-9]+$/.test(f) && (String(row.id).startsWith(f) || String(row.tgid).startsWith(f))) return true;
+  return row.comm.toLowerCase().includes(f);
+}
+
+function compareRows(a: TaskRow, b: TaskRow, col: SortColumn): number {
+  switch (col) {
+    case 'PID':
+      return a.id - b.id;
+    case 'COMMAND':
+      return a.comm.localeCompare(b.comm);
+    default: {
+      const x = a.percent[col];
+      const y = b.percent[col];
+      // n/a is not smaller than 0: it sorts after every number, either direction
+      if (x === null || y === null) return 0;
+      return x - y;
+    }
+  }
+}
+
+/** Sorted and filtered rows; ties (and n/a, which always sinks) fall back to pid order. */
+export function viewRows(rows: readonly TaskRow[], sort: SortColumn, descending: boolean, filter: string): TaskRow[] {
+  const out = filter ? rows.filter((r) => matchesFilter(r, filter)) : rows.slice();
+  const isDelay = sort !== 'PID' && sort !== 'COMMAND';
+  out.sort((a, b) => {
+    if (isDelay) {
+      const na = (a.percent[sort] === null ? 1 : 0) - (b.percent[sort] === null ? 1 : 0);
+      if (na) return na;
+    }
+    const c = compareRows(a, b, sort);
+    if (c) return descending ? -c : c;
+    return a.id - b.id;
+  });
+  return out;
+}

@@ -1,0 +1,87 @@
+// The exit feed as the dashboard sees it: exit batches folded into a ring between
+// refreshes, per-CPU rates taken once per refresh, and a frozen copy per snapshot.
+import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
+import type { ExitBatch } from '../sources/exits.js';
+import type { Target } from '../sources/types.js';
+import { cpuActivity, feedTotals, Ring, toFeedEntry, type CpuActivity, type FeedEntry, type FeedTotals } from './exits.js';
+import { exitInfoOf, exitMatches, type ExitInfo } from './watch.js';
+
+export interface FeedSnapshot {
+  /** newest first */
+  entries: FeedEntry[];
+  /** exits ever pushed into the ring: lets a paused view stay on the same records */
+  pushedTotal: number;
+  totals: FeedTotals;
+  exitsPerSec: number;
+}
+
+/** how many recent exits are remembered by id, for pinned tasks that end between refreshes */
+const RECENT_EXITS = 4096;
+
+export class FeedStore {
+  private ring: Ring<FeedEntry>;
+  private pushed = 0;
+  private counters: CpuCounters[];
+  private prevCounters: CpuCounters[] | undefined;
+  private prevAtMs: number | undefined;
+  private rates: CpuActivity[];
+  private recent: ExitRecord[] = [];
+
+  constructor(
+    readonly cpus: readonly number[],
+    capacity = 1000,
+  ) {
+    this.ring = new Ring(capacity);
+    this.counters = cpus.map((cpu) => zeroCounters(cpu));
+    this.rates = cpuActivity(undefined, this.counters, 0);
+  }
+
+  fold(batch: ExitBatch): void {
+    for (const r of batch.records) {
+      this.ring.push(toFeedEntry(r));
+      this.pushed++;
+      this.recent.push(r);
+    }
+    if (this.recent.length > RECENT_EXITS * 2) this.recent = this.recent.slice(-RECENT_EXITS);
+    if (batch.counters.length) this.counters = batch.counters;
+  }
+
+  /** Take per-CPU rates since the last call (once per refresh). */
+  sample(nowMs: number): void {
+    const dt = this.prevAtMs === undefined ? 0 : nowMs - this.prevAtMs;
+    this.rates = cpuActivity(this.prevCounters, this.counters, dt);
+    this.prevCounters = this.counters;
+    this.prevAtMs = nowMs;
+  }
+
+  /** The newest exit record that ends this target, if one arrived recently. */
+  exitOf(target: Target): ExitInfo | undefined {
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const r = this.recent[i]!;
+      if (exitMatches(target, r)) return exitInfoOf(r);
+    }
+    return undefined;
+  }
+
+  snapshot(): FeedSnapshot {
+    // counters move between refreshes; rates only at refreshes
+    const perCpu = this.rates.map((a) => {
+      const c = this.counters.find((x) => x.cpu === a.cpu);
+      return c ? { ...a, received: c.received, lost: c.lost } : a;
+    });
+    const totals = feedTotals(perCpu);
+    return {
+      entries: this.ring.slice(0, this.ring.size),
+      pushedTotal: this.pushed,
+      totals,
+      exitsPerSec: perCpu.reduce((s, c) => s + c.exitsPerSec, 0),
+    };
+  }
+}
+
+function zeroCounters(cpu: number): CpuCounters {
+  return {
+    cpu, received: 0, seqGapLost: 0, kernelDrops: 0, enobufs: 0, truncated: 0, malformed: 0,
+    queueDropped: 0, unsolicited: 0, decodeFailed: 0, lost: 0,
+  };
+}

@@ -1,0 +1,319 @@
+// The dashboard's engine, outside React: every interval it lists tasks, queries them all
+// in one batch, folds the result into the model and publishes one immutable snapshot.
+// Exit batches are folded in between refreshes and published at a capped rate.
+import type { DelayacctState } from '../model/recording.js';
+import { computeScan, scanTargets, type ScanResult, type TaskRow } from '../model/dashboard.js';
+import { FeedStore, type FeedSnapshot } from '../model/feed.js';
+import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
+import type { Sample } from '../model/delays.js';
+import type { ExitBatch } from '../sources/exits.js';
+import type { ListMode, TaskId } from '../sources/proctasks.js';
+import { targetKey, type Target } from '../sources/types.js';
+import type { DashboardOptions } from './options.js';
+
+export interface HeaderInfo {
+  kernelRelease: string;
+  taskstatsVersion: number | null;
+  delayacct: DelayacctState;
+  /** delaytop changed kernel.task_delayacct during this run */
+  delayacctChanged: boolean;
+  privileged: boolean;
+  sourceName: string;
+  banners: string[];
+  exitsOffReason: string | null;
+}
+
+export interface DashboardSnapshot {
+  /** increases with every publish */
+  seq: number;
+  /** epoch ms of the last refresh (0 before the first) */
+  atMs: number;
+  intervalSec: number;
+  mode: ListMode;
+  /** unsorted; the view sorts and filters */
+  rows: TaskRow[];
+  /** the rows are first samples: lifetime averages, not the last interval */
+  lifetime: boolean;
+  pinned: WatchEntry[];
+  feed: FeedSnapshot | null;
+  header: HeaderInfo;
+  message: string | null;
+  /** how long the last refresh took (list + query + model), ms */
+  refreshMs: number | null;
+}
+
+export const INTERVAL_STEPS_SEC = [0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 30, 60];
+
+/** The next step up or down from `sec` (which need not be a step itself). */
+export function stepInterval(sec: number, dir: 1 | -1): number {
+  if (dir > 0) return INTERVAL_STEPS_SEC.find((s) => s > sec + 1e-9) ?? sec;
+  return [...INTERVAL_STEPS_SEC].reverse().find((s) => s < sec - 1e-9) ?? sec;
+}
+
+const MESSAGE_MS = 6000;
+
+export interface ControllerOptions {
+  /** epoch ms; injectable for tests */
+  now?: () => number;
+  /** minimum ms between snapshots published for exit batches alone */
+  feedPublishMs?: number;
+}
+
+export class DashboardController {
+  private mode: ListMode = 'process';
+  private intervalSec: number;
+  private samples: ReadonlyMap<string, Sample> = new Map();
+  private lastScan: ScanResult | null = null;
+  private rows: TaskRow[] = [];
+  private pinned: readonly WatchEntry[];
+  private feed: FeedStore | null;
+  private snap: DashboardSnapshot;
+  private listeners = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private feedTimer: NodeJS.Timeout | undefined;
+  private lastPublishMs = 0;
+  private running = false;
+  private inFlight: Promise<void> | null = null;
+  private again = false;
+  private message: { text: string; untilMs: number } | null = null;
+  private readonly delayacctAtStart: boolean | undefined;
+  private delayacct: DelayacctState;
+  private refreshMs: number | null = null;
+  private atMs = 0;
+  private now: () => number;
+  private feedPublishMs: number;
+
+  constructor(
+    private opts: DashboardOptions,
+    copts: ControllerOptions = {},
+  ) {
+    this.now = copts.now ?? Date.now;
+    this.feedPublishMs = copts.feedPublishMs ?? 250;
+    this.intervalSec = opts.intervalSec;
+    this.pinned = opts.pinned.map((t) => pinEntry(t));
+    this.feed = opts.exits ? new FeedStore(opts.exits.cpus) : null;
+    this.delayacct = opts.delayacct();
+    this.delayacctAtStart = this.delayacct.on;
+    this.snap = this.build(0);
+  }
+
+  // --- the store React reads (useSyncExternalStore) ---
+
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+
+  getSnapshot = (): DashboardSnapshot => this.snap;
+
+  private build(seq: number): DashboardSnapshot {
+    const msg = this.message && this.now() < this.message.untilMs ? this.message.text : null;
+    return {
+      seq,
+      atMs: this.atMs,
+      intervalSec: this.intervalSec,
+      mode: this.mode,
+      rows: this.rows,
+      lifetime: this.rows.length > 0 && this.rows.every((r) => r.lifetime),
+      pinned: this.pinned as WatchEntry[],
+      feed: this.feed?.snapshot() ?? null,
+      header: {
+        kernelRelease: this.opts.kernelRelease,
+        taskstatsVersion: this.lastScan?.taskstatsVersion ?? null,
+        delayacct: this.delayacct,
+        delayacctChanged: this.delayacctChanged(),
+        privileged: this.opts.privileged,
+        sourceName: this.opts.stats.name,
+        banners: this.opts.banners,
+        exitsOffReason: this.opts.exitsOffReason,
+      },
+      message: msg,
+      refreshMs: this.refreshMs,
+    };
+  }
+
+  private publish(): void {
+    if (this.feedTimer) clearTimeout(this.feedTimer);
+    this.feedTimer = undefined;
+    this.lastPublishMs = this.now();
+    this.snap = this.build(this.snap.seq + 1);
+    for (const fn of this.listeners) fn();
+  }
+
+  private say(text: string): void {
+    this.message = { text, untilMs: this.now() + MESSAGE_MS };
+  }
+
+  // --- the loop ---
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.opts.exits?.start((b) => this.onExits(b));
+    void this.loop();
+  }
+
+  stop(): void {
+    this.running = false;
+    clearTimeout(this.timer);
+    clearTimeout(this.feedTimer);
+    this.timer = this.feedTimer = undefined;
+  }
+
+  private async loop(): Promise<void> {
+    if (!this.running) return;
+    const startedMs = this.now();
+    await this.refresh();
+    if (!this.running) return;
+    const waitMs = Math.max(0, startedMs + this.intervalSec * 1000 - this.now());
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.loop(), waitMs);
+  }
+
+  /** Refresh now (also what the loop calls); overlapping calls coalesce into one more. */
+  refresh(): Promise<void> {
+    if (this.inFlight) {
+      this.again = true;
+      return this.inFlight;
+    }
+    this.inFlight = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.refreshOnce();
+        } while (this.again);
+      } finally {
+        this.inFlight = null;
+      }
+    })();
+    return this.inFlight;
+  }
+
+  private async refreshOnce(): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const mode = this.mode;
+      this.delayacct = this.opts.delayacct();
+      const tasks = this.opts.stats.list(mode);
+      const threadsOf = this.threadIndex(mode, tasks);
+      const targets = scanTargets(mode, tasks, watchTargets(this.pinned, threadsOf));
+      const batch = await this.opts.stats.query(targets);
+      if (mode !== this.mode) return; // toggled while querying: the next refresh is already asked for
+      const scan = computeScan(mode, tasks, batch, this.samples, this.delayacct);
+      this.samples = scan.samples;
+      this.lastScan = scan;
+      this.rows = scan.rows;
+      const feed = this.feed;
+      this.pinned = updateWatch(this.pinned, scan, threadsOf, (t) => feed?.exitOf(t));
+      if (scan.errors.length) this.say(scan.errors[0]!);
+    } catch (e) {
+      this.say(`refresh failed: ${(e as Error).message.split('\n')[0]}`);
+    }
+    this.atMs = this.now();
+    this.feed?.sample(this.atMs);
+    this.refreshMs = performance.now() - t0;
+    this.publish();
+  }
+
+  /** Thread ids of the pinned processes (process mode lists threads only when one is pinned). */
+  private threadIndex(mode: ListMode, tasks: TaskId[]): (tgid: number) => number[] {
+    const wanted = new Set(this.pinned.filter((e) => !e.exited && e.target.kind === 'tgid').map((e) => e.target.id));
+    const by = new Map<number, number[]>();
+    if (wanted.size === 0) return () => [];
+    const threads = mode === 'thread' ? tasks : this.opts.stats.list('thread');
+    for (const t of threads) {
+      if (!wanted.has(t.tgid)) continue;
+      let l = by.get(t.tgid);
+      if (!l) by.set(t.tgid, (l = []));
+      l.push(t.id);
+    }
+    return (tgid) => by.get(tgid) ?? [];
+  }
+
+  private onExits(batch: ExitBatch): void {
+    if (!this.feed) return;
+    this.feed.fold(batch);
+    this.pinned = markExits(this.pinned, batch.records);
+    if (!this.running || this.feedTimer || batch.records.length === 0) return;
+    const waitMs = Math.max(0, this.lastPublishMs + this.feedPublishMs - this.now());
+    this.feedTimer = setTimeout(() => this.publish(), waitMs);
+  }
+
+  // --- commands from the view ---
+
+  /** Pin or unpin (by key). Pinning shows the last refresh's figures at once. */
+  togglePin(target: Target, comm: string | null = null): void {
+    const key = targetKey(target);
+    if (this.pinned.some((e) => e.key === key)) {
+      this.unpin(key);
+      return;
+    }
+    const delays = this.lastScan?.delays.get(key) ?? null;
+    this.pinned = [...this.pinned, pinEntry(target, comm ?? this.lastScan?.comms.get(target.id) ?? null, delays)];
+    this.say(`pinned ${target.kind} ${target.id}${target.kind === 'tgid' ? ' (all threads summed)' : ''}`);
+    this.publish();
+  }
+
+  unpin(key: string): void {
+    const before = this.pinned.length;
+    this.pinned = this.pinned.filter((e) => e.key !== key);
+    if (this.pinned.length !== before) this.say(`unpinned ${key.replace(':', ' ')}`);
+    this.publish();
+  }
+
+  toggleMode(): void {
+    this.mode = this.mode === 'process' ? 'thread' : 'process';
+    this.rows = [];
+    this.say(this.mode === 'thread' ? 'showing every thread' : 'showing every process (threads summed)');
+    this.publish();
+    void this.refresh();
+  }
+
+  changeInterval(dir: 1 | -1): void {
+    const next = stepInterval(this.intervalSec, dir);
+    if (next === this.intervalSec) {
+      this.say(`refresh interval stays ${next}s (${dir > 0 ? 'longest' : 'shortest'} step)`);
+    } else {
+      this.intervalSec = next;
+      this.say(`refresh every ${next}s`);
+      if (this.running && !this.inFlight) {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.loop(), Math.max(0, this.atMs + next * 1000 - this.now()));
+      }
+    }
+    this.publish();
+  }
+
+  toggleDelayacct(): void {
+    const cur = this.opts.delayacct().on;
+    if (cur === undefined) {
+      this.say('this kernel has no kernel.task_delayacct switch');
+    } else {
+      const err = this.opts.setDelayacct(!cur);
+      if (err) this.say(err);
+      else
+        this.say(
+          !cur
+            ? 'delay accounting on: tasks started from now on show every category (older ones keep n/a)'
+            : 'delay accounting off: only CPU delay is recorded now',
+        );
+    }
+    this.delayacct = this.opts.delayacct();
+    this.publish();
+  }
+
+  private delayacctChanged(): boolean {
+    return this.delayacct.on !== this.delayacctAtStart;
+  }
+
+  /** Lines to print after the screen is restored (e.g. a sysctl delaytop changed). */
+  exitNotes(): string[] {
+    const now = this.opts.delayacct().on;
+    if (now === this.delayacctAtStart || now === undefined) return [];
+    return [
+      now
+        ? 'delaytop turned delay accounting on (kernel.task_delayacct=1) and left it on; turn it off with: sudo sysctl -w kernel.task_delayacct=0'
+        : 'delaytop turned delay accounting off (kernel.task_delayacct=0) and left it off; turn it on with: sudo sysctl -w kernel.task_delayacct=1',
+    ];
+  }
+}

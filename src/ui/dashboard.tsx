@@ -1,0 +1,128 @@
+// The dashboard's root: reads the engine's snapshot, lays the panes out for the terminal
+// size, and routes keys. Everything it shows comes from one snapshot per refresh.
+import { Box, Text } from 'ink';
+import { useCallback, useMemo, useState, useSyncExternalStore } from 'react';
+import { viewRows } from '../model/dashboard.js';
+import type { DashboardController } from './controller.js';
+import { ExitFeed, feedPageSize } from './exit-feed.js';
+import { bannerLines, Header } from './header.js';
+import { HelpOverlay } from './help-overlay.js';
+import { footerHints, type Scope } from './keymap.js';
+import { layoutFor } from './layout.js';
+import { ProcessTable, tablePageSize } from './process-table.js';
+import { useDashboardInput } from './use-dashboard-input.js';
+import { initialUiState, type Effect, type UiContext, type UiState } from './use-dashboard-state.js';
+import { useTerminalSize } from './use-terminal-size.js';
+import { WatchPane } from './watch-pane.js';
+
+export interface DashboardProps {
+  controller: DashboardController;
+  /** stdin is a terminal: take keys (raw mode) */
+  interactive: boolean;
+  onQuit: () => void;
+  initialState?: UiState;
+  /** the real terminal, when Ink writes through a wrapper (its size is followed) */
+  sizeSource?: NodeJS.WriteStream;
+}
+
+function Footer({ scopes }: { scopes: Scope[] }) {
+  const hints = scopes.flatMap(footerHints);
+  return (
+    <Text wrap="truncate">
+      {hints.map((h, i) => (
+        <Text key={i}>
+          <Text bold color="cyan">{h.keys}</Text>
+          <Text> {h.help}{i < hints.length - 1 ? '  ' : ''}</Text>
+        </Text>
+      ))}
+    </Text>
+  );
+}
+
+export function Dashboard({ controller, interactive, onQuit, initialState, sizeSource }: DashboardProps) {
+  const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
+  const size = useTerminalSize(sizeSource);
+  const [ui, setUi] = useState<UiState>(initialState ?? initialUiState);
+  const layout = layoutFor(size.columns, size.rows, bannerLines(snap.header.banners, Math.max(60, size.columns)).length);
+
+  const { sort, descending, filter } = ui.table;
+  const rows = useMemo(() => viewRows(snap.rows, sort, descending, filter), [snap.rows, sort, descending, filter]);
+  const rowKeys = useMemo(() => rows.map((r) => r.key), [rows]);
+  const pinnedKeys = useMemo(() => snap.pinned.map((e) => e.key), [snap.pinned]);
+  const pinnedSet = useMemo(() => new Set(pinnedKeys), [pinnedKeys]);
+  const context: UiContext = {
+    rows,
+    rowKeys,
+    tablePageSize: tablePageSize(layout.procs),
+    pinnedKeys,
+    feed: {
+      pushedTotal: snap.feed?.pushedTotal ?? 0,
+      size: snap.feed?.entries.length ?? 0,
+      pageSize: feedPageSize(layout.feed),
+    },
+  };
+
+  const run = useCallback(
+    (e: Effect) => {
+      switch (e.type) {
+        case 'quit':
+          onQuit();
+          break;
+        case 'togglePin':
+          controller.togglePin(e.target, e.comm);
+          break;
+        case 'unpin':
+          controller.unpin(e.key);
+          break;
+        case 'toggleThreads':
+          controller.toggleMode();
+          break;
+        case 'interval':
+          controller.changeInterval(e.dir);
+          break;
+        case 'toggleDelayacct':
+          controller.toggleDelayacct();
+          break;
+      }
+    },
+    [controller, onQuit],
+  );
+  useDashboardInput({ isActive: interactive, state: ui, setState: setUi, context, run });
+
+  const bodyHeight = layout.height - layout.headerLines - 1;
+  const footerScopes: Scope[] = ui.table.editing ? ['filter'] : ui.help ? ['help', 'global'] : ['global', ui.focus];
+  return (
+    <Box flexDirection="column" width={layout.width} height={layout.height} overflow="hidden">
+      <Header snap={snap} width={layout.width} taskCount={snap.rows.length} />
+      {ui.help ? (
+        <HelpOverlay width={layout.width} height={bodyHeight} />
+      ) : (
+        <Box flexDirection="column" height={bodyHeight}>
+          <Box flexDirection="row" height={layout.procs.height}>
+            <ProcessTable
+              rows={rows}
+              total={snap.rows.length}
+              state={ui.table}
+              mode={snap.mode}
+              box={layout.procs}
+              focused={ui.focus === 'procs'}
+              pinnedKeys={pinnedSet}
+              lifetime={snap.lifetime}
+              waiting={snap.atMs === 0}
+            />
+            <WatchPane entries={snap.pinned} state={ui.watch} box={layout.watch} focused={ui.focus === 'watch'} />
+          </Box>
+          <ExitFeed
+            feed={snap.feed}
+            offReason={snap.header.exitsOffReason}
+            state={ui.feed}
+            box={layout.feed}
+            cpuWidth={layout.cpuWidth}
+            focused={ui.focus === 'feed'}
+          />
+        </Box>
+      )}
+      <Footer scopes={footerScopes} />
+    </Box>
+  );
+}

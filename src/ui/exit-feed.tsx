@@ -1,0 +1,130 @@
+// The exit feed pane: recent exits newest first, exits/s per CPU as bars, and the loss
+// counter, which is always on screen and turns red once anything was lost.
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import type { FeedSnapshot } from '../model/feed.js';
+import type { CpuActivity, FeedEntry } from '../model/exits.js';
+import { clock, fmtNs, pad } from '../output/format.js';
+import { exitStatusText } from './exit-status.js';
+import type { PaneBox } from './layout.js';
+import { hbar } from './sparkline.js';
+import { feedStart, isFrozen, type FeedPaneState } from './use-exit-feed-state.js';
+
+/** Entries visible at once in a feed pane of this size (border, title and header excluded). */
+export function feedPageSize(box: PaneBox): number {
+  return Math.max(1, box.height - 4);
+}
+
+export function feedHeader(width: number): string {
+  return pad(`${pad('TIME', 8, true)} ${pad('CPU', 3)} ${pad('PID', 7)} ${pad('TGID', 7)} ${pad('COMMAND', 15, true)} ${pad('STATUS', 11, true)} ${pad('LIFETIME', 8)} LARGEST DELAY`, width, true);
+}
+
+export function feedRow(e: FeedEntry, width: number): string {
+  const largest = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
+  return pad(
+    [
+      clock(new Date(e.receivedMs)),
+      pad(String(e.cpu), 3),
+      pad(String(e.pid), 7),
+      pad(String(e.tgid), 7),
+      pad(e.comm.replace(/[^\x20-\x7e]/g, '?'), 15, true),
+      pad(exitStatusText(e), 11, true),
+      pad(fmtNs(e.lifetimeUs * 1000), 8),
+      largest,
+    ].join(' '),
+    width,
+    true,
+  );
+}
+
+const fmtRate = (r: number) => (r >= 100 ? r.toFixed(0) : r.toFixed(1));
+const VBARS = ' ▁▂▃▄▅▆▇█';
+
+function CpuBars({ perCpu, width, lines }: { perCpu: CpuActivity[]; width: number; lines: number }) {
+  const max = Math.max(1, ...perCpu.map((c) => c.exitsPerSec));
+  const out: ReactNode[] = [];
+  if (perCpu.length <= lines) {
+    const labelW = Math.max(...perCpu.map((c) => String(c.cpu).length)) + 4;
+    const lostW = Math.max(1, ...perCpu.map((c) => String(c.lost).length));
+    const barW = Math.max(3, width - labelW - 8 - 6 - lostW);
+    for (const c of perCpu) {
+      out.push(
+        <Text key={c.cpu} wrap="truncate">
+          <Text dimColor>{pad(`cpu${c.cpu}`, labelW - 1, true)} </Text>
+          <Text color="green">{hbar(c.exitsPerSec, max, barW)}</Text>
+          <Text>{pad(fmtRate(c.exitsPerSec), 6)}/s</Text>
+          <Text color={c.lost ? 'red' : undefined} bold={c.lost > 0} dimColor={!c.lost}>{` lost ${pad(String(c.lost), lostW)}`}</Text>
+        </Text>,
+      );
+    }
+    return <>{out}</>;
+  }
+  // Many CPUs: one cell each (number, a bar of its rate, "!" if it lost exits).
+  const perLine = Math.max(1, Math.floor(width / 6));
+  for (let i = 0; i < perCpu.length && out.length < lines; i += perLine) {
+    out.push(
+      <Text key={i} wrap="truncate">
+        {perCpu.slice(i, i + perLine).map((c) => (
+          <Text key={c.cpu} color={c.lost ? 'red' : undefined}>
+            {pad(String(c.cpu), 3)}
+            {VBARS[Math.round((c.exitsPerSec / max) * (VBARS.length - 1))]}
+            {c.lost ? '! ' : '  '}
+          </Text>
+        ))}
+      </Text>,
+    );
+  }
+  return <>{out}</>;
+}
+
+export interface ExitFeedProps {
+  feed: FeedSnapshot | null;
+  offReason: string | null;
+  state: FeedPaneState;
+  box: PaneBox;
+  cpuWidth: number;
+  focused: boolean;
+}
+
+export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: ExitFeedProps) {
+  const inner = box.width - 2;
+  const page = feedPageSize(box);
+  const border = { borderStyle: 'round' as const, borderColor: focused ? 'cyan' : 'gray' };
+  if (!feed) {
+    return (
+      <Box flexDirection="column" width={box.width} height={box.height} {...border} overflow="hidden">
+        <Text bold color={focused ? 'cyan' : undefined}>Exit feed</Text>
+        <Text color="yellow" wrap="wrap">{offReason ?? 'Exit feed off.'}</Text>
+      </Box>
+    );
+  }
+  const listW = inner - cpuWidth - 1;
+  const view = { pushedTotal: feed.pushedTotal, size: feed.entries.length, pageSize: page };
+  const start = feedStart(state, view);
+  const visible = feed.entries.slice(start, start + page);
+  const lost = feed.totals.lost;
+  const mode = state.paused ? `PAUSED (${start ? `${start} newer hidden` : 'p resumes'})` : isFrozen(state) ? `SCROLLED BACK ${start} (Home: live)` : 'LIVE';
+  return (
+    <Box flexDirection="column" width={box.width} height={box.height} {...border} overflow="hidden">
+      <Text wrap="truncate">
+        <Text bold color={focused ? 'cyan' : undefined}>Exit feed</Text>
+        <Text> {feed.totals.received + lost} exits · {fmtRate(feed.exitsPerSec)}/s · </Text>
+        <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>lost {lost}</Text>
+        <Text color={isFrozen(state) ? 'yellow' : 'green'}> · {mode}</Text>
+      </Text>
+      <Box flexDirection="row">
+        <Box flexDirection="column" width={listW} marginRight={1}>
+          <Text dimColor wrap="truncate">{feedHeader(listW)}</Text>
+          {visible.length === 0 ? <Text dimColor>no exits yet</Text> : null}
+          {visible.map((e, i) => (
+            <Text key={`${feed.pushedTotal - start - i}`} wrap="truncate">{feedRow(e, listW)}</Text>
+          ))}
+        </Box>
+        <Box flexDirection="column" width={cpuWidth}>
+          <Text dimColor wrap="truncate">exits/s per CPU</Text>
+          <CpuBars perCpu={feed.totals.perCpu} width={cpuWidth} lines={page} />
+        </Box>
+      </Box>
+    </Box>
+  );
+}

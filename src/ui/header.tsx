@@ -1,0 +1,73 @@
+// The header: what the kernel offers and what delaytop can use, refresh state, counts.
+import { Box, Text } from 'ink';
+import { clock } from '../output/format.js';
+import type { DashboardSnapshot } from './controller.js';
+
+/** Greedy word wrap, for banner lines. */
+export function wrapText(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = '';
+    }
+    line = line ? `${line} ${word}` : word;
+    while (line.length > width) {
+      out.push(line.slice(0, width));
+      line = line.slice(width);
+    }
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+export function bannerLines(banners: readonly string[], width: number, max = 3): string[] {
+  return banners.flatMap((b) => wrapText(b, width)).slice(0, max);
+}
+
+const fmtInterval = (s: number) => (s < 1 ? `${s * 1000}ms` : `${s}s`);
+
+export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; width: number; taskCount: number }) {
+  const h = snap.header;
+  const da = h.delayacct.on;
+  const lost = snap.feed?.totals.lost ?? 0;
+  const exits = snap.feed ? snap.feed.totals.received + lost : null;
+  const banners = bannerLines(h.banners, width);
+  const status = snap.message
+    ? { text: snap.message, color: 'yellow' as const }
+    : {
+        text: snap.atMs
+          ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''} · ${snap.mode === 'process' ? 'process rows sum their threads (can exceed 100%)' : 'one row per thread'} · ? for help`
+          : 'reading tasks…',
+        color: undefined,
+      };
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text wrap="truncate">
+        <Text bold color="cyan">delaytop</Text>
+        <Text> · kernel {h.kernelRelease} · taskstats {h.taskstatsVersion ? `v${h.taskstatsVersion}` : 'n/a'} · </Text>
+        {da === undefined ? (
+          <Text dimColor>delayacct n/a</Text>
+        ) : da ? (
+          <Text color="green">delayacct on{h.delayacctChanged ? ' (turned on here)' : ''}</Text>
+        ) : (
+          <Text color="yellow" bold>delayacct OFF{h.delayacctChanged ? ' (turned off here)' : ''} (Ctrl-T turns on)</Text>
+        )}
+        <Text> · </Text>
+        {h.privileged ? <Text color="green">privileged ({h.sourceName})</Text> : <Text color="red">unprivileged ({h.sourceName})</Text>}
+        <Text> · every {fmtInterval(snap.intervalSec)} (+/-) · {taskCount} {snap.mode === 'thread' ? 'threads' : 'processes'}</Text>
+        {exits === null ? <Text dimColor> · exit feed off</Text> : (
+          <>
+            <Text> · {exits} exits · </Text>
+            <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>lost {lost}</Text>
+          </>
+        )}
+      </Text>
+      <Text color={status.color} dimColor={!status.color} wrap="truncate">{status.text}</Text>
+      {banners.map((b, i) => (
+        <Text key={i} color="yellow" wrap="truncate">{b}</Text>
+      ))}
+    </Box>
+  );
+}

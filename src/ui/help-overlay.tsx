@@ -1,0 +1,38 @@
+// The help: every binding of the keymap, by where it applies. Nothing here is written by hand.
+import { Box, Text } from 'ink';
+import { helpSections } from './keymap.js';
+
+export function HelpOverlay({ width, height }: { width: number; height: number }) {
+  const sections = helpSections();
+  // two columns: what you use most on the left
+  const left = sections.filter((s) => s.scope === 'global' || s.scope === 'procs');
+  const right = sections.filter((s) => s.scope !== 'global' && s.scope !== 'procs');
+  const colW = Math.floor((width - 4) / 2);
+  const keysW = Math.min(24, Math.floor(colW * 0.4));
+  const column = (secs: typeof sections) => (
+    <Box flexDirection="column" width={colW} marginRight={1}>
+      {secs.map((s) => (
+        <Box key={s.scope} flexDirection="column" marginBottom={1}>
+          <Text bold color="cyan">{s.title}</Text>
+          {s.rows.map((r, i) => (
+            <Box key={i} flexDirection="row">
+              <Box width={keysW} flexShrink={0}>
+                <Text bold wrap="truncate">{r.keys}</Text>
+              </Box>
+              <Text wrap="truncate">{r.help}</Text>
+            </Box>
+          ))}
+        </Box>
+      ))}
+    </Box>
+  );
+  return (
+    <Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="cyan" overflow="hidden">
+      <Text bold>delaytop help · ? or Esc closes · delay % = time spent waiting / wall time of the interval</Text>
+      <Box flexDirection="row">
+        {column(left)}
+        {column(right)}
+      </Box>
+    </Box>
+  );
+}

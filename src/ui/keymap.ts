@@ -1,0 +1,186 @@
+// The one keymap: every key the dashboard answers to, the command it means, and the
+// help text. Key handling and the help overlay are both generated from this table.
+import type { Key } from 'ink';
+
+export type Scope = 'global' | 'procs' | 'watch' | 'feed' | 'filter' | 'help';
+
+export type Command =
+  | 'quit' | 'help' | 'focusNext' | 'focusPrev' | 'toggleThreads' | 'intervalUp' | 'intervalDown'
+  | 'toggleDelayacct' | 'pauseFeed' | 'filter'
+  | 'up' | 'down' | 'pageUp' | 'pageDown' | 'home' | 'end'
+  | 'pin' | 'unpin' | 'sortCpu' | 'sortIo' | 'sortSwap' | 'sortPid' | 'sortNext' | 'sortPrev' | 'sortReverse' | 'clearFilter'
+  | 'filterType' | 'filterErase' | 'filterAccept' | 'filterCancel' | 'closeHelp';
+
+export type KeyName =
+  | 'up' | 'down' | 'pageUp' | 'pageDown' | 'home' | 'end' | 'return' | 'escape' | 'tab' | 'shiftTab' | 'backspace' | 'space';
+
+/** One key press, normalised from Ink's (input, key) pair. */
+export type KeyEvent = { name: KeyName } | { ch: string } | { ctrl: string };
+
+/** What a binding accepts: a named key, a character, Ctrl+letter, or any printable text. */
+export type KeySpec = KeyEvent | { printable: true };
+
+export interface Binding {
+  scope: Scope;
+  command: Command;
+  keys: KeySpec[];
+  help: string;
+  /** a word or two for the footer's key hints; bindings without one are only in the help */
+  hint?: string;
+}
+
+const UP: KeySpec[] = [{ name: 'up' }, { ch: 'k' }];
+const DOWN: KeySpec[] = [{ name: 'down' }, { ch: 'j' }];
+const PGUP: KeySpec[] = [{ name: 'pageUp' }];
+const PGDN: KeySpec[] = [{ name: 'pageDown' }];
+const HOME: KeySpec[] = [{ name: 'home' }, { ch: 'g' }];
+const END: KeySpec[] = [{ name: 'end' }, { ch: 'G' }];
+
+export const KEYMAP: readonly Binding[] = [
+  { scope: 'global', command: 'quit', keys: [{ ch: 'q' }, { ctrl: 'c' }], help: 'quit (the terminal is restored)', hint: 'quit' },
+  { scope: 'global', command: 'help', keys: [{ ch: '?' }], help: 'show or hide this help', hint: 'help' },
+  { scope: 'global', command: 'focusNext', keys: [{ name: 'tab' }], help: 'focus the next pane (processes, watch, exit feed)', hint: 'pane' },
+  { scope: 'global', command: 'focusPrev', keys: [{ name: 'shiftTab' }], help: 'focus the previous pane' },
+  { scope: 'global', command: 'filter', keys: [{ ch: '/' }], help: 'filter processes by name or pid', hint: 'filter' },
+  { scope: 'global', command: 'toggleThreads', keys: [{ ch: 't' }, { ch: 'H' }], help: 'show every thread / every process', hint: 'threads' },
+  { scope: 'global', command: 'intervalUp', keys: [{ ch: '+' }, { ch: '=' }], help: 'refresh less often (longer interval)', hint: 'interval' },
+  { scope: 'global', command: 'intervalDown', keys: [{ ch: '-' }], help: 'refresh more often (shorter interval)', hint: 'interval' },
+  { scope: 'global', command: 'toggleDelayacct', keys: [{ ctrl: 't' }], help: 'turn delay accounting on/off (kernel.task_delayacct, needs root)', hint: 'delayacct' },
+  { scope: 'global', command: 'pauseFeed', keys: [{ ch: 'p' }], help: 'pause / resume the exit feed', hint: 'pause feed' },
+
+  { scope: 'procs', command: 'up', keys: UP, help: 'move the highlight up', hint: 'move' },
+  { scope: 'procs', command: 'down', keys: DOWN, help: 'move the highlight down', hint: 'move' },
+  { scope: 'procs', command: 'pageUp', keys: PGUP, help: 'move the highlight a page up' },
+  { scope: 'procs', command: 'pageDown', keys: PGDN, help: 'move the highlight a page down' },
+  { scope: 'procs', command: 'home', keys: HOME, help: 'highlight the first row' },
+  { scope: 'procs', command: 'end', keys: END, help: 'highlight the last row' },
+  { scope: 'procs', command: 'pin', keys: [{ name: 'return' }, { name: 'space' }], help: 'pin / unpin the highlighted task (watch its delays)', hint: 'pin' },
+  { scope: 'procs', command: 'sortCpu', keys: [{ ch: 'c' }], help: 'sort by CPU delay %', hint: 'sort' },
+  { scope: 'procs', command: 'sortIo', keys: [{ ch: 'i' }], help: 'sort by IO delay %', hint: 'sort' },
+  { scope: 'procs', command: 'sortSwap', keys: [{ ch: 's' }], help: 'sort by SWAP delay %', hint: 'sort' },
+  { scope: 'procs', command: 'sortPid', keys: [{ ch: 'n' }], help: 'sort by pid', hint: 'sort' },
+  { scope: 'procs', command: 'sortNext', keys: [{ ch: '>' }], help: 'sort by the next column' },
+  { scope: 'procs', command: 'sortPrev', keys: [{ ch: '<' }], help: 'sort by the previous column' },
+  { scope: 'procs', command: 'sortReverse', keys: [{ ch: 'r' }], help: 'reverse the sort order' },
+  { scope: 'procs', command: 'clearFilter', keys: [{ name: 'escape' }], help: 'clear the filter' },
+
+  { scope: 'watch', command: 'up', keys: UP, help: 'select the previous pinned task', hint: 'select' },
+  { scope: 'watch', command: 'down', keys: DOWN, help: 'select the next pinned task', hint: 'select' },
+  { scope: 'watch', command: 'home', keys: HOME, help: 'select the first pinned task' },
+  { scope: 'watch', command: 'end', keys: END, help: 'select the last pinned task' },
+  { scope: 'watch', command: 'unpin', keys: [{ name: 'return' }, { name: 'space' }, { ch: 'u' }, { name: 'backspace' }], help: 'unpin the selected task', hint: 'unpin' },
+
+  { scope: 'feed', command: 'up', keys: UP, help: 'one newer exit (at the top: live again)', hint: 'scroll' },
+  { scope: 'feed', command: 'down', keys: DOWN, help: 'one older exit (scrolls back; the view stays put)', hint: 'scroll' },
+  { scope: 'feed', command: 'pageUp', keys: PGUP, help: 'a page newer' },
+  { scope: 'feed', command: 'pageDown', keys: PGDN, help: 'a page older' },
+  { scope: 'feed', command: 'home', keys: HOME, help: 'back to the newest exits, live', hint: 'live' },
+  { scope: 'feed', command: 'end', keys: END, help: 'the oldest exit kept' },
+  { scope: 'feed', command: 'pauseFeed', keys: [{ name: 'space' }], help: 'pause / resume the exit feed' },
+
+  { scope: 'filter', command: 'filterType', keys: [{ printable: true }], help: 'type a name or pid (matches as you type)' },
+  { scope: 'filter', command: 'filterErase', keys: [{ name: 'backspace' }], help: 'erase a character' },
+  { scope: 'filter', command: 'filterAccept', keys: [{ name: 'return' }], help: 'keep the filter, back to the table', hint: 'keep' },
+  { scope: 'filter', command: 'filterCancel', keys: [{ name: 'escape' }], help: 'drop the filter', hint: 'drop' },
+
+  { scope: 'help', command: 'closeHelp', keys: [{ name: 'escape' }, { ch: '?' }], help: 'close the help', hint: 'close' },
+];
+
+const NAME_LABEL: Record<KeyName, string> = {
+  up: '↑', down: '↓', pageUp: 'PgUp', pageDown: 'PgDn', home: 'Home', end: 'End', return: 'Enter',
+  escape: 'Esc', tab: 'Tab', shiftTab: 'Shift-Tab', backspace: 'Backspace', space: 'Space',
+};
+
+export function keyLabel(k: KeySpec): string {
+  if ('printable' in k) return 'text';
+  if ('name' in k) return NAME_LABEL[k.name];
+  if ('ctrl' in k) return `Ctrl-${k.ctrl.toUpperCase()}`;
+  return k.ch;
+}
+
+function matches(spec: KeySpec, ev: KeyEvent): boolean {
+  if ('printable' in spec) return 'ch' in ev;
+  if ('name' in spec) return 'name' in ev && ev.name === spec.name;
+  if ('ctrl' in spec) return 'ctrl' in ev && ev.ctrl === spec.ctrl;
+  return 'ch' in ev && ev.ch === spec.ch;
+}
+
+/** The command a key means in a scope, if any. */
+export function resolveKey(scope: Scope, ev: KeyEvent): Command | undefined {
+  for (const b of KEYMAP) if (b.scope === scope && b.keys.some((k) => matches(k, ev))) return b.command;
+  return undefined;
+}
+
+/**
+ * Ink hands over one event per key, except plain text that arrives in one read (a paste,
+ * tmux send-keys): split that into one event per character, so that "/bash" starts a
+ * filter and then types into it.
+ */
+export function keyEvents(input: string, key: Key): KeyEvent[] {
+  if (key.upArrow) return [{ name: 'up' }];
+  if (key.downArrow) return [{ name: 'down' }];
+  if (key.pageUp) return [{ name: 'pageUp' }];
+  if (key.pageDown) return [{ name: 'pageDown' }];
+  if (key.home) return [{ name: 'home' }];
+  if (key.end) return [{ name: 'end' }];
+  if (key.return) return [{ name: 'return' }];
+  if (key.escape) return [{ name: 'escape' }];
+  if (key.tab) return [{ name: key.shift ? 'shiftTab' : 'tab' }];
+  // terminals send DEL (0x7f) for Backspace, which Ink calls "delete"
+  if (key.backspace || key.delete) return [{ name: 'backspace' }];
+  if (key.ctrl && input.length === 1) return [{ ctrl: input.toLowerCase() }];
+  if (key.meta || key.leftArrow || key.rightArrow) return [];
+  const out: KeyEvent[] = [];
+  for (const ch of input) {
+    if (ch === ' ') out.push({ name: 'space' });
+    else if (ch === '\r' || ch === '\n') out.push({ name: 'return' });
+    else if (ch === '\t') out.push({ name: 'tab' });
+    else if (ch === '\x7f' || ch === '\b') out.push({ name: 'backspace' });
+    else if (ch >= ' ') out.push({ ch });
+  }
+  return out;
+}
+
+/** Text a key event types into the filter (space included). */
+export function typedText(ev: KeyEvent): string | undefined {
+  if ('ch' in ev) return ev.ch;
+  if ('name' in ev && ev.name === 'space') return ' ';
+  return undefined;
+}
+
+export const SCOPE_TITLES: Record<Scope, string> = {
+  global: 'Anywhere',
+  procs: 'Process pane',
+  watch: 'Watch pane (pinned tasks)',
+  feed: 'Exit feed pane',
+  filter: 'While typing a filter',
+  help: 'In this help',
+};
+
+export interface HelpRow {
+  keys: string;
+  help: string;
+}
+
+/** The help overlay's content, generated from KEYMAP. */
+export function helpSections(): { scope: Scope; title: string; rows: HelpRow[] }[] {
+  const scopes: Scope[] = ['global', 'procs', 'watch', 'feed', 'filter', 'help'];
+  return scopes.map((scope) => ({
+    scope,
+    title: SCOPE_TITLES[scope],
+    rows: KEYMAP.filter((b) => b.scope === scope).map((b) => ({ keys: b.keys.map(keyLabel).join(' '), help: b.help })),
+  }));
+}
+
+/** Footer hints for a scope: bindings with a hint, neighbours sharing one joined ("↑/↓ move"). */
+export function footerHints(scope: Scope): HelpRow[] {
+  const out: HelpRow[] = [];
+  for (const b of KEYMAP) {
+    if (b.scope !== scope || !b.hint) continue;
+    const key = keyLabel(b.keys[0]!);
+    const last = out[out.length - 1];
+    if (last && last.help === b.hint) last.keys += `/${key}`;
+    else out.push({ keys: key, help: b.hint });
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+// runDashboard: the full-screen dashboard from start to a restored terminal. Every way
+// out (q, Ctrl-C, SIGTERM/SIGHUP/SIGINT via lifecycle, a crash) ends in screen.restore().
+import { render } from 'ink';
+import { interrupted, onCleanup } from '../lifecycle.js';
+import { DashboardController } from './controller.js';
+import { Dashboard } from './dashboard.js';
+import type { DashboardOptions } from './options.js';
+import { enterAltScreen, FullScreenStdout } from './terminal.js';
+
+export interface RunOverrides {
+  /** end after this many ms (benchmarks, demos); default: until q or a signal */
+  durationMs?: number;
+}
+
+/** Returns the process exit code. */
+export async function runDashboard(opts: DashboardOptions, overrides: RunOverrides = {}): Promise<number> {
+  const stdout = opts.stdout ?? process.stdout;
+  const stdin = opts.stdin ?? process.stdin;
+  // Without a terminal on stdin (a benchmark) there are no keys: useInput would throw.
+  const interactive = !!stdin.isTTY;
+  const controller = new DashboardController(opts);
+  const screen = enterAltScreen(stdout, stdin);
+  const inkStdout = new FullScreenStdout(stdout);
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    controller.stop();
+    inkStdout.detach();
+    opts.exits?.close();
+  };
+  onCleanup(() => {
+    stop();
+    screen.restore();
+  });
+
+  let quit!: () => void;
+  const quitting = new Promise<void>((r) => { quit = r; });
+  let timer: NodeJS.Timeout | undefined;
+  if (overrides.durationMs !== undefined) timer = setTimeout(quit, overrides.durationMs);
+
+  const app = render(<Dashboard controller={controller} interactive={interactive} onQuit={quit} sizeSource={stdout} />, {
+    stdout: inkStdout as unknown as NodeJS.WriteStream,
+    stdin,
+    exitOnCtrlC: false, // Ctrl-C is a key in the keymap (raw mode delivers it as input)
+    patchConsole: false,
+    incrementalRendering: true,
+    maxFps: 10,
+  });
+  controller.start();
+  try {
+    // Ink's own exit (it unmounts on signals too) or a render error ends it as well.
+    await Promise.race([quitting, interrupted, app.waitUntilExit()]);
+  } finally {
+    clearTimeout(timer);
+    stop();
+    app.unmount();
+    screen.restore();
+  }
+  for (const note of controller.exitNotes()) process.stderr.write(`delaytop: ${note}\n`);
+  return 0;
+}

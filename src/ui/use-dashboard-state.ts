@@ -1,0 +1,180 @@
+// The dashboard's whole UI state and the one place a key press becomes a change: the
+// keymap turns it into a command for the mode and focused pane, the pane's pure reducer
+// applies it, and what the engine must do (pin, quit...) comes back as effects.
+import type { TaskRow } from '../model/dashboard.js';
+import type { Target } from '../sources/types.js';
+import { resolveKey, typedText, type Command, type KeyEvent, type Scope } from './keymap.js';
+import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './use-exit-feed-state.js';
+import { initialTableState, reduceTable, selectedIndex, type TableState } from './use-process-table-state.js';
+import { initialWatchPaneState, reduceWatchPane, selectedPinned, type WatchPaneState } from './use-watch-pane-state.js';
+
+export type Pane = 'procs' | 'watch' | 'feed';
+export const PANES: readonly Pane[] = ['procs', 'watch', 'feed'];
+
+export interface UiState {
+  focus: Pane;
+  help: boolean;
+  table: TableState;
+  watch: WatchPaneState;
+  feed: FeedPaneState;
+}
+
+export const initialUiState: UiState = {
+  focus: 'procs',
+  help: false,
+  table: initialTableState,
+  watch: initialWatchPaneState,
+  feed: initialFeedPaneState,
+};
+
+/** What is on screen now, as the reducers need it. */
+export interface UiContext {
+  /** table rows in display order */
+  rows: readonly TaskRow[];
+  rowKeys: readonly string[];
+  tablePageSize: number;
+  pinnedKeys: readonly string[];
+  feed: FeedView;
+}
+
+export type Effect =
+  | { type: 'quit' }
+  | { type: 'togglePin'; target: Target; comm: string }
+  | { type: 'unpin'; key: string }
+  | { type: 'toggleThreads' }
+  | { type: 'interval'; dir: 1 | -1 }
+  | { type: 'toggleDelayacct' };
+
+/** Which keymap scopes a key is looked up in, in order. */
+export function scopesFor(state: UiState): Scope[] {
+  if (state.help) return ['help', 'global'];
+  return ['global', state.focus];
+}
+
+function commandFor(state: UiState, ev: KeyEvent): Command | undefined {
+  if (state.table.editing) {
+    // typing owns every key that types; Ctrl keys (Ctrl-C) keep their global meaning
+    return resolveKey('filter', ev) ?? ('ctrl' in ev ? resolveKey('global', ev) : undefined);
+  }
+  for (const s of scopesFor(state)) {
+    const c = resolveKey(s, ev);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+const NAV: Partial<Record<Command, number | 'home' | 'end'>> = {
+  up: -1, down: 1, pageUp: -Infinity, pageDown: Infinity, home: 'home', end: 'end',
+};
+
+function navigate(state: UiState, command: Command, ctx: UiContext): UiState {
+  const nav = NAV[command]!;
+  switch (state.focus) {
+    case 'procs': {
+      const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize };
+      const page = Math.max(1, ctx.tablePageSize - 1);
+      const action =
+        nav === 'home' ? { type: 'home' as const }
+          : nav === 'end' ? { type: 'end' as const }
+            : { type: 'move' as const, delta: Number.isFinite(nav) ? nav : Math.sign(nav) * page };
+      return { ...state, table: reduceTable(state.table, action, view) };
+    }
+    case 'watch': {
+      const action = nav === 'home' ? { type: 'home' as const } : nav === 'end' ? { type: 'end' as const } : { type: 'move' as const, delta: Math.sign(nav) };
+      return { ...state, watch: reduceWatchPane(state.watch, action, ctx.pinnedKeys) };
+    }
+    case 'feed': {
+      const page = Math.max(1, ctx.feed.pageSize - 1);
+      // newest first: down goes back in time (and freezes the view), up toward the newest
+      const action =
+        nav === 'home' ? { type: 'live' as const }
+          : nav === 'end' ? { type: 'oldest' as const }
+            : { type: 'scroll' as const, delta: Number.isFinite(nav) ? nav : Math.sign(nav) * page };
+      return { ...state, feed: reduceFeedPane(state.feed, action, ctx.feed) };
+    }
+  }
+}
+
+export interface KeyResult {
+  state: UiState;
+  effects: Effect[];
+}
+
+/** Apply one key press. Pure: same state, key and context give the same result. */
+export function applyKey(state: UiState, ev: KeyEvent, ctx: UiContext): KeyResult {
+  const command = commandFor(state, ev);
+  if (!command) return { state, effects: [] };
+  const none = (s: UiState): KeyResult => ({ state: s, effects: [] });
+  const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize };
+  const table = (a: Parameters<typeof reduceTable>[1]) => none({ ...state, table: reduceTable(state.table, a, view) });
+  switch (command) {
+    case 'quit':
+      return { state, effects: [{ type: 'quit' }] };
+    case 'help':
+      return none({ ...state, help: !state.help });
+    case 'closeHelp':
+      return none({ ...state, help: false });
+    case 'focusNext':
+    case 'focusPrev': {
+      const i = PANES.indexOf(state.focus);
+      const d = command === 'focusNext' ? 1 : PANES.length - 1;
+      return none({ ...state, focus: PANES[(i + d) % PANES.length]! });
+    }
+    case 'filter':
+      return none({ ...state, focus: 'procs', help: false, table: reduceTable(state.table, { type: 'filterStart' }, view) });
+    case 'toggleThreads':
+      return { state: { ...state, table: { ...state.table, selectedKey: null, selectedIndex: 0, top: 0 } }, effects: [{ type: 'toggleThreads' }] };
+    case 'intervalUp':
+      return { state, effects: [{ type: 'interval', dir: 1 }] };
+    case 'intervalDown':
+      return { state, effects: [{ type: 'interval', dir: -1 }] };
+    case 'toggleDelayacct':
+      return { state, effects: [{ type: 'toggleDelayacct' }] };
+    case 'pauseFeed':
+      return none({ ...state, feed: reduceFeedPane(state.feed, { type: 'togglePause' }, ctx.feed) });
+    case 'up':
+    case 'down':
+    case 'pageUp':
+    case 'pageDown':
+    case 'home':
+    case 'end':
+      return none(navigate(state, command, ctx));
+    case 'pin': {
+      const row = ctx.rows[selectedIndex(state.table, ctx.rowKeys)];
+      if (!row) return none(state);
+      // a newly pinned task becomes the watch pane's selection, so its table is in view
+      const watch = ctx.pinnedKeys.includes(row.key) ? state.watch : { selectedKey: row.key, selectedIndex: ctx.pinnedKeys.length };
+      return { state: { ...state, watch }, effects: [{ type: 'togglePin', target: row.target, comm: row.comm }] };
+    }
+    case 'unpin': {
+      const key = ctx.pinnedKeys[selectedPinned(state.watch, ctx.pinnedKeys)];
+      return key ? { state, effects: [{ type: 'unpin', key }] } : none(state);
+    }
+    case 'sortCpu':
+      return table({ type: 'sort', column: 'CPU' });
+    case 'sortIo':
+      return table({ type: 'sort', column: 'IO' });
+    case 'sortSwap':
+      return table({ type: 'sort', column: 'SWAP' });
+    case 'sortPid':
+      return table({ type: 'sort', column: 'PID' });
+    case 'sortNext':
+      return table({ type: 'sortStep', dir: 1 });
+    case 'sortPrev':
+      return table({ type: 'sortStep', dir: -1 });
+    case 'sortReverse':
+      return table({ type: 'reverse' });
+    case 'clearFilter':
+      return table({ type: 'filterCancel' });
+    case 'filterType': {
+      const text = typedText(ev);
+      return text === undefined ? none(state) : table({ type: 'filterType', text });
+    }
+    case 'filterErase':
+      return table({ type: 'filterErase' });
+    case 'filterAccept':
+      return table({ type: 'filterAccept' });
+    case 'filterCancel':
+      return table({ type: 'filterCancel' });
+  }
+}

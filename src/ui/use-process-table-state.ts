@@ -1,0 +1,111 @@
+// The process table's UI state: sort, filter, and a highlight that follows its task
+// (by key) while rows re-sort on every refresh. Pure reducer; no React, no I/O.
+import { SORT_COLUMNS, type SortColumn } from '../model/dashboard.js';
+
+export interface TableState {
+  sort: SortColumn;
+  descending: boolean;
+  filter: string;
+  /** the filter line has the keyboard */
+  editing: boolean;
+  /** the highlighted row's key; null = the first row */
+  selectedKey: string | null;
+  /** where the highlight was, for when its task disappears */
+  selectedIndex: number;
+  /** first visible row */
+  top: number;
+}
+
+export const initialTableState: TableState = {
+  sort: 'CPU',
+  descending: true,
+  filter: '',
+  editing: false,
+  selectedKey: null,
+  selectedIndex: 0,
+  top: 0,
+};
+
+/** What the reducer needs to know about the rows on screen. */
+export interface TableView {
+  /** row keys in display order (sorted, filtered) */
+  keys: readonly string[];
+  /** rows visible at once */
+  pageSize: number;
+}
+
+export type TableAction =
+  | { type: 'move'; delta: number }
+  | { type: 'home' }
+  | { type: 'end' }
+  | { type: 'sort'; column: SortColumn }
+  | { type: 'sortStep'; dir: 1 | -1 }
+  | { type: 'reverse' }
+  | { type: 'filterStart' }
+  | { type: 'filterType'; text: string }
+  | { type: 'filterErase' }
+  | { type: 'filterAccept' }
+  | { type: 'filterCancel' };
+
+const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
+
+/** Index of the highlight in the current rows: its task if still there, else where it was. */
+export function selectedIndex(state: TableState, keys: readonly string[]): number {
+  if (keys.length === 0) return -1;
+  if (state.selectedKey !== null) {
+    const i = keys.indexOf(state.selectedKey);
+    if (i >= 0) return i;
+  }
+  return clamp(state.selectedIndex, 0, keys.length - 1);
+}
+
+/** The first visible row that keeps `selected` on screen, moving as little as possible. */
+export function windowTop(top: number, selected: number, count: number, pageSize: number): number {
+  const page = Math.max(1, pageSize);
+  let t = top;
+  if (selected >= 0 && selected < t) t = selected;
+  if (selected >= t + page) t = selected - page + 1;
+  return clamp(t, 0, Math.max(0, count - page));
+}
+
+function select(state: TableState, index: number, view: TableView): TableState {
+  if (view.keys.length === 0) return { ...state, selectedKey: null, selectedIndex: 0, top: 0 };
+  const i = clamp(index, 0, view.keys.length - 1);
+  return { ...state, selectedKey: view.keys[i]!, selectedIndex: i, top: windowTop(state.top, i, view.keys.length, view.pageSize) };
+}
+
+/** Delay columns start largest-first; pid and command smallest-first. */
+const defaultDescending = (c: SortColumn) => c !== 'PID' && c !== 'COMMAND';
+
+export function reduceTable(state: TableState, action: TableAction, view: TableView): TableState {
+  const cur = selectedIndex(state, view.keys);
+  switch (action.type) {
+    case 'move':
+      return select(state, cur + action.delta, view);
+    case 'home':
+      return select(state, 0, view);
+    case 'end':
+      return select(state, view.keys.length - 1, view);
+    case 'sort':
+      // the active column again: reverse it (as top does)
+      if (action.column === state.sort) return { ...state, descending: !state.descending };
+      return { ...state, sort: action.column, descending: defaultDescending(action.column) };
+    case 'sortStep': {
+      const i = SORT_COLUMNS.indexOf(state.sort);
+      const column = SORT_COLUMNS[(i + action.dir + SORT_COLUMNS.length) % SORT_COLUMNS.length]!;
+      return { ...state, sort: column, descending: defaultDescending(column) };
+    }
+    case 'reverse':
+      return { ...state, descending: !state.descending };
+    case 'filterStart':
+      return { ...state, editing: true };
+    case 'filterType':
+      return { ...state, filter: (state.filter + action.text).slice(0, 40), top: 0 };
+    case 'filterErase':
+      return { ...state, filter: state.filter.slice(0, -1), top: 0 };
+    case 'filterAccept':
+      return { ...state, editing: false };
+    case 'filterCancel':
+      return { ...state, editing: false, filter: '', top: 0 };
+  }
+}

@@ -1,0 +1,118 @@
+// The watch pane: for each pinned task, its delay table with a sparkline per category.
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import { CATEGORIES } from '../kernel/layout.js';
+import type { CategoryDelay } from '../model/delays.js';
+import type { WatchEntry } from '../model/watch.js';
+import { clock, fmtCount, fmtNs, fmtPercent, pad } from '../output/format.js';
+import { exitStatusText } from './exit-status.js';
+import type { PaneBox } from './layout.js';
+import { sparkline } from './sparkline.js';
+import { selectedPinned, type WatchPaneState } from './use-watch-pane-state.js';
+
+/** title + column header + one row per category */
+export const BLOCK_LINES = 2 + CATEGORIES.length;
+
+const LABEL = 10;
+const COLS = [
+  { title: 'count', width: 7 },
+  { title: 'delay%', width: 7 },
+  { title: 'avg', width: 8 },
+  { title: 'max', width: 8 },
+  { title: 'total', width: 8 },
+] as const;
+const FIXED = LABEL + COLS.reduce((s, c) => s + c.width, 0);
+
+export function watchHeader(width: number, tgid: boolean): string {
+  const spark = Math.max(0, width - FIXED - 2);
+  const cols = COLS.map((c) => pad(c.title === 'max' && tgid ? 'max*' : c.title, c.width)).join('');
+  return pad(pad('', LABEL, true) + cols + (spark >= 8 ? '  ' + pad('history', spark, true) : ''), width, true);
+}
+
+export function watchRow(c: CategoryDelay, e: WatchEntry, width: number): string {
+  const spark = Math.max(0, width - FIXED - 2);
+  const label = pad(c.key, LABEL, true);
+  if (c.na) {
+    const cells = COLS.map((col) => pad('n/a', col.width)).join('');
+    return pad(label + cells + (spark >= 8 ? '  ' + c.na : ''), width, true);
+  }
+  const max = e.target.kind === 'tgid' ? (e.threadMaxNs?.[c.key] ?? null) : c.maxNs;
+  const cells = [
+    fmtCount(c.count),
+    fmtPercent(c.delayPercent),
+    fmtNs(c.avgDelayNs),
+    fmtNs(max),
+    fmtNs(c.totalNs),
+  ].map((v, i) => pad(v, COLS[i]!.width));
+  return pad(label + cells.join('') + (spark >= 8 ? '  ' + sparkline(e.history[c.key], spark) : ''), width, true);
+}
+
+function entryTitle(e: WatchEntry): string {
+  const who = e.target.kind === 'tgid' ? `tgid ${e.target.id}` : `pid ${e.target.id}`;
+  const what = e.target.kind === 'tgid' ? `all ${e.threads ?? ''}${e.threads ? ' ' : ''}threads summed` : 'one thread';
+  return `${who} ${e.comm ?? '?'} · ${what}`;
+}
+
+function exitText(e: WatchEntry): string | null {
+  if (!e.exited) return null;
+  const s = e.exited.status;
+  return s ? `EXITED ${exitStatusText(s)} at ${clock(new Date(s.receivedMs))}` : 'EXITED (no exit record: status unknown)';
+}
+
+function Block({ e, width, selected, focused }: { e: WatchEntry; width: number; selected: boolean; focused: boolean }) {
+  const exited = exitText(e);
+  const lines: ReactNode[] = [
+    <Text key="t" wrap="truncate">
+      <Text color={selected && focused ? 'cyan' : undefined} bold={selected}>{selected ? '▶ ' : '  '}{entryTitle(e)}</Text>
+      {exited ? <Text color="red" bold> · {exited}</Text> : <Text color="green"> · running</Text>}
+    </Text>,
+    <Text key="h" dimColor wrap="truncate">{watchHeader(width, e.target.kind === 'tgid')}</Text>,
+  ];
+  if (!e.delays) {
+    lines.push(<Text key="w" dimColor wrap="truncate">{exited ? '  no sample was taken before it ended' : '  waiting for the first sample…'}</Text>);
+  } else {
+    for (const c of e.delays.categories) {
+      lines.push(
+        <Text key={c.key} dimColor={!!c.na || !!e.exited} wrap="truncate">{watchRow(c, e, width)}</Text>,
+      );
+    }
+  }
+  return <>{lines}</>;
+}
+
+export interface WatchPaneProps {
+  entries: readonly WatchEntry[];
+  state: WatchPaneState;
+  box: PaneBox;
+  focused: boolean;
+}
+
+export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
+  const inner = box.width - 2;
+  const bodyLines = box.height - 3;
+  const sel = selectedPinned(state, entries.map((e) => e.key));
+  const fit = Math.max(1, Math.floor(bodyLines / BLOCK_LINES));
+  // the selected task first in view, then the ones after it
+  const start = Math.max(0, Math.min(sel, entries.length - fit));
+  const shown = entries.slice(start, start + fit);
+  const hidden = entries.length - shown.length;
+  const tgidShown = shown.some((e) => e.target.kind === 'tgid');
+  return (
+    <Box flexDirection="column" width={box.width} height={box.height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'} overflow="hidden">
+      <Text wrap="truncate">
+        <Text bold color={focused ? 'cyan' : undefined}>Watch</Text>
+        <Text dimColor>
+          {entries.length ? ` ${entries.length} pinned${hidden ? ` (${hidden} more: ↑/↓)` : ''} · count, max, total: lifetime · delay%, avg: last interval${tgidShown ? ' · max*: largest thread' : ''}` : ''}
+        </Text>
+      </Text>
+      {entries.length === 0 ? (
+        <Box flexDirection="column">
+          <Text dimColor wrap="truncate">No task pinned.</Text>
+          <Text dimColor wrap="wrap">Highlight a process with ↑/↓ in the process pane and press Enter to watch its delays here.</Text>
+        </Box>
+      ) : (
+        shown.map((e, i) => <Block key={e.key} e={e} width={inner} selected={start + i === sel} focused={focused} />)
+      )}
+    </Box>
+  );
+}
