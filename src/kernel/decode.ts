@@ -28,6 +28,8 @@ export class DecodeError extends Error {
 export interface DecodeOptions {
   /** version to assume when the record says 0 (e.g. the sibling PID record's) */
   fallbackVersion?: number;
+  /** decode only these fields (a cheap partial record; validation is the same) */
+  only?: readonly string[];
 }
 
 const TWO32 = 4294967296;
@@ -65,10 +67,10 @@ const readers = { readU64, readS64, readComm };
  * one would leave V8 a slow dictionary-mode object per task; a literal gets one shape.
  * Field names and offsets come from the layout table only, never from input bytes.
  */
-function compileReader(layoutVersion: number, length: number): Reader {
+function compileReader(layoutVersion: number, length: number, only?: readonly string[]): Reader {
   const parts: string[] = [];
   for (const f of FIELDS) {
-    if (f.since > layoutVersion) continue;
+    if (f.since > layoutVersion || (only && !only.includes(f.name))) continue;
     const o = layoutVersion === 15 ? f.offsetV15 : f.offset;
     if (o === null || o + FIELD_SIZE[f.type] > length) continue;
     const expr = {
@@ -87,12 +89,12 @@ function compileReader(layoutVersion: number, length: number): Reader {
 
 const compiled = new Map<string, Reader>();
 
-function readerFor(layoutVersion: number, length: number): Reader {
-  const key = `${layoutVersion}:${length}`;
+function readerFor(layoutVersion: number, length: number, only?: readonly string[]): Reader {
+  const key = `${layoutVersion}:${length}:${only?.join(',') ?? '*'}`;
   let read = compiled.get(key);
   if (!read) {
     if (compiled.size > 64) compiled.clear(); // only garbage makes many distinct lengths
-    read = compileReader(layoutVersion, length);
+    read = compileReader(layoutVersion, length, only);
     compiled.set(key, read);
   }
   return read;
@@ -122,7 +124,7 @@ export function decodeTaskstats(bytes: Uint8Array, opts: DecodeOptions = {}): Ta
     // A newer version never shrinks the struct: a short one is damaged.
     throw new DecodeError(`STATS attribute of ${length} bytes is too short for taskstats v${layoutVersion}`);
   }
-  const raw = readerFor(layoutVersion, length)(dv, bytes);
+  const raw = readerFor(layoutVersion, length, opts.only)(dv, bytes);
   const ts: Taskstats = { version, layoutVersion, length, raw };
   if (keepBytes) sourceBytes.set(ts, bytes);
   return ts;

@@ -93,6 +93,52 @@ export function exitRecordFrom(env: ExitEnvelope, stats: Taskstats, tgidStats?: 
   };
 }
 
+// What an exit line needs at once; the full record is decoded on first use of .stats.
+const SUMMARY_FIELDS = ['version', 'ac_exitcode', 'ac_flag', 'ac_tgid', 'ac_ppid', 'ac_uid', 'ac_gid', 'ac_comm'] as const;
+
+/**
+ * An exit record whose full stats are decoded only when read: in an exit storm most
+ * records are counted and summarised, never shown field by field. Both payloads are
+ * validated now (version, length), so a bad one is counted lost here, not thrown later.
+ */
+class LazyExitRecord implements ExitRecord {
+  cpu: number; seq: number; receivedMs: number; pid: number; tgid: number; ppid: number; uid: number; gid: number;
+  comm: string; exitCode: number | null; signal: number | null; coreDumped: boolean; processEnded: boolean;
+  private full: Taskstats | undefined;
+  private fullTgid: Taskstats | undefined;
+  constructor(env: ExitEnvelope, private pidBytes: Uint8Array, private tgidBytes: Uint8Array | undefined) {
+    const s = decodeTaskstats(pidBytes, { only: SUMMARY_FIELDS });
+    this.version = s.layoutVersion;
+    if (tgidBytes) decodeTaskstats(tgidBytes, { fallbackVersion: s.layoutVersion, only: [] });
+    const st = decodeExitStatus(num(s, 'ac_exitcode') ?? 0);
+    this.cpu = env.cpu;
+    this.seq = env.seq;
+    this.receivedMs = env.receivedMs;
+    this.pid = env.pid;
+    this.tgid = env.tgid || num(s, 'ac_tgid') || env.pid;
+    this.ppid = num(s, 'ac_ppid') ?? 0;
+    this.uid = num(s, 'ac_uid') ?? 0;
+    this.gid = num(s, 'ac_gid') ?? 0;
+    this.comm = (s.raw.ac_comm as string | undefined) ?? '';
+    this.exitCode = st.exitCode;
+    this.signal = st.signal;
+    this.coreDumped = st.coreDumped;
+    this.processEnded = ((num(s, 'ac_flag') ?? 0) & AC_FLAG.AGROUP) !== 0 || tgidBytes !== undefined;
+  }
+  private version: number;
+  get stats(): Taskstats {
+    return (this.full ??= decodeTaskstats(this.pidBytes));
+  }
+  get tgidStats(): Taskstats | undefined {
+    if (!this.tgidBytes) return undefined;
+    return (this.fullTgid ??= decodeTaskstats(this.tgidBytes, { fallbackVersion: this.version }));
+  }
+}
+
+export function lazyExitRecord(env: ExitEnvelope, pidBytes: Uint8Array, tgidBytes?: Uint8Array): ExitRecord {
+  return new LazyExitRecord(env, pidBytes, tgidBytes);
+}
+
 /**
  * Walk a drained batch (layout in native/listener.h). Records that fail to decode are
  * reported through onBad (counted as lost), never thrown.
@@ -117,7 +163,7 @@ export function decodeExitBatch(data: ArrayBuffer, headerBytes: number, onBad: (
     try {
       const pidBytes = new Uint8Array(data, off + headerBytes, pidLen);
       const tgidBytes = tgidLen ? new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen) : undefined;
-      out.push(exitRecordFrom({ cpu, seq, receivedMs, pid, tgid }, ...decodeExitStats(pidBytes, tgidBytes)));
+      out.push(lazyExitRecord({ cpu, seq, receivedMs, pid, tgid }, pidBytes, tgidBytes));
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       onBad(cpu, e.message);
