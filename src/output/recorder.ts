@@ -89,6 +89,9 @@ export function systemFacts(session: Pick<RecordingFacts, 'statsSource' | 'exitC
   };
 }
 
+/** Recorders open now: STATS bytes are kept while there is one. */
+let recording = 0;
+
 export class Recorder {
   private fd: number | null;
   private pending: string[] = [];
@@ -102,7 +105,7 @@ export class Recorder {
   /** Open FILE and write the header. Throws RecordingError (symlink, permission, ...). */
   constructor(readonly path: string, facts: RecordingFacts, private opts: RecorderOptions = {}) {
     this.fd = openRecordingFile(path);
-    keepStatsBytes(true);
+    if (recording++ === 0) keepStatsBytes(true);
     this.write(headerLine(facts));
     this.flush();
     this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
@@ -136,10 +139,15 @@ export class Recorder {
 
   private fail(e: NodeJS.ErrnoException): void {
     this.error = new RecordingError(`recording to ${this.path} stopped: ${e.message}`, e.code ?? 'EIO', e.code === 'ENOSPC' ? 'The disk is full.' : '');
-    clearInterval(this.timer);
     try { closeSync(this.fd!); } catch { /* already failing */ }
-    this.fd = null;
+    this.release();
     this.opts.onError?.(this.error);
+  }
+
+  private release(): void {
+    clearInterval(this.timer);
+    this.fd = null;
+    if (--recording === 0) keepStatsBytes(false);
   }
 
   recordQuery(batch: QueryBatch): void {
@@ -178,13 +186,12 @@ export class Recorder {
   /** Write the end line, flush, close. Idempotent. */
   close(): void {
     if (this.fd === null) return;
-    clearInterval(this.timer);
     this.write(endLine(this.t()));
     this.flush();
-    if (this.fd !== null) {
-      try { closeSync(this.fd); } catch (e) { this.fail(e as NodeJS.ErrnoException); }
-      this.fd = null;
-    }
+    if (this.fd === null) return; // the flush failed
+    const fd = this.fd;
+    this.release();
+    closeSync(fd);
   }
 }
 
