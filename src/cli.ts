@@ -8,8 +8,10 @@ import { interrupted, onCleanup } from './lifecycle.js';
 import { runBatch } from './output/batch.js';
 import { runListen } from './output/listen.js';
 import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from './sources/exits.js';
-import { NetlinkSource } from './sources/netlink.js';
-import { delayacctTracker, readCpulist, readPidMax } from './sources/system.js';
+import { delayacctTracker, kernelRelease, readCpulist, readPidMax, writeDelayacct } from './sources/system.js';
+import { openStatsSource } from './sources/proc.js';
+import type { StatsSource, Target } from './sources/types.js';
+import type { DelayacctState } from './model/recording.js';
 
 async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
@@ -22,9 +24,9 @@ async function main(argv: string[]): Promise<number> {
     .option('iterations', { alias: 'n', type: 'string', describe: 'Number of refreshes, then exit' })
     .option('json', { type: 'boolean', describe: 'JSON Lines output (one object per task per refresh, or per exit with -l)' })
     .option('listen', { alias: 'l', type: 'boolean', describe: 'Print the exit feed: one line per exiting task, a loss line whenever records are lost, a summary at the end' })
-    .option('cpumask', { alias: 'm', type: 'string', describe: 'CPUs to listen on, as a cpulist (default: every online CPU)' })
     .option('rcvbuf', { alias: 'r', type: 'string', describe: `Receive buffer per listener socket in bytes, K/M/G allowed (default ${DEFAULT_RCVBUF_BYTES >> 20}M)` })
     .option('duration', { type: 'string', describe: 'With -l: stop after this many seconds (default: until Ctrl-C)' })
+    .option('cpumask', { alias: 'm', type: 'string', describe: 'CPUs whose exits to listen to (-l and the dashboard), as a cpulist such as 0-3,8 (default: every online CPU)' })
     .option('pin', { type: 'boolean', describe: 'Pin each listener thread to the CPU it listens to' })
     .example('$0 -b -p 1234 -n 3', 'three refreshes of thread 1234 as text')
     .example('$0 -b --json -t 1234 -d 0.5', 'process 1234 every half second as JSON Lines')
@@ -48,11 +50,21 @@ async function main(argv: string[]): Promise<number> {
   const targets = [...parseIds('-p', 'pid', args.pid, pidMax), ...parseIds('-t', 'tgid', args.tgid, pidMax)];
   const intervalSec = parseSeconds('-d', args.delay);
   const iterations = args.iterations === undefined ? Infinity : parseCount('-n', args.iterations);
-  if (targets.length === 0) throw new UsageError('no tasks given: name them with -p PID or -t TGID (e.g. delaytop -b -t 1)');
+  const possible = readCpulist('possible');
+  const cpus = parseCpumask('-m', args.cpumask ?? readCpulist('online'), possible);
+  const rcvbufBytes = args.rcvbuf === undefined ? DEFAULT_RCVBUF_BYTES : parseBytes('-r', args.rcvbuf);
+  // The dashboard needs a terminal on both ends; anything else gets batch output.
+  const interactive = !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
 
   const sysState = delayacctTracker();
-  const source = new NetlinkSource();
+  const opened = openStatsSource();
+  const source = opened.source;
   onCleanup(() => source.close());
+  if (interactive) {
+    return dashboard({ source, privileged: opened.privileged, banners: opened.privileged ? [] : opened.banner,
+      exitsOffReason: opened.privileged ? null : opened.exitsOffReason, targets, intervalSec, cpus, possible, rcvbufBytes, pin: !!args.pin, sysState });
+  }
+  if (!opened.privileged) for (const line of opened.banner) process.stderr.write(`delaytop: ${line}\n`);
   if (sysState().on === false) process.stderr.write(`delaytop: ${DELAYACCT_OFF_ADVICE}\n`);
   return runBatch(source, {
     targets,
@@ -64,6 +76,58 @@ async function main(argv: string[]): Promise<number> {
     warn: (s) => process.stderr.write(s + '\n'),
     interrupted,
   });
+}
+
+interface DashboardSetup {
+  source: StatsSource;
+  privileged: boolean;
+  banners: string[];
+  exitsOffReason: string | null;
+  targets: Target[];
+  intervalSec: number;
+  cpus: number[];
+  possible: string;
+  rcvbufBytes: number;
+  pin: boolean;
+  sysState: () => DelayacctState;
+}
+
+async function dashboard(d: DashboardSetup): Promise<number> {
+  let exits: NetlinkExitSource | null = null;
+  let exitsOffReason = d.exitsOffReason;
+  const banners = [...d.banners];
+  if (d.privileged) {
+    try {
+      exits = new NetlinkExitSource({ cpus: d.cpus, possible: d.possible, rcvbufBytes: d.rcvbufBytes, pin: d.pin, batchMs: 50, maxQueueBytes: 64 << 20 });
+      const ex = exits;
+      onCleanup(() => ex.close());
+      banners.push(...exits.warnings.map((w) => w.message));
+    } catch (e) {
+      exitsOffReason = `exit feed off: ${e instanceof TaskstatsError ? e.explain() : (e as Error).message}`;
+    }
+  }
+  const changedDelayacct: boolean[] = [];
+  const { runDashboard } = await import('./ui/run.js');
+  const code = await runDashboard({
+    stats: d.source,
+    exits,
+    exitsOffReason,
+    pinned: d.targets,
+    intervalSec: d.intervalSec,
+    delayacct: d.sysState,
+    setDelayacct: (on) => {
+      const err = writeDelayacct(on);
+      if (!err) changedDelayacct.push(on);
+      return err;
+    },
+    privileged: d.privileged,
+    banners,
+    kernelRelease: kernelRelease(),
+  });
+  if (changedDelayacct.length) {
+    process.stderr.write(`delaytop: note: delaytop set kernel.task_delayacct=${changedDelayacct.at(-1) ? 1 : 0} during this session; it stays so (sysctl -w kernel.task_delayacct=${changedDelayacct.at(-1) ? 0 : 1} to undo).\n`);
+  }
+  return code;
 }
 
 interface ListenArgs {

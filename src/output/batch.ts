@@ -7,6 +7,7 @@ import { fmtNs, fmtPercent, clock, pad } from './format.js';
 import { exactRaw, jsonLine } from './json.js';
 
 export interface BatchOptions {
+  /** the tasks to show; empty = every process, listed afresh at each refresh (as top -b) */
   targets: Target[];
   intervalSec: number;
   /** refreshes to print; Infinity = until interrupted */
@@ -65,27 +66,34 @@ export async function sleep(ms: number, until: Promise<void>): Promise<void> {
 
 /** Returns the process exit code. */
 export async function runBatch(source: StatsSource, opts: BatchOptions): Promise<number> {
+  const everyProcess = opts.targets.length === 0;
   let alive = [...opts.targets];
-  const prev = new Map<string, Sample>();
-  const comms = new Map<string, string>();
+  let prev = new Map<string, Sample>();
+  let comms = new Map<string, string>();
   let stop = false;
   void opts.interrupted.then(() => { stop = true; });
   let exitCode = 0;
-  for (let iter = 0; iter < opts.iterations && !stop && alive.length > 0; iter++) {
+  for (let iter = 0; iter < opts.iterations && !stop && (everyProcess || alive.length > 0); iter++) {
     if (iter > 0) {
       await sleep(opts.intervalSec * 1000, opts.interrupted);
       if (stop) break;
     }
+    if (everyProcess) alive = source.list('process').map((t) => ({ kind: 'tgid', id: t.id }));
     const batch = await source.query(alive);
     const atMs = Date.now();
     const sys = opts.delayacct();
     const lines: string[] = [];
     const next: Target[] = [];
+    // only the tasks still alive carry over: nothing accumulates for vanished ids
+    const nextPrev = new Map<string, Sample>();
+    const nextComms = new Map<string, string>();
     let lifetimeAll = true;
     for (const r of batch.results) {
       const key = targetKey(r.target);
       if (r.status === 'gone') {
-        if (iter === 0) {
+        if (everyProcess) {
+          // a process that ended between listing and query: not news in top-like mode
+        } else if (iter === 0) {
           opts.warn(`delaytop: ${r.target.kind} ${r.target.id}: no such process`);
           exitCode = 1;
         } else if (opts.json) {
@@ -93,7 +101,6 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
         } else {
           lines.push(`${pad(r.target.kind, 4, true)} ${pad(String(r.target.id), 7)}  exited`);
         }
-        prev.delete(key);
         continue;
       }
       if (r.status === 'error') {
@@ -105,11 +112,11 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
       next.push(r.target);
       const sample: Sample = { stats: r.stats, atNs: batch.atNs };
       const d = computeDelays(prev.get(key), sample, { recording: recordingFor(r.stats, sys) });
-      prev.set(key, sample);
+      nextPrev.set(key, sample);
       lifetimeAll &&= d.lifetime;
       let comm = typeof r.stats.raw.ac_comm === 'string' && r.stats.raw.ac_comm ? r.stats.raw.ac_comm : comms.get(key);
       if (!comm) comm = readProcComm(r.target.id) ?? '?';
-      comms.set(key, comm);
+      nextComms.set(key, comm);
       if (opts.json) {
         lines.push(
           jsonLine({
@@ -136,6 +143,8 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
       opts.write(lines.join('\n'));
     }
     alive = next;
+    prev = nextPrev;
+    comms = nextComms;
   }
   return exitCode;
 }
