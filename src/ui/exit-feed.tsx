@@ -46,7 +46,7 @@ function CpuBars({ perCpu, width, lines }: { perCpu: CpuActivity[]; width: numbe
   if (perCpu.length <= lines) {
     const labelW = Math.max(...perCpu.map((c) => String(c.cpu).length)) + 4;
     const lostW = Math.max(1, ...perCpu.map((c) => String(c.lost).length));
-    const barW = Math.max(3, width - labelW - 8 - 6 - lostW);
+    const barW = Math.max(1, width - labelW - 8 - 6 - lostW);
     for (const c of perCpu) {
       out.push(
         <Text key={c.cpu} wrap="truncate">

@@ -38,7 +38,7 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
     ? { text: snap.message, color: 'yellow' as const }
     : {
         text: snap.atMs
-          ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''} · ${snap.mode === 'process' ? 'process rows sum their threads (can exceed 100%)' : 'one row per thread'} · ? for help`
+          ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''}${snap.mode === 'process' ? ' · a process sums its threads (can pass 100%)' : ''} · ? help`
           : 'reading tasks…',
         color: undefined,
       };
@@ -52,19 +52,24 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
         ) : da ? (
           <Text color="green">delayacct on{h.delayacctChanged ? ' (turned on here)' : ''}</Text>
         ) : (
-          <Text color="yellow" bold>delayacct OFF{h.delayacctChanged ? ' (turned off here)' : ''} (Ctrl-T turns on)</Text>
+          <Text color="yellow" bold>delayacct OFF{h.delayacctChanged ? ' (turned off here)' : ''} (Ctrl-T: on)</Text>
         )}
         <Text> · </Text>
-        {h.privileged ? <Text color="green">privileged ({h.sourceName})</Text> : <Text color="red">unprivileged ({h.sourceName})</Text>}
-        <Text> · every {fmtInterval(snap.intervalSec)} (+/-) · {taskCount} {snap.mode === 'thread' ? 'threads' : 'processes'}</Text>
+        {h.privileged ? <Text color="green">privileged</Text> : <Text color="red">unprivileged ({h.sourceName} only)</Text>}
+        <Text> · refresh {fmtInterval(snap.intervalSec)} (+/-)</Text>
+      </Text>
+      <Text wrap="truncate">
+        <Text bold>{taskCount} {snap.mode === 'thread' ? 'threads' : 'processes'}</Text>
         {exits === null ? <Text dimColor> · exit feed off</Text> : (
           <>
-            <Text> · {exits} exits · </Text>
+            <Text bold> · {exits} exits</Text>
+            <Text> ({(snap.feed?.exitsPerSec ?? 0).toFixed(1)}/s) · </Text>
             <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>lost {lost}</Text>
           </>
         )}
+        <Text> · </Text>
+        <Text color={status.color} dimColor={!status.color}>{status.text}</Text>
       </Text>
-      <Text color={status.color} dimColor={!status.color} wrap="truncate">{status.text}</Text>
       {banners.map((b, i) => (
         <Text key={i} color="yellow" wrap="truncate">{b}</Text>
       ))}

@@ -8,7 +8,7 @@ export function HelpOverlay({ width, height }: { width: number; height: number }
   const left = sections.filter((s) => s.scope === 'global' || s.scope === 'procs');
   const right = sections.filter((s) => s.scope !== 'global' && s.scope !== 'procs');
   const colW = Math.floor((width - 4) / 2);
-  const keysW = Math.min(24, Math.floor(colW * 0.4));
+  const keysW = Math.min(Math.max(...sections.flatMap((s) => s.rows.map((r) => r.keys.length))) + 2, Math.floor(colW / 2));
   const column = (secs: typeof sections) => (
     <Box flexDirection="column" width={colW} marginRight={1}>
       {secs.map((s) => (
@@ -19,7 +19,7 @@ export function HelpOverlay({ width, height }: { width: number; height: number }
               <Box width={keysW} flexShrink={0}>
                 <Text bold wrap="truncate">{r.keys}</Text>
               </Box>
-              <Text wrap="truncate">{r.help}</Text>
+              <Text wrap="wrap">{r.help}</Text>
             </Box>
           ))}
         </Box>

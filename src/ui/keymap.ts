@@ -43,10 +43,10 @@ export const KEYMAP: readonly Binding[] = [
   { scope: 'global', command: 'focusPrev', keys: [{ name: 'shiftTab' }], help: 'focus the previous pane' },
   { scope: 'global', command: 'filter', keys: [{ ch: '/' }], help: 'filter processes by name or pid', hint: 'filter' },
   { scope: 'global', command: 'toggleThreads', keys: [{ ch: 't' }, { ch: 'H' }], help: 'show every thread / every process', hint: 'threads' },
-  { scope: 'global', command: 'intervalUp', keys: [{ ch: '+' }, { ch: '=' }], help: 'refresh less often (longer interval)', hint: 'interval' },
-  { scope: 'global', command: 'intervalDown', keys: [{ ch: '-' }], help: 'refresh more often (shorter interval)', hint: 'interval' },
-  { scope: 'global', command: 'toggleDelayacct', keys: [{ ctrl: 't' }], help: 'turn delay accounting on/off (kernel.task_delayacct, needs root)', hint: 'delayacct' },
-  { scope: 'global', command: 'pauseFeed', keys: [{ ch: 'p' }], help: 'pause / resume the exit feed', hint: 'pause feed' },
+  { scope: 'global', command: 'intervalUp', keys: [{ ch: '+' }, { ch: '=' }], help: 'refresh less often (longer interval)' },
+  { scope: 'global', command: 'intervalDown', keys: [{ ch: '-' }], help: 'refresh more often (shorter interval)' },
+  { scope: 'global', command: 'toggleDelayacct', keys: [{ ctrl: 't' }], help: 'turn delay accounting on/off (kernel.task_delayacct, needs root)' },
+  { scope: 'global', command: 'pauseFeed', keys: [{ ch: 'p' }], help: 'pause / resume the exit feed' },
 
   { scope: 'procs', command: 'up', keys: UP, help: 'move the highlight up', hint: 'move' },
   { scope: 'procs', command: 'down', keys: DOWN, help: 'move the highlight down', hint: 'move' },
@@ -68,7 +68,7 @@ export const KEYMAP: readonly Binding[] = [
   { scope: 'watch', command: 'down', keys: DOWN, help: 'select the next pinned task', hint: 'select' },
   { scope: 'watch', command: 'home', keys: HOME, help: 'select the first pinned task' },
   { scope: 'watch', command: 'end', keys: END, help: 'select the last pinned task' },
-  { scope: 'watch', command: 'unpin', keys: [{ name: 'return' }, { name: 'space' }, { ch: 'u' }, { name: 'backspace' }], help: 'unpin the selected task', hint: 'unpin' },
+  { scope: 'watch', command: 'unpin', keys: [{ name: 'return' }, { name: 'space' }, { ch: 'u' }], help: 'unpin the selected task', hint: 'unpin' },
 
   { scope: 'feed', command: 'up', keys: UP, help: 'one newer exit (at the top: live again)', hint: 'scroll' },
   { scope: 'feed', command: 'down', keys: DOWN, help: 'one older exit (scrolls back; the view stays put)', hint: 'scroll' },
@@ -76,14 +76,14 @@ export const KEYMAP: readonly Binding[] = [
   { scope: 'feed', command: 'pageDown', keys: PGDN, help: 'a page older' },
   { scope: 'feed', command: 'home', keys: HOME, help: 'back to the newest exits, live', hint: 'live' },
   { scope: 'feed', command: 'end', keys: END, help: 'the oldest exit kept' },
-  { scope: 'feed', command: 'pauseFeed', keys: [{ name: 'space' }], help: 'pause / resume the exit feed' },
+  { scope: 'feed', command: 'pauseFeed', keys: [{ name: 'space' }], help: 'pause / resume the exit feed', hint: 'pause' },
 
   { scope: 'filter', command: 'filterType', keys: [{ printable: true }], help: 'type a name or pid (matches as you type)' },
   { scope: 'filter', command: 'filterErase', keys: [{ name: 'backspace' }], help: 'erase a character' },
   { scope: 'filter', command: 'filterAccept', keys: [{ name: 'return' }], help: 'keep the filter, back to the table', hint: 'keep' },
   { scope: 'filter', command: 'filterCancel', keys: [{ name: 'escape' }], help: 'drop the filter', hint: 'drop' },
 
-  { scope: 'help', command: 'closeHelp', keys: [{ name: 'escape' }, { ch: '?' }], help: 'close the help', hint: 'close' },
+  { scope: 'help', command: 'closeHelp', keys: [{ name: 'escape' }], help: 'close the help (or ? again)', hint: 'close' },
 ];
 
 const NAME_LABEL: Record<KeyName, string> = {
@@ -99,7 +99,7 @@ export function keyLabel(k: KeySpec): string {
 }
 
 function matches(spec: KeySpec, ev: KeyEvent): boolean {
-  if ('printable' in spec) return 'ch' in ev;
+  if ('printable' in spec) return typedText(ev) !== undefined;
   if ('name' in spec) return 'name' in ev && ev.name === spec.name;
   if ('ctrl' in spec) return 'ctrl' in ev && ev.ctrl === spec.ctrl;
   return 'ch' in ev && ev.ch === spec.ch;

@@ -40,6 +40,7 @@ export function layoutFor(columns: number, rows: number, bannerLines: number): L
     procs: { width: procsWidth, height: topHeight },
     watch: { width: width - procsWidth, height: topHeight },
     feed: { width, height: feedHeight },
-    cpuWidth: clamp(Math.round(feedInner * 0.3), 22, 44),
+    // the exit list wants about 82 columns; the bars get the rest
+    cpuWidth: clamp(feedInner - 82, 22, 44),
   };
 }

@@ -1,0 +1,82 @@
+// The process table's model: one batch per refresh, rows from it, pid reuse, sort and filter.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { computeScan, matchesFilter, scanTargets, viewRows, type TaskRow } from '../../src/model/dashboard.js';
+import type { Sample } from '../../src/model/delays.js';
+import { FakeStatsSource, S, sampleTasks } from '../ui/fakes.js';
+
+const ON = { on: true, onSinceSec: 0 };
+
+test('process mode queries every process as pid (identity) and tgid (the sum), once each', () => {
+  const t = scanTargets('process', [{ id: 1, tgid: 1 }, { id: 7, tgid: 7 }], [{ kind: 'tgid', id: 7 }, { kind: 'pid', id: 8 }]);
+  assert.deepEqual(t, [
+    { kind: 'pid', id: 1 }, { kind: 'tgid', id: 1 }, { kind: 'pid', id: 7 }, { kind: 'tgid', id: 7 }, { kind: 'pid', id: 8 },
+  ]);
+  assert.deepEqual(scanTargets('thread', [{ id: 7, tgid: 7 }, { id: 8, tgid: 7 }]), [{ kind: 'pid', id: 7 }, { kind: 'pid', id: 8 }]);
+});
+
+test('rows: process rows show the tgid sum with the main thread comm; second refresh gives interval figures', async () => {
+  const src = new FakeStatsSource(sampleTasks());
+  const tasks = src.list('process');
+  const b1 = await src.query(scanTargets('process', tasks));
+  const s1 = computeScan('process', tasks, b1, new Map(), ON);
+  assert.deepEqual(s1.rows.map((r) => [r.id, r.comm, r.target.kind]), [[100, 'alpha', 'tgid'], [200, 'bravo', 'tgid'], [300, 'charlie', 'tgid']]);
+  assert.ok(s1.rows.every((r) => r.lifetime), 'first sample: lifetime figures');
+  assert.equal(s1.taskstatsVersion, 16);
+  src.wait(200, 'CPU', 5, 0.2 * S);
+  src.wait(201, 'CPU', 5, 0.3 * S);
+  const b2 = await src.query(scanTargets('process', tasks));
+  const s2 = computeScan('process', tasks, b2, s1.samples, ON);
+  const bravo = s2.rows.find((r) => r.id === 200)!;
+  assert.equal(bravo.lifetime, false);
+  assert.ok(Math.abs(bravo.percent.CPU! - 50) < 1e-9, `both threads summed over 1 s: ${bravo.percent.CPU}`);
+  assert.equal(s2.rows.find((r) => r.id === 100)!.percent.CPU, 0);
+});
+
+test('a reused pid starts over as a lifetime sample instead of a bogus delta', async () => {
+  const src = new FakeStatsSource([{ id: 5, tgid: 5, comm: 'old', btime: 1000, delays: { CPU: { count: 100, totalNs: 50 * S } } }]);
+  const tasks = src.list('thread');
+  const s1 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), new Map(), ON);
+  src.tasks.set(5, { id: 5, tgid: 5, comm: 'new', btime: 2000, delays: { CPU: { count: 1, totalNs: 1e6 } } });
+  const s2 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), s1.samples, ON);
+  assert.equal(s2.delays.get('pid:5')!.reused, true);
+  assert.equal(s2.rows[0]!.lifetime, true);
+  assert.equal(s2.rows[0]!.comm, 'new');
+  assert.ok(s2.rows[0]!.percent.CPU! >= 0, 'no negative delta');
+});
+
+test('IO and SWAP are n/a (null) when delay accounting is off; CPU stays', async () => {
+  const src = new FakeStatsSource(sampleTasks());
+  const tasks = src.list('process');
+  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), new Map<string, Sample>(), { on: false, onSinceSec: null });
+  for (const r of s.rows) {
+    assert.equal(r.percent.IO, null);
+    assert.equal(r.percent.SWAP, null);
+    assert.notEqual(r.percent.CPU, null);
+  }
+});
+
+test('a task gone between listing and query has no row; its status says gone', async () => {
+  const src = new FakeStatsSource(sampleTasks());
+  const tasks = src.list('process');
+  src.tasks.delete(300);
+  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), new Map(), ON);
+  assert.deepEqual(s.rows.map((r) => r.id), [100, 200]);
+  assert.equal(s.status.get('tgid:300'), 'gone');
+});
+
+const row = (id: number, cpu: number | null, io: number | null, comm = `c${id}`): TaskRow => ({
+  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm, percent: { CPU: cpu, IO: io, SWAP: 0 }, lifetime: false,
+});
+
+test('sort by a delay column: n/a always last, ties by pid; filter by name or pid prefix', () => {
+  const rows = [row(3, 1, null), row(1, 5, 2), row(2, 5, 9, 'bash'), row(4, null, 1)];
+  assert.deepEqual(viewRows(rows, 'CPU', true, '').map((r) => r.id), [1, 2, 3, 4]);
+  assert.deepEqual(viewRows(rows, 'CPU', false, '').map((r) => r.id), [3, 1, 2, 4]);
+  assert.deepEqual(viewRows(rows, 'IO', true, '').map((r) => r.id), [2, 1, 4, 3]);
+  assert.deepEqual(viewRows(rows, 'PID', false, '').map((r) => r.id), [1, 2, 3, 4]);
+  assert.deepEqual(viewRows(rows, 'COMMAND', false, '').map((r) => r.comm), ['bash', 'c1', 'c3', 'c4']);
+  assert.deepEqual(viewRows(rows, 'CPU', true, 'BA').map((r) => r.id), [2]);
+  assert.ok(matchesFilter(row(1234, 0, 0, 'x'), '12'));
+  assert.ok(!matchesFilter(row(1234, 0, 0, 'x'), '34'), 'a pid matches by prefix only');
+});

@@ -1,0 +1,238 @@
+// The dashboard rendered with fake sources (ink-testing-library): keys, pinning, the
+// exit feed and its loss counter, resize, help. Frames are asserted as text.
+import './force-color.js';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { test, type TestContext } from 'node:test';
+import { render as inkRender } from 'ink';
+import { render } from 'ink-testing-library';
+import React from 'react';
+import { DashboardController } from '../../src/ui/controller.js';
+import { Dashboard } from '../../src/ui/dashboard.js';
+import { KEYMAP, keyLabel } from '../../src/ui/keymap.js';
+import type { DashboardOptions } from '../../src/ui/options.js';
+import { counters, exitRecord, FakeExitSource, fakeOptions, FakeStatsSource, S, sampleTasks } from './fakes.js';
+
+const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+const ANSI = /\x1b\[[0-9;]*m/g;
+const plain = (s: string) => s.replace(ANSI, '');
+const lines = (frame: string | undefined) => (frame ?? '').split('\n');
+/** The line the highlight (inverse video) is on, as text. */
+const highlighted = (frame: string | undefined) => plain(lines(frame).find((l) => l.includes('\x1b[7m')) ?? '');
+
+const KEY = { down: '\x1b[B', up: '\x1b[A', pageDown: '\x1b[6~', end: '\x1b[F', home: '\x1b[H', enter: '\r', tab: '\t', esc: '\x1b' };
+
+async function setup(t: TestContext, over: Partial<DashboardOptions> = {}) {
+  const stats = new FakeStatsSource(sampleTasks());
+  const exits = new FakeExitSource();
+  const controller = new DashboardController(fakeOptions(stats, exits, over), { feedPublishMs: 0 });
+  let quits = 0;
+  const app = render(<Dashboard controller={controller} interactive onQuit={() => quits++} />);
+  controller.start();
+  t.after(() => {
+    controller.stop();
+    app.unmount();
+  });
+  await controller.refresh();
+  // CPU delay over the next interval: bravo (both threads) > charlie > alpha
+  stats.wait(200, 'CPU', 5, 0.3 * S);
+  stats.wait(201, 'CPU', 5, 0.2 * S);
+  stats.wait(300, 'CPU', 5, 0.1 * S);
+  stats.wait(100, 'CPU', 5, 0.01 * S);
+  await controller.refresh();
+  await tick(); // after the first frame, one more tick before keys (useInput subscribes in an effect)
+  const press = async (s: string) => {
+    app.stdin.write(s);
+    await tick();
+  };
+  return { stats, exits, controller, app, press, frame: () => app.lastFrame() ?? '', quits: () => quits };
+}
+
+test('rows are sorted by CPU delay, and the arrow keys, PgDn, End and Home move the highlight', async (t) => {
+  const d = await setup(t);
+  const f = plain(d.frame());
+  assert.match(f, /Processes 3/);
+  const order = ['bravo', 'charlie', 'alpha'].map((c) => f.indexOf(` ${c}`));
+  assert.ok(order[0]! < order[1]! && order[1]! < order[2]!, `sorted by CPU%:\n${f}`);
+  assert.match(f, /CPU%▼/, 'the active sort column is marked');
+  assert.match(highlighted(d.frame()), /200 .* bravo/);
+  await d.press(KEY.down);
+  assert.match(highlighted(d.frame()), /300 .* charlie/);
+  await d.press(KEY.down);
+  assert.match(highlighted(d.frame()), /100 .* alpha/);
+  await d.press(KEY.down);
+  assert.match(highlighted(d.frame()), /100 .* alpha/, 'stops at the last row');
+  await d.press(KEY.home);
+  assert.match(highlighted(d.frame()), /bravo/);
+  await d.press(KEY.end);
+  assert.match(highlighted(d.frame()), /alpha/);
+  await d.press(KEY.up);
+  assert.match(highlighted(d.frame()), /charlie/);
+  await d.press('n'); // sort by pid: the highlight stays on charlie
+  assert.match(plain(d.frame()), /PID▲/);
+  assert.match(highlighted(d.frame()), /300 .* charlie/);
+});
+
+test('Enter pins the highlighted process: the watch pane shows its delay table, n/a where not recorded', async (t) => {
+  // delay accounting was turned on after these tasks started: only CPU is recorded
+  const d = await setup(t, { delayacct: () => ({ on: true, onSinceSec: 1_800_000_000 }) });
+  assert.match(plain(d.frame()), /No task pinned/);
+  await d.press(KEY.enter);
+  let f = plain(d.frame());
+  assert.match(f, /tgid 200 bravo/);
+  for (const row of ['CPU', 'IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ']) assert.match(f, new RegExp(`│${row} `), row);
+  assert.match(f, /count +delay% +avg +max\* +total/);
+  assert.match(f, /IO +n\/a +n\/a/, 'IO could not be recorded for this task');
+  assert.match(f, /\*    200/, 'the pinned row is marked in the table');
+  // the next refresh fills in the thread count and keeps the table live
+  d.stats.wait(200, 'CPU', 1, 0.5 * S, 4e6);
+  await d.controller.refresh();
+  await tick();
+  f = plain(d.frame());
+  assert.match(f, /all 2 threads summed · running/);
+  assert.match(f, /CPU +\d+ +50\.0 /, 'delay % of the last interval');
+  // Enter again unpins
+  await d.press(KEY.enter);
+  assert.match(plain(d.frame()), /No task pinned/);
+});
+
+test('a pinned task that exits stays, marked exited with its status from the exit feed', async (t) => {
+  const d = await setup(t, { pinned: [{ kind: 'pid', id: 100 }] });
+  assert.match(plain(d.frame()), /pid 100 alpha · one thread · running/);
+  d.stats.tasks.delete(100);
+  d.exits.emit({ records: [exitRecord({ pid: 100, comm: 'alpha', exitCode: 3, cpu: 1 })], counters: [counters(0, 0), counters(1, 1)] });
+  await d.controller.refresh();
+  await tick();
+  const f = plain(d.frame());
+  assert.match(f, /pid 100 alpha · one thread · EXITED exit 3/);
+  assert.match(f, /12:00:00 +1 +100 +100 alpha +exit 3 /, 'and the exit is in the feed');
+});
+
+test('the exit feed lists exits newest first with per-CPU rates; a loss shows in the counter, highlighted', async (t) => {
+  const d = await setup(t);
+  let f = plain(d.frame());
+  assert.match(f, /lost 0/);
+  assert.ok(!d.frame().includes('\x1b[41m'), 'no red while nothing is lost');
+  d.exits.emit({
+    records: [exitRecord({ pid: 901, comm: 'first', cpu: 0 }), exitRecord({ pid: 902, comm: 'second', cpu: 1, signal: 9 })],
+    counters: [counters(0, 1), counters(1, 1, 7)],
+  });
+  await d.controller.refresh();
+  await tick();
+  f = plain(d.frame());
+  assert.ok(f.indexOf('second') < f.indexOf('first'), 'newest first');
+  assert.match(f, /902 +second +SIGKILL/);
+  assert.match(f, /IO 4\.00ms/, 'the largest delay of its life');
+  assert.match(f, /Exit feed 9 exits .* lost 7/);
+  assert.match(f, /cpu1 .* lost 7/, 'per CPU');
+  assert.match(f, /cpu0 .* lost 0/);
+  const red = lines(d.frame()).filter((l) => l.includes('\x1b[41m'));
+  assert.ok(red.some((l) => plain(l).includes('lost 7')), 'the loss counter turns red');
+  // p pauses: new exits do not move the view
+  await d.press('p');
+  d.exits.emit({ records: [exitRecord({ pid: 903, comm: 'third' })], counters: [counters(0, 2), counters(1, 1, 7)] });
+  await d.controller.refresh();
+  await tick();
+  f = plain(d.frame());
+  assert.match(f, /PAUSED/);
+  assert.ok(!f.includes('third'));
+  await d.press('p');
+  assert.match(plain(d.frame()), /903 +third/);
+});
+
+test('"/" filters by name as you type (q included), Esc clears it; q quits', async (t) => {
+  const d = await setup(t);
+  await d.press('/char');
+  let f = plain(d.frame());
+  assert.match(f, /Processes 1\/3/);
+  assert.match(f, /charlie/);
+  assert.ok(!f.includes('bravo'));
+  await d.press('q');
+  assert.equal(d.quits(), 0, 'q typed into the filter');
+  await d.press(KEY.esc);
+  await tick(); // Ink waits a moment to tell Esc from the start of a sequence
+  assert.match(plain(d.frame()), /Processes 3/);
+  await d.press('q');
+  assert.equal(d.quits(), 1);
+});
+
+test('Tab moves focus between panes (the footer follows); t switches to threads', async (t) => {
+  const d = await setup(t);
+  assert.match(plain(lines(d.frame()).at(-1)!), /move .*pin .*sort/);
+  await d.press(KEY.tab);
+  assert.match(plain(lines(d.frame()).at(-1)!), /select .*unpin/);
+  await d.press(KEY.tab);
+  assert.match(plain(lines(d.frame()).at(-1)!), /scroll .*live/);
+  await d.press('t');
+  await d.controller.refresh();
+  await tick();
+  const f = plain(d.frame());
+  assert.match(f, /Threads 4/);
+  assert.match(f, /TGID/);
+  assert.match(f, /201 +200 .* bravo/);
+});
+
+test('? shows help listing every key of the keymap', async (t) => {
+  const d = await setup(t);
+  await d.press('?');
+  const f = plain(d.frame());
+  assert.match(f, /delaytop help/);
+  for (const b of KEYMAP) {
+    const keys = b.keys.map(keyLabel).join(' ');
+    assert.ok(f.includes(keys), `help shows "${keys}" (${b.command})`);
+    assert.ok(f.includes(b.help.slice(0, 20)), `help explains ${b.command}`);
+  }
+  await d.press('?');
+  assert.ok(!plain(d.frame()).includes('delaytop help'));
+});
+
+class FakeTty extends EventEmitter {
+  isTTY = true;
+  frames: string[] = [];
+  constructor(public columns: number, public rows: number) {
+    super();
+  }
+  write = (s: string) => {
+    this.frames.push(s);
+    return true;
+  };
+  get lastFrame() {
+    return this.frames.at(-1) ?? '';
+  }
+}
+
+test('a resize reflows the panes to the new size, never taller than rows - 1', async (t) => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const controller = new DashboardController(fakeOptions(stats, new FakeExitSource()), { feedPublishMs: 0 });
+  await controller.refresh();
+  const tty = new FakeTty(120, 40);
+  const app = inkRender(<Dashboard controller={controller} interactive={false} onQuit={() => {}} />, {
+    stdout: tty as unknown as NodeJS.WriteStream,
+    debug: true,
+    patchConsole: false,
+    exitOnCtrlC: false,
+  });
+  t.after(() => app.unmount());
+  await tick();
+  const check = (cols: number, rows: number) => {
+    const ls = lines(tty.lastFrame).map(plain);
+    assert.equal(ls.length, rows - 1, `height ${rows - 1}`);
+    for (const l of ls) assert.ok([...l].length <= cols, `line wider than ${cols}: ${l}`);
+    const top = ls.find((l) => l.startsWith('╭'))!;
+    return top;
+  };
+  const wide = check(120, 40);
+  tty.columns = 80;
+  tty.rows = 24;
+  tty.emit('resize');
+  await tick();
+  const narrow = check(80, 24);
+  assert.notEqual(wide, narrow, 'the panes were laid out again');
+  assert.match(plain(tty.lastFrame), /Processes 3/);
+  assert.match(plain(tty.lastFrame), /Exit feed/);
+  tty.columns = 160;
+  tty.rows = 50;
+  tty.emit('resize');
+  await tick();
+  check(160, 50);
+});

@@ -1,0 +1,170 @@
+// Fake sources for dashboard tests: tasks whose delays the test sets, a clock that moves
+// one second per query, and an exit source the test feeds by hand.
+import type { Taskstats } from '../../src/kernel/decode.js';
+import type { CpuCounters, ExitRecord } from '../../src/kernel/exitrecord.js';
+import { CATEGORIES, FIELDS, STRUCT_SIZE, type CategoryKey } from '../../src/kernel/layout.js';
+import type { ExitBatch, ExitSource } from '../../src/sources/exits.js';
+import type { ListMode, TaskId } from '../../src/sources/proctasks.js';
+import type { QueryBatch, QueryResult, StatsSource, Target } from '../../src/sources/types.js';
+import type { DashboardOptions } from '../../src/ui/options.js';
+
+export const S = 1e9;
+
+export interface FakeTask {
+  id: number;
+  tgid: number;
+  comm: string;
+  /** ac_btime64: a new value for the same id means the id was reused */
+  btime: number;
+  /** cumulative count and total per category, as the kernel keeps them */
+  delays: Partial<Record<CategoryKey, { count: number; totalNs: number; maxNs?: number }>>;
+}
+
+/** A decoded v16 record: every field present (0 unless given), as the decoder shapes it. */
+export function record(fields: Record<string, number | string>, version = 16): Taskstats {
+  const raw: Taskstats['raw'] = {};
+  for (const f of FIELDS) {
+    if (f.since > version) continue;
+    raw[f.name] = f.type === 'comm' ? '' : f.type === 'timespec' ? { tv_sec: 0, tv_nsec: 0 } : 0;
+  }
+  raw.version = version;
+  Object.assign(raw, fields);
+  return { version, layoutVersion: version, length: STRUCT_SIZE[version]!, raw };
+}
+
+function delayFields(ts: FakeTask[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of CATEGORIES) {
+    let count = 0, total = 0, max = 0;
+    for (const t of ts) {
+      const d = t.delays[c.key];
+      if (!d) continue;
+      count += d.count;
+      total += d.totalNs;
+      max = Math.max(max, d.maxNs ?? 0);
+    }
+    out[`${c.prefix}_count`] = count;
+    out[`${c.prefix}_delay_total`] = total;
+    out[`${c.prefix}_delay_max`] = max;
+  }
+  return out;
+}
+
+export class FakeStatsSource implements StatsSource {
+  readonly name = 'replay' as const;
+  readonly tasks = new Map<number, FakeTask>();
+  /** monotonic ns; each query is one second after the last */
+  nowNs = 1000 * S;
+  readonly queries: Target[][] = [];
+
+  constructor(tasks: FakeTask[] = []) {
+    for (const t of tasks) this.tasks.set(t.id, t);
+  }
+
+  add(t: FakeTask): void {
+    this.tasks.set(t.id, t);
+  }
+
+  /** Add to a task's cumulative delays (what happened during the next interval). */
+  wait(id: number, key: CategoryKey, count: number, totalNs: number, maxNs?: number): void {
+    const t = this.tasks.get(id)!;
+    const d = t.delays[key] ?? { count: 0, totalNs: 0 };
+    t.delays[key] = { count: d.count + count, totalNs: d.totalNs + totalNs, maxNs: Math.max(d.maxNs ?? 0, maxNs ?? 0) };
+  }
+
+  list(mode: ListMode): TaskId[] {
+    const all = [...this.tasks.values()].sort((a, b) => a.id - b.id);
+    return (mode === 'process' ? all.filter((t) => t.id === t.tgid) : all).map((t) => ({ id: t.id, tgid: t.tgid }));
+  }
+
+  async query(targets: readonly Target[]): Promise<QueryBatch> {
+    this.queries.push([...targets]);
+    this.nowNs += S;
+    const results = targets.map((target): QueryResult => {
+      if (target.kind === 'pid') {
+        const t = this.tasks.get(target.id);
+        if (!t) return { target, status: 'gone' };
+        return {
+          target,
+          status: 'ok',
+          stats: record({ ac_pid: t.id, ac_tgid: t.tgid, ac_comm: t.comm, ac_btime64: t.btime, ac_btime: t.btime, ac_etime: 3600e6, ...delayFields([t]) }),
+        };
+      }
+      const threads = [...this.tasks.values()].filter((t) => t.tgid === target.id);
+      if (!this.tasks.has(target.id) || threads.length === 0) return { target, status: 'gone' };
+      // a TGID record: the threads' sum, with no comm, pid or start time (as the kernel sends it)
+      return { target, status: 'ok', stats: record({ ac_etime: 3600e6 * threads.length, ...delayFields(threads) }) };
+    });
+    return { atNs: this.nowNs, results };
+  }
+
+  close(): void {}
+}
+
+export function counters(cpu: number, received: number, lost = 0): CpuCounters {
+  return {
+    cpu, received, seqGapLost: lost, kernelDrops: lost, enobufs: 0, truncated: 0, malformed: 0,
+    queueDropped: 0, unsolicited: 0, decodeFailed: 0, lost,
+  };
+}
+
+export function exitRecord(p: { pid: number; tgid?: number; comm: string; cpu?: number; exitCode?: number | null; signal?: number | null; processEnded?: boolean; receivedMs?: number }): ExitRecord {
+  return {
+    cpu: p.cpu ?? 0,
+    seq: 1,
+    receivedMs: p.receivedMs ?? Date.UTC(2026, 0, 1, 12, 0, 0),
+    pid: p.pid,
+    tgid: p.tgid ?? p.pid,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: p.comm,
+    exitCode: p.signal ? null : (p.exitCode ?? 0),
+    signal: p.signal ?? null,
+    coreDumped: false,
+    processEnded: p.processEnded ?? true,
+    stats: record({ ac_pid: p.pid, ac_comm: p.comm, ac_etime: 1500e3, blkio_count: 2, blkio_delay_total: 4e6, cpu_count: 3, cpu_delay_total: 1e6 }),
+  };
+}
+
+export class FakeExitSource implements ExitSource {
+  private fn: ((b: ExitBatch) => void) | undefined;
+  closed = false;
+  constructor(readonly cpus: readonly number[] = [0, 1]) {}
+  start(fn: (b: ExitBatch) => void): void {
+    this.fn = fn;
+  }
+  emit(batch: ExitBatch): void {
+    this.fn?.(batch);
+  }
+  close(): ExitBatch {
+    this.closed = true;
+    return { records: [], counters: [] };
+  }
+}
+
+export function fakeOptions(stats: StatsSource, exits: ExitSource | null, over: Partial<DashboardOptions> = {}): DashboardOptions {
+  return {
+    stats,
+    exits,
+    exitsOffReason: exits ? null : 'Exit feed off: test',
+    pinned: [],
+    intervalSec: 3600, // the tests refresh by hand
+    delayacct: () => ({ on: true, onSinceSec: 0 }),
+    setDelayacct: () => null,
+    privileged: true,
+    banners: [],
+    kernelRelease: '6.18.0-test',
+    ...over,
+  };
+}
+
+/** Three processes, one of them with two threads; CPU delay grows fastest for pid 200. */
+export function sampleTasks(): FakeTask[] {
+  return [
+    { id: 100, tgid: 100, comm: 'alpha', btime: 1_700_000_000, delays: { CPU: { count: 10, totalNs: 1e6 } } },
+    { id: 200, tgid: 200, comm: 'bravo', btime: 1_700_000_001, delays: { CPU: { count: 10, totalNs: 1e6 } } },
+    { id: 201, tgid: 200, comm: 'bravo-worker', btime: 1_700_000_001, delays: { CPU: { count: 10, totalNs: 1e6 } } },
+    { id: 300, tgid: 300, comm: 'charlie', btime: 1_700_000_002, delays: { CPU: { count: 10, totalNs: 1e6 }, IO: { count: 1, totalNs: 5e5 } } },
+  ];
+}

@@ -1,0 +1,108 @@
+// The UI reducers: the highlight follows its task, filter typing owns the keys, the feed freezes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { TaskRow } from '../../src/model/dashboard.js';
+import type { KeyEvent } from '../../src/ui/keymap.js';
+import { applyKey, initialUiState, type UiContext, type UiState } from '../../src/ui/use-dashboard-state.js';
+import { feedStart } from '../../src/ui/use-exit-feed-state.js';
+import { selectedIndex, windowTop } from '../../src/ui/use-process-table-state.js';
+
+const row = (id: number): TaskRow => ({
+  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm: `p${id}`, percent: { CPU: 0, IO: 0, SWAP: 0 }, lifetime: false,
+});
+
+function ctx(ids: number[], over: Partial<UiContext> = {}): UiContext {
+  const rows = ids.map(row);
+  return { rows, rowKeys: rows.map((r) => r.key), tablePageSize: 5, pinnedKeys: [], feed: { pushedTotal: 0, size: 0, pageSize: 4 }, ...over };
+}
+
+function press(state: UiState, c: UiContext, ...evs: KeyEvent[]) {
+  const effects = [];
+  for (const ev of evs) {
+    const r = applyKey(state, ev, c);
+    state = r.state;
+    effects.push(...r.effects);
+  }
+  return { state, effects };
+}
+
+const down: KeyEvent = { name: 'down' };
+
+test('the highlight moves by row, page, home and end, and scrolls the window', () => {
+  const c = ctx([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  let { state } = press(initialUiState, c, down, down);
+  assert.equal(selectedIndex(state.table, c.rowKeys), 2);
+  ({ state } = press(state, c, { name: 'pageDown' }));
+  assert.equal(selectedIndex(state.table, c.rowKeys), 6);
+  assert.equal(windowTop(state.table.top, 6, 12, 5), 2);
+  ({ state } = press(state, c, { name: 'end' }));
+  assert.equal(state.table.selectedKey, 'tgid:12');
+  ({ state } = press(state, c, { ch: 'g' }));
+  assert.equal(state.table.selectedKey, 'tgid:1');
+});
+
+test('the highlight stays on its task when rows re-sort, and pinning pins that task', () => {
+  let { state } = press(initialUiState, ctx([1, 2, 3]), down);
+  assert.equal(state.table.selectedKey, 'tgid:2');
+  const resorted = ctx([3, 2, 1]);
+  assert.equal(selectedIndex(state.table, resorted.rowKeys), 1);
+  const r = press(state, ctx([2, 3, 1]), { name: 'return' });
+  assert.deepEqual(r.effects, [{ type: 'togglePin', target: { kind: 'tgid', id: 2 }, comm: 'p2' }]);
+  assert.equal(r.state.watch.selectedKey, 'tgid:2', 'the new pin is selected in the watch pane');
+  // its task gone: the highlight stays at the same position
+  assert.equal(selectedIndex(state.table, ctx([1, 3, 4]).rowKeys), 1);
+});
+
+test('"/" starts a filter that takes every typed key, q included; Enter keeps it, Esc drops it', () => {
+  const c = ctx([1, 2]);
+  let r = press(initialUiState, c, { ch: '/' }, { ch: 'q' }, { ch: 'x' }, { name: 'backspace' }, { name: 'space' });
+  assert.deepEqual(r.effects, [], 'q typed into the filter does not quit');
+  assert.equal(r.state.table.filter, 'q ');
+  assert.equal(r.state.table.editing, true);
+  r = press(r.state, c, { name: 'return' });
+  assert.equal(r.state.table.editing, false);
+  assert.equal(r.state.table.filter, 'q ');
+  r = press(r.state, c, { name: 'escape' });
+  assert.equal(r.state.table.filter, '');
+  assert.deepEqual(press(initialUiState, c, { ch: '/' }, { ctrl: 'c' }).effects, [{ type: 'quit' }], 'Ctrl-C still quits');
+});
+
+test('Tab cycles the panes; keys act on the focused one', () => {
+  let { state } = press(initialUiState, ctx([1]), { name: 'tab' });
+  assert.equal(state.focus, 'watch');
+  const c = ctx([1], { pinnedKeys: ['tgid:1', 'pid:5'] });
+  ({ state } = press(state, c, down));
+  assert.equal(state.watch.selectedKey, 'pid:5');
+  assert.deepEqual(press(state, c, { ch: 'u' }).effects, [{ type: 'unpin', key: 'pid:5' }]);
+  ({ state } = press(state, c, { name: 'tab' }, { name: 'tab' }));
+  assert.equal(state.focus, 'procs');
+  ({ state } = press(state, c, { name: 'shiftTab' }));
+  assert.equal(state.focus, 'feed');
+});
+
+test('sort keys: a new column, the same again reverses; < > step through the columns', () => {
+  const c = ctx([1]);
+  let { state } = press(initialUiState, c, { ch: 'i' });
+  assert.deepEqual([state.table.sort, state.table.descending], ['IO', true]);
+  ({ state } = press(state, c, { ch: 'i' }));
+  assert.deepEqual([state.table.sort, state.table.descending], ['IO', false]);
+  ({ state } = press(state, c, { ch: '>' }));
+  assert.equal(state.table.sort, 'SWAP');
+  ({ state } = press(state, c, { ch: 'n' }));
+  assert.deepEqual([state.table.sort, state.table.descending], ['PID', false]);
+});
+
+test('the feed freezes when scrolled back or paused, and stays on the same exits as more arrive', () => {
+  let c = ctx([1], { feed: { pushedTotal: 100, size: 50, pageSize: 4 } });
+  let { state } = press({ ...initialUiState, focus: 'feed' }, c, down, down);
+  assert.equal(feedStart(state.feed, c.feed), 2);
+  c = ctx([1], { feed: { pushedTotal: 110, size: 50, pageSize: 4 } });
+  assert.equal(feedStart(state.feed, c.feed), 12, 'ten newer exits: the view moved down with its rows');
+  ({ state } = press(state, c, { name: 'home' }));
+  assert.equal(feedStart(state.feed, c.feed), 0, 'Home: live again');
+  ({ state } = press(state, c, { ch: 'p' }));
+  assert.equal(state.feed.paused, true);
+  assert.equal(feedStart(state.feed, { ...c.feed, pushedTotal: 115 }), 5);
+  ({ state } = press(state, c, { ch: 'p' }));
+  assert.equal(feedStart(state.feed, { ...c.feed, pushedTotal: 115 }), 0);
+});
