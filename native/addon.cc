@@ -1,6 +1,7 @@
 // delaytop's native addon: taskstats over generic netlink, nothing else.
 #include <napi.h>
 
+#include "cgroup.h"
 #include "listener.h"
 #include "nl.h"
 #include "query.h"
@@ -58,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("QuerySocket", QuerySocket::Init(env));
   exports.Set("Listener", Listener::Init(env));
   exports.Set("parseDatagram", Napi::Function::New(env, ParseDatagram));
+  exports.Set("cgroupStats", Napi::Function::New(env, CgroupStats));
   exports.Set("queryEntryBytes", Napi::Number::New(env, double(kQueryEntryBytes)));
   exports.Set("exitRecordHeaderBytes", Napi::Number::New(env, double(kRecHeader)));
   exports.Set("counterCount", Napi::Number::New(env, double(kCounterCount)));
