@@ -47,6 +47,8 @@ export interface Addon {
   QuerySocket: new (timeoutMs?: number) => NativeQuerySocket;
   Listener: new (cpus: number[], opts: NativeListenerOptions, notify: () => void) => NativeListener;
   parseDatagram(buf: Uint8Array, familyId: number): ParsedMessage[];
+  /** CGROUPSTATS_CMD_GET on a cgroup v1 directory: the struct cgroupstats payload (EINVAL on v2) */
+  cgroupStats(path: string): ArrayBuffer;
   queryEntryBytes: number;
   exitRecordHeaderBytes: number;
   counterCount: number;
