@@ -80,7 +80,7 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
     }
     if (everyProcess) alive = source.list('process').map((t) => ({ kind: 'tgid', id: t.id }));
     const batch = await source.query(alive);
-    const atMs = Date.now();
+    const atMs = batch.wallMs ?? Date.now();
     const sys = opts.delayacct();
     const lines: string[] = [];
     const next: Target[] = [];

@@ -151,7 +151,7 @@ export class Recorder {
   }
 
   recordQuery(batch: QueryBatch): void {
-    this.write(queryLine(this.t(), Date.now(), this.opts.delayacct?.() ?? null, batch));
+    this.write(queryLine(this.t(), batch.wallMs ?? Date.now(), this.opts.delayacct?.() ?? null, batch));
   }
 
   recordExits(batch: ExitBatch): void {

@@ -364,7 +364,7 @@ export class ReplaySource implements StatsSource {
       const found = byKey.get(targetKey(t));
       return found ? { ...found, target: t } : { target: t, status: 'gone' };
     });
-    return { atNs: r.batch.atNs, results };
+    return { atNs: r.batch.atNs, wallMs: r.wallMs, results };
   }
 
   // ------------------------------------------------------------ StatsSource

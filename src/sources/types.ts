@@ -17,6 +17,8 @@ export type QueryResult =
 export interface QueryBatch {
   /** monotonic ns at which the batch was taken */
   atNs: number;
+  /** epoch ms when the batch was taken, where that is not now (a replayed recording) */
+  wallMs?: number;
   results: QueryResult[];
 }
 
