@@ -410,3 +410,37 @@ test('unreadable for a non-root user: permission denied, naming the file', async
   assert.match(out.message, new RegExp(`cannot replay ${file}: permission denied`));
   assert.match(out.advice, /0600/);
 });
+
+test('a replay into batch JSON output: every recorded batch printed with its recorded time, then a clean end', async () => {
+  const { runBatch } = await import('../../src/output/batch.js');
+  const file = tmp();
+  const rec = new Recorder(file, facts({ statsSource: 'proc', exitCpus: null }));
+  const targets: Target[] = [{ kind: 'tgid', id: process.pid }];
+  const live = rec.wrapStats(new ProcSource());
+  const wall: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await live.query(targets);
+    wall.push(Date.now());
+    await delay(30);
+  }
+  rec.close();
+  // The wiring the CLI uses for --replay with -b/--json.
+  const r = new ReplaySource(file, { speed: Infinity });
+  const lines: string[] = [];
+  const code = await runBatch(r, {
+    targets: r.recordedTargets(), intervalSec: 0, iterations: Infinity, json: true,
+    delayacct: () => r.delayacct(), write: (s) => lines.push(...s.split('\n')), warn: (s) => assert.fail(s),
+    interrupted: r.queriesDone,
+  });
+  assert.equal(code, 0);
+  assert.equal(r.error, null);
+  const objs = lines.map((l) => JSON.parse(l));
+  assert.equal(objs.length, 3);
+  objs.forEach((o, i) => {
+    assert.equal(o.id, process.pid);
+    assert.ok(Math.abs(Date.parse(o.time) - wall[i]!) < 25, `batch ${i}: ${o.time} vs ${new Date(wall[i]!).toISOString()}`);
+  });
+  assert.equal(objs[0].lifetime, true);
+  assert.equal(objs[1].lifetime, false);
+  assert.ok(objs[1].interval_ns >= 25e6, 'intervals are the recorded ones');
+});
