@@ -1,6 +1,6 @@
 // runDashboard: the full-screen dashboard from start to a restored terminal. Every way
-// out (q, Ctrl-C, SIGTERM/SIGHUP/SIGINT via lifecycle, a crash) ends in screen.restore().
-import { render } from 'ink';
+// out (q, Ctrl-C, SIGTERM/SIGHUP/SIGINT via lifecycle, a crash) ends in stop().
+import { render, type Instance } from 'ink';
 import { interrupted, onCleanup } from '../lifecycle.js';
 import { DashboardController } from './controller.js';
 import { Dashboard } from './dashboard.js';
@@ -21,25 +21,31 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   const controller = new DashboardController(opts);
   const screen = enterAltScreen(stdout, stdin);
   const inkStdout = new FullScreenStdout(stdout);
+  let app: Instance | undefined;
   let stopped = false;
+  // Every way out: the engine stops, Ink unmounts (its last writes still land on the
+  // alternate screen), then the terminal is restored and Ink can write nothing more.
   const stop = () => {
     if (stopped) return;
     stopped = true;
     controller.stop();
-    inkStdout.detach();
     opts.exits?.close();
-  };
-  onCleanup(() => {
-    stop();
+    try {
+      app?.unmount();
+    } catch {
+      // already unmounted, or unmounting after a render error
+    }
+    inkStdout.detach();
     screen.restore();
-  });
+  };
+  onCleanup(stop);
 
   let quit!: () => void;
   const quitting = new Promise<void>((r) => { quit = r; });
   let timer: NodeJS.Timeout | undefined;
   if (overrides.durationMs !== undefined) timer = setTimeout(quit, overrides.durationMs);
 
-  const app = render(<Dashboard controller={controller} interactive={interactive} onQuit={quit} sizeSource={stdout} />, {
+  app = render(<Dashboard controller={controller} interactive={interactive} onQuit={quit} sizeSource={stdout} />, {
     stdout: inkStdout as unknown as NodeJS.WriteStream,
     stdin,
     exitOnCtrlC: false, // Ctrl-C is a key in the keymap (raw mode delivers it as input)
@@ -54,8 +60,6 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   } finally {
     clearTimeout(timer);
     stop();
-    app.unmount();
-    screen.restore();
   }
   for (const note of controller.exitNotes()) process.stderr.write(`delaytop: ${note}\n`);
   return 0;

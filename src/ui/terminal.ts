@@ -23,6 +23,7 @@ const CLEAR_HOME = '\x1b[2J' + HOME;
  */
 export class FullScreenStdout extends EventEmitter {
   private narrow = false;
+  private detached = false;
   private pending: NodeJS.Immediate | undefined;
 
   constructor(readonly real: NodeJS.WriteStream) {
@@ -47,6 +48,12 @@ export class FullScreenStdout extends EventEmitter {
   }
 
   write(data: string | Uint8Array, ...rest: unknown[]): boolean {
+    if (this.detached) {
+      // the screen is restored: a late frame would land on the shell's screen
+      const cb = rest.find((x) => typeof x === 'function') as (() => void) | undefined;
+      if (cb) process.nextTick(cb);
+      return true;
+    }
     const anchored = typeof data === 'string' && data.length > 0 ? HOME + data : data;
     return (this.real.write as (...a: unknown[]) => boolean)(anchored, ...rest);
   }
@@ -73,7 +80,9 @@ export class FullScreenStdout extends EventEmitter {
     this.emit('resize');
   }
 
+  /** Stop following resizes and drop every later write. */
   detach(): void {
+    this.detached = true;
     this.real.off('resize', this.onResize);
     if (this.pending) clearImmediate(this.pending);
     this.pending = undefined;

@@ -49,14 +49,18 @@ export function watchRow(c: CategoryDelay, e: WatchEntry, width: number): string
 
 function entryTitle(e: WatchEntry): string {
   const who = e.target.kind === 'tgid' ? `tgid ${e.target.id}` : `pid ${e.target.id}`;
-  const what = e.target.kind === 'tgid' ? `all ${e.threads ?? ''}${e.threads ? ' ' : ''}threads summed` : 'one thread';
-  return `${who} ${e.comm ?? '?'} · ${what}`;
+  return `${who} ${e.comm ?? '?'}`;
+}
+
+function entryScope(e: WatchEntry): string {
+  if (e.target.kind === 'pid') return 'one thread';
+  return e.threads ? `sum of ${e.threads} thread${e.threads === 1 ? '' : 's'}` : 'threads summed';
 }
 
 function exitText(e: WatchEntry): string | null {
   if (!e.exited) return null;
   const s = e.exited.status;
-  return s ? `EXITED ${exitStatusText(s)} at ${clock(new Date(s.receivedMs))}` : 'EXITED (no exit record: status unknown)';
+  return s ? `EXITED ${exitStatusText(s)} ${clock(new Date(s.receivedMs))}` : 'EXITED (status unknown)';
 }
 
 function Block({ e, width, selected, focused }: { e: WatchEntry; width: number; selected: boolean; focused: boolean }) {
@@ -65,6 +69,7 @@ function Block({ e, width, selected, focused }: { e: WatchEntry; width: number; 
     <Text key="t" wrap="truncate">
       <Text color={selected && focused ? 'cyan' : undefined} bold={selected}>{selected ? '▶ ' : '  '}{entryTitle(e)}</Text>
       {exited ? <Text color="red" bold> · {exited}</Text> : <Text color="green"> · running</Text>}
+      <Text dimColor> · {entryScope(e)}</Text>
     </Text>,
     <Text key="h" dimColor wrap="truncate">{watchHeader(width, e.target.kind === 'tgid')}</Text>,
   ];

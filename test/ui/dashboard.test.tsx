@@ -89,7 +89,7 @@ test('Enter pins the highlighted process: the watch pane shows its delay table, 
   await d.controller.refresh();
   await tick();
   f = plain(d.frame());
-  assert.match(f, /all 2 threads summed · running/);
+  assert.match(f, /tgid 200 bravo · running · sum of 2 threads/);
   assert.match(f, /CPU +\d+ +50\.0 /, 'delay % of the last interval');
   // Enter again unpins
   await d.press(KEY.enter);
@@ -98,13 +98,13 @@ test('Enter pins the highlighted process: the watch pane shows its delay table, 
 
 test('a pinned task that exits stays, marked exited with its status from the exit feed', async (t) => {
   const d = await setup(t, { pinned: [{ kind: 'pid', id: 100 }] });
-  assert.match(plain(d.frame()), /pid 100 alpha · one thread · running/);
+  assert.match(plain(d.frame()), /pid 100 alpha · running · one thread/);
   d.stats.tasks.delete(100);
   d.exits.emit({ records: [exitRecord({ pid: 100, comm: 'alpha', exitCode: 3, cpu: 1 })], counters: [counters(0, 0), counters(1, 1)] });
   await d.controller.refresh();
   await tick();
   const f = plain(d.frame());
-  assert.match(f, /pid 100 alpha · one thread · EXITED exit 3/);
+  assert.match(f, /pid 100 alpha · EXITED exit 3 \d\d:\d\d:\d\d/);
   assert.match(f, /12:00:00 +1 +100 +100 alpha +exit 3 /, 'and the exit is in the feed');
 });
 
