@@ -197,7 +197,8 @@ export class ReplaySource implements StatsSource {
     if (e instanceof ReplayError) return e;
     const line = e instanceof LineErrorAt ? e.line : no ?? 0;
     if (!(e instanceof LineErrorAt) && !(e instanceof LineError)) throw e;
-    return new ReplayError(`${this.file}:${line}: ${e.message}`, 'EBADRECORDING', `Every valid record before line ${line} was played.`, this.file, line);
+    const advice = line > 1 ? `Every valid record before line ${line} was played.` : '';
+    return new ReplayError(`${this.file}:${line}: ${e.message}`, 'EBADRECORDING', advice, this.file, line);
   }
 
   /** The next record from the file; null at the end or at the first bad line (kept as pendingError). */
