@@ -294,7 +294,7 @@ export class DashboardController {
       else
         this.say(
           !cur
-            ? 'delay accounting on: tasks started from now on show every category (older ones keep n/a)'
+            ? 'delay accounting on: new tasks get every category, older ones keep n/a'
             : 'delay accounting off: only CPU delay is recorded now',
         );
     }

@@ -34,14 +34,9 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
   const lost = snap.feed?.totals.lost ?? 0;
   const exits = snap.feed ? snap.feed.totals.received + lost : null;
   const banners = bannerLines(h.banners, width);
-  const status = snap.message
-    ? { text: snap.message, color: 'yellow' as const }
-    : {
-        text: snap.atMs
-          ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''}${snap.mode === 'process' ? ' · a process sums its threads (can pass 100%)' : ''} · ? help`
-          : 'reading tasks…',
-        color: undefined,
-      };
+  const status = snap.atMs
+    ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''}${snap.mode === 'process' ? ' · a process sums its threads (can pass 100%)' : ''} · ? help`
+    : 'reading tasks…';
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate">
@@ -50,15 +45,15 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
         {da === undefined ? (
           <Text dimColor>delayacct n/a</Text>
         ) : da ? (
-          <Text color="green">delayacct on{h.delayacctChanged ? ' (turned on here)' : ''}</Text>
+          <Text color="green">delayacct on{h.delayacctChanged ? ' (by delaytop)' : ''}</Text>
         ) : (
-          <Text color="yellow" bold>delayacct OFF{h.delayacctChanged ? ' (turned off here)' : ''} (Ctrl-T: on)</Text>
+          <Text color="yellow" bold>delayacct OFF{h.delayacctChanged ? ' (by delaytop)' : ''} (Ctrl-T: on)</Text>
         )}
-        <Text> · </Text>
-        {h.privileged ? <Text color="green">privileged</Text> : <Text color="red">unprivileged ({h.sourceName} only)</Text>}
-        <Text> · refresh {fmtInterval(snap.intervalSec)} (+/-)</Text>
+        <Text> · every {fmtInterval(snap.intervalSec)} (+/-) · </Text>
+        {h.privileged ? <Text color="green">privileged</Text> : <Text color="red">unprivileged ({h.sourceName === 'proc' ? '/proc' : h.sourceName} only)</Text>}
       </Text>
       <Text wrap="truncate">
+        {snap.message ? <Text color="yellow">{snap.message} · </Text> : null}
         <Text bold>{taskCount} {snap.mode === 'thread' ? 'threads' : 'processes'}</Text>
         {exits === null ? <Text dimColor> · exit feed off</Text> : (
           <>
@@ -67,8 +62,7 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
             <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>lost {lost}</Text>
           </>
         )}
-        <Text> · </Text>
-        <Text color={status.color} dimColor={!status.color}>{status.text}</Text>
+        {snap.message ? null : <Text dimColor> · {status}</Text>}
       </Text>
       {banners.map((b, i) => (
         <Text key={i} color="yellow" wrap="truncate">{b}</Text>

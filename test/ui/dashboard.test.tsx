@@ -236,3 +236,73 @@ test('a resize reflows the panes to the new size, never taller than rows - 1', a
   await tick();
   check(160, 50);
 });
+
+test('Ctrl-T turns delay accounting on where permitted, and says so on the way out; +/- change the interval', async (t) => {
+  let on = false;
+  const calls: boolean[] = [];
+  const d = await setup(t, {
+    intervalSec: 1,
+    delayacct: () => ({ on, onSinceSec: on ? 1_800_000_000 : null }),
+    setDelayacct: (v) => {
+      calls.push(v);
+      on = v;
+      return null;
+    },
+  });
+  let f = plain(d.frame());
+  assert.match(f, /delayacct OFF \(Ctrl-T: on\)/);
+  assert.match(f, /IO%.*\n.* n\/a /, 'IO is n/a while delay accounting is off');
+  await d.press('\x14');
+  assert.deepEqual(calls, [true]);
+  f = plain(d.frame());
+  assert.match(f, /delayacct on \(by delaytop\)/);
+  assert.match(f, /delay accounting on: new tasks get every category, older ones keep n\/a/);
+  assert.deepEqual(d.controller.exitNotes().length, 1);
+  assert.match(d.controller.exitNotes()[0]!, /turned delay accounting on .* sysctl -w kernel.task_delayacct=0/);
+  await d.press('+');
+  assert.match(plain(d.frame()), /every 2s \(\+\/-\)/);
+  await d.press('--');
+  assert.match(plain(d.frame()), /every 500ms \(\+\/-\)/);
+});
+
+test('when setting delay accounting is refused, the reason is shown', async (t) => {
+  const d = await setup(t, {
+    delayacct: () => ({ on: false, onSinceSec: null }),
+    setDelayacct: () => 'changing kernel.task_delayacct needs CAP_SYS_ADMIN (run delaytop with sudo)',
+  });
+  await d.press('\x14');
+  assert.match(plain(d.frame()), /needs CAP_SYS_ADMIN/);
+  assert.deepEqual(d.controller.exitNotes(), []);
+});
+
+test('unprivileged: the banner says what is missing, and the exit feed pane says why it is off', async (t) => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const controller = new DashboardController(
+    fakeOptions(stats, null, {
+      privileged: false,
+      banners: ['Unprivileged mode: showing CPU delay and IO delay only.', 'To get them: run delaytop with sudo.'],
+      exitsOffReason: 'Exit feed off: listening for exits needs CAP_NET_ADMIN (run delaytop with sudo).',
+    }),
+  );
+  const app = render(<Dashboard controller={controller} interactive onQuit={() => {}} />);
+  t.after(() => app.unmount());
+  await controller.refresh();
+  await tick();
+  const f = plain(app.lastFrame() ?? '');
+  assert.match(f, /· unprivileged \(/);
+  assert.match(f, /Unprivileged mode: showing CPU delay/);
+  assert.match(f, /To get them: run delaytop with sudo/);
+  assert.match(f, /exit feed off/);
+  assert.match(f, /Exit feed off: listening for exits needs CAP_NET_ADMIN/);
+  assert.equal(lines(app.lastFrame()).length, 39, 'the banner lines come out of the panes, not below the screen');
+});
+
+test('each refresh queries every task in one batch', async (t) => {
+  const d = await setup(t, { pinned: [{ kind: 'tgid', id: 200 }] });
+  const before = d.stats.queries.length;
+  await d.controller.refresh();
+  assert.equal(d.stats.queries.length, before + 1, 'one query per refresh');
+  const keys = d.stats.queries.at(-1)!.map((x) => `${x.kind}:${x.id}`);
+  for (const k of ['pid:100', 'tgid:100', 'pid:200', 'tgid:200', 'pid:300', 'tgid:300', 'pid:201']) assert.ok(keys.includes(k), k);
+  assert.equal(new Set(keys).size, keys.length, 'no target twice');
+});
