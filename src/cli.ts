@@ -1,160 +1,278 @@
 #!/usr/bin/env node
-// delaytop's entry: yargs, then batch output, the exit feed, or the dashboard.
+// delaytop's entry: yargs, then one of: the dashboard, batch output, the exit feed (-l),
+// a command's delays (-c), a cgroup's (-C). Every mode reads the same sources.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parseBytes, parseCount, parseCpumask, parseIds, parseSeconds, UsageError } from './args.js';
 import { DELAYACCT_OFF_ADVICE, TaskstatsError } from './kernel/errors.js';
 import { interrupted, onCleanup } from './lifecycle.js';
-import { runBatch } from './output/batch.js';
-import { runListen } from './output/listen.js';
-import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from './sources/exits.js';
-import { delayacctTracker, kernelRelease, readCpulist, readPidMax, writeDelayacct } from './sources/system.js';
-import { openStatsSource } from './sources/proc.js';
-import type { StatsSource, Target } from './sources/types.js';
 import type { DelayacctState } from './model/recording.js';
+import { runBatch } from './output/batch.js';
+import { runCommand } from './output/command.js';
+import { runListen } from './output/listen.js';
+import { Recorder, systemFacts } from './output/recorder.js';
+import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitSource } from './sources/exits.js';
+import { formatCgroup, formatPressureLine, readCgroup, readSystemPressure } from './sources/pressure.js';
+import { openStatsSource } from './sources/proc.js';
+import { ReplaySource } from './sources/replay.js';
+import { delayacctTracker, kernelRelease, readCpulist, readPidMax, writeDelayacct } from './sources/system.js';
+import type { StatsSource, Target } from './sources/types.js';
 
-async function main(argv: string[]): Promise<number> {
-  const parser = yargs(argv)
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+/** -c takes the rest of the command line as the command's argv (getdelays' -c). */
+export function splitCommand(argv: string[]): { own: string[]; command: string[] | null } {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') break;
+    if (argv[i] === '-c' || argv[i] === '--command') {
+      const command = argv.slice(i + 1);
+      if (command.length === 0) throw new UsageError(`${argv[i]}: no command given (e.g. delaytop -c dd if=/dev/zero of=/dev/null count=1000)`);
+      return { own: argv.slice(0, i), command };
+    }
+  }
+  return { own: argv, command: null };
+}
+
+function parser(argv: string[]) {
+  return yargs(argv)
     .scriptName('delaytop')
-    .usage('$0 [options]\n\nWhich tasks are waiting, and on what: per-task delay accounting from the kernel\'s taskstats.')
-    .option('batch', { alias: 'b', type: 'boolean', describe: 'Print plain-text tables instead of the dashboard (as top -b)' })
-    .option('pid', { alias: 'p', type: 'string', array: true, describe: 'Thread id(s) to watch (per-thread query)' })
-    .option('tgid', { alias: 't', type: 'string', array: true, describe: 'Process id(s) to watch, all threads summed' })
-    .option('delay', { alias: 'd', type: 'string', default: '1', describe: 'Refresh interval in seconds' })
-    .option('iterations', { alias: 'n', type: 'string', describe: 'Number of refreshes, then exit' })
-    .option('json', { type: 'boolean', describe: 'JSON Lines output (one object per task per refresh, or per exit with -l)' })
-    .option('listen', { alias: 'l', type: 'boolean', describe: 'Print the exit feed: one line per exiting task, a loss line whenever records are lost, a summary at the end' })
-    .option('rcvbuf', { alias: 'r', type: 'string', describe: `Receive buffer per listener socket in bytes, K/M/G allowed (default ${DEFAULT_RCVBUF_BYTES >> 20}M)` })
-    .option('duration', { type: 'string', describe: 'With -l: stop after this many seconds (default: until Ctrl-C)' })
-    .option('cpumask', { alias: 'm', type: 'string', describe: 'CPUs whose exits to listen to (-l and the dashboard), as a cpulist such as 0-3,8 (default: every online CPU)' })
-    .option('pin', { type: 'boolean', describe: 'Pin each listener thread to the CPU it listens to' })
+    .usage(
+      '$0 [options]\n\nWhich tasks are waiting, and on what: per-task delay accounting (CPU, IO, SWAP, RECLAIM, THRASHING,\n' +
+        'COMPACT, WPCOPY, IRQ) from the kernel\'s taskstats, and a feed of exiting tasks with an exact loss count.\n' +
+        'In a terminal it opens the dashboard; otherwise (or with -b) it prints batch output.',
+    )
+    .option('batch', { alias: 'b', type: 'boolean', describe: 'Plain-text tables instead of the dashboard, as top -b. Example: -b -t 1234 -n 3' })
+    .option('pid', { alias: 'p', type: 'string', array: true, describe: 'Thread id(s) to watch (one thread each). Example: -p 1234 -p 1240' })
+    .option('tgid', { alias: 't', type: 'string', array: true, describe: 'Process id(s) to watch, all threads summed. Example: -t 1234' })
+    .option('delay', { alias: 'd', type: 'string', default: '1', describe: 'Seconds between refreshes. Example: -d 0.5' })
+    .option('iterations', { alias: 'n', type: 'string', describe: 'Refreshes to print, then exit (batch). Example: -n 10' })
+    .option('json', { type: 'boolean', describe: 'JSON Lines: one object per task per refresh, per exit with -l, one report with -c. Example: -b --json -t 1' })
+    .option('listen', { alias: 'l', type: 'boolean', describe: 'Print the exit feed (one line per exiting task, loss lines, a summary). Example: -l --json' })
+    .option('cpumask', { alias: 'm', type: 'string', describe: 'CPUs whose exits to listen to (-l, dashboard), as a cpulist; default: every online CPU. Example: -m 0-3,8' })
+    .option('rcvbuf', { alias: 'r', type: 'string', describe: `Receive buffer per listener socket in bytes, K/M/G allowed; default ${DEFAULT_RCVBUF_BYTES >> 20}M. Example: -r 64M` })
+    .option('duration', { type: 'string', describe: 'With -l: stop after this many seconds (default: until Ctrl-C). Example: --duration 10' })
+    .option('pin', { type: 'boolean', describe: 'Pin each exit listener thread to the CPU it listens to. Example: -l --pin' })
+    .option('command', { alias: 'c', type: 'string', describe: 'Run a command (the rest of the line, no shell) and report its delays when it exits; exit with its status. Example: -c dd if=/dev/zero of=/tmp/x count=100' })
+    .option('io', { alias: 'i', type: 'boolean', describe: 'With -c: IO accounting (bytes, chars, syscalls). Example: -i -c make' })
+    .option('ctxsw', { alias: 'q', type: 'boolean', describe: 'With -c: context switches. Example: -q -c make' })
+    .option('per-thread', { type: 'boolean', describe: 'With -c: a table per thread as well as the process total. Example: --per-thread -c ./server' })
+    .option('write', { alias: 'w', type: 'string', describe: 'Record what the session sees (samples, exits, loss) to FILE, JSON Lines, mode 0600. Example: -w /tmp/rec.jsonl' })
+    .option('replay', { type: 'string', describe: 'Play a recording into the dashboard, batch, JSON or -l output. Example: --replay /tmp/rec.jsonl -b' })
+    .option('speed', { type: 'string', describe: 'With --replay: N times the recorded pace, or "max". Example: --replay rec.jsonl --speed 4' })
+    .option('cgroup', { alias: 'C', type: 'string', describe: 'Show a cgroup: cgroupstats on cgroup v1, pressure files on v2. Example: -C /sys/fs/cgroup/system.slice' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'Debug details on stderr (netlink family, port ids, buffer sizes). Example: -v -l' })
+    .example('$0', 'the dashboard: pick processes with arrow keys and Enter, watch exits per CPU, ? for help')
     .example('$0 -b -p 1234 -n 3', 'three refreshes of thread 1234 as text')
     .example('$0 -b --json -t 1234 -d 0.5', 'process 1234 every half second as JSON Lines')
     .example('$0 -l -m 0-3 --json --duration 10', 'exits on CPUs 0-3 for ten seconds, as JSON Lines')
+    .example('$0 -i -q -c tar xf big.tar', 'run tar, then print its delays, IO and context switches')
+    .example('$0 -w rec.jsonl -b -t 1 -n 60', 'record a minute of process 1; replay with: $0 --replay rec.jsonl')
     .strict()
     .help('help')
     .alias('help', 'h')
     .version()
     .alias('version', 'V')
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(Math.min(120, process.stdout.columns || 100))
     .exitProcess(false)
-    .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+    .fail((msg, e) => {
+      throw e ?? new UsageError(msg);
     });
-  const args = await parser.parseAsync();
+}
+
+type Args = Awaited<ReturnType<ReturnType<typeof parser>['parseAsync']>>;
+
+async function main(argv: string[]): Promise<number> {
+  const { own, command } = splitCommand(argv);
+  const args = await parser(own).parseAsync();
   if (args.help || args.version) return 0;
-
+  if (args.replay !== undefined && args.write !== undefined) throw new UsageError('--replay and -w together: record a live session, or replay one, not both');
+  if (args.speed !== undefined && args.replay === undefined) throw new UsageError(`--speed ${args.speed}: only with --replay FILE`);
+  if (args.cgroup !== undefined) return cgroup(args.cgroup);
+  if (command) return commandMode(command, args);
   if (args.listen) return listen(args);
+  return statsMode(args);
+}
 
-  const pidMax = readPidMax();
-  const targets = [...parseIds('-p', 'pid', args.pid, pidMax), ...parseIds('-t', 'tgid', args.tgid, pidMax)];
-  const intervalSec = parseSeconds('-d', args.delay);
-  const iterations = args.iterations === undefined ? Infinity : parseCount('-n', args.iterations);
+/** -w: a recorder, closed (flushed, with an end line) on every way out. */
+function openRecorder(args: Args, statsSource: 'netlink' | 'proc' | null, exitCpus: number[] | null, delayacct: () => DelayacctState): Recorder | null {
+  if (args.write === undefined) return null;
+  const rec = new Recorder(args.write, systemFacts({ statsSource, exitCpus, delayacct: delayacct() }), {
+    delayacct,
+    onError: (e) => err(`delaytop: recording to ${args.write} failed: ${e.message}`),
+  });
+  onCleanup(() => rec.close());
+  return rec;
+}
+
+function openReplay(args: Args, exitsOnly = false): ReplaySource {
+  const s = args.speed === undefined ? 1 : args.speed === 'max' ? Infinity : parseSeconds('--speed', args.speed, 0.01, 1e6);
+  const replay = new ReplaySource(args.replay!, { speed: s, exitsOnly });
+  onCleanup(() => replay.close());
+  return replay;
+}
+
+function listenerCpus(args: Args): { cpus: number[]; possible: string; rcvbufBytes: number } {
   const possible = readCpulist('possible');
-  const cpus = parseCpumask('-m', args.cpumask ?? readCpulist('online'), possible);
-  const rcvbufBytes = args.rcvbuf === undefined ? DEFAULT_RCVBUF_BYTES : parseBytes('-r', args.rcvbuf);
-  // The dashboard needs a terminal on both ends; anything else gets batch output.
-  const interactive = !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
+  return {
+    cpus: parseCpumask('-m', args.cpumask ?? readCpulist('online'), possible),
+    possible,
+    rcvbufBytes: args.rcvbuf === undefined ? DEFAULT_RCVBUF_BYTES : parseBytes('-r', args.rcvbuf),
+  };
+}
 
-  const sysState = delayacctTracker();
-  const opened = openStatsSource();
-  const source = opened.source;
+function openListener(args: Args): NetlinkExitSource {
+  const { cpus, possible, rcvbufBytes } = listenerCpus(args);
+  const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin, batchMs: 50, maxQueueBytes: 64 << 20 });
   onCleanup(() => source.close());
-  if (interactive) {
-    return dashboard({ source, privileged: opened.privileged, banners: opened.privileged ? [] : opened.banner,
-      exitsOffReason: opened.privileged ? null : opened.exitsOffReason, targets, intervalSec, cpus, possible, rcvbufBytes, pin: !!args.pin, sysState });
+  for (const w of source.warnings) err(`delaytop: warning: ${w.message}`);
+  if (args.verbose) {
+    const i = source.info();
+    err(`delaytop: TASKSTATS family ${i.familyId}; ` + i.readers.map((r) => `cpu ${r.cpu}: port ${r.portId}, rcvbuf ${r.rcvbufBytes}`).join('; '));
   }
-  if (!opened.privileged) for (const line of opened.banner) process.stderr.write(`delaytop: ${line}\n`);
-  if (sysState().on === false) process.stderr.write(`delaytop: ${DELAYACCT_OFF_ADVICE}\n`);
-  return runBatch(source, {
-    targets,
-    intervalSec,
-    iterations,
-    json: !!args.json,
-    delayacct: sysState,
-    write: (s) => process.stdout.write(s + '\n'),
-    warn: (s) => process.stderr.write(s + '\n'),
-    interrupted,
-  });
+  return source;
 }
 
-interface DashboardSetup {
-  source: StatsSource;
-  privileged: boolean;
-  banners: string[];
-  exitsOffReason: string | null;
-  targets: Target[];
-  intervalSec: number;
-  cpus: number[];
-  possible: string;
-  rcvbufBytes: number;
-  pin: boolean;
-  sysState: () => DelayacctState;
-}
-
-async function dashboard(d: DashboardSetup): Promise<number> {
-  let exits: NetlinkExitSource | null = null;
-  let exitsOffReason = d.exitsOffReason;
-  const banners = [...d.banners];
-  if (d.privileged) {
-    try {
-      exits = new NetlinkExitSource({ cpus: d.cpus, possible: d.possible, rcvbufBytes: d.rcvbufBytes, pin: d.pin, batchMs: 50, maxQueueBytes: 64 << 20 });
-      const ex = exits;
-      onCleanup(() => ex.close());
-      banners.push(...exits.warnings.map((w) => w.message));
-    } catch (e) {
-      exitsOffReason = `exit feed off: ${e instanceof TaskstatsError ? e.explain() : (e as Error).message}`;
-    }
+async function listen(args: Args): Promise<number> {
+  const durationSec = args.duration === undefined ? Infinity : parseSeconds('--duration', args.duration, 0.1, 1e7);
+  let exits: ExitSource;
+  let readers: { cpu: number; portId: number; rcvbufBytes: number }[] | undefined;
+  let registrations: (() => { cpu: number; registered: boolean; deregisterError: string }[]) | undefined;
+  let ended: Promise<void> = interrupted;
+  let replay: ReplaySource | undefined;
+  if (args.replay !== undefined) {
+    replay = openReplay(args, true);
+    exits = replay.exits();
+    ended = Promise.race([interrupted, replay.finished.then(() => new Promise<void>((r) => setTimeout(r, 100)))]);
+  } else {
+    const live = openListener(args);
+    readers = live.info().readers;
+    registrations = () => live.info().readers;
+    const rec = openRecorder(args, null, [...live.cpus], delayacctTracker());
+    exits = rec ? rec.wrapExits(live) : live;
   }
-  const changedDelayacct: boolean[] = [];
-  const { runDashboard } = await import('./ui/run.js');
-  const code = await runDashboard({
-    stats: d.source,
-    exits,
-    exitsOffReason,
-    pinned: d.targets,
-    intervalSec: d.intervalSec,
-    delayacct: d.sysState,
-    setDelayacct: (on) => {
-      const err = writeDelayacct(on);
-      if (!err) changedDelayacct.push(on);
-      return err;
-    },
-    privileged: d.privileged,
-    banners,
-    kernelRelease: kernelRelease(),
-  });
-  if (changedDelayacct.length) {
-    process.stderr.write(`delaytop: note: delaytop set kernel.task_delayacct=${changedDelayacct.at(-1) ? 1 : 0} during this session; it stays so (sysctl -w kernel.task_delayacct=${changedDelayacct.at(-1) ? 0 : 1} to undo).\n`);
+  const code = await runListen(exits, { json: !!args.json, durationSec, write: out, warn: err, interrupted: ended, readers, registrations });
+  if (replay?.error) {
+    err(`delaytop: ${replay.error.explain()}`);
+    return 1;
   }
   return code;
 }
 
-interface ListenArgs {
-  json?: boolean;
-  cpumask?: string;
-  rcvbuf?: string;
-  duration?: string;
-  pin?: boolean;
+async function commandMode(command: string[], args: Args): Promise<number> {
+  if (args.replay !== undefined) throw new UsageError('-c with --replay: a command runs live; replay its recording with --replay alone');
+  const delayacct = delayacctTracker();
+  const rec = openRecorder(args, null, null, delayacct);
+  if (delayacct().on === false) err(`delaytop: ${DELAYACCT_OFF_ADVICE}`);
+  return runCommand(command, {
+    perThread: !!args['per-thread'],
+    io: !!args.io,
+    ctxsw: !!args.ctxsw,
+    json: !!args.json,
+    write: out,
+    warn: err,
+    delayacct,
+    ...(rec ? { wrapExits: (s: ExitSource) => rec.wrapExits(s) } : {}),
+  });
 }
 
-async function listen(args: ListenArgs): Promise<number> {
-  const possible = readCpulist('possible');
-  const cpus = parseCpumask('-m', args.cpumask ?? readCpulist('online'), possible);
-  const rcvbufBytes = args.rcvbuf === undefined ? DEFAULT_RCVBUF_BYTES : parseBytes('-r', args.rcvbuf);
-  const durationSec = args.duration === undefined ? Infinity : parseSeconds('--duration', args.duration, 0.1, 1e7);
-  const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin, batchMs: 50, maxQueueBytes: 64 << 20 });
-  onCleanup(() => source.close());
-  for (const w of source.warnings) process.stderr.write(`delaytop: warning: ${w.message}\n`);
-  return runListen(source, {
-    json: !!args.json,
-    durationSec,
-    write: (s) => process.stdout.write(s + '\n'),
-    warn: (s) => process.stderr.write(s + '\n'),
-    interrupted,
-    readers: source.info().readers,
-    registrations: () => source.info().readers,
+function cgroup(path: string): number {
+  for (const line of formatCgroup(readCgroup(path))) out(line);
+  return 0;
+}
+
+async function statsMode(args: Args): Promise<number> {
+  const pidMax = readPidMax();
+  const targets = [...parseIds('-p', 'pid', args.pid, pidMax), ...parseIds('-t', 'tgid', args.tgid, pidMax)];
+  const intervalSec = parseSeconds('-d', args.delay);
+  const iterations = args.iterations === undefined ? Infinity : parseCount('-n', args.iterations);
+  // The dashboard needs a terminal on both ends; anything else gets batch output.
+  const interactive = !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
+
+  if (args.replay !== undefined) {
+    const replay = openReplay(args);
+    if (interactive) {
+      return dashboard(args, {
+        stats: replay, exits: replay.exits(), exitsOffReason: null, pinned: targets, intervalSec,
+        delayacct: () => replay.delayacct(), privileged: true, banners: [`replaying ${args.replay}`],
+      });
+    }
+    const code = await runBatch(replay, {
+      targets: targets.length ? targets : replay.recordedTargets(),
+      intervalSec: 0,
+      iterations,
+      json: !!args.json,
+      delayacct: () => replay.delayacct(),
+      write: out,
+      warn: err,
+      interrupted: Promise.race([interrupted, replay.queriesDone]),
+    });
+    if (replay.error) {
+      err(`delaytop: ${replay.error.explain()}`);
+      return 1;
+    }
+    return code;
+  }
+
+  const delayacct = delayacctTracker();
+  const opened = openStatsSource();
+  onCleanup(() => opened.source.close());
+  if (args.verbose && opened.privileged) err(`delaytop: statistics from netlink (CAP_NET_ADMIN present)`);
+  let exits: ExitSource | null = null;
+  let exitsOffReason: string | null = opened.privileged ? null : opened.exitsOffReason;
+  const banners = opened.privileged ? [] : [...opened.banner];
+  if (interactive && opened.privileged) {
+    try {
+      const live = openListener(args);
+      banners.push(...live.warnings.map((w) => w.message));
+      exits = live;
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      exitsOffReason = `exit feed off: ${e instanceof TaskstatsError ? e.explain() : (e as Error).message}`;
+    }
+  }
+  const rec = openRecorder(args, opened.privileged ? 'netlink' : 'proc', exits ? [...exits.cpus] : null, delayacct);
+  const stats: StatsSource = rec ? rec.wrapStats(opened.source) : opened.source;
+  if (rec && exits) exits = rec.wrapExits(exits);
+
+  if (interactive) {
+    return dashboard(args, { stats, exits, exitsOffReason, pinned: targets, intervalSec, delayacct, privileged: opened.privileged, banners });
+  }
+  for (const line of banners) err(`delaytop: ${line}`);
+  if (delayacct().on === false) err(`delaytop: ${DELAYACCT_OFF_ADVICE}`);
+  return runBatch(stats, { targets, intervalSec, iterations, json: !!args.json, delayacct, write: out, warn: err, interrupted });
+}
+
+interface DashboardSetup {
+  stats: StatsSource;
+  exits: ExitSource | null;
+  exitsOffReason: string | null;
+  pinned: Target[];
+  intervalSec: number;
+  delayacct: () => DelayacctState;
+  privileged: boolean;
+  banners: string[];
+}
+
+async function dashboard(_args: Args, d: DashboardSetup): Promise<number> {
+  let changed: boolean | undefined;
+  const psi = formatPressureLine(readSystemPressure());
+  const { runDashboard } = await import('./ui/run.js');
+  const code = await runDashboard({
+    ...d,
+    banners: psi ? [...d.banners, psi] : d.banners,
+    setDelayacct: (on) => {
+      const e = writeDelayacct(on);
+      if (!e) changed = on;
+      return e;
+    },
+    kernelRelease: kernelRelease(),
   });
+  if (changed !== undefined) {
+    err(`delaytop: note: delaytop set kernel.task_delayacct=${changed ? 1 : 0} during this session, and left it so ` +
+      `(sysctl -w kernel.task_delayacct=${changed ? 0 : 1} to undo).`);
+  }
+  return code;
 }
 
 main(hideBin(process.argv)).then(
@@ -163,13 +281,13 @@ main(hideBin(process.argv)).then(
   },
   (e: unknown) => {
     if (e instanceof UsageError) {
-      process.stderr.write(`delaytop: ${e.message}\nTry 'delaytop --help' for more information.\n`);
+      err(`delaytop: ${e.message}\nTry 'delaytop --help' for more information.`);
       process.exitCode = 2;
     } else if (e instanceof TaskstatsError) {
-      process.stderr.write(`delaytop: ${e.explain()}\n`);
+      err(`delaytop: ${e.explain()}`);
       process.exitCode = 1;
     } else {
-      process.stderr.write(`delaytop: internal error: ${(e as Error)?.stack ?? e}\n`);
+      err(`delaytop: internal error: ${(e as Error)?.stack ?? e}`);
       process.exitCode = 70;
     }
   },
