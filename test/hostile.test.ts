@@ -1,0 +1,78 @@
+// Hostile input through the real binary: each gets a message naming the input and an
+// exit code (2 for usage), never a stack trace, and leaves no listener registered.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { isRoot } from './helpers.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'dt-hostile-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (args: string[], asNobody = false) => {
+  const cmd = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...args];
+  const full = asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...cmd] : cmd;
+  return spawnSync(full[0]!, full.slice(1), { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'] });
+};
+
+const header = JSON.stringify({ type: 'header', format: 'delaytop-recording', version: 1, startedMs: 0 });
+const files = {
+  empty: path.join(dir, 'empty.jsonl'),
+  cut: path.join(dir, 'cut.jsonl'),
+  garbage: path.join(dir, 'garbage.bin'),
+  link: path.join(dir, 'link.jsonl'),
+  unreadable: path.join(dir, 'unreadable.jsonl'),
+};
+writeFileSync(files.empty, '');
+writeFileSync(files.cut, header + '\n{"type":"query","t":1,"res');
+writeFileSync(files.garbage, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+writeFileSync(files.unreadable, header + '\n');
+chmodSync(files.unreadable, 0o600);
+symlinkSync(files.unreadable, files.link);
+
+const cases: { args: string[]; code: number; re: RegExp; nobody?: boolean }[] = [
+  { args: ['-b', '-p', '0'], code: 2, re: /-p 0/ },
+  { args: ['-b', '-p', '-1'], code: 2, re: /-p "-1"/ },
+  { args: ['-b', '-p', '4294967296'], code: 2, re: /-p 4294967296/ },
+  { args: ['-b', '-p', 'abc'], code: 2, re: /-p "abc"/ },
+  { args: ['-b', '-p', '1e3'], code: 2, re: /-p "1e3"/ },
+  { args: ['-l', '-m', '9999'], code: 2, re: /-m "9999"/ },
+  { args: ['-l', '-m', '0-'], code: 2, re: /-m "0-"/ },
+  { args: ['-l', '-m', 'a'], code: 2, re: /-m "a"/ },
+  { args: ['-l', '-m', ''], code: 2, re: /-m "": empty/ },
+  { args: ['-l', '-m', '0,'.repeat(5120)], code: 2, re: /-m .*10240 characters/ },
+  { args: ['-l', '-r', '0'], code: 2, re: /-r "0"/ },
+  { args: ['-l', '-r', '-1'], code: 2, re: /-r "-1"/ },
+  { args: ['-l', '-r', '1e12'], code: 2, re: /-r "1e12"/ },
+  { args: ['--replay', files.empty, '-b'], code: 1, re: /empty\.jsonl is empty/ },
+  { args: ['--replay', files.cut, '-b'], code: 1, re: /cut\.jsonl:2: cut short/ },
+  { args: ['--replay', files.garbage, '-b'], code: 1, re: /garbage\.bin:1: .*binary/ },
+  { args: ['--replay', files.link, '-b'], code: 1, re: /link\.jsonl.*symbolic link/ },
+  { args: ['--replay', files.unreadable, '-b'], code: 1, re: /unreadable\.jsonl/, nobody: true },
+  { args: ['-w', files.link, '-b', '-t', '1', '-n', '1'], code: 1, re: /refusing to record to .*link\.jsonl/ },
+  { args: ['-c', '/no/such/command', 'x'], code: 127, re: /\/no\/such\/command: command not found/ },
+  { args: ['-c'], code: 2, re: /-c: no command given/ },
+  { args: ['--speed', '2', '-b', '-t', '1'], code: 2, re: /--speed 2: only with --replay/ },
+];
+
+for (const c of cases) {
+  const name = `${c.nobody ? '(as uid 65534) ' : ''}delaytop ${c.args.map((a) => (a.length > 24 ? a.slice(0, 12) + `...(${a.length})` : a)).join(' ')}`;
+  test(name, (t) => {
+    if (c.nobody && !isRoot) return t.skip('needs root to switch to uid 65534');
+    const r = run(c.args, c.nobody);
+    t.diagnostic(`exit ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
+    assert.equal(r.status, c.code, r.stderr);
+    assert.match(r.stderr, c.re);
+    assert.doesNotMatch(r.stderr, /\n\s+at .*:\d+:\d+/, 'no stack trace');
+    assert.doesNotMatch(r.stderr, /internal error/);
+  });
+}
+
+test('no delaytop process lingers after hostile input', (t) => {
+  if (!isRoot) return t.skip('needs root');
+  // each run above was rejected before any socket was opened, or (-c) closed its listener
+  const r = spawnSync('pgrep', ['-f', 'src/cli.ts'], { encoding: 'utf8' });
+  assert.equal(r.stdout.trim(), '', `lingering delaytop processes: ${r.stdout}`);
+});
