@@ -37,11 +37,11 @@ export class FeedStore {
   }
 
   fold(batch: ExitBatch): void {
-    for (const r of batch.records) {
-      this.ring.push(toFeedEntry(r));
-      this.pushed++;
-      this.recent.push(r);
-    }
+    const { records } = batch;
+    // In a storm only the newest fit the ring: skip building entries that would be overwritten.
+    for (let i = Math.max(0, records.length - this.ring.capacity); i < records.length; i++) this.ring.push(toFeedEntry(records[i]!));
+    this.pushed += records.length;
+    for (let i = Math.max(0, records.length - RECENT_EXITS); i < records.length; i++) this.recent.push(records[i]!);
     if (this.recent.length > RECENT_EXITS * 2) this.recent = this.recent.slice(-RECENT_EXITS);
     if (batch.counters.length) this.counters = batch.counters;
   }

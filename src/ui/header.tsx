@@ -35,7 +35,7 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
   const exits = snap.feed ? snap.feed.totals.received + lost : null;
   const banners = bannerLines(h.banners, width);
   const status = snap.atMs
-    ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''}${snap.mode === 'process' ? ' · a process sums its threads (can pass 100%)' : ''} · ? help`
+    ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''}${snap.mode === 'process' ? ' · process rows sum their threads' : ''} · ? help`
     : 'reading tasks…';
   return (
     <Box flexDirection="column" width={width}>

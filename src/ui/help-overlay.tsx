@@ -28,7 +28,10 @@ export function HelpOverlay({ width, height }: { width: number; height: number }
   );
   return (
     <Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="cyan" overflow="hidden">
-      <Text bold>delaytop help · ? or Esc closes · delay % = time spent waiting / wall time of the interval</Text>
+      <Text bold wrap="truncate">delaytop help · ? or Esc closes · delay % = time spent waiting / wall time of the interval</Text>
+      <Text dimColor wrap="truncate">
+        Watch: delay%, avg = last interval; count, max, total = since the task started; max* = largest of a process's threads.
+      </Text>
       <Box flexDirection="row">
         {column(left)}
         {column(right)}

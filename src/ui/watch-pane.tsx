@@ -107,7 +107,7 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>Watch</Text>
         <Text dimColor>
-          {entries.length ? ` ${entries.length} pinned${hidden ? ` (${hidden} more: ↑/↓)` : ''} · count, max, total: lifetime · delay%, avg: last interval${tgidShown ? ' · max*: largest thread' : ''}` : ''}
+          {entries.length ? ` ${entries.length} pinned${hidden ? ` (${hidden} more: ↑/↓)` : ''} · delay%, avg: last interval · rest: since start${tgidShown ? ' · max*: of its threads' : ''}` : ''}
         </Text>
       </Text>
       {entries.length === 0 ? (
