@@ -77,6 +77,7 @@ export class DashboardController {
   private again = false;
   private message: { text: string; untilMs: number } | null = null;
   private readonly delayacctAtStart: boolean | undefined;
+  private setDelayacctHere = false;
   private delayacct: DelayacctState;
   private refreshMs: number | null = null;
   private atMs = 0;
@@ -290,30 +291,19 @@ export class DashboardController {
       this.say('this kernel has no kernel.task_delayacct switch');
     } else {
       const err = this.opts.setDelayacct(!cur);
-      if (err) this.say(err);
-      else
-        this.say(
-          !cur
-            ? 'delay accounting on: new tasks get every category, older ones keep n/a'
-            : 'delay accounting off: only CPU delay is recorded now',
-        );
+      if (err) {
+        this.say(err);
+      } else {
+        this.setDelayacctHere = true;
+        this.say(!cur ? 'delay accounting on: new tasks get every category, older ones keep n/a' : 'delay accounting off: only CPU delay is recorded now');
+      }
     }
     this.delayacct = this.opts.delayacct();
     this.publish();
   }
 
+  /** delaytop set it, and it differs from how it was at start (someone else may change it too) */
   private delayacctChanged(): boolean {
-    return this.delayacct.on !== this.delayacctAtStart;
-  }
-
-  /** Lines to print after the screen is restored (e.g. a sysctl delaytop changed). */
-  exitNotes(): string[] {
-    const now = this.opts.delayacct().on;
-    if (now === this.delayacctAtStart || now === undefined) return [];
-    return [
-      now
-        ? 'delaytop turned delay accounting on (kernel.task_delayacct=1) and left it on; turn it off with: sudo sysctl -w kernel.task_delayacct=0'
-        : 'delaytop turned delay accounting off (kernel.task_delayacct=0) and left it off; turn it on with: sudo sysctl -w kernel.task_delayacct=1',
-    ];
+    return this.setDelayacctHere && this.delayacct.on !== this.delayacctAtStart;
   }
 }

@@ -61,6 +61,5 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
     clearTimeout(timer);
     stop();
   }
-  for (const note of controller.exitNotes()) process.stderr.write(`delaytop: ${note}\n`);
   return 0;
 }

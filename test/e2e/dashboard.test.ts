@@ -9,8 +9,8 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { delay, needsRoot, spawnTracked } from '../helpers.js';
 
-/** How the dashboard is started: the dev launcher until `delaytop` (no flags) runs it. */
-const DASHBOARD_CMD = process.env.DELAYTOP_E2E_CMD ?? 'node --import tsx test/e2e/launch-dashboard.ts';
+/** The real binary from source: `delaytop` with no flags in a terminal opens the dashboard. */
+const DASHBOARD_CMD = process.env.DELAYTOP_E2E_CMD ?? 'node --import tsx src/cli.ts';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 function hasTmux(): boolean {
@@ -78,8 +78,11 @@ async function session(t: TestContext): Promise<Tmux> {
   return tm;
 }
 
-async function startDashboard(tm: Tmux, args = ''): Promise<string> {
-  tm.keys(`${DASHBOARD_CMD} ${args}`.trim(), 'Enter');
+/** The dev launcher can crash on purpose (--crash-after-ms); the CLI has no such flag. */
+const LAUNCHER_CMD = 'node --import tsx test/e2e/launch-dashboard.ts';
+
+async function startDashboard(tm: Tmux, cmd = DASHBOARD_CMD): Promise<string> {
+  tm.keys(cmd, 'Enter');
   const s = await tm.waitFor('the dashboard', (x) => /Processes \d+/.test(x) && x.includes('Exit feed') && x.includes('refreshed'), 60_000);
   assert.equal(tm.flag('alternate_on'), '1', 'the dashboard is on the alternate screen');
   return s;
@@ -177,7 +180,7 @@ test('Ctrl-C, SIGTERM, SIGHUP and a crash restore the terminal too', { timeout: 
     return Number(out[0]);
   };
   for (const how of ['Ctrl-C', 'SIGTERM', 'SIGHUP', 'crash'] as const) {
-    await startDashboard(tm, how === 'crash' ? '--crash-after-ms 3000' : '');
+    await startDashboard(tm, how === 'crash' ? `${LAUNCHER_CMD} --crash-after-ms 3000` : DASHBOARD_CMD);
     if (how === 'Ctrl-C') tm.keys('C-c');
     if (how === 'SIGTERM') process.kill(dashboardPid(), 'SIGTERM');
     if (how === 'SIGHUP') process.kill(dashboardPid(), 'SIGHUP');

@@ -1,6 +1,6 @@
-// Dev launcher: the dashboard on the real sources, built as src/cli.ts will build it for
-// `delaytop` with no flags. For the tmux end-to-end test and benchmarks until the CLI
-// runs the dashboard itself.
+// Dev launcher: the dashboard on the real sources, built as src/cli.ts builds it for
+// `delaytop` with no flags, plus what a test or benchmark needs: a fixed duration that
+// also works without a terminal, and a deliberate crash.
 //   node --import tsx test/e2e/launch-dashboard.ts [-d SEC] [-p PID] [-t TGID] [--seconds N]
 //   --seconds N: quit by itself after N seconds (runs without a terminal too, e.g. < /dev/null)
 //   --crash-after-ms N: throw an uncaught error after N ms (tests the crash path)
@@ -48,6 +48,7 @@ if (values['crash-after-ms']) {
     throw new Error('deliberate crash (--crash-after-ms)');
   }, Number(values['crash-after-ms']));
 }
+let changed: boolean | undefined;
 const code = await runDashboard(
   {
     stats: opened.source,
@@ -56,7 +57,11 @@ const code = await runDashboard(
     pinned,
     intervalSec: Number(values.delay),
     delayacct: delayacctTracker(),
-    setDelayacct: writeDelayacct,
+    setDelayacct: (on) => {
+      const e = writeDelayacct(on);
+      if (!e) changed = on;
+      return e;
+    },
     privileged: opened.privileged,
     banners: opened.privileged ? [] : opened.banner,
     kernelRelease: kernelRelease(),
@@ -64,5 +69,6 @@ const code = await runDashboard(
   values.seconds ? { durationMs: Number(values.seconds) * 1000 } : {},
 );
 void interrupted;
+if (changed !== undefined) process.stderr.write(`delaytop: note: kernel.task_delayacct set to ${changed ? 1 : 0} during this session, and left so\n`);
 runCleanups();
 process.exit(code);
