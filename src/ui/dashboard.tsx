@@ -101,6 +101,7 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
           <Box flexDirection="row" height={layout.procs.height}>
             <ProcessTable
               rows={rows}
+              rowKeys={rowKeys}
               total={snap.rows.length}
               state={ui.table}
               mode={snap.mode}

@@ -44,8 +44,9 @@ export function formatRow(r: TaskRow, mode: ListMode, width: number, pinned: boo
 }
 
 export interface ProcessTableProps {
-  /** rows in display order (sorted, filtered) */
+  /** rows in display order (sorted, filtered), and their keys */
   rows: readonly TaskRow[];
+  rowKeys: readonly string[];
   /** every row before the filter */
   total: number;
   state: TableState;
@@ -57,10 +58,10 @@ export interface ProcessTableProps {
   waiting: boolean;
 }
 
-export function ProcessTable({ rows, total, state, mode, box, focused, pinnedKeys, lifetime, waiting }: ProcessTableProps) {
+export function ProcessTable({ rows, rowKeys, total, state, mode, box, focused, pinnedKeys, lifetime, waiting }: ProcessTableProps) {
   const inner = box.width - 2;
   const page = tablePageSize(box);
-  const sel = selectedIndex(state, rows.map((r) => r.key));
+  const sel = selectedIndex(state, rowKeys);
   const top = windowTop(state.top, sel, rows.length, page);
   const visible = rows.slice(top, top + page);
   const what = mode === 'thread' ? 'Threads' : 'Processes';
@@ -85,8 +86,8 @@ export function ProcessTable({ rows, total, state, mode, box, focused, pinnedKey
     <Box flexDirection="column" width={box.width} height={box.height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'} overflow="hidden">
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>{what} {count}</Text>
-        <Text dimColor>{mode === 'process' ? ' (threads summed)' : ''}{lifetime ? ' · lifetime averages' : ' · % of interval'}</Text>
         {filterText ? <Text color="yellow"> {filterText}</Text> : null}
+        <Text dimColor>{mode === 'process' ? ' (threads summed)' : ''}{lifetime ? ' · lifetime averages' : ' · % of interval'}</Text>
       </Text>
       <Text wrap="truncate">
         {headerCells(mode, state).map((c, i) =>
