@@ -8,7 +8,7 @@ import { ExitFeed, feedPageSize } from './exit-feed.js';
 import { bannerLines, Header } from './header.js';
 import { HelpOverlay } from './help-overlay.js';
 import { footerHints, type Scope } from './keymap.js';
-import { layoutFor } from './layout.js';
+import { layoutFor, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { ProcessTable, tablePageSize } from './process-table.js';
 import { useDashboardInput } from './use-dashboard-input.js';
 import { initialUiState, type Effect, type UiContext, type UiState } from './use-dashboard-state.js';
@@ -89,6 +89,16 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   );
   useDashboardInput({ isActive: interactive, state: ui, setState: setUi, context, run });
 
+  if (size.columns < MIN_COLUMNS || size.rows < MIN_ROWS) {
+    // drawn at the minimum size it would scroll the terminal: say so instead
+    return (
+      <Box width={size.columns} height={Math.max(1, size.rows - 1)} overflow="hidden">
+        <Text wrap="wrap">
+          delaytop needs a terminal of at least {MIN_COLUMNS}x{MIN_ROWS} (this one is {size.columns}x{size.rows}); q quits
+        </Text>
+      </Box>
+    );
+  }
   const bodyHeight = layout.height - layout.headerLines - 1;
   const footerScopes: Scope[] = ui.table.editing ? ['filter'] : ui.help ? ['help', 'global'] : ['global', ui.focus];
   return (

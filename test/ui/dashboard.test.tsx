@@ -235,6 +235,12 @@ test('a resize reflows the panes to the new size, never taller than rows - 1', a
   tty.emit('resize');
   await tick();
   check(160, 50);
+  tty.columns = 50;
+  tty.rows = 12;
+  tty.emit('resize');
+  await tick();
+  assert.match(plain(tty.lastFrame).replace(/\s+/g, " "), /needs a terminal of at least 60x16 \(this one is 50x12\)/);
+  assert.ok(lines(tty.lastFrame).length <= 11);
 });
 
 test('Ctrl-T turns delay accounting on where permitted (the header says delaytop did); +/- change the interval', async (t) => {
