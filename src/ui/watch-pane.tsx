@@ -10,8 +10,13 @@ import type { PaneBox } from './layout.js';
 import { sparkline } from './sparkline.js';
 import { selectedPinned, type WatchPaneState } from './use-watch-pane-state.js';
 
-/** title + column header + one row per category */
-export const BLOCK_LINES = 2 + CATEGORIES.length;
+/** a task's title + one row per category (the column header is shown once, above all) */
+export const BLOCK_LINES = 1 + CATEGORIES.length;
+
+/** How many pinned tasks' tables fit in `lines` (below the pane title). */
+export function blocksThatFit(lines: number): number {
+  return Math.max(1, Math.floor((lines - 1) / BLOCK_LINES));
+}
 
 const LABEL = 10;
 const COLS = [
@@ -71,7 +76,6 @@ function Block({ e, width, selected, focused }: { e: WatchEntry; width: number; 
       {exited ? <Text color="red" bold> · {exited}</Text> : <Text color="green"> · running</Text>}
       <Text dimColor> · {entryScope(e)}</Text>
     </Text>,
-    <Text key="h" dimColor wrap="truncate">{watchHeader(width, e.target.kind === 'tgid')}</Text>,
   ];
   if (!e.delays) {
     lines.push(<Text key="w" dimColor wrap="truncate">{exited ? '  no sample was taken before it ended' : '  waiting for the first sample…'}</Text>);
@@ -96,7 +100,7 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
   const inner = box.width - 2;
   const bodyLines = box.height - 3;
   const sel = selectedPinned(state, entries.map((e) => e.key));
-  const fit = Math.max(1, Math.floor(bodyLines / BLOCK_LINES));
+  const fit = blocksThatFit(bodyLines);
   // the selected task first in view, then the ones after it
   const start = Math.max(0, Math.min(sel, entries.length - fit));
   const shown = entries.slice(start, start + fit);
@@ -116,7 +120,10 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
           <Text dimColor wrap="wrap">Highlight a process with ↑/↓ in the process pane and press Enter to watch its delays here.</Text>
         </Box>
       ) : (
-        shown.map((e, i) => <Block key={e.key} e={e} width={inner} selected={start + i === sel} focused={focused} />)
+        <>
+          <Text dimColor wrap="truncate">{watchHeader(inner, tgidShown)}</Text>
+          {shown.map((e, i) => <Block key={e.key} e={e} width={inner} selected={start + i === sel} focused={focused} />)}
+        </>
       )}
     </Box>
   );
