@@ -1,6 +1,6 @@
 // Shared test plumbing: root checks that skip loudly, child processes that clean up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
 export const isRoot = process.getuid?.() === 0;
@@ -37,12 +37,18 @@ export function schedstat(path: string): [bigint, bigint, bigint] {
   return [a!, b!, c!];
 }
 
-/** Wait until /proc/<pid>/stat shows state T (stopped). */
+/** Wait until every thread of pid shows state T (stopped): SIGSTOP reaches them one by one. */
 export async function waitStopped(pid: number): Promise<void> {
+  const state = (path: string) => {
+    const stat = readFileSync(path, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  };
   for (let i = 0; i < 200; i++) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state === 'T') return;
+    const tids = readdirSync(`/proc/${pid}/task`);
+    if (tids.every((tid) => state(`/proc/${pid}/task/${tid}/stat`) === 'T')) {
+      await delay(20); // let the last context switch settle into schedstat
+      return;
+    }
     await delay(10);
   }
   throw new Error(`pid ${pid} did not stop`);
