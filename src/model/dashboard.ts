@@ -78,16 +78,28 @@ function identity(r: QueryResult & { status: 'ok' }, byKey: Map<string, QueryRes
   return r.target.kind === 'pid' ? r : byKey.get(`pid:${r.target.id}`);
 }
 
-function startIdOf(r: QueryResult | undefined): number | undefined {
-  if (!r || r.status !== 'ok') return undefined;
-  // seconds resolution; a pid reused within the same second is not detected
-  return num(r.stats, 'ac_btime64') || num(r.stats, 'ac_btime') || undefined;
+/**
+ * What identifies the task behind a target across refreshes (Sample.startId). Not
+ * ac_btime64: the kernel computes it per query as wall-clock seconds minus whole seconds
+ * elapsed, so one task's value flips between two seconds from query to query (seen
+ * here). Instead: its start estimated on our monotonic clock, batch time minus
+ * ac_etime. The estimate is never later than the true start (the kernel reads its clock
+ * after ours), so a task already there at the previous refresh estimates before that
+ * refresh, and one started after it (the id was reused) estimates after it.
+ */
+function startIdOf(id: QueryResult | undefined, atNs: number, prev: Sample | undefined): number | undefined {
+  if (!id || id.status !== 'ok') return undefined;
+  const etimeUs = num(id.stats, 'ac_etime');
+  if (etimeUs === undefined) return undefined;
+  const startUs = Math.round(atNs / 1000 - etimeUs);
+  if (prev?.startId !== undefined && startUs <= prev.atNs / 1000) return prev.startId as number; // the same task
+  return startUs;
 }
 
 /**
- * One refresh: per-target deltas against the previous samples (keyed by target; a
- * changed start time means the id was reused and the figures restart as lifetime ones),
- * and one row per listed task.
+ * One refresh: per-target deltas against the previous samples (keyed by target; a task
+ * that started after the previous refresh means the id was reused, and its figures
+ * restart as lifetime ones), and one row per listed task.
  */
 export function computeScan(
   mode: ListMode,
@@ -115,8 +127,9 @@ export function computeScan(
     const id = identity(r, byKey);
     if (r.target.kind === 'pid') comms.set(r.target.id, printableComm(String(r.stats.raw.ac_comm ?? '')));
     const idStats = id?.status === 'ok' ? id.stats : r.stats;
-    const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id) };
-    delays.set(key, computeDelays(prev.get(key), sample, { recording: recordingFor(idStats, sys) }));
+    const before = prev.get(key);
+    const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, batch.atNs, before) };
+    delays.set(key, computeDelays(before, sample, { recording: recordingFor(idStats, sys) }));
     samples.set(key, sample);
   }
   const rows: TaskRow[] = [];

@@ -91,13 +91,16 @@ async function startDashboard(tm: Tmux, cmd = DASHBOARD_CMD): Promise<string> {
 /** The shell is back: main screen, the marker still there, cursor shown, terminal not raw. */
 async function assertRestored(tm: Tmux): Promise<void> {
   await tm.waitFor('the main screen', () => tm.flag('alternate_on') === '0', 15_000);
+  // and delaytop gone: keys typed while it is still exiting would be read by it, not the shell
+  await tm.waitFor('the shell in the foreground', () => tm.flag('pane_current_command') === 'bash', 15_000);
   const s = tm.screen();
   assert.ok(s.includes('E2E-SHELL-MARKER'), `the shell's screen is back:\n${s}`);
   assert.ok(!s.includes('Exit feed'), 'no dashboard left on the main screen');
   assert.equal(tm.flag('cursor_flag'), '1', 'cursor shown');
   tm.keys('clear; stty -a | tr " " "\\n" | grep -x -e icanon -e -icanon -e echo -e -echo | tr "\\n" " "; echo :STTY', 'Enter');
-  const stty = await tm.waitFor('stty', (x) => /\S+ \S+ :STTY/.test(x));
-  assert.match(stty, /(^|\s)icanon echo :STTY/, `raw mode is off:\n${stty}`);
+  // the output line, not the command line that mentions it
+  const stty = await tm.waitFor('stty', (x) => /^-?\w+ -?\w+ :STTY\s*$/m.test(x));
+  assert.match(stty, /^icanon echo :STTY\s*$/m, `raw mode is off:\n${stty}`);
   tm.keys('clear; echo E2E-SHELL-MARKER', 'Enter');
   await tm.waitFor('the shell', (x) => x.includes('E2E-SHELL-MARKER'));
 }

@@ -37,7 +37,7 @@ test('a reused pid starts over as a lifetime sample instead of a bogus delta', a
   const src = new FakeStatsSource([{ id: 5, tgid: 5, comm: 'old', btime: 1000, delays: { CPU: { count: 100, totalNs: 50 * S } } }]);
   const tasks = src.list('thread');
   const s1 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), new Map(), ON);
-  src.tasks.set(5, { id: 5, tgid: 5, comm: 'new', btime: 2000, delays: { CPU: { count: 1, totalNs: 1e6 } } });
+  src.tasks.set(5, { id: 5, tgid: 5, comm: 'new', btime: 2000, startNs: src.nowNs + 0.5 * S, delays: { CPU: { count: 1, totalNs: 1e6 } } });
   const s2 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), s1.samples, ON);
   assert.equal(s2.delays.get('pid:5')!.reused, true);
   assert.equal(s2.rows[0]!.lifetime, true);
@@ -67,6 +67,17 @@ test('a task gone between listing and query has no row; its status says gone', a
 
 const row = (id: number, cpu: number | null, io: number | null, comm = `c${id}`): TaskRow => ({
   key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm, percent: { CPU: cpu, IO: io, SWAP: 0 }, lifetime: false,
+});
+
+test('ac_btime64 flipping by a second between queries (as the kernel does) is not pid reuse', async () => {
+  const src = new FakeStatsSource(sampleTasks());
+  const tasks = src.list('process');
+  let prev = new Map<string, Sample>();
+  for (let i = 0; i < 4; i++) {
+    const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), prev, ON);
+    if (i > 0) for (const r of s.rows) assert.equal(r.lifetime, false, `refresh ${i}: ${r.key} kept its deltas`);
+    prev = s.samples;
+  }
 });
 
 test('sort by a delay column: n/a always last, ties by pid; filter by name or pid prefix', () => {

@@ -14,8 +14,10 @@ export interface FakeTask {
   id: number;
   tgid: number;
   comm: string;
-  /** ac_btime64: a new value for the same id means the id was reused */
+  /** ac_btime64 (the fake, like the kernel, flips it by a second on every other query) */
   btime: number;
+  /** when it started on the fake monotonic clock (default 0: long before the first query) */
+  startNs?: number;
   /** cumulative count and total per category, as the kernel keeps them */
   delays: Partial<Record<CategoryKey, { count: number; totalNs: number; maxNs?: number }>>;
 }
@@ -80,6 +82,8 @@ export class FakeStatsSource implements StatsSource {
   async query(targets: readonly Target[]): Promise<QueryBatch> {
     this.queries.push([...targets]);
     this.nowNs += S;
+    const jitter = this.queries.length % 2;
+    const etimeUs = (t: FakeTask) => (this.nowNs - (t.startNs ?? 0)) / 1000;
     const results = targets.map((target): QueryResult => {
       if (target.kind === 'pid') {
         const t = this.tasks.get(target.id);
@@ -87,13 +91,15 @@ export class FakeStatsSource implements StatsSource {
         return {
           target,
           status: 'ok',
-          stats: record({ ac_pid: t.id, ac_tgid: t.tgid, ac_comm: t.comm, ac_btime64: t.btime, ac_btime: t.btime, ac_etime: 3600e6, ...delayFields([t]) }),
+          stats: record({
+            ac_pid: t.id, ac_tgid: t.tgid, ac_comm: t.comm, ac_btime64: t.btime + jitter, ac_btime: t.btime + jitter, ac_etime: etimeUs(t), ...delayFields([t]),
+          }),
         };
       }
       const threads = [...this.tasks.values()].filter((t) => t.tgid === target.id);
       if (!this.tasks.has(target.id) || threads.length === 0) return { target, status: 'gone' };
       // a TGID record: the threads' sum, with no comm, pid or start time (as the kernel sends it)
-      return { target, status: 'ok', stats: record({ ac_etime: 3600e6 * threads.length, ...delayFields(threads) }) };
+      return { target, status: 'ok', stats: record({ ac_etime: threads.reduce((sum, t) => sum + etimeUs(t), 0), ...delayFields(threads) }) };
     });
     return { atNs: this.nowNs, results };
   }
