@@ -20,6 +20,7 @@ function hasTmux(): boolean {
 class Tmux {
   readonly socket = `delaytop-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private started = false;
+  private socketPath = '';
 
   tmux(...args: string[]): string {
     return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
@@ -31,12 +32,14 @@ class Tmux {
     execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'e2e', '-x', '120', '-y', '40', '-c', ROOT,
       'env', 'PS1=e2e$ ', 'TERM=xterm-256color', 'bash', '--norc', '--noprofile'], { env });
     this.started = true;
+    this.socketPath = this.tmux('display-message', '-p', '#{socket_path}').trim();
   }
 
   kill(): void {
     if (!this.started) return;
     this.started = false;
     spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+    if (this.socketPath) rmSync(this.socketPath, { force: true }); // kill-server leaves it behind
   }
 
   keys(...keys: string[]): void {
