@@ -64,8 +64,13 @@ export function isReused(prev: Sample, cur: Sample): boolean {
   if (prev.startId !== undefined && cur.startId !== undefined) return prev.startId !== cur.startId;
   const a = num(prev.stats, 'ac_btime64') ?? num(prev.stats, 'ac_btime');
   const b = num(cur.stats, 'ac_btime64') ?? num(cur.stats, 'ac_btime');
-  // TGID records carry no btime (0): no evidence either way.
-  return !!a && !!b && a !== b;
+  // The kernel derives btime from the wall clock minus the task's age at each query, so
+  // one task's btime flips by a second between samples. TGID records carry none (0).
+  if (a && b && Math.abs(a - b) > 1) return true;
+  // One task's run time never goes back (a TGID sum keeps its dead threads' share too).
+  const pr = num(prev.stats, 'cpu_run_virtual_total');
+  const cr = num(cur.stats, 'cpu_run_virtual_total');
+  return pr !== undefined && cr !== undefined && cr < pr;
 }
 
 export function computeDelays(prev: Sample | undefined, cur: Sample, opts: DelayOptions = {}): TaskDelays {
