@@ -107,9 +107,14 @@ export function computeScan(
   batch: QueryBatch,
   prev: ReadonlyMap<string, Sample>,
   sys: DelayacctState,
+  extra: readonly Target[] = [],
 ): ScanResult {
   const byKey = new Map<string, QueryResult>();
   for (const r of batch.results) byKey.set(targetKey(r.target), r);
+  // Figures only where shown: the rows and `extra` (pinned tasks, their threads). A
+  // process's pid:N record is there for its identity (comm, start), not its delays.
+  const rowKind = mode === 'process' ? 'tgid' : 'pid';
+  const wanted = new Set(extra.map(targetKey));
   const samples = new Map<string, Sample>();
   const delays = new Map<string, TaskDelays>();
   const status = new Map<string, QueryResult['status']>();
@@ -124,8 +129,9 @@ export function computeScan(
     }
     if (r.status !== 'ok') continue;
     taskstatsVersion ??= r.stats.version || null;
-    const id = identity(r, byKey);
     if (r.target.kind === 'pid') comms.set(r.target.id, printableComm(String(r.stats.raw.ac_comm ?? '')));
+    if (r.target.kind !== rowKind && !wanted.has(key)) continue;
+    const id = identity(r, byKey);
     const idStats = id?.status === 'ok' ? id.stats : r.stats;
     const before = prev.get(key);
     const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, batch.atNs, before) };

@@ -8,6 +8,7 @@ import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from 
 import type { Sample } from '../model/delays.js';
 import type { ExitBatch } from '../sources/exits.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
+import { threadsOfProcesses } from '../sources/threads.js';
 import { targetKey, type Target } from '../sources/types.js';
 import type { DashboardOptions } from './options.js';
 
@@ -89,7 +90,7 @@ export class DashboardController {
     copts: ControllerOptions = {},
   ) {
     this.now = copts.now ?? Date.now;
-    this.feedPublishMs = copts.feedPublishMs ?? 250;
+    this.feedPublishMs = copts.feedPublishMs ?? 1000;
     this.intervalSec = opts.intervalSec;
     this.pinned = opts.pinned.map((t) => pinEntry(t));
     this.feed = opts.exits ? new FeedStore(opts.exits.cpus) : null;
@@ -197,10 +198,10 @@ export class DashboardController {
       this.delayacct = this.opts.delayacct();
       const tasks = this.opts.stats.list(mode);
       const threadsOf = this.threadIndex(mode, tasks);
-      const targets = scanTargets(mode, tasks, watchTargets(this.pinned, threadsOf));
-      const batch = await this.opts.stats.query(targets);
+      const extra = watchTargets(this.pinned, threadsOf);
+      const batch = await this.opts.stats.query(scanTargets(mode, tasks, extra));
       if (mode !== this.mode) return; // toggled while querying: the next refresh is already asked for
-      const scan = computeScan(mode, tasks, batch, this.samples, this.delayacct);
+      const scan = computeScan(mode, tasks, batch, this.samples, this.delayacct, extra);
       this.samples = scan.samples;
       this.lastScan = scan;
       this.rows = scan.rows;
@@ -216,17 +217,16 @@ export class DashboardController {
     this.publish();
   }
 
-  /** Thread ids of the pinned processes (process mode lists threads only when one is pinned). */
+  /** Thread ids of the pinned processes: from the listing in thread mode, else read for them alone. */
   private threadIndex(mode: ListMode, tasks: TaskId[]): (tgid: number) => number[] {
     const wanted = new Set(this.pinned.filter((e) => !e.exited && e.target.kind === 'tgid').map((e) => e.target.id));
-    const by = new Map<number, number[]>();
     if (wanted.size === 0) return () => [];
-    const threads = mode === 'thread' ? tasks : this.opts.stats.list('thread');
-    for (const t of threads) {
-      if (!wanted.has(t.tgid)) continue;
-      let l = by.get(t.tgid);
-      if (!l) by.set(t.tgid, (l = []));
-      l.push(t.id);
+    let by: Map<number, number[]>;
+    if (mode === 'thread') {
+      by = new Map();
+      for (const t of tasks) if (wanted.has(t.tgid)) (by.get(t.tgid) ?? by.set(t.tgid, []).get(t.tgid)!).push(t.id);
+    } else {
+      by = threadsOfProcesses(this.opts.stats, wanted);
     }
     return (tgid) => by.get(tgid) ?? [];
   }

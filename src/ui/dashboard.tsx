@@ -102,7 +102,7 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   const bodyHeight = layout.height - layout.headerLines - 1;
   const footerScopes: Scope[] = ui.table.editing ? ['filter'] : ui.help ? ['help', 'global'] : ['global', ui.focus];
   return (
-    <Box flexDirection="column" width={layout.width} height={layout.height} overflow="hidden">
+    <Box flexDirection="column" width={layout.width} height={layout.height}>
       <Header snap={snap} width={layout.width} taskCount={snap.rows.length} />
       {ui.help ? (
         <HelpOverlay width={layout.width} height={bodyHeight} />

@@ -6,7 +6,7 @@ import type { FeedSnapshot } from '../model/feed.js';
 import type { CpuActivity, FeedEntry } from '../model/exits.js';
 import { clock, fmtNs, pad } from '../output/format.js';
 import { exitStatusText } from './exit-status.js';
-import type { PaneBox } from './layout.js';
+import { clip, type PaneBox } from './layout.js';
 import { hbar } from './sparkline.js';
 import { feedStart, isFrozen, type FeedPaneState } from './use-exit-feed-state.js';
 
@@ -16,12 +16,12 @@ export function feedPageSize(box: PaneBox): number {
 }
 
 export function feedHeader(width: number): string {
-  return pad(`${pad('TIME', 8, true)} ${pad('CPU', 3)} ${pad('PID', 7)} ${pad('TGID', 7)} ${pad('COMMAND', 15, true)} ${pad('STATUS', 11, true)} ${pad('LIFETIME', 8)} LARGEST DELAY`, width, true);
+  return clip(`${pad('TIME', 8, true)} ${pad('CPU', 3)} ${pad('PID', 7)} ${pad('TGID', 7)} ${pad('COMMAND', 15, true)} ${pad('STATUS', 11, true)} ${pad('LIFETIME', 8)} LARGEST DELAY`, width);
 }
 
 export function feedRow(e: FeedEntry, width: number): string {
   const largest = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
-  return pad(
+  return clip(
     [
       clock(new Date(e.receivedMs)),
       pad(String(e.cpu), 3),
@@ -33,7 +33,6 @@ export function feedRow(e: FeedEntry, width: number): string {
       largest,
     ].join(' '),
     width,
-    true,
   );
 }
 
@@ -92,7 +91,7 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
   const border = { borderStyle: 'round' as const, borderColor: focused ? 'cyan' : 'gray' };
   if (!feed) {
     return (
-      <Box flexDirection="column" width={box.width} height={box.height} {...border} overflow="hidden">
+      <Box flexDirection="column" width={box.width} height={box.height} {...border}>
         <Text bold color={focused ? 'cyan' : undefined}>Exit feed</Text>
         <Text color="yellow" wrap="wrap">{offReason ?? 'Exit feed off.'}</Text>
       </Box>
@@ -105,7 +104,7 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
   const lost = feed.totals.lost;
   const mode = state.paused ? `PAUSED (${start ? `${start} newer hidden` : 'p resumes'})` : isFrozen(state) ? `SCROLLED BACK ${start} (Home: live)` : 'LIVE';
   return (
-    <Box flexDirection="column" width={box.width} height={box.height} {...border} overflow="hidden">
+    <Box flexDirection="column" width={box.width} height={box.height} {...border}>
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>Exit feed</Text>
         <Text> {feed.totals.received + lost} exits · {fmtRate(feed.exitsPerSec)}/s · </Text>

@@ -44,3 +44,9 @@ export function layoutFor(columns: number, rows: number, bannerLines: number): L
     cpuWidth: clamp(feedInner - 82, 22, 44),
   };
 }
+
+/** Cut text to a width. Not padded: Ink fills the rest of the line, and every extra
+ * character costs a pass through its ANSI tokenizer on each frame. */
+export function clip(s: string, width: number): string {
+  return s.length > width ? s.slice(0, width) : s;
+}

@@ -4,7 +4,7 @@ import { Box, Text } from 'ink';
 import { TABLE_CATEGORIES, type SortColumn, type TaskRow } from '../model/dashboard.js';
 import { fmtPercent, pad } from '../output/format.js';
 import type { ListMode } from '../sources/proctasks.js';
-import type { PaneBox } from './layout.js';
+import { clip, type PaneBox } from './layout.js';
 import { selectedIndex, windowTop, type TableState } from './use-process-table-state.js';
 
 const PCT_WIDTH = 6;
@@ -40,7 +40,7 @@ export function formatRow(r: TaskRow, mode: ListMode, width: number, pinned: boo
     s += pad(p === null ? 'n/a' : fmtPercent(p), PCT_WIDTH) + ' ';
   }
   s += '  ' + r.comm;
-  return pad(s, width, true);
+  return clip(s, width);
 }
 
 export interface ProcessTableProps {
@@ -71,7 +71,7 @@ export function ProcessTable({ rows, rowKeys, total, state, mode, box, focused, 
     const isSel = top + i === sel;
     return (
       <Text key={r.key} inverse={isSel && focused} color={isSel && !focused ? 'cyan' : undefined} wrap="truncate">
-        {formatRow(r, mode, inner, pinnedKeys.has(r.key))}
+        {isSel ? pad(formatRow(r, mode, inner, pinnedKeys.has(r.key)), inner, true) : formatRow(r, mode, inner, pinnedKeys.has(r.key))}
       </Text>
     );
   });
@@ -83,7 +83,7 @@ export function ProcessTable({ rows, rowKeys, total, state, mode, box, focused, 
     );
   }
   return (
-    <Box flexDirection="column" width={box.width} height={box.height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'} overflow="hidden">
+    <Box flexDirection="column" width={box.width} height={box.height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'}>
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>{what} {count}</Text>
         {filterText ? <Text color="yellow"> {filterText}</Text> : null}

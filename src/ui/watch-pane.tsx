@@ -6,7 +6,7 @@ import type { CategoryDelay } from '../model/delays.js';
 import type { WatchEntry } from '../model/watch.js';
 import { clock, fmtCount, fmtNs, fmtPercent, pad } from '../output/format.js';
 import { exitStatusText } from './exit-status.js';
-import type { PaneBox } from './layout.js';
+import { clip, type PaneBox } from './layout.js';
 import { sparkline } from './sparkline.js';
 import { selectedPinned, type WatchPaneState } from './use-watch-pane-state.js';
 
@@ -31,7 +31,7 @@ const FIXED = LABEL + COLS.reduce((s, c) => s + c.width, 0);
 export function watchHeader(width: number, tgid: boolean): string {
   const spark = Math.max(0, width - FIXED - 2);
   const cols = COLS.map((c) => pad(c.title === 'max' && tgid ? 'max*' : c.title, c.width)).join('');
-  return pad(pad('', LABEL, true) + cols + (spark >= 8 ? '  ' + pad('history', spark, true) : ''), width, true);
+  return clip(pad('', LABEL, true) + cols + (spark >= 8 ? '  history' : ''), width);
 }
 
 export function watchRow(c: CategoryDelay, e: WatchEntry, width: number): string {
@@ -39,7 +39,7 @@ export function watchRow(c: CategoryDelay, e: WatchEntry, width: number): string
   const label = pad(c.key, LABEL, true);
   if (c.na) {
     const cells = COLS.map((col) => pad('n/a', col.width)).join('');
-    return pad(label + cells + (spark >= 8 ? '  ' + c.na : ''), width, true);
+    return clip(label + cells + (spark >= 8 ? '  ' + c.na : ''), width);
   }
   const max = e.target.kind === 'tgid' ? (e.threadMaxNs?.[c.key] ?? null) : c.maxNs;
   const cells = [
@@ -49,7 +49,7 @@ export function watchRow(c: CategoryDelay, e: WatchEntry, width: number): string
     fmtNs(max),
     fmtNs(c.totalNs),
   ].map((v, i) => pad(v, COLS[i]!.width));
-  return pad(label + cells.join('') + (spark >= 8 ? '  ' + sparkline(e.history[c.key], spark) : ''), width, true);
+  return clip(label + cells.join('') + (spark >= 8 ? '  ' + sparkline(e.history[c.key], spark) : ''), width);
 }
 
 function entryTitle(e: WatchEntry): string {
@@ -107,7 +107,7 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
   const hidden = entries.length - shown.length;
   const tgidShown = shown.some((e) => e.target.kind === 'tgid');
   return (
-    <Box flexDirection="column" width={box.width} height={box.height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'} overflow="hidden">
+    <Box flexDirection="column" width={box.width} height={box.height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'}>
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>Watch</Text>
         <Text dimColor>

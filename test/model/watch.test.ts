@@ -11,7 +11,8 @@ const ON = { on: true, onSinceSec: 0 };
 async function refresh(src: FakeStatsSource, pinned: ReturnType<typeof pinEntry>[], prev = new Map()) {
   const tasks = src.list('process');
   const threadsOf = (tgid: number) => src.list('thread').filter((t) => t.tgid === tgid).map((t) => t.id);
-  const scan = computeScan('process', tasks, await src.query(scanTargets('process', tasks, watchTargets(pinned, threadsOf))), prev, ON);
+  const extra = watchTargets(pinned, threadsOf);
+  const scan = computeScan('process', tasks, await src.query(scanTargets('process', tasks, extra)), prev, ON, extra);
   return { scan, threadsOf };
 }
 

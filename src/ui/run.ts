@@ -1,6 +1,10 @@
 // runDashboard: the full-screen dashboard from start to a restored terminal. Every way
 // out (q, Ctrl-C, SIGTERM/SIGHUP/SIGINT via lifecycle, a crash) ends in stop().
+// Plain .ts, not .tsx: the compiler puts a JSX file's react/jsx-runtime import above
+// everything, which would load React before production.js has chosen its build.
+import './production.js';
 import { render, type Instance } from 'ink';
+import { createElement } from 'react';
 import { interrupted, onCleanup } from '../lifecycle.js';
 import { DashboardController } from './controller.js';
 import { Dashboard } from './dashboard.js';
@@ -45,7 +49,7 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   let timer: NodeJS.Timeout | undefined;
   if (overrides.durationMs !== undefined) timer = setTimeout(quit, overrides.durationMs);
 
-  app = render(<Dashboard controller={controller} interactive={interactive} onQuit={quit} sizeSource={stdout} />, {
+  app = render(createElement(Dashboard, { controller, interactive, onQuit: quit, sizeSource: stdout }), {
     stdout: inkStdout as unknown as NodeJS.WriteStream,
     stdin,
     exitOnCtrlC: false, // Ctrl-C is a key in the keymap (raw mode delivers it as input)
