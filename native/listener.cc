@@ -82,6 +82,7 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
   int rcvbuf = opts.Has("rcvbufBytes") ? opts.Get("rcvbufBytes").As<Napi::Number>().Int32Value() : 0;
   bool force = opts.Has("forceRcvbuf") && opts.Get("forceRcvbuf").ToBoolean();
   pin_ = opts.Has("pin") && opts.Get("pin").ToBoolean();
+  realtime_ = !opts.Has("realtime") || opts.Get("realtime").ToBoolean();
   if (opts.Has("maxQueueBytes"))
     maxQueueBytes_ = size_t(opts.Get("maxQueueBytes").As<Napi::Number>().Int64Value());
   if (opts.Has("possible")) possible_ = opts.Get("possible").ToString().Utf8Value();
@@ -151,6 +152,15 @@ void Listener::readerMain(CpuReader* r) {
     CPU_ZERO(&set);
     CPU_SET(r->cpu, &set);
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // best effort
+  }
+  if (realtime_) {
+    // The kernel schedules each terminal session as a group: a listener in another session
+    // than an exit storm gets almost no CPU while it lasts, and its queue overflows. The
+    // lowest real-time priority lets it keep up; it reads in batches and sleeps between
+    // them, and the kernel caps real-time threads at 95% anyway.
+    struct sched_param sp;
+    sp.sched_priority = 1;
+    r->realtimeError = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
   }
   Ctx ctx{this, r};
   auto other = [](void* c, const uint8_t* buf, size_t len, int flags) {
@@ -336,6 +346,8 @@ Napi::Value Listener::Info(const Napi::CallbackInfo& info) {
     o.Set("cpu", r->cpu);
     o.Set("portId", r->portid);
     o.Set("rcvbufBytes", r->rcvbufBytes);
+    o.Set("realtime", r->realtimeError == 0);
+    o.Set("realtimeError", r->realtimeError > 0 ? errnoName(r->realtimeError) : "");
     o.Set("registered", r->registered);
     o.Set("deregisterError", r->deregisterError ? errnoName(r->deregisterError) : "");
     arr.Set(uint32_t(i), o);

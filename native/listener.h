@@ -35,6 +35,7 @@ struct CpuReader {
   int wakeFd = -1;
   uint32_t portid = 0;
   int rcvbufBytes = 0;
+  int realtimeError = -1;    // -1 = not asked; 0 = SCHED_FIFO granted; else positive errno
   int registerError = 0;     // 0 = registered; else positive errno
   bool registerDone = false;
   bool registered = false;
@@ -67,6 +68,7 @@ class Listener : public Napi::ObjectWrap<Listener> {
 
   uint16_t family_ = 0;
   bool pin_ = false;
+  bool realtime_ = true;
   size_t maxQueueBytes_ = 64u << 20;
   std::string possible_;  // cpulist of possible CPUs: deregistered first to clear stale entries
   std::vector<std::unique_ptr<CpuReader>> readers_;

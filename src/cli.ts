@@ -128,7 +128,7 @@ function openListener(args: Args): NetlinkExitSource {
   for (const w of source.warnings) err(`delaytop: warning: ${w.message}`);
   if (args.verbose) {
     const i = source.info();
-    err(`delaytop: TASKSTATS family ${i.familyId}; ` + i.readers.map((r) => `cpu ${r.cpu}: port ${r.portId}, rcvbuf ${r.rcvbufBytes}`).join('; '));
+    err(`delaytop: TASKSTATS family ${i.familyId}; ` + i.readers.map((r) => `cpu ${r.cpu}: port ${r.portId}, rcvbuf ${r.rcvbufBytes}${r.realtime ? ", SCHED_FIFO 1" : ""}`).join('; '));
   }
   return source;
 }

@@ -13,6 +13,8 @@ export interface NativeListenerOptions {
   rcvbufBytes: number;
   forceRcvbuf: boolean;
   pin: boolean;
+  /** run reader threads at SCHED_FIFO 1 (default true; needs CAP_SYS_NICE) */
+  realtime?: boolean;
   maxQueueBytes: number;
   /** cpulist of possible CPUs: cleared for our port ids before registering */
   possible: string;
@@ -22,6 +24,9 @@ export interface NativeReaderInfo {
   cpu: number;
   portId: number;
   rcvbufBytes: number;
+  /** the reader thread runs at SCHED_FIFO 1 */
+  realtime: boolean;
+  realtimeError: string;
   registered: boolean;
   deregisterError: string;
 }

@@ -67,6 +67,12 @@ export class NetlinkExitSource implements ExitSource {
     }
     // SO_RCVBUFFORCE needs CAP_NET_ADMIN; the kernel reports twice what it grants.
     for (const r of this.native.info().readers) {
+      if (r.realtimeError) {
+        this.warnings.push({
+          cpu: r.cpu,
+          message: `cpu ${r.cpu}: listener thread could not get real-time priority (${r.realtimeError}; needs CAP_SYS_NICE): exits may be lost while other sessions run exit storms`,
+        });
+      }
       if (r.rcvbufBytes < opts.rcvbufBytes) {
         this.warnings.push({
           cpu: r.cpu,

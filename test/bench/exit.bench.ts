@@ -40,7 +40,9 @@ class LineChild {
   private closed = false;
   readonly proc: ChildProcess;
   constructor(readonly name: string, cmd: string, args: string[]) {
-    this.proc = spawn(cmd, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] });
+    // detached: each listener in a session of its own, as when delaytop runs in another
+    // terminal than the storm (the scheduler's autogroups then compete for the CPU).
+    this.proc = spawn(cmd, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     live.add(this.proc);
     this.proc.on('exit', () => live.delete(this.proc));
     this.proc.stdin!.on('error', () => {}); // EPIPE if it died: reported through next()
@@ -161,7 +163,8 @@ interface Round {
 }
 
 async function compareRound(n: number): Promise<Round> {
-  const c = new LineChild('exit_listener', cListener, ['-r', String(DEFAULT_RCVBUF_BYTES)]);
+  // The C baseline gets what delaytop's reader threads give themselves: SCHED_FIFO 1.
+  const c = new LineChild('exit_listener', 'chrt', ['-f', '1', cListener, '-r', String(DEFAULT_RCVBUF_BYTES)]);
   const e = new LineChild('exit-engine', process.execPath, engineArgs());
   try {
     const [cr, er] = await Promise.all([c.next<Ready>(), e.next<Ready>()]);
