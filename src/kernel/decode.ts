@@ -28,7 +28,8 @@ export class DecodeError extends Error {
 export interface DecodeOptions {
   /** version to assume when the record says 0 (e.g. the sibling PID record's) */
   fallbackVersion?: number;
-  /** decode only these fields (a cheap partial record; validation is the same) */
+  /** decode only these fields (a cheap partial record; validation is the same); pass a
+   *  constant array: readers are compiled once per list */
   only?: readonly string[];
 }
 
@@ -88,14 +89,23 @@ function compileReader(layoutVersion: number, length: number, only?: readonly st
 }
 
 const compiled = new Map<string, Reader>();
+// Readers for partial decodes, keyed by the field list itself (callers pass constants):
+// joining the names into a key on every call cost more than the decode.
+const compiledOnly = new WeakMap<readonly string[], Map<string, Reader>>();
 
 function readerFor(layoutVersion: number, length: number, only?: readonly string[]): Reader {
-  const key = `${layoutVersion}:${length}:${only?.join(',') ?? '*'}`;
-  let read = compiled.get(key);
+  let cache = compiled;
+  if (only) {
+    let c = compiledOnly.get(only);
+    if (!c) compiledOnly.set(only, (c = new Map()));
+    cache = c;
+  }
+  const key = `${layoutVersion}:${length}`;
+  let read = cache.get(key);
   if (!read) {
-    if (compiled.size > 64) compiled.clear(); // only garbage makes many distinct lengths
+    if (cache.size > 64) cache.clear(); // only garbage makes many distinct lengths
     read = compileReader(layoutVersion, length, only);
-    compiled.set(key, read);
+    cache.set(key, read);
   }
   return read;
 }

@@ -94,6 +94,8 @@ export function exitRecordFrom(env: ExitEnvelope, stats: Taskstats, tgidStats?: 
 }
 
 // What an exit line needs at once; the full record is decoded on first use of .stats.
+// (constants: the decoder caches its readers by the list itself)
+const NO_FIELDS: readonly string[] = [];
 const SUMMARY_FIELDS = ['version', 'ac_exitcode', 'ac_flag', 'ac_tgid', 'ac_ppid', 'ac_uid', 'ac_gid', 'ac_comm'] as const;
 
 /**
@@ -109,7 +111,7 @@ class LazyExitRecord implements ExitRecord {
   constructor(env: ExitEnvelope, private pidBytes: Uint8Array, private tgidBytes: Uint8Array | undefined) {
     const s = decodeTaskstats(pidBytes, { only: SUMMARY_FIELDS });
     this.version = s.layoutVersion;
-    if (tgidBytes) decodeTaskstats(tgidBytes, { fallbackVersion: s.layoutVersion, only: [] });
+    if (tgidBytes) decodeTaskstats(tgidBytes, { fallbackVersion: s.layoutVersion, only: NO_FIELDS });
     const st = decodeExitStatus(num(s, 'ac_exitcode') ?? 0);
     this.cpu = env.cpu;
     this.seq = env.seq;

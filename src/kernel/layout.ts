@@ -131,16 +131,27 @@ export const STRUCT_SIZE: Readonly<Record<number, number>> = {
 export const MIN_VERSION = 2;
 export const MAX_KNOWN_VERSION = 17;
 
-/** The delay categories, in the order getdelays prints them, with their field prefixes. */
+const category = <K extends string, P extends string>(key: K, prefix: P, since: number) => ({
+  key,
+  prefix,
+  since,
+  // the four field names, built once: lookups by template string were a hot spot
+  count: `${prefix}_count`,
+  total: `${prefix}_delay_total`,
+  max: `${prefix}_delay_max`,
+  min: `${prefix}_delay_min`,
+}) as const;
+
+/** The delay categories, in the order getdelays prints them, with their field names. */
 export const CATEGORIES = [
-  { key: 'CPU', prefix: 'cpu', since: 1 },
-  { key: 'IO', prefix: 'blkio', since: 1 },
-  { key: 'SWAP', prefix: 'swapin', since: 1 },
-  { key: 'RECLAIM', prefix: 'freepages', since: 7 },
-  { key: 'THRASHING', prefix: 'thrashing', since: 9 },
-  { key: 'COMPACT', prefix: 'compact', since: 11 },
-  { key: 'WPCOPY', prefix: 'wpcopy', since: 13 },
-  { key: 'IRQ', prefix: 'irq', since: 14 },
+  category('CPU', 'cpu', 1),
+  category('IO', 'blkio', 1),
+  category('SWAP', 'swapin', 1),
+  category('RECLAIM', 'freepages', 7),
+  category('THRASHING', 'thrashing', 9),
+  category('COMPACT', 'compact', 11),
+  category('WPCOPY', 'wpcopy', 13),
+  category('IRQ', 'irq', 14),
 ] as const;
 
 export type CategoryKey = (typeof CATEGORIES)[number]['key'];

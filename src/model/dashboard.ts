@@ -2,7 +2,8 @@
 // of one batch, and how rows are sorted and filtered. Pure: no I/O, no React.
 import { num } from '../kernel/decode.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
-import { targetKey, type QueryBatch, type QueryResult, type Target } from '../sources/types.js';
+import { CATEGORIES } from '../kernel/layout.js';
+import { targetKey, type FieldsFor, type QueryBatch, type QueryResult, type Target } from '../sources/types.js';
 import { computeDelays, type Sample, type TaskDelays } from './delays.js';
 import { recordingFor, type DelayacctState } from './recording.js';
 
@@ -49,6 +50,19 @@ export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: rea
   }
   for (const t of extra) add(t);
   return out;
+}
+
+// What a scan reads of a record that is not pinned: identity, lifetime, and every
+// category's count and total (the table's columns, and the evidence recordingFor weighs).
+const SCAN_FIELDS: readonly string[] = [
+  'version', 'ac_comm', 'ac_etime', 'ac_btime', 'ac_btime64', 'cpu_run_virtual_total',
+  ...CATEGORIES.flatMap((c) => [c.count, c.total]),
+];
+
+/** Pinned tasks (extra) get whole records; every other row only the scan's fields. */
+export function scanFields(extra: readonly Target[]): FieldsFor {
+  const whole = new Set(extra.map(targetKey));
+  return (t) => (whole.size && whole.has(targetKey(t)) ? undefined : SCAN_FIELDS);
 }
 
 /** Kernel comm is up to 15 arbitrary bytes: keep it one terminal cell per character. */

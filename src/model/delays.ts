@@ -52,7 +52,7 @@ export const NA_NO_NETLINK = 'not available without CAP_NET_ADMIN (run with sudo
 function naFor(cat: (typeof CATEGORIES)[number], ts: Taskstats, recording: Recording): string | null {
   // length 0: not a struct taskstats but a record built from /proc, which has no version.
   if (ts.length > 0 && cat.since > ts.layoutVersion) return `kernel too old (needs taskstats v${cat.since})`;
-  if (ts.raw[`${cat.prefix}_count`] === undefined && ts.raw[`${cat.prefix}_delay_total`] === undefined) return NA_NO_NETLINK;
+  if (ts.raw[cat.count] === undefined && ts.raw[cat.total] === undefined) return NA_NO_NETLINK;
   if (cat.key === 'CPU') return null; // scheduler statistics: filled whether or not delayacct is on
   if (recording === 'off-now') return NA_OFF_NOW;
   if (recording === 'off-at-fork') return NA_OFF_AT_FORK;
@@ -85,11 +85,11 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
   }
   const categories = CATEGORIES.map((cat): CategoryDelay => {
     // /proc gives IO delay as a total without a count: a percentage, but no average or rate.
-    const hasCount = cur.stats.raw[`${cat.prefix}_count`] !== undefined;
-    const count = num(cur.stats, `${cat.prefix}_count`) ?? 0;
-    const totalNs = num(cur.stats, `${cat.prefix}_delay_total`) ?? 0;
-    const maxNs = num(cur.stats, `${cat.prefix}_delay_max`) ?? null;
-    const minNs = num(cur.stats, `${cat.prefix}_delay_min`) ?? null;
+    const hasCount = cur.stats.raw[cat.count] !== undefined;
+    const count = num(cur.stats, cat.count) ?? 0;
+    const totalNs = num(cur.stats, cat.total) ?? 0;
+    const maxNs = num(cur.stats, cat.max) ?? null;
+    const minNs = num(cur.stats, cat.min) ?? null;
     const na = naFor(cat, cur.stats, recording);
     const base: CategoryDelay = {
       key: cat.key, count, totalNs, maxNs, minNs,
@@ -99,8 +99,8 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
     let dTotal = totalNs;
     let dCount = count;
     if (!lifetime) {
-      const pCount = num(prev!.stats, `${cat.prefix}_count`) ?? 0;
-      const pTotal = num(prev!.stats, `${cat.prefix}_delay_total`) ?? 0;
+      const pCount = num(prev!.stats, cat.count) ?? 0;
+      const pTotal = num(prev!.stats, cat.total) ?? 0;
       dCount = count - pCount;
       dTotal = totalNs - pTotal;
       if (dTotal < 0) {

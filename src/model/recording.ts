@@ -18,6 +18,6 @@ export function recordingFor(ts: Taskstats, sys: DelayacctState): Recording {
   if (!btime || btime >= sys.onSinceSec) return 'yes';
   // Forked before it was turned on: the kernel gave it no delay struct, so every
   // non-CPU count stays 0. Any non-zero count proves otherwise.
-  for (const c of CATEGORIES) if (c.key !== 'CPU' && (num(ts, `${c.prefix}_count`) ?? 0) > 0) return 'yes';
+  for (const c of CATEGORIES) if (c.key !== 'CPU' && (num(ts, c.count) ?? 0) > 0) return 'yes';
   return 'off-at-fork';
 }

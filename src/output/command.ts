@@ -86,9 +86,9 @@ export interface CommandReport {
 
 function categoriesOf(stats: Taskstats, sys: DelayacctState): CommandCategory[] {
   const d = computeDelays(undefined, { stats, atNs: 0 }, { recording: recordingFor(stats, sys) });
-  return d.categories.map((c) => ({
+  return d.categories.map((c, i) => ({
     key: c.key,
-    count: stats.raw[`${CATEGORIES.find((x) => x.key === c.key)!.prefix}_count`] === undefined ? null : c.count,
+    count: stats.raw[CATEGORIES[i]!.count] === undefined ? null : c.count,
     totalNs: c.totalNs,
     avgNs: c.key === 'IRQ' || c.count === 0 ? null : c.totalNs / c.count,
     // no events: no max or min to speak of

@@ -12,7 +12,7 @@ import type { ExitBatch, ExitSource } from '../sources/exits.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { endLine, exitsLine, headerLine, lossLine, queryLine, type RecordingFacts } from '../sources/recordformat.js';
 import { bootTimeSec, readCpulist } from '../sources/system.js';
-import { monotonicNs, type QueryBatch, type StatsSource, type Target } from '../sources/types.js';
+import { monotonicNs, type FieldsFor, type QueryBatch, type StatsSource, type Target } from '../sources/types.js';
 
 export const FLUSH_INTERVAL_MS = 1000;
 const FLUSH_BYTES = 1 << 20;
@@ -200,8 +200,9 @@ class RecordingStatsSource implements StatsSource {
   get name() {
     return this.inner.name;
   }
-  async query(targets: readonly Target[]): Promise<QueryBatch> {
-    const batch = await this.inner.query(targets);
+  async query(targets: readonly Target[], fields?: FieldsFor): Promise<QueryBatch> {
+    // the recording keeps each record's whole STATS bytes whatever the consumer decodes
+    const batch = await this.inner.query(targets, fields);
     this.rec.recordQuery(batch);
     return batch;
   }

@@ -3,12 +3,12 @@ import { loadAddon, type NativeQuerySocket } from '../kernel/addon.js';
 import { decodeTaskstats, DecodeError } from '../kernel/decode.js';
 import { fromNative } from '../kernel/errors.js';
 import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
-import { monotonicNs, type QueryBatch, type QueryResult, type StatsSource, type Target } from './types.js';
+import { monotonicNs, type FieldsFor, type QueryBatch, type QueryResult, type StatsSource, type Target } from './types.js';
 
 const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 5: 'EIO', 13: 'EACCES', 22: 'EINVAL', 110: 'ETIMEDOUT' };
 
 /** Turn the native result buffer into one result per target. */
-export function decodeQueryResult(ab: ArrayBuffer, targets: readonly Target[], entryBytes: number): QueryResult[] {
+export function decodeQueryResult(ab: ArrayBuffer, targets: readonly Target[], entryBytes: number, fields?: FieldsFor): QueryResult[] {
   const dv = new DataView(ab);
   const out: QueryResult[] = new Array(targets.length);
   for (let i = 0; i < targets.length; i++) {
@@ -23,7 +23,8 @@ export function decodeQueryResult(ab: ArrayBuffer, targets: readonly Target[], e
       const off = dv.getUint32(i * entryBytes + 4, true);
       const len = dv.getUint32(i * entryBytes + 8, true);
       try {
-        out[i] = { target, status: 'ok', stats: decodeTaskstats(new Uint8Array(ab, off, len)) };
+        const only = fields?.(target);
+        out[i] = { target, status: 'ok', stats: decodeTaskstats(new Uint8Array(ab, off, len), only ? { only } : {}) };
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         out[i] = { target, status: 'error', code: 'EDECODE', message: `${target.kind} ${target.id}: ${e.message}` };
@@ -60,18 +61,18 @@ export class NetlinkSource implements StatsSource {
     return [ids, kinds];
   }
 
-  async query(targets: readonly Target[]): Promise<QueryBatch> {
+  async query(targets: readonly Target[], fields?: FieldsFor): Promise<QueryBatch> {
     const [ids, kinds] = NetlinkSource.pack(targets);
     const atNs = monotonicNs();
     const ab = await this.sock.query(ids, kinds);
-    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entryBytes)) };
+    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entryBytes, fields)) };
   }
 
-  querySync(targets: readonly Target[]): QueryBatch {
+  querySync(targets: readonly Target[], fields?: FieldsFor): QueryBatch {
     const [ids, kinds] = NetlinkSource.pack(targets);
     const atNs = monotonicNs();
     const ab = this.sock.querySync(ids, kinds);
-    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entryBytes)) };
+    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entryBytes, fields)) };
   }
 
   /** EPERM on a query means the whole source is unusable: raise it with advice. */

@@ -22,9 +22,15 @@ export interface QueryBatch {
   results: QueryResult[];
 }
 
+/**
+ * Which fields a consumer will read of each target's record (undefined: all of them).
+ * A hint: a source may decode only those, or give everything it has.
+ */
+export type FieldsFor = (target: Target) => readonly string[] | undefined;
+
 export interface StatsSource {
   readonly name: 'netlink' | 'proc' | 'replay';
-  query(targets: readonly Target[]): Promise<QueryBatch>;
+  query(targets: readonly Target[], fields?: FieldsFor): Promise<QueryBatch>;
   /** every task the source can see now */
   list(mode: ListMode): TaskId[];
   close(): void;

@@ -2,7 +2,7 @@
 // in one batch, folds the result into the model and publishes one immutable snapshot.
 // Exit batches are folded in between refreshes and published at a capped rate.
 import type { DelayacctState } from '../model/recording.js';
-import { computeScan, scanTargets, type ScanResult, type TaskRow } from '../model/dashboard.js';
+import { computeScan, scanFields, scanTargets, type ScanResult, type TaskRow } from '../model/dashboard.js';
 import { FeedStore, type FeedSnapshot } from '../model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
 import type { Sample } from '../model/delays.js';
@@ -199,7 +199,7 @@ export class DashboardController {
       const tasks = this.opts.stats.list(mode);
       const threadsOf = this.threadIndex(mode, tasks);
       const extra = watchTargets(this.pinned, threadsOf);
-      const batch = await this.opts.stats.query(scanTargets(mode, tasks, extra));
+      const batch = await this.opts.stats.query(scanTargets(mode, tasks, extra), scanFields(extra));
       if (mode !== this.mode) return; // toggled while querying: the next refresh is already asked for
       const scan = computeScan(mode, tasks, batch, this.samples, this.delayacct, extra);
       this.samples = scan.samples;
