@@ -16,7 +16,8 @@ import { formatCgroup, formatPressureLine, readCgroup, readSystemPressure } from
 import { openStatsSource } from './sources/proc.js';
 import { ReplaySource } from './sources/replay.js';
 import { delayacctTracker, kernelRelease, readCpulist, readPidMax, writeDelayacct } from './sources/system.js';
-import type { StatsSource, Target } from './sources/types.js';
+import type { StatsSource } from './sources/types.js';
+import type { DashboardOptions } from './ui/options.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -243,16 +244,8 @@ async function statsMode(args: Args): Promise<number> {
   return runBatch(stats, { targets, intervalSec, iterations, json: !!args.json, delayacct, write: out, warn: err, interrupted });
 }
 
-interface DashboardSetup {
-  stats: StatsSource;
-  exits: ExitSource | null;
-  exitsOffReason: string | null;
-  pinned: Target[];
-  intervalSec: number;
-  delayacct: () => DelayacctState;
-  privileged: boolean;
-  banners: string[];
-}
+/** What the modes decide; dashboard() adds what is the same for all of them. */
+type DashboardSetup = Omit<DashboardOptions, 'setDelayacct' | 'kernelRelease'>;
 
 async function dashboard(_args: Args, d: DashboardSetup): Promise<number> {
   let changed: boolean | undefined;

@@ -1,22 +1,12 @@
 // The pure delay model: intervals, lifetime figures, overflow resets, pid reuse, n/a rules.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Taskstats } from '../../src/kernel/decode.js';
-import { CATEGORIES, FIELDS, STRUCT_SIZE, type CategoryKey } from '../../src/kernel/layout.js';
+import { decodedRecord } from '../records.js';
+import { CATEGORIES, type CategoryKey } from '../../src/kernel/layout.js';
 import { computeDelays, isReused, largestDelay, type CategoryDelay, type Sample, type TaskDelays } from '../../src/model/delays.js';
 import { recordingFor } from '../../src/model/recording.js';
 
-/** A decoded record as the decoder shapes it: every field of its version, 0 unless given. */
-function rec(fields: Record<string, number | bigint | string>, version = 16): Taskstats {
-  const raw: Taskstats['raw'] = {};
-  for (const f of FIELDS) {
-    if (f.since > version) continue;
-    raw[f.name] = f.type === 'comm' ? '' : f.type === 'timespec' ? { tv_sec: 0, tv_nsec: 0 } : 0;
-  }
-  raw.version = version;
-  Object.assign(raw, fields);
-  return { version, layoutVersion: version, length: STRUCT_SIZE[version]!, raw };
-}
+const rec = decodedRecord;
 
 const S = 1e9; // ns per second
 const sample = (atNs: number, fields: Record<string, number | bigint | string>, extra: Partial<Sample> = {}, version = 16): Sample => ({

@@ -1,8 +1,9 @@
 // Fake sources for dashboard tests: tasks whose delays the test sets, a clock that moves
 // one second per query, and an exit source the test feeds by hand.
 import type { Taskstats } from '../../src/kernel/decode.js';
+import { decodedRecord } from '../records.js';
 import type { CpuCounters, ExitRecord } from '../../src/kernel/exitrecord.js';
-import { CATEGORIES, FIELDS, STRUCT_SIZE, type CategoryKey } from '../../src/kernel/layout.js';
+import { CATEGORIES, type CategoryKey } from '../../src/kernel/layout.js';
 import type { ExitBatch, ExitSource } from '../../src/sources/exits.js';
 import type { ListMode, TaskId } from '../../src/sources/proctasks.js';
 import type { QueryBatch, QueryResult, StatsSource, Target } from '../../src/sources/types.js';
@@ -23,16 +24,7 @@ export interface FakeTask {
 }
 
 /** A decoded v16 record: every field present (0 unless given), as the decoder shapes it. */
-export function record(fields: Record<string, number | string>, version = 16): Taskstats {
-  const raw: Taskstats['raw'] = {};
-  for (const f of FIELDS) {
-    if (f.since > version) continue;
-    raw[f.name] = f.type === 'comm' ? '' : f.type === 'timespec' ? { tv_sec: 0, tv_nsec: 0 } : 0;
-  }
-  raw.version = version;
-  Object.assign(raw, fields);
-  return { version, layoutVersion: version, length: STRUCT_SIZE[version]!, raw };
-}
+export const record = (fields: Record<string, number | string>, version = 16): Taskstats => decodedRecord(fields, version);
 
 function delayFields(ts: FakeTask[]): Record<string, number> {
   const out: Record<string, number> = {};
