@@ -193,10 +193,14 @@ async function statsMode(args: Args): Promise<number> {
   if (args.replay !== undefined) {
     const replay = openReplay(args);
     if (interactive) {
+      // The header describes the recorded machine, not this one.
+      const h = replay.header;
       return dashboard(args, {
-        stats: replay, exits: replay.exits(), exitsOffReason: null, pinned: targets, intervalSec,
-        delayacct: () => replay.delayacct(), privileged: true, banners: [`replaying ${args.replay}`],
-      });
+        stats: replay, exits: h.exitCpus ? replay.exits() : null,
+        exitsOffReason: h.exitCpus ? null : 'this recording holds no exit feed (it was recorded without listeners)',
+        pinned: targets, intervalSec, delayacct: () => replay.delayacct(), privileged: h.statsSource !== 'proc',
+        banners: [`replaying ${args.replay}${h.kernelRelease ? ` (recorded on ${h.hostname || 'a machine'} running ${h.kernelRelease})` : ''}`, ...(h.banners ?? [])],
+      }, h.kernelRelease || 'unknown');
     }
     const code = await runBatch(replay, {
       targets: targets.length ? targets : replay.recordedTargets(),
@@ -247,19 +251,21 @@ async function statsMode(args: Args): Promise<number> {
 /** What the modes decide; dashboard() adds what is the same for all of them. */
 type DashboardSetup = Omit<DashboardOptions, 'setDelayacct' | 'kernelRelease'>;
 
-async function dashboard(_args: Args, d: DashboardSetup): Promise<number> {
+/** kernel: the recorded one when replaying; live runs also get this machine's PSI line. */
+async function dashboard(_args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
   let changed: boolean | undefined;
-  const psi = formatPressureLine(readSystemPressure());
+  const psi = recordedKernel === undefined ? formatPressureLine(readSystemPressure()) : null;
   const { runDashboard } = await import('./ui/run.js');
   const code = await runDashboard({
     ...d,
     banners: psi ? [...d.banners, psi] : d.banners,
     setDelayacct: (on) => {
+      if (recordedKernel !== undefined) return 'replaying a recording: delay accounting here is not what it shows';
       const e = writeDelayacct(on);
       if (!e) changed = on;
       return e;
     },
-    kernelRelease: kernelRelease(),
+    kernelRelease: recordedKernel ?? kernelRelease(),
   });
   if (changed !== undefined) {
     err(`delaytop: note: delaytop set kernel.task_delayacct=${changed ? 1 : 0} during this session, and left it so ` +

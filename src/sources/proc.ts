@@ -195,12 +195,11 @@ export interface Unprivileged {
 
 export type NetlinkProbe = { usable: true; source: NetlinkSource } | ({ usable: false } & Unprivileged);
 
-const MISSING =
-  'SWAP, RECLAIM, THRASHING, COMPACT, WPCOPY and IRQ delays, IO delay counts and averages, max/min delays, ' +
-  'IO accounting, and the exit feed';
-const SHOWN =
-  'Unprivileged mode: showing CPU delay (exact, from /proc/<pid>/schedstat) and IO delay ' +
-  '(in 10 ms clock ticks, from /proc/<pid>/stat) only.';
+// One line each at 120 columns, the most important words first: the dashboard keeps the
+// first line of every banner when space is short.
+const SHOWN_AND_MISSING =
+  'Showing CPU delay (exact) and IO delay (10 ms ticks) from /proc; missing: SWAP, RECLAIM, THRASHING, COMPACT, ' +
+  'WPCOPY and IRQ delays, IO counts and averages, max/min delays, IO accounting, the exit feed.';
 export const SETCAP_COMMAND = 'sudo setcap cap_net_admin+ep "$(readlink -f "$(command -v node)")"';
 
 export function unprivilegedFor(code: string, detail: string): Unprivileged {
@@ -210,10 +209,10 @@ export function unprivilegedFor(code: string, detail: string): Unprivileged {
       return {
         code,
         reason: `taskstats needs CAP_NET_ADMIN in the initial user namespace (the kernel answered ${code})`,
+        // Reason and remedy first: a narrow screen keeps the first line of each banner.
         banner: [
-          SHOWN,
-          `Missing: ${MISSING}, because taskstats needs CAP_NET_ADMIN (the kernel answered ${code}).`,
-          `To get them: run delaytop with sudo, or grant node the capability once: ${SETCAP_COMMAND} (every node program then has it).`,
+          `No CAP_NET_ADMIN (${code}): run with sudo, or once: ${SETCAP_COMMAND.replace(/^sudo /, '')}`,
+          SHOWN_AND_MISSING,
         ],
         exitsOffReason: 'Exit feed off: listening for exits needs CAP_NET_ADMIN (run delaytop with sudo).',
       };
@@ -222,9 +221,8 @@ export function unprivilegedFor(code: string, detail: string): Unprivileged {
         code,
         reason: 'this kernel has no TASKSTATS generic-netlink family (built without CONFIG_TASKSTATS)',
         banner: [
-          SHOWN,
-          `Missing: ${MISSING}, because this kernel was built without CONFIG_TASKSTATS.`,
-          'To get them: use a kernel built with CONFIG_TASKSTATS=y and CONFIG_TASK_DELAY_ACCT=y.',
+          'No taskstats: this kernel was built without CONFIG_TASKSTATS. Get it: a kernel with CONFIG_TASKSTATS=y and CONFIG_TASK_DELAY_ACCT=y.',
+          SHOWN_AND_MISSING,
         ],
         exitsOffReason: 'Exit feed off: this kernel has no taskstats (CONFIG_TASKSTATS is not set).',
       };
@@ -232,14 +230,14 @@ export function unprivilegedFor(code: string, detail: string): Unprivileged {
       return {
         code,
         reason: 'the native addon is not built',
-        banner: [SHOWN, `Missing: ${MISSING}, because delaytop's native addon is not built.`, 'To get them: npm run build (needs python3, make and g++).'],
+        banner: ["delaytop's native addon is not built. Get it: npm run build (needs python3, make and g++).", SHOWN_AND_MISSING],
         exitsOffReason: "Exit feed off: delaytop's native addon is not built (npm run build).",
       };
     default:
       return {
         code,
         reason: `taskstats over netlink failed: ${detail}`,
-        banner: [SHOWN, `Missing: ${MISSING}, because taskstats over netlink failed (${detail}).`, 'To get them: run delaytop with sudo; if that fails too, see the error above.'],
+        banner: [`taskstats over netlink failed (${detail}). Get it: run delaytop with sudo; if that fails too, see the error above.`, SHOWN_AND_MISSING],
         exitsOffReason: `Exit feed off: taskstats over netlink failed (${code}).`,
       };
   }

@@ -142,8 +142,8 @@ export class DashboardController {
     for (const fn of this.listeners) fn();
   }
 
-  private say(text: string): void {
-    this.message = { text, untilMs: this.now() + MESSAGE_MS };
+  private say(text: string, untilMs = this.now() + MESSAGE_MS): void {
+    this.message = { text, untilMs };
   }
 
   // --- the loop ---
@@ -162,11 +162,14 @@ export class DashboardController {
     this.timer = this.feedTimer = undefined;
   }
 
+  /** the stats source has nothing more to give (a replay at its end): refreshes stop */
+  private sourceEnded = false;
+
   private async loop(): Promise<void> {
     if (!this.running) return;
     const startedMs = this.now();
     await this.refresh();
-    if (!this.running) return;
+    if (!this.running || this.sourceEnded) return;
     const waitMs = Math.max(0, startedMs + this.intervalSec * 1000 - this.now());
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.loop(), waitMs);
@@ -209,7 +212,15 @@ export class DashboardController {
       this.pinned = updateWatch(this.pinned, scan, threadsOf, (t) => feed?.exitOf(t));
       if (scan.errors.length) this.say(scan.errors[0]!);
     } catch (e) {
-      this.say(`refresh failed: ${(e as Error).message.split('\n')[0]}`);
+      const code = (e as { code?: string }).code;
+      if (code === 'EREPLAYEND' || code === 'EBADRECORDING') {
+        // A replay has no more samples (or stopped at a bad line): the last figures stay,
+        // the exit feed plays on, and the status says so until quit.
+        this.sourceEnded = true;
+        this.say(code === 'EREPLAYEND' ? 'replay finished: no more samples in the recording (q quits)' : `replay stopped: ${(e as Error).message.split('\n')[0]}`, Infinity);
+      } else {
+        this.say(`refresh failed: ${(e as Error).message.split('\n')[0]}`);
+      }
     }
     this.atMs = this.now();
     this.feed?.sample(this.atMs);

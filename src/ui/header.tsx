@@ -22,8 +22,28 @@ export function wrapText(text: string, width: number): string[] {
   return out;
 }
 
+/**
+ * At most `max` lines of banners: every banner keeps its first line (cut with … when it
+ * does not fit whole), then the rest are filled in order. Banners lead with what matters.
+ */
 export function bannerLines(banners: readonly string[], width: number, max = 3): string[] {
-  return banners.flatMap((b) => wrapText(b, width)).slice(0, max);
+  const wrapped = banners.map((b) => wrapText(b, width)).filter((w) => w.length > 0);
+  const take = wrapped.map(() => 0);
+  let room = max;
+  for (let i = 0; i < wrapped.length && room > 0; i++, room--) take[i] = 1;
+  for (let i = 0; i < wrapped.length && room > 0; i++) {
+    const more = Math.min(room, wrapped[i]!.length - take[i]!);
+    take[i] = take[i]! + more;
+    room -= more;
+  }
+  return wrapped.flatMap((w, i) => {
+    const lines = w.slice(0, take[i]);
+    if (lines.length && lines.length < w.length) {
+      const last = lines[lines.length - 1]!;
+      lines[lines.length - 1] = (last.length >= width ? last.slice(0, Math.max(0, width - 1)) : last) + '…';
+    }
+    return lines;
+  });
 }
 
 const fmtInterval = (s: number) => (s < 1 ? `${s * 1000}ms` : `${s}s`);
