@@ -8,98 +8,20 @@
 // with -w records samples only (batch mode opens no exit listener); the dashboard with -w
 // records both. A dashboard session needs a terminal, so the second test records one in tmux.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { clock } from '../../src/output/format.js';
 import { delay, exited, needsRoot, spawnTracked } from '../helpers.js';
+import { assertRestored, hasTmux, ROOT, session, Tmux } from './tmux.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = 'node --import tsx src/cli.ts';
 
-function hasTmux(): boolean {
-  return spawnSync('tmux', ['-V']).status === 0;
-}
 
-// The tmux plumbing of dashboard.test.ts, with a socket name of its own.
-class Tmux {
-  readonly socket = `delaytop-e2e-replay-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private started = false;
-  private socketPath = '';
 
-  tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
-  }
 
-  start(): void {
-    // Ink renders nothing until exit when it thinks it runs in CI: the terminal must not say so.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && !k.startsWith('CI_')));
-    execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'e2e', '-x', '120', '-y', '40', '-c', ROOT,
-      'env', 'PS1=e2e$ ', 'TERM=xterm-256color', 'bash', '--norc', '--noprofile'], { env });
-    this.started = true;
-    this.socketPath = this.tmux('display-message', '-p', '#{socket_path}').trim();
-  }
-
-  kill(): void {
-    if (!this.started) return;
-    this.started = false;
-    spawnSync('tmux', ['-L', this.socket, 'kill-server']);
-    if (this.socketPath) rmSync(this.socketPath, { force: true }); // kill-server leaves it behind
-  }
-
-  keys(...keys: string[]): void {
-    this.tmux('send-keys', '-t', 'e2e', ...keys);
-  }
-
-  type(text: string): void {
-    this.tmux('send-keys', '-t', 'e2e', '-l', text);
-  }
-
-  screen(): string {
-    return this.tmux('capture-pane', '-p', '-t', 'e2e');
-  }
-
-  flag(name: string): string {
-    return this.tmux('display-message', '-p', '-t', 'e2e', `#{${name}}`).trim();
-  }
-
-  async waitFor(what: string, pred: (screen: string) => boolean, timeoutMs = 30_000): Promise<string> {
-    const until = Date.now() + timeoutMs;
-    let s = '';
-    while (Date.now() < until) {
-      s = this.screen();
-      if (pred(s)) return s;
-      await delay(150);
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the screen was:\n${s}`);
-  }
-}
-
-async function session(t: TestContext): Promise<Tmux> {
-  const tm = new Tmux();
-  t.after(() => tm.kill());
-  tm.start();
-  tm.keys('clear; echo E2E-SHELL-MARKER', 'Enter');
-  await tm.waitFor('the shell', (s) => s.includes('E2E-SHELL-MARKER'));
-  return tm;
-}
-
-/** The shell is back: main screen, the marker still there, cursor shown, terminal not raw. */
-async function assertRestored(tm: Tmux): Promise<void> {
-  await tm.waitFor('the main screen', () => tm.flag('alternate_on') === '0', 15_000);
-  await tm.waitFor('the shell in the foreground', () => tm.flag('pane_current_command') === 'bash', 15_000);
-  const s = tm.screen();
-  assert.ok(s.includes('E2E-SHELL-MARKER'), `the shell's screen is back:\n${s}`);
-  assert.ok(!s.includes('Exit feed'), 'no dashboard left on the main screen');
-  assert.equal(tm.flag('cursor_flag'), '1', 'cursor shown');
-  tm.keys('clear; stty -a | tr " " "\\n" | grep -x -e icanon -e -icanon -e echo -e -echo | tr "\\n" " "; echo :STTY', 'Enter');
-  const stty = await tm.waitFor('stty', (x) => /^-?\w+ -?\w+ :STTY\s*$/m.test(x));
-  assert.match(stty, /^icanon echo :STTY\s*$/m, `raw mode is off:\n${stty}`);
-  tm.keys('clear; echo E2E-SHELL-MARKER', 'Enter');
-  await tm.waitFor('the shell', (x) => x.includes('E2E-SHELL-MARKER'));
-}
 
 /** Short-lived processes named rp-child-N: symlinks to /bin/sh (comm is the link's name). */
 const CHILD_CODES = [3, 4, 5];
