@@ -149,7 +149,9 @@ export function computeScan(
     const idStats = id?.status === 'ok' ? id.stats : r.stats;
     const before = prev.get(key);
     const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, batch.atNs, before) };
-    delays.set(key, computeDelays(before, sample, { recording: recordingFor(idStats, sys) }));
+    // rows that are not pinned show three categories: compute only those
+    const only = wanted.has(key) ? undefined : TABLE_CATEGORIES;
+    delays.set(key, computeDelays(before, sample, { recording: recordingFor(idStats, sys), only }));
     samples.set(key, sample);
   }
   const rows: TaskRow[] = [];

@@ -43,6 +43,8 @@ export interface TaskDelays {
 
 export interface DelayOptions {
   recording?: Recording;
+  /** compute only these categories (a table that shows three of eight); default: all */
+  only?: readonly CategoryKey[];
 }
 
 const NA_OFF_NOW = 'delay accounting is off (sysctl kernel.task_delayacct=0)';
@@ -83,7 +85,8 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
     // ac_etime: elapsed µs since the task started (for a TGID record, summed over threads).
     intervalNs = (num(cur.stats, 'ac_etime') ?? 0) * 1000;
   }
-  const categories = CATEGORIES.map((cat): CategoryDelay => {
+  const cats = opts.only ? CATEGORIES.filter((c) => opts.only!.includes(c.key)) : CATEGORIES;
+  const categories = cats.map((cat): CategoryDelay => {
     // /proc gives IO delay as a total without a count: a percentage, but no average or rate.
     const hasCount = cur.stats.raw[cat.count] !== undefined;
     const count = num(cur.stats, cat.count) ?? 0;

@@ -2,6 +2,7 @@
 // in one batch, folds the result into the model and publishes one immutable snapshot.
 // Exit batches are folded in between refreshes and published at a capped rate.
 import type { DelayacctState } from '../model/recording.js';
+import { CATEGORIES } from '../kernel/layout.js';
 import { computeScan, scanFields, scanTargets, type ScanResult, type TaskRow } from '../model/dashboard.js';
 import { FeedStore, type FeedSnapshot } from '../model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
@@ -260,10 +261,14 @@ export class DashboardController {
       this.unpin(key);
       return;
     }
-    const delays = this.lastScan?.delays.get(key) ?? null;
+    // The last scan computed only the table's categories for unpinned rows: a refresh
+    // right away fills the whole delay table (and the threads of a pinned process).
+    const last = this.lastScan?.delays.get(key);
+    const delays = last && last.categories.length === CATEGORIES.length ? last : null;
     this.pinned = [...this.pinned, pinEntry(target, comm ?? this.lastScan?.comms.get(target.id) ?? null, delays)];
     this.say(`pinned ${target.kind} ${target.id}${target.kind === 'tgid' ? ' (all threads summed)' : ''}`);
     this.publish();
+    if (this.running) void this.refresh();
   }
 
   unpin(key: string): void {
