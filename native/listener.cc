@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <set>
 #include <string>
 
 #include "errors.h"
@@ -39,7 +38,6 @@ uint64_t realtimeNs() {
 // Last-resort deregistration at exit(): a process that leaves without close() must not
 // leave a stale registration behind (the kernel only purges those lazily).
 std::mutex gLiveMu;
-std::set<Listener*> gLive;
 struct LiveSocket { int fd; uint16_t family; std::string cpu; };
 std::vector<LiveSocket> gLiveSockets;  // guarded by gLiveMu
 bool gAtexitInstalled = false;
@@ -113,7 +111,6 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
   hookLive_ = true;
   {
     std::lock_guard<std::mutex> g(gLiveMu);
-    gLive.insert(this);
     if (!gAtexitInstalled) { atexit(atexitDeregister); gAtexitInstalled = true; }
   }
 
@@ -386,8 +383,6 @@ void Listener::stopAll() {
     }
     if (r->wakeFd >= 0) { close(r->wakeFd); r->wakeFd = -1; }
   }
-  std::lock_guard<std::mutex> g(gLiveMu);
-  gLive.erase(this);
 }
 
 Napi::Value Listener::Close(const Napi::CallbackInfo& info) {

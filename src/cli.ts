@@ -15,7 +15,7 @@ import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitSource } from './sour
 import { formatCgroup, formatPressureLine, readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
 import { ReplaySource } from './sources/replay.js';
-import { delayacctTracker, kernelRelease, readCpulist, readPidMax, writeDelayacct } from './sources/system.js';
+import { delayacctTracker, kernelRelease, readCpulist, readDelayacct, readPidMax, writeDelayacct } from './sources/system.js';
 import type { StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './ui/options.js';
 
@@ -150,7 +150,14 @@ async function listen(args: Args): Promise<number> {
     readers = live.info().readers;
     registrations = () => live.info().readers;
     const rec = openRecorder(args, null, [...live.cpus], delayacctTracker());
-    exits = rec ? rec.wrapExits(live) : live;
+    if (rec) {
+      const wrapped = rec.wrapExits(live);
+      // registered after the recorder, so it runs before it: the final batch is recorded
+      onCleanup(() => wrapped.close());
+      exits = wrapped;
+    } else {
+      exits = live;
+    }
   }
   const code = await runListen(exits, { json: !!args.json, durationSec, write: out, warn: err, interrupted: ended, readers, registrations });
   if (replay?.error) {
@@ -254,6 +261,7 @@ type DashboardSetup = Omit<DashboardOptions, 'setDelayacct' | 'kernelRelease'>;
 /** kernel: the recorded one when replaying; live runs also get this machine's PSI line. */
 async function dashboard(_args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
   let changed: boolean | undefined;
+  const before = readDelayacct();
   const psi = recordedKernel === undefined ? formatPressureLine(readSystemPressure()) : null;
   const { runDashboard } = await import('./ui/run.js');
   const code = await runDashboard({
@@ -267,7 +275,7 @@ async function dashboard(_args: Args, d: DashboardSetup, recordedKernel?: string
     },
     kernelRelease: recordedKernel ?? kernelRelease(),
   });
-  if (changed !== undefined) {
+  if (changed !== undefined && readDelayacct() !== before) {
     err(`delaytop: note: delaytop set kernel.task_delayacct=${changed ? 1 : 0} during this session, and left it so ` +
       `(sysctl -w kernel.task_delayacct=${changed ? 0 : 1} to undo).`);
   }

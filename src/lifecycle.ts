@@ -9,6 +9,20 @@ let interruptResolve: (() => void) | undefined;
 /** resolves on the first SIGINT/SIGTERM/SIGHUP; the program then ends its work cleanly */
 export const interrupted: Promise<void> = new Promise((r) => { interruptResolve = r; });
 let signalCount = 0;
+let held = 0;
+
+/**
+ * While held, SIGINT/SIGTERM/SIGHUP only resolve `interrupted`: a command run with -c owns
+ * the terminal's signals, and delaytop must outlive it to report. Returns the release.
+ */
+export function holdSignals(): () => void {
+  held++;
+  let released = false;
+  return () => {
+    if (!released) held--;
+    released = true;
+  };
+}
 
 export function onCleanup(fn: Cleanup): void {
   install();
@@ -36,8 +50,9 @@ function install(): void {
     process.on(sig, () => {
       signalCount++;
       interruptResolve?.();
-      // A second signal, or one the program is not waiting on: stop now, cleanly.
-      if (signalCount > 1) {
+      // The first signal asks the program to finish its work; a second one stops it now,
+      // cleanly (unless a -c command holds them).
+      if (signalCount > 1 && held === 0) {
         runCleanups();
         process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[sig]);
       }

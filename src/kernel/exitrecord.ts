@@ -99,9 +99,10 @@ const NO_FIELDS: readonly string[] = [];
 const SUMMARY_FIELDS = ['version', 'ac_exitcode', 'ac_flag', 'ac_tgid', 'ac_ppid', 'ac_uid', 'ac_gid', 'ac_comm'] as const;
 
 /**
- * An exit record whose full stats are decoded only when read: in an exit storm most
- * records are counted and summarised, never shown field by field. Both payloads are
- * validated now (version, length), so a bad one is counted lost here, not thrown later.
+ * An exit record whose full stats are decoded only when read: the engine hands records
+ * over and counts them at the cost of a summary decode; whoever shows a record's delays
+ * (a feed row, a JSON line) pays for the full decode of that record only. Both payloads
+ * are validated now (version, length), so a bad one is counted lost here, not thrown later.
  */
 class LazyExitRecord implements ExitRecord {
   cpu: number; seq: number; receivedMs: number; pid: number; tgid: number; ppid: number; uid: number; gid: number;

@@ -57,11 +57,20 @@ export function delaysJson(d: TaskDelays): Record<string, unknown> {
   return out;
 }
 
-/** Wait ms, or less if `until` settles first; leaves no timer behind. */
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once above this
+
+/** Wait ms (Infinity: until `until`), or less if `until` settles first; leaves no timer behind. */
 export async function sleep(ms: number, until: Promise<void>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([new Promise<void>((r) => { timer = setTimeout(r, ms); }), until]);
-  clearTimeout(timer);
+  let done = false;
+  void until.then(() => { done = true; });
+  const end = Date.now() + ms;
+  while (!done) {
+    const left = Number.isFinite(ms) ? end - Date.now() : MAX_TIMER_MS;
+    if (left <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((r) => { timer = setTimeout(r, Math.min(left, MAX_TIMER_MS)); }), until]);
+    clearTimeout(timer);
+  }
 }
 
 /** Returns the process exit code. */

@@ -7,6 +7,7 @@ import { num, type Taskstats } from '../kernel/decode.js';
 import type { ExitRecord } from '../kernel/exitrecord.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import { computeDelays, type CategoryDelay } from '../model/delays.js';
+import { holdSignals, onCleanup } from '../lifecycle.js';
 import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { expandCpulist } from '../args.js';
 import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitBatch, type ExitSource } from '../sources/exits.js';
@@ -341,6 +342,7 @@ export async function runCommand(argv: readonly string[], opts: CommandOptions):
     }
   };
   listener.start(take);
+  onCleanup(() => listener.close()); // an error on the way must not leave it registered
 
   // While the command runs, terminal signals are its business (as system(3) does);
   // a SIGTERM or SIGHUP sent to delaytop is passed on to it.
@@ -353,7 +355,9 @@ export async function runCommand(argv: readonly string[], opts: CommandOptions):
   process.on('SIGQUIT', ignore);
   process.on('SIGTERM', fwdTerm);
   process.on('SIGHUP', fwdHup);
+  const release = holdSignals();
   const restoreSignals = () => {
+    release();
     process.off('SIGINT', ignore);
     process.off('SIGQUIT', ignore);
     process.off('SIGTERM', fwdTerm);

@@ -92,7 +92,7 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
       opts.warn(`delaytop: listening for exits on cpu ${cpus.join(',')} (Ctrl-C to stop)`);
     }
   }
-  await sleep(Number.isFinite(opts.durationSec) ? opts.durationSec * 1000 : 2 ** 31 - 1, opts.interrupted);
+  await sleep(opts.durationSec * 1000, opts.interrupted);
   onBatch(source.close());
   const received = sum(counters, 'received');
   const lost = sum(counters, 'lost');

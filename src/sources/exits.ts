@@ -73,7 +73,7 @@ export class NetlinkExitSource implements ExitSource {
           message: `cpu ${r.cpu}: listener thread could not get real-time priority (${r.realtimeError}; needs CAP_SYS_NICE): exits may be lost while other sessions run exit storms`,
         });
       }
-      if (r.rcvbufBytes < opts.rcvbufBytes) {
+      if (r.rcvbufBytes / 2 < opts.rcvbufBytes) {
         this.warnings.push({
           cpu: r.cpu,
           message: `cpu ${r.cpu}: receive buffer is ${r.rcvbufBytes} bytes, less than the ${opts.rcvbufBytes} asked for (capped by net.core.rmem_max without CAP_NET_ADMIN); exits may be lost under load`,
@@ -112,11 +112,6 @@ export class NetlinkExitSource implements ExitSource {
     });
     this.last = decodeCounters(counters, this.cpus, this.decodeFailed);
     return { records, counters: this.last };
-  }
-
-  /** Counters now, without taking records (cheap; for status lines). */
-  counters(): CpuCounters[] {
-    return this.last;
   }
 
   close(): ExitBatch {

@@ -91,6 +91,10 @@ export class NetlinkSource implements StatsSource {
   }
 
   close(): void {
-    this.sock.close();
+    try {
+      this.sock.close();
+    } catch {
+      // a batch still runs on the thread pool (cleanup mid-refresh): the process is ending
+    }
   }
 }

@@ -293,7 +293,7 @@ export class DashboardController {
     } else {
       this.intervalSec = next;
       this.say(`refresh every ${next}s`);
-      if (this.running && !this.inFlight) {
+      if (this.running && !this.inFlight && !this.sourceEnded) {
         clearTimeout(this.timer);
         this.timer = setTimeout(() => void this.loop(), Math.max(0, this.atMs + next * 1000 - this.now()));
       }
