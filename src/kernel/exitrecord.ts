@@ -71,14 +71,12 @@ export function decodeExitStats(pidBytes: Uint8Array, tgidBytes?: Uint8Array): [
   return [stats, tgidBytes ? decodeTaskstats(tgidBytes, { fallbackVersion: stats.layoutVersion }) : undefined];
 }
 
-/**
- * One exit record from its envelope and decoded STATS (the live listener's and a replayed
- * recording's, so both come out alike).
- */
-export function exitRecordFrom(env: ExitEnvelope, stats: Taskstats, tgidStats?: Taskstats): ExitRecord {
+/** What an exit record says besides its stats: envelope, ids, comm, status, flags. */
+type ExitSummary = Omit<ExitRecord, 'stats' | 'tgidStats'>;
+
+/** The one reading of those fields, for live (lazy) and replayed records alike. */
+function summarize(env: ExitEnvelope, stats: Taskstats, hasTgidRecord: boolean): ExitSummary {
   const { cpu, seq, receivedMs, pid, tgid } = env;
-  const st = decodeExitStatus(num(stats, 'ac_exitcode') ?? 0);
-  const flag = num(stats, 'ac_flag') ?? 0;
   return {
     cpu, seq, receivedMs, pid,
     tgid: tgid || num(stats, 'ac_tgid') || pid,
@@ -86,11 +84,17 @@ export function exitRecordFrom(env: ExitEnvelope, stats: Taskstats, tgidStats?: 
     uid: num(stats, 'ac_uid') ?? 0,
     gid: num(stats, 'ac_gid') ?? 0,
     comm: (stats.raw.ac_comm as string | undefined) ?? '',
-    ...st,
-    processEnded: (flag & AC_FLAG.AGROUP) !== 0 || tgidStats !== undefined,
-    stats,
-    ...(tgidStats ? { tgidStats } : {}),
+    ...decodeExitStatus(num(stats, 'ac_exitcode') ?? 0),
+    processEnded: ((num(stats, 'ac_flag') ?? 0) & AC_FLAG.AGROUP) !== 0 || hasTgidRecord,
   };
+}
+
+/**
+ * One exit record from its envelope and decoded STATS (a replayed recording's; the live
+ * listener's are LazyExitRecords with the same summary).
+ */
+export function exitRecordFrom(env: ExitEnvelope, stats: Taskstats, tgidStats?: Taskstats): ExitRecord {
+  return { ...summarize(env, stats, tgidStats !== undefined), stats, ...(tgidStats ? { tgidStats } : {}) };
 }
 
 // What an exit line needs at once; the full record is decoded on first use of .stats.
@@ -105,28 +109,16 @@ const SUMMARY_FIELDS = ['version', 'ac_exitcode', 'ac_flag', 'ac_tgid', 'ac_ppid
  * are validated now (version, length), so a bad one is counted lost here, not thrown later.
  */
 class LazyExitRecord implements ExitRecord {
-  cpu: number; seq: number; receivedMs: number; pid: number; tgid: number; ppid: number; uid: number; gid: number;
-  comm: string; exitCode: number | null; signal: number | null; coreDumped: boolean; processEnded: boolean;
+  declare cpu: number; declare seq: number; declare receivedMs: number; declare pid: number; declare tgid: number;
+  declare ppid: number; declare uid: number; declare gid: number; declare comm: string; declare exitCode: number | null;
+  declare signal: number | null; declare coreDumped: boolean; declare processEnded: boolean;
   private full: Taskstats | undefined;
   private fullTgid: Taskstats | undefined;
   constructor(env: ExitEnvelope, private pidBytes: Uint8Array, private tgidBytes: Uint8Array | undefined) {
     const s = decodeTaskstats(pidBytes, { only: SUMMARY_FIELDS });
     this.version = s.layoutVersion;
     if (tgidBytes) decodeTaskstats(tgidBytes, { fallbackVersion: s.layoutVersion, only: NO_FIELDS });
-    const st = decodeExitStatus(num(s, 'ac_exitcode') ?? 0);
-    this.cpu = env.cpu;
-    this.seq = env.seq;
-    this.receivedMs = env.receivedMs;
-    this.pid = env.pid;
-    this.tgid = env.tgid || num(s, 'ac_tgid') || env.pid;
-    this.ppid = num(s, 'ac_ppid') ?? 0;
-    this.uid = num(s, 'ac_uid') ?? 0;
-    this.gid = num(s, 'ac_gid') ?? 0;
-    this.comm = (s.raw.ac_comm as string | undefined) ?? '';
-    this.exitCode = st.exitCode;
-    this.signal = st.signal;
-    this.coreDumped = st.coreDumped;
-    this.processEnded = ((num(s, 'ac_flag') ?? 0) & AC_FLAG.AGROUP) !== 0 || tgidBytes !== undefined;
+    Object.assign(this, summarize(env, s, tgidBytes !== undefined));
   }
   private version: number;
   get stats(): Taskstats {

@@ -4,7 +4,7 @@ import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { readProcComm } from '../sources/system.js';
 import { targetKey, type StatsSource, type Target } from '../sources/types.js';
 import { fmtNs, fmtPercent, clock, pad } from './format.js';
-import { exactRaw, jsonLine } from './json.js';
+import { exactRaw, jsonLine } from '../kernel/json.js';
 
 export interface BatchOptions {
   /** the tasks to show; empty = every process, listed afresh at each refresh (as top -b) */

@@ -13,7 +13,7 @@ import { expandCpulist } from '../args.js';
 import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitBatch, type ExitSource } from '../sources/exits.js';
 import { readCpulist, readDelayacct } from '../sources/system.js';
 import { fmtNs, pad } from './format.js';
-import { jsonLine } from './json.js';
+import { jsonLine } from '../kernel/json.js';
 
 export interface CommandOptions {
   /** also a table per thread */

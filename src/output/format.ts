@@ -1,4 +1,5 @@
-// Plain-text formatting shared by batch output and the dashboard.
+// Plain-text formatting shared by batch output, the exit feed and the dashboard.
+import os from 'node:os';
 
 export function fmtPercent(p: number | null): string {
   if (p === null || !Number.isFinite(p)) return '-';
@@ -28,4 +29,16 @@ export function pad(s: string, w: number, right = false): string {
 
 export function clock(date = new Date()): string {
   return date.toTimeString().slice(0, 8);
+}
+
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
+
+export function signalName(sig: number): string {
+  return SIGNAL_NAMES.get(sig) ?? `signal ${sig}`;
+}
+
+/** How an exit looks in one cell: "exit 0", "SIGKILL", "SIGSEGV core". */
+export function exitStatusText(s: { exitCode: number | null; signal: number | null; coreDumped: boolean }): string {
+  if (s.signal !== null) return `${signalName(s.signal)}${s.coreDumped ? ' core' : ''}`;
+  return `exit ${s.exitCode ?? '?'}`;
 }

@@ -4,8 +4,8 @@ import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import { toFeedEntry } from '../model/exits.js';
 import type { ExitBatch, ExitSource } from '../sources/exits.js';
 import { sleep } from './batch.js';
-import { fmtNs, pad } from './format.js';
-import { exactRaw, jsonLine } from './json.js';
+import { exitStatusText, fmtNs, pad } from './format.js';
+import { exactRaw, jsonLine } from '../kernel/json.js';
 
 export interface ListenRunOptions {
   json: boolean;
@@ -20,17 +20,13 @@ export interface ListenRunOptions {
   registrations?: () => { cpu: number; registered: boolean; deregisterError: string }[];
 }
 
-function statusText(r: Pick<ExitRecord, 'exitCode' | 'signal' | 'coreDumped'>): string {
-  if (r.signal !== null) return `sig ${r.signal}${r.coreDumped ? ' (core)' : ''}`;
-  return `exit ${r.exitCode}`;
-}
 
 export function exitText(r: ExitRecord): string {
   const e = toFeedEntry(r);
   const t = new Date(r.receivedMs).toISOString().slice(11, 23);
   const big = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
   return [t, `cpu ${pad(String(r.cpu), 3, true)}`, `pid ${pad(String(r.pid), 7, true)}`, `tgid ${pad(String(r.tgid), 7, true)}`,
-    `ppid ${pad(String(r.ppid), 7, true)}`, `uid ${pad(String(r.uid), 5, true)}`, pad(r.comm, 15, true), pad(statusText(r), 14, true),
+    `ppid ${pad(String(r.ppid), 7, true)}`, `uid ${pad(String(r.uid), 5, true)}`, pad(r.comm, 15, true), pad(exitStatusText(r), 14, true),
     `${r.processEnded ? 'P' : 'T'}`, `life ${pad(fmtNs(e.lifetimeUs * 1000), 8)}`, `max-delay ${big}`].join(' ');
 }
 

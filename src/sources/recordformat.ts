@@ -12,7 +12,7 @@ import { decodeTaskstats, statsBytes, type RawValue, type Taskstats } from '../k
 import { COUNTER_NAMES, decodeExitStats, exitRecordFrom, lostOf, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
 import { FIELDS } from '../kernel/layout.js';
 import type { DelayacctState } from '../model/recording.js';
-import { exactRaw } from '../output/json.js';
+import { exactRaw } from '../kernel/json.js';
 import type { ExitBatch } from './exits.js';
 import type { QueryBatch, QueryResult, Target } from './types.js';
 

@@ -5,7 +5,7 @@ import type { ReactNode } from 'react';
 import type { FeedSnapshot } from '../model/feed.js';
 import type { CpuActivity, FeedEntry } from '../model/exits.js';
 import { clock, fmtNs, pad } from '../output/format.js';
-import { exitStatusText } from './exit-status.js';
+import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { hbar } from './sparkline.js';
 import { feedStart, isFrozen, type FeedPaneState } from './use-exit-feed-state.js';

@@ -5,7 +5,7 @@ import { CATEGORIES } from '../kernel/layout.js';
 import type { CategoryDelay } from '../model/delays.js';
 import type { WatchEntry } from '../model/watch.js';
 import { clock, fmtCount, fmtNs, fmtPercent, pad } from '../output/format.js';
-import { exitStatusText } from './exit-status.js';
+import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { sparkline } from './sparkline.js';
 import { selectedPinned, type WatchPaneState } from './use-watch-pane-state.js';

@@ -1,5 +1,6 @@
-// JSON Lines with exact integers: a JSON number up to 2^53-1, a decimal string above.
-import type { RawValue } from '../kernel/decode.js';
+// Kernel values as JSON Lines, exactly: a JSON number up to 2^53-1, a decimal string above.
+// Shared by every writer of JSON (batch, -l, -c) and by recordings.
+import type { RawValue } from './decode.js';
 
 export function exactValue(v: RawValue): unknown {
   if (typeof v === 'bigint') return v.toString();
