@@ -206,8 +206,8 @@ class RecordingStatsSource implements StatsSource {
     this.rec.recordQuery(batch);
     return batch;
   }
-  list(mode: ListMode): TaskId[] {
-    return this.inner.list(mode);
+  list(mode: ListMode, of?: ReadonlySet<number>): TaskId[] {
+    return this.inner.list(mode, of);
   }
   close(): void {
     this.inner.close();

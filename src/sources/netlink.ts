@@ -82,8 +82,8 @@ export class NetlinkSource implements StatsSource {
     return results;
   }
 
-  list(mode: ListMode): TaskId[] {
-    return listProcTasks(mode);
+  list(mode: ListMode, of?: ReadonlySet<number>): TaskId[] {
+    return listProcTasks(mode, '/proc', of);
   }
 
   info() {

@@ -174,8 +174,8 @@ export class ProcSource implements StatsSource {
     return out;
   }
 
-  list(mode: ListMode): TaskId[] {
-    return listProcTasks(mode, this.procRoot);
+  list(mode: ListMode, of?: ReadonlySet<number>): TaskId[] {
+    return listProcTasks(mode, this.procRoot, of);
   }
 
   close(): void {}

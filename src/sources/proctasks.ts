@@ -25,9 +25,12 @@ function numericEntries(dir: string): number[] {
   return out;
 }
 
-/** Every process, or every thread, visible in /proc. */
-export function listProcTasks(mode: ListMode, procRoot = '/proc'): TaskId[] {
-  const pids = numericEntries(procRoot);
+/**
+ * Every process, or every thread, visible in /proc; with `of`, only the threads of those
+ * processes (one /proc/<tgid>/task read each, not the whole machine).
+ */
+export function listProcTasks(mode: ListMode, procRoot = '/proc', of?: ReadonlySet<number>): TaskId[] {
+  const pids = of && mode === 'thread' ? [...of] : numericEntries(procRoot);
   if (mode === 'process') return pids.map((id) => ({ id, tgid: id }));
   const out: TaskId[] = [];
   for (const tgid of pids) for (const id of numericEntries(`${procRoot}/${tgid}/task`)) out.push({ id, tgid });

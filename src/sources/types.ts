@@ -31,8 +31,8 @@ export type FieldsFor = (target: Target) => readonly string[] | undefined;
 export interface StatsSource {
   readonly name: 'netlink' | 'proc' | 'replay';
   query(targets: readonly Target[], fields?: FieldsFor): Promise<QueryBatch>;
-  /** every task the source can see now */
-  list(mode: ListMode): TaskId[];
+  /** every task the source can see now; `of`: only the threads of these processes (a hint) */
+  list(mode: ListMode, of?: ReadonlySet<number>): TaskId[];
   close(): void;
 }
 

@@ -9,7 +9,6 @@ import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from 
 import type { Sample } from '../model/delays.js';
 import type { ExitBatch } from '../sources/exits.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
-import { threadsOfProcesses } from '../sources/threads.js';
 import { targetKey, type Target } from '../sources/types.js';
 import type { DashboardOptions } from './options.js';
 
@@ -233,13 +232,10 @@ export class DashboardController {
   private threadIndex(mode: ListMode, tasks: TaskId[]): (tgid: number) => number[] {
     const wanted = new Set(this.pinned.filter((e) => !e.exited && e.target.kind === 'tgid').map((e) => e.target.id));
     if (wanted.size === 0) return () => [];
-    let by: Map<number, number[]>;
-    if (mode === 'thread') {
-      by = new Map();
-      for (const t of tasks) if (wanted.has(t.tgid)) (by.get(t.tgid) ?? by.set(t.tgid, []).get(t.tgid)!).push(t.id);
-    } else {
-      by = threadsOfProcesses(this.opts.stats, wanted);
-    }
+    // (a source may list more than asked for: a replay lists its whole batch)
+    const threads = mode === 'thread' ? tasks : this.opts.stats.list('thread', wanted);
+    const by = new Map<number, number[]>();
+    for (const t of threads) if (wanted.has(t.tgid)) (by.get(t.tgid) ?? by.set(t.tgid, []).get(t.tgid)!).push(t.id);
     return (tgid) => by.get(tgid) ?? [];
   }
 
