@@ -68,23 +68,13 @@ int query(const std::string& path, std::string* out, const char** what) {
     if (m.seq != seq) continue;
     if (m.type == NLMSG_ERROR) return m.error ? m.error : EIO;
     if (m.type != fam || m.cmd != CGROUPSTATS_CMD_NEW) return EIO;
-    // parseMsg checked the attribute framing; walk it for the stats, still bounded.
     uint32_t msgLen;
-    memcpy(&msgLen, buf, 4);
-    size_t end = msgLen;
-    size_t off = 16 + 4;  // nlmsghdr + genlmsghdr
-    while (end >= off + 4) {
-      uint16_t len, type;
-      memcpy(&len, buf + off, 2);
-      memcpy(&type, buf + off + 2, 2);
-      if (len < 4 || len > end - off) return EIO;
-      if ((type & 0x3fff) == CGROUPSTATS_TYPE_CGROUP_STATS) {
-        out->assign(reinterpret_cast<const char*>(buf + off + 4), len - 4);
-        return 0;
-      }
-      off += (size_t(len) + 3) & ~size_t(3);
-    }
-    return EIO;
+    memcpy(&msgLen, buf, 4);  // parseMsg checked it against the datagram
+    size_t payload, payloadLen;
+    if (!nl::findAttr(buf, 16 + 4 /* nlmsghdr + genlmsghdr */, msgLen, CGROUPSTATS_TYPE_CGROUP_STATS, &payload, &payloadLen))
+      return EIO;
+    out->assign(reinterpret_cast<const char*>(buf + payload), payloadLen);
+    return 0;
   }
 }
 

@@ -138,6 +138,19 @@ ParseStatus parseMsg(const uint8_t* buf, size_t len, size_t off, uint16_t family
   return st == AttrStep::Bad ? ParseStatus::BadAttr : ParseStatus::Ok;
 }
 
+bool findAttr(const uint8_t* buf, size_t off, size_t end, uint16_t type, size_t* payload, size_t* payloadLen) {
+  Attr a;
+  while (nextAttr(buf, off, end, &a) == AttrStep::Ok) {
+    if (a.type == type) {
+      *payload = a.payload;
+      *payloadLen = a.payloadLen;
+      return true;
+    }
+    off = a.next;
+  }
+  return false;
+}
+
 int openSocket(int rcvbufBytes, bool force, int timeoutMs, uint32_t* portidOut) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
   if (fd < 0) return -errno;

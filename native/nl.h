@@ -56,6 +56,10 @@ const char* parseStatusText(ParseStatus s);
 ParseStatus parseMsg(const uint8_t* buf, size_t len, size_t off, uint16_t familyId, Msg* out,
                      size_t* next);
 
+// The first attribute of `type` among the attributes in buf[off, end), walked with the
+// same bounded checks as parseMsg. Returns false when absent or malformed.
+bool findAttr(const uint8_t* buf, size_t off, size_t end, uint16_t type, size_t* payload, size_t* payloadLen);
+
 // Resolve a generic-netlink family id by name. Returns the id, or -errno
 // (-ENOENT when the kernel has no such family, e.g. without CONFIG_TASKSTATS).
 int resolveFamily(int fd, const char* name, int timeoutMs);
