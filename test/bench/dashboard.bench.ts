@@ -418,7 +418,10 @@ async function main(): Promise<boolean> {
   const prefix = PREFIX ? `${PREFIX} ` : '';
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
   const profilesBefore = PROFILE_DIR ? new Set(readdirSync(PROFILE_DIR)) : new Set<string>();
-  tmux('send-keys', '-t', SESSION, '-l', `${prefix}node ${prof}${CLI ?? 'dist/cli.js'} -d 1; echo "${EXIT_MARK}$?"`);
+  // the node flags the installed `delaytop` runs with: its shebang's
+  const shebang = /^#!.*\bnode\b(.*)$/.exec(readFileSync(cli, 'utf8').split('\n')[0] ?? '');
+  const nodeFlags = shebang ? shebang[1]!.trim() + ' ' : '';
+  tmux('send-keys', '-t', SESSION, '-l', `${prefix}node ${nodeFlags}${prof}${CLI ?? 'dist/cli.js'} -d 1; echo "${EXIT_MARK}$?"`);
   tmux('send-keys', '-t', SESSION, 'Enter');
   const pid = await waitFor('the dashboard process', 10_000, () => findDashboard(shellPid), 20);
   dashPid = pid;
