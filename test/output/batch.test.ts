@@ -86,3 +86,18 @@ test('interrupted: stops before the next refresh', async () => {
   assert.ok(Date.now() - t0 < 2000);
   assert.equal(src.queries, 1);
 });
+
+test('sleep: beyond setTimeout\'s 2^31-1 ms limit it still waits (and Infinity waits for the interrupt)', async () => {
+  const { sleep } = await import('../../src/output/batch.js');
+  for (const ms of [3e9, Infinity]) {
+    let stop!: () => void;
+    const until = new Promise<void>((r) => (stop = r));
+    let done = false;
+    const p = sleep(ms, until).then(() => { done = true; });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(done, false, `sleep(${ms}) returned at once`);
+    stop();
+    await p;
+    assert.equal(done, true);
+  }
+});
