@@ -127,7 +127,7 @@ function listenerCpus(args: Args): { cpus: number[]; possible: string; rcvbufByt
 
 function openListener(args: Args): NetlinkExitSource {
   const { cpus, possible, rcvbufBytes } = listenerCpus(args);
-  const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin, batchMs: 50, maxQueueBytes: 64 << 20 });
+  const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin });
   onCleanup(() => source.close());
   for (const w of source.warnings) err(`delaytop: warning: ${w.message}`);
   if (args.verbose) {

@@ -10,7 +10,7 @@ import { computeDelays, type CategoryDelay } from '../model/delays.js';
 import { holdSignals, onCleanup } from '../lifecycle.js';
 import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { expandCpulist } from '../args.js';
-import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitBatch, type ExitSource } from '../sources/exits.js';
+import { NetlinkExitSource, type ExitBatch, type ExitSource } from '../sources/exits.js';
 import { readCpulist, readDelayacct } from '../sources/system.js';
 import { fmtNs, pad } from './format.js';
 import { jsonLine } from '../kernel/json.js';
@@ -296,10 +296,8 @@ export class CommandNotStarted extends Error {
 }
 
 function defaultListener(): ExitSource {
-  const possible = readCpulist('possible');
   const online = expandCpulist(readCpulist('online'));
-  const cpus = typeof online === 'string' ? [0] : online;
-  return new NetlinkExitSource({ cpus, possible, rcvbufBytes: DEFAULT_RCVBUF_BYTES, pin: false, batchMs: 10, maxQueueBytes: 64 << 20 });
+  return new NetlinkExitSource({ cpus: typeof online === 'string' ? [0] : online, batchMs: 10 });
 }
 
 function spawnError(argv0: string, e: NodeJS.ErrnoException): CommandNotStarted {

@@ -3,6 +3,7 @@
 import { loadAddon, type NativeListener } from '../kernel/addon.js';
 import { decodeCounters, decodeExitBatch, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
 import { fromNative, TaskstatsError } from '../kernel/errors.js';
+import { readCpulist } from './system.js';
 
 export interface ExitBatch {
   records: ExitRecord[];
@@ -20,12 +21,27 @@ export interface ExitSource {
 
 export interface ListenOptions {
   cpus: number[];
-  possible: string;
-  rcvbufBytes: number;
-  pin: boolean;
-  /** ms to gather records before handing a batch to JS */
-  batchMs: number;
-  maxQueueBytes: number;
+  /** cpulist of possible CPUs (default: /sys/devices/system/cpu/possible) */
+  possible?: string;
+  /** receive buffer per socket (default DEFAULT_RCVBUF_BYTES) */
+  rcvbufBytes?: number;
+  pin?: boolean;
+  /** ms to gather records before handing a batch to JS (default 50) */
+  batchMs?: number;
+  /** bound of delaytop's own queue; overflow is counted lost (default 64 MiB) */
+  maxQueueBytes?: number;
+}
+
+/** The listener's defaults, in one place for every mode that listens. */
+function withDefaults(o: ListenOptions): Required<ListenOptions> {
+  return {
+    cpus: o.cpus,
+    possible: o.possible ?? readCpulist('possible'),
+    rcvbufBytes: o.rcvbufBytes ?? DEFAULT_RCVBUF_BYTES,
+    pin: o.pin ?? false,
+    batchMs: o.batchMs ?? 50,
+    maxQueueBytes: o.maxQueueBytes ?? 64 << 20,
+  };
 }
 
 export const DEFAULT_RCVBUF_BYTES = 16 << 20;
@@ -46,7 +62,10 @@ export class NetlinkExitSource implements ExitSource {
   private closed = false;
   private last: CpuCounters[] = [];
 
-  constructor(private opts: ListenOptions) {
+  private opts: Required<ListenOptions>;
+
+  constructor(options: ListenOptions) {
+    const opts = (this.opts = withDefaults(options));
     let addon;
     try {
       addon = loadAddon();
@@ -123,7 +142,7 @@ export class NetlinkExitSource implements ExitSource {
   }
 }
 
-function listenError(e: unknown, opts: ListenOptions): Error {
+function listenError(e: unknown, opts: Required<ListenOptions>): Error {
   const code = (e as NodeJS.ErrnoException).code;
   const cpu = (e as { cpu?: number }).cpu;
   const where = cpu === undefined ? 'register exit listener' : `register cpumask for cpu ${cpu}`;

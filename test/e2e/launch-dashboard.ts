@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { expandCpulist } from '../../src/args.js';
 import { interrupted, onCleanup, runCleanups } from '../../src/lifecycle.js';
-import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitSource } from '../../src/sources/exits.js';
+import { NetlinkExitSource, type ExitSource } from '../../src/sources/exits.js';
 import { openStatsSource } from '../../src/sources/proc.js';
 import { delayacctTracker, kernelRelease, readCpulist, writeDelayacct } from '../../src/sources/system.js';
 import type { Target } from '../../src/sources/types.js';
@@ -32,7 +32,7 @@ if (opened.privileged) {
     const possible = readCpulist('possible');
     const cpus = expandCpulist(readCpulist('online'));
     if (typeof cpus === 'string') throw new Error(`online CPUs: ${cpus}`);
-    exits = new NetlinkExitSource({ cpus, possible, rcvbufBytes: DEFAULT_RCVBUF_BYTES, pin: false, batchMs: 50, maxQueueBytes: 64 << 20 });
+    exits = new NetlinkExitSource({ cpus, possible });
     const ex = exits;
     onCleanup(() => ex.close());
   } catch (e) {
