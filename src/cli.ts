@@ -251,7 +251,8 @@ async function statsMode(args: Args): Promise<number> {
   if (rec && exits) exits = rec.wrapExits(exits);
 
   if (interactive) {
-    return dashboard(args, { stats, exits, exitsOffReason, pinned: targets, intervalSec, delayacct, privileged: opened.privileged, banners });
+    const keepIdentities = opened.privileged && exits !== null && !rec;
+    return dashboard(args, { stats, exits, exitsOffReason, keepIdentities, pinned: targets, intervalSec, delayacct, privileged: opened.privileged, banners });
   }
   for (const line of banners) err(`delaytop: ${line}`);
   if (delayacct().on === false) err(`delaytop: ${DELAYACCT_OFF_ADVICE}`);

@@ -1,6 +1,6 @@
 // The process table's model: which targets one refresh queries, the rows that come out
 // of one batch, and how rows are sorted and filtered. Pure: no I/O, no React.
-import { num } from '../kernel/decode.js';
+import { num, type Taskstats } from '../kernel/decode.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import { targetKey, type FieldsFor, type QueryBatch, type QueryResult, type Target } from '../sources/types.js';
@@ -29,12 +29,47 @@ export interface TaskRow {
 }
 
 /**
- * Every target one refresh queries, in one batch. Process mode asks for each process
- * twice: its main thread (pid:N gives comm and ac_btime64, the task's identity) and the
- * whole process (tgid:N, the threads' sum, which is what the row shows). `extra` (pinned
- * tasks and their threads) is merged in without duplicates.
+ * A process's identity: its main thread's record (pid:N gives comm and ac_etime, from
+ * which its start), and the batch it came from. A TGID record has neither.
  */
-export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: readonly Target[] = []): Target[] {
+export interface Identity {
+  stats: Taskstats;
+  atNs: number;
+}
+
+/**
+ * What the exit feed vouches for since the identities were last asked: the processes
+ * that exited (their ids may name new processes now), and whether it missed any exit.
+ */
+export interface ExitsSince {
+  exited: ReadonlySet<number>;
+  lost: boolean;
+}
+
+/** A process this young is asked every refresh: exec (a new comm) usually follows fork closely. */
+const YOUNG_NS = 10e9;
+/** Every other process is asked again one refresh in this many (comm changed by exec or prctl). */
+export const IDENTITY_RECHECK_REFRESHES = 8;
+
+/**
+ * Whether process `id` needs its main thread asked this refresh. Without an exit feed to
+ * vouch (`exits` null), always: only an exit frees an id for reuse, so a known identity
+ * is kept while the feed, having lost nothing, saw no exit of that process.
+ */
+export function identityDue(id: number, known: Identity | undefined, exits: ExitsSince | null, refresh: number, nowNs: number): boolean {
+  if (!known || !exits || exits.lost || exits.exited.has(id)) return true;
+  const etimeUs = num(known.stats, 'ac_etime');
+  if (etimeUs === undefined || nowNs - (known.atNs - etimeUs * 1000) < YOUNG_NS) return true;
+  return (id + refresh) % IDENTITY_RECHECK_REFRESHES === 0;
+}
+
+/**
+ * Every target one refresh queries, in one batch. Process mode asks for the whole
+ * process (tgid:N, the threads' sum, which is what the row shows) and, where
+ * `identityDue` says so (default: always), its main thread (pid:N: comm and start, the
+ * task's identity). `extra` (pinned tasks and their threads) is merged in without duplicates.
+ */
+export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: readonly Target[] = [], identityDue?: (id: number) => boolean): Target[] {
   const out: Target[] = [];
   const seen = new Set<string>();
   const add = (t: Target) => {
@@ -45,7 +80,7 @@ export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: rea
     }
   };
   for (const t of tasks) {
-    add({ kind: 'pid', id: t.id });
+    if (mode === 'thread' || !identityDue || identityDue(t.id)) add({ kind: 'pid', id: t.id });
     if (mode === 'process') add({ kind: 'tgid', id: t.id });
   }
   for (const t of extra) add(t);
@@ -79,17 +114,14 @@ export interface ScanResult {
   delays: Map<string, TaskDelays>;
   /** per target key: what the query said */
   status: Map<string, QueryResult['status']>;
-  /** comm by task id (from pid records) */
+  /** comm by task id (from pid records, and in process mode from identities kept) */
   comms: Map<number, string>;
+  /** process mode: each row's identity, asked this refresh or kept from an earlier one */
+  identities: Map<number, Identity>;
   /** the struct version the kernel sends, from the first record seen */
   taskstatsVersion: number | null;
   /** query errors other than "gone" (one message per distinct code) */
   errors: string[];
-}
-
-/** The record that identifies a target's task: its own for pid:N, the main thread's for tgid:N. */
-function identity(r: QueryResult & { status: 'ok' }, byKey: Map<string, QueryResult>): QueryResult | undefined {
-  return r.target.kind === 'pid' ? r : byKey.get(`pid:${r.target.id}`);
 }
 
 /**
@@ -101,25 +133,33 @@ function identity(r: QueryResult & { status: 'ok' }, byKey: Map<string, QueryRes
  * after ours), so a task already there at the previous refresh estimates before that
  * refresh, and one started after it (the id was reused) estimates after it.
  */
-function startIdOf(id: QueryResult | undefined, atNs: number, prev: Sample | undefined): number | undefined {
-  if (!id || id.status !== 'ok') return undefined;
+function startIdOf(id: Identity | undefined, prev: Sample | undefined): number | undefined {
+  if (!id) return undefined;
   const etimeUs = num(id.stats, 'ac_etime');
   if (etimeUs === undefined) return undefined;
-  const startUs = Math.round(atNs / 1000 - etimeUs);
+  const startUs = Math.round(id.atNs / 1000 - etimeUs);
   if (prev?.startId !== undefined && startUs <= prev.atNs / 1000) return prev.startId as number; // the same task
   return startUs;
+}
+
+/** What computeScan needs of the previous refresh. */
+export interface PrevScan {
+  samples: ReadonlyMap<string, Sample>;
+  identities?: ReadonlyMap<number, Identity>;
 }
 
 /**
  * One refresh: per-target deltas against the previous samples (keyed by target; a task
  * that started after the previous refresh means the id was reused, and its figures
- * restart as lifetime ones), and one row per listed task.
+ * restart as lifetime ones), and one row per listed task. In process mode a row's
+ * identity is its main thread's record from this batch, or, where this batch did not ask
+ * for it (identityDue), the one kept from an earlier refresh.
  */
 export function computeScan(
   mode: ListMode,
   tasks: readonly TaskId[],
   batch: QueryBatch,
-  prev: ReadonlyMap<string, Sample>,
+  prev: PrevScan,
   sys: DelayacctState,
   extra: readonly Target[] = [],
 ): ScanResult {
@@ -133,8 +173,16 @@ export function computeScan(
   const delays = new Map<string, TaskDelays>();
   const status = new Map<string, QueryResult['status']>();
   const comms = new Map<number, string>();
+  const identities = new Map<number, Identity>();
   const errors = new Map<string, string>();
   let taskstatsVersion: number | null = null;
+  const own = (r: QueryResult & { status: 'ok' }): Identity => ({ stats: r.stats, atNs: batch.atNs });
+  /** a process's identity: its main thread asked now (gone: a zombie leader, none), or kept */
+  const identityOf = (id: number): Identity | undefined => {
+    const asked = byKey.get(`pid:${id}`);
+    if (asked) return asked.status === 'ok' ? own(asked) : undefined;
+    return prev.identities?.get(id);
+  };
   for (const [key, r] of byKey) {
     status.set(key, r.status);
     if (r.status === 'error') {
@@ -145,13 +193,21 @@ export function computeScan(
     taskstatsVersion ??= r.stats.version || null;
     if (r.target.kind === 'pid') comms.set(r.target.id, printableComm(String(r.stats.raw.ac_comm ?? '')));
     if (r.target.kind !== rowKind && !wanted.has(key)) continue;
-    const id = identity(r, byKey);
-    const idStats = id?.status === 'ok' ? id.stats : r.stats;
-    const before = prev.get(key);
-    const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, batch.atNs, before) };
+    const before = prev.samples.get(key);
+    const id = r.target.kind === 'pid' ? own(r) : identityOf(r.target.id);
+    if (id && r.target.kind === 'tgid') {
+      if (id.atNs !== batch.atNs && before && (num(r.stats, 'ac_etime') ?? Infinity) * 1000 < (batch.atNs - before.atNs) / 2) {
+        // A kept identity, but every live thread is younger than half the interval: the
+        // id names a process the exit feed has not reported yet. No row until it is asked.
+        continue;
+      }
+      identities.set(r.target.id, id);
+      if (!comms.has(r.target.id)) comms.set(r.target.id, printableComm(String(id.stats.raw.ac_comm ?? '')));
+    }
+    const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, before) };
     // rows that are not pinned show three categories: compute only those
     const only = wanted.has(key) ? undefined : TABLE_CATEGORIES;
-    delays.set(key, computeDelays(before, sample, { recording: recordingFor(idStats, sys), only }));
+    delays.set(key, computeDelays(before, sample, { recording: recordingFor(id?.stats ?? r.stats, sys), only }));
     samples.set(key, sample);
   }
   const rows: TaskRow[] = [];
@@ -169,7 +225,7 @@ export function computeScan(
     }
     rows.push({ key, target, id: t.id, tgid: t.tgid, comm, percent, lifetime: d.lifetime });
   }
-  return { atNs: batch.atNs, rows, samples, delays, status, comms, taskstatsVersion, errors: [...errors.values()] };
+  return { atNs: batch.atNs, rows, samples, delays, status, comms, identities, taskstatsVersion, errors: [...errors.values()] };
 }
 
 /** `/` filter: digits match a pid/tgid prefix or the name; anything else matches the name. */

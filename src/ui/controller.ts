@@ -3,10 +3,9 @@
 // Exit batches are folded in between refreshes and published at a capped rate.
 import type { DelayacctState } from '../model/recording.js';
 import { CATEGORIES } from '../kernel/layout.js';
-import { computeScan, scanFields, scanTargets, type ScanResult, type TaskRow } from '../model/dashboard.js';
+import { computeScan, identityDue, scanFields, scanTargets, type ExitsSince, type ScanResult, type TaskRow } from '../model/dashboard.js';
 import { FeedStore, type FeedSnapshot } from '../model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
-import type { Sample } from '../model/delays.js';
 import type { ExitBatch } from '../sources/exits.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { targetKey, type Target } from '../sources/types.js';
@@ -63,8 +62,13 @@ export interface ControllerOptions {
 export class DashboardController {
   private mode: ListMode = 'process';
   private intervalSec: number;
-  private samples: ReadonlyMap<string, Sample> = new Map();
   private lastScan: ScanResult | null = null;
+  /** processes the exit feed saw end since the last refresh asked for identities */
+  private exited = new Set<number>();
+  /** exits the feed lost so far, and as of the last refresh that asked for identities */
+  private exitsLost = 0;
+  private exitsLostAtScan = 0;
+  private refreshes = 0;
   private rows: TaskRow[] = [];
   private pinned: readonly WatchEntry[];
   private feed: FeedStore | null;
@@ -202,10 +206,9 @@ export class DashboardController {
       const tasks = this.opts.stats.list(mode);
       const threadsOf = this.threadIndex(mode, tasks);
       const extra = watchTargets(this.pinned, threadsOf);
-      const batch = await this.opts.stats.query(scanTargets(mode, tasks, extra), scanFields(extra));
+      const batch = await this.opts.stats.query(scanTargets(mode, tasks, extra, this.identityDue(mode)), scanFields(extra));
       if (mode !== this.mode) return; // toggled while querying: the next refresh is already asked for
-      const scan = computeScan(mode, tasks, batch, this.samples, this.delayacct, extra);
-      this.samples = scan.samples;
+      const scan = computeScan(mode, tasks, batch, this.lastScan ?? { samples: new Map() }, this.delayacct, extra);
       this.lastScan = scan;
       this.rows = scan.rows;
       const feed = this.feed;
@@ -228,6 +231,22 @@ export class DashboardController {
     this.publish();
   }
 
+  /**
+   * Which processes this refresh asks for their identity (undefined: all of them). Exits
+   * reported from here on count for the next refresh.
+   */
+  private identityDue(mode: ListMode): ((id: number) => boolean) | undefined {
+    const refresh = this.refreshes++;
+    if (mode !== 'process' || !this.opts.keepIdentities || !this.feed) return undefined;
+    const exits: ExitsSince = { exited: this.exited, lost: this.exitsLost !== this.exitsLostAtScan };
+    this.exited = new Set();
+    this.exitsLostAtScan = this.exitsLost;
+    const last = this.lastScan;
+    if (!last) return undefined;
+    // ages as of the last batch, on the source's clock
+    return (id) => identityDue(id, last.identities.get(id), exits, refresh, last.atNs);
+  }
+
   /** Thread ids of the pinned processes: from the listing in thread mode, else read for them alone. */
   private threadIndex(mode: ListMode, tasks: TaskId[]): (tgid: number) => number[] {
     const wanted = new Set(this.pinned.filter((e) => !e.exited && e.target.kind === 'tgid').map((e) => e.target.id));
@@ -242,6 +261,8 @@ export class DashboardController {
   private onExits(batch: ExitBatch): void {
     if (!this.feed) return;
     this.feed.fold(batch);
+    for (const r of batch.records) this.exited.add(r.tgid);
+    if (batch.counters.length) this.exitsLost = batch.counters.reduce((n, c) => n + c.lost, 0);
     this.pinned = markExits(this.pinned, batch.records);
     if (!this.running || this.feedTimer || batch.records.length === 0) return;
     const waitMs = Math.max(0, this.lastPublishMs + this.feedPublishMs - this.now());

@@ -8,6 +8,13 @@ export interface DashboardOptions {
   /** null when the exit feed is off; exitsOffReason says why */
   exits: ExitSource | null;
   exitsOffReason: string | null;
+  /**
+   * The exit feed is live and lossless enough to vouch that a process did not exit, so a
+   * process's identity (its main thread's comm and start) can be kept between refreshes
+   * instead of asked every time (see identityDue). Live netlink without a recording only:
+   * a recording keeps every batch whole for its replays.
+   */
+  keepIdentities?: boolean;
   /** tasks pinned from the command line (-p/-t) */
   pinned: Target[];
   intervalSec: number;

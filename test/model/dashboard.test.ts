@@ -1,9 +1,9 @@
 // The process table's model: one batch per refresh, rows from it, pid reuse, sort and filter.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeScan, matchesFilter, scanTargets, viewRows, type TaskRow } from '../../src/model/dashboard.js';
+import { computeScan, IDENTITY_RECHECK_REFRESHES, identityDue, matchesFilter, scanTargets, viewRows, type ExitsSince, type PrevScan, type TaskRow } from '../../src/model/dashboard.js';
 import type { Sample } from '../../src/model/delays.js';
-import { FakeStatsSource, S, sampleTasks } from '../ui/fakes.js';
+import { FakeStatsSource, record, S, sampleTasks } from '../ui/fakes.js';
 
 const ON = { on: true, onSinceSec: 0 };
 
@@ -19,14 +19,14 @@ test('rows: process rows show the tgid sum with the main thread comm; second ref
   const src = new FakeStatsSource(sampleTasks());
   const tasks = src.list('process');
   const b1 = await src.query(scanTargets('process', tasks));
-  const s1 = computeScan('process', tasks, b1, new Map(), ON);
+  const s1 = computeScan('process', tasks, b1, { samples: new Map() }, ON);
   assert.deepEqual(s1.rows.map((r) => [r.id, r.comm, r.target.kind]), [[100, 'alpha', 'tgid'], [200, 'bravo', 'tgid'], [300, 'charlie', 'tgid']]);
   assert.ok(s1.rows.every((r) => r.lifetime), 'first sample: lifetime figures');
   assert.equal(s1.taskstatsVersion, 16);
   src.wait(200, 'CPU', 5, 0.2 * S);
   src.wait(201, 'CPU', 5, 0.3 * S);
   const b2 = await src.query(scanTargets('process', tasks));
-  const s2 = computeScan('process', tasks, b2, s1.samples, ON);
+  const s2 = computeScan('process', tasks, b2, s1, ON);
   const bravo = s2.rows.find((r) => r.id === 200)!;
   assert.equal(bravo.lifetime, false);
   assert.ok(Math.abs(bravo.percent.CPU! - 50) < 1e-9, `both threads summed over 1 s: ${bravo.percent.CPU}`);
@@ -36,19 +36,60 @@ test('rows: process rows show the tgid sum with the main thread comm; second ref
 test('a reused pid starts over as a lifetime sample instead of a bogus delta', async () => {
   const src = new FakeStatsSource([{ id: 5, tgid: 5, comm: 'old', btime: 1000, delays: { CPU: { count: 100, totalNs: 50 * S } } }]);
   const tasks = src.list('thread');
-  const s1 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), new Map(), ON);
+  const s1 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), { samples: new Map() }, ON);
   src.tasks.set(5, { id: 5, tgid: 5, comm: 'new', btime: 2000, startNs: src.nowNs + 0.5 * S, delays: { CPU: { count: 1, totalNs: 1e6 } } });
-  const s2 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), s1.samples, ON);
+  const s2 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), s1, ON);
   assert.equal(s2.delays.get('pid:5')!.reused, true);
   assert.equal(s2.rows[0]!.lifetime, true);
   assert.equal(s2.rows[0]!.comm, 'new');
   assert.ok(s2.rows[0]!.percent.CPU! >= 0, 'no negative delta');
 });
 
+const VOUCHED: ExitsSince = { exited: new Set(), lost: false };
+
+test('identityDue: a known process is asked again on evidence only, or in its recheck round', () => {
+  const known = { stats: record({ ac_etime: 100e6 }), atNs: 1000 * S }; // started 100 s before
+  const now = 1001 * S;
+  assert.equal(identityDue(7, undefined, VOUCHED, 1, now), true, 'never asked');
+  assert.equal(identityDue(7, known, null, 1, now), true, 'no exit feed to vouch');
+  assert.equal(identityDue(7, known, { exited: new Set(), lost: true }, 1, now), true, 'the feed lost exits');
+  assert.equal(identityDue(7, known, { exited: new Set([7]), lost: false }, 1, now), true, 'it exited');
+  assert.equal(identityDue(7, { stats: record({ ac_etime: 2e6 }), atNs: 1000 * S }, VOUCHED, 1, now), true, 'young: exec may follow');
+  const rounds = Array.from({ length: 2 * IDENTITY_RECHECK_REFRESHES }, (_, r) => identityDue(7, known, VOUCHED, r, now));
+  assert.equal(rounds.filter(Boolean).length, 2, 'one refresh in IDENTITY_RECHECK_REFRESHES');
+});
+
+test('process rows keep a known identity: comm and interval figures without the main thread asked', async () => {
+  const src = new FakeStatsSource(sampleTasks());
+  const tasks = src.list('process');
+  const s1 = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), { samples: new Map() }, ON);
+  const targets = scanTargets('process', tasks, [], (id) => identityDue(id, s1.identities.get(id), VOUCHED, 1, s1.atNs));
+  assert.deepEqual(targets, [{ kind: 'tgid', id: 100 }, { kind: 'tgid', id: 200 }, { kind: 'tgid', id: 300 }]);
+  src.wait(200, 'CPU', 5, 0.5 * S);
+  const s2 = computeScan('process', tasks, await src.query(targets), s1, ON);
+  assert.deepEqual(s2.rows.map((r) => [r.id, r.comm, r.lifetime]), [[100, 'alpha', false], [200, 'bravo', false], [300, 'charlie', false]]);
+  assert.ok(Math.abs(s2.rows[1]!.percent.CPU! - 50) < 1e-9);
+  assert.equal(s2.identities.get(200), s1.identities.get(200), 'kept as it was');
+});
+
+test('a kept identity is dropped when every live thread is younger than the interval (an exit not delivered yet)', async () => {
+  const src = new FakeStatsSource([{ id: 5, tgid: 5, comm: 'old', btime: 1000, delays: { CPU: { count: 100, totalNs: 50 * S } } }]);
+  const tasks = src.list('process');
+  const s1 = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), { samples: new Map() }, ON);
+  // the id is reused: the next query (one second later) finds a process 0.3 s old
+  src.tasks.set(5, { id: 5, tgid: 5, comm: 'new', btime: 2000, startNs: src.nowNs + 0.7 * S, delays: { CPU: { count: 1, totalNs: 1e6 } } });
+  const s2 = computeScan('process', tasks, await src.query(scanTargets('process', tasks, [], () => false)), s1, ON);
+  assert.deepEqual(s2.rows, [], 'no row under the old name');
+  assert.equal(s2.identities.has(5), false);
+  const due = (id: number) => identityDue(id, s2.identities.get(id), VOUCHED, 2, s2.atNs);
+  const s3 = computeScan('process', tasks, await src.query(scanTargets('process', tasks, [], due)), s2, ON);
+  assert.deepEqual(s3.rows.map((r) => [r.comm, r.lifetime]), [['new', true]]);
+});
+
 test('IO and SWAP are n/a (null) when delay accounting is off; CPU stays', async () => {
   const src = new FakeStatsSource(sampleTasks());
   const tasks = src.list('process');
-  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), new Map<string, Sample>(), { on: false, onSinceSec: null });
+  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), { samples: new Map<string, Sample>() }, { on: false, onSinceSec: null });
   for (const r of s.rows) {
     assert.equal(r.percent.IO, null);
     assert.equal(r.percent.SWAP, null);
@@ -60,7 +101,7 @@ test('a task gone between listing and query has no row; its status says gone', a
   const src = new FakeStatsSource(sampleTasks());
   const tasks = src.list('process');
   src.tasks.delete(300);
-  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), new Map(), ON);
+  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), { samples: new Map() }, ON);
   assert.deepEqual(s.rows.map((r) => r.id), [100, 200]);
   assert.equal(s.status.get('tgid:300'), 'gone');
 });
@@ -72,11 +113,11 @@ const row = (id: number, cpu: number | null, io: number | null, comm = `c${id}`)
 test('ac_btime64 flipping by a second between queries (as the kernel does) is not pid reuse', async () => {
   const src = new FakeStatsSource(sampleTasks());
   const tasks = src.list('process');
-  let prev = new Map<string, Sample>();
+  let prev: PrevScan = { samples: new Map<string, Sample>() };
   for (let i = 0; i < 4; i++) {
     const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), prev, ON);
     if (i > 0) for (const r of s.rows) assert.equal(r.lifetime, false, `refresh ${i}: ${r.key} kept its deltas`);
-    prev = s.samples;
+    prev = s;
   }
 });
 

@@ -1,14 +1,14 @@
 // Pinned tasks: figures per refresh, the largest thread max for a process, exits.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeScan, scanTargets } from '../../src/model/dashboard.js';
+import { computeScan, scanTargets, type PrevScan } from '../../src/model/dashboard.js';
 import { FeedStore } from '../../src/model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, HISTORY_LEN } from '../../src/model/watch.js';
 import { counters, exitRecord, FakeStatsSource, S, sampleTasks } from '../ui/fakes.js';
 
 const ON = { on: true, onSinceSec: 0 };
 
-async function refresh(src: FakeStatsSource, pinned: ReturnType<typeof pinEntry>[], prev = new Map()) {
+async function refresh(src: FakeStatsSource, pinned: ReturnType<typeof pinEntry>[], prev: PrevScan = { samples: new Map() }) {
   const tasks = src.list('process');
   const threadsOf = (tgid: number) => src.list('thread').filter((t) => t.tgid === tgid).map((t) => t.id);
   const extra = watchTargets(pinned, threadsOf);
@@ -23,7 +23,7 @@ test('a pinned process: the table per refresh, thread count, max over its thread
   pinned = updateWatch(pinned, r.scan, r.threadsOf, () => undefined);
   src.wait(200, 'CPU', 1, 0.1 * S, 7e6);
   src.wait(201, 'CPU', 1, 0.1 * S, 9e6);
-  r = await refresh(src, pinned, r.scan.samples);
+  r = await refresh(src, pinned, r.scan);
   pinned = updateWatch(pinned, r.scan, r.threadsOf, () => undefined);
   const e = pinned[0]!;
   assert.equal(e.comm, 'bravo');
@@ -34,7 +34,7 @@ test('a pinned process: the table per refresh, thread count, max over its thread
   assert.equal(e.history.CPU.length, 2);
   assert.ok(Math.abs(e.history.CPU[1]! - 20) < 1e-9);
   for (let i = 0; i < HISTORY_LEN + 5; i++) {
-    r = await refresh(src, pinned, r.scan.samples);
+    r = await refresh(src, pinned, r.scan);
     pinned = updateWatch(pinned, r.scan, r.threadsOf, () => undefined);
   }
   assert.equal(pinned[0]!.history.CPU.length, HISTORY_LEN);
@@ -54,7 +54,7 @@ test('a pinned task that ends stays, marked exited with the status from the exit
   // 300 ends with no record seen yet: gone, status unknown... until its record arrives
   src.tasks.delete(100);
   src.tasks.delete(300);
-  r = await refresh(src, pinned, r.scan.samples);
+  r = await refresh(src, pinned, r.scan);
   pinned = updateWatch(pinned, r.scan, r.threadsOf, (t) => feed.exitOf(t));
   assert.equal(pinned.length, 2, 'exited tasks stay pinned');
   assert.deepEqual(pinned[0]!.exited, { status: null });
