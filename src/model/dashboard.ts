@@ -87,17 +87,19 @@ export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: rea
   return out;
 }
 
-// What a scan reads of a record that is not pinned: identity, lifetime, and every
-// category's count and total (the table's columns, and the evidence recordingFor weighs).
-const SCAN_FIELDS: readonly string[] = [
-  'version', 'ac_comm', 'ac_etime', 'ac_btime', 'ac_btime64', 'cpu_run_virtual_total',
-  ...CATEGORIES.flatMap((c) => [c.count, c.total]),
+// What a scan reads of a record that is not pinned. A row's own record (tgid:N; pid:N in
+// thread mode): lifetime, run time and the table's columns. A pid:N record is also an
+// identity: comm, start, and every category's count (the evidence recordingFor weighs).
+const ROW_FIELDS: readonly string[] = [
+  'version', 'ac_etime', 'cpu_run_virtual_total',
+  ...CATEGORIES.filter((c) => (TABLE_CATEGORIES as readonly string[]).includes(c.key)).flatMap((c) => [c.count, c.total]),
 ];
+const PID_FIELDS: readonly string[] = [...new Set([...ROW_FIELDS, 'ac_comm', 'ac_btime', 'ac_btime64', ...CATEGORIES.map((c) => c.count)])];
 
 /** Pinned tasks (extra) get whole records; every other row only the scan's fields. */
 export function scanFields(extra: readonly Target[]): FieldsFor {
   const whole = new Set(extra.map(targetKey));
-  return (t) => (whole.size && whole.has(targetKey(t)) ? undefined : SCAN_FIELDS);
+  return (t) => (whole.size && whole.has(targetKey(t)) ? undefined : t.kind === 'tgid' ? ROW_FIELDS : PID_FIELDS);
 }
 
 /** Kernel comm is up to 15 arbitrary bytes: keep it one terminal cell per character. */

@@ -75,6 +75,16 @@ export function isReused(prev: Sample, cur: Sample): boolean {
   return pr !== undefined && cr !== undefined && cr < pr;
 }
 
+type Category = (typeof CATEGORIES)[number];
+const subsets = new WeakMap<readonly CategoryKey[], readonly Category[]>();
+
+/** The categories named in `only`, in table order; remembered per list (callers pass constants). */
+function categoriesOf(only: readonly CategoryKey[]): readonly Category[] {
+  let cats = subsets.get(only);
+  if (!cats) subsets.set(only, (cats = CATEGORIES.filter((c) => only.includes(c.key))));
+  return cats;
+}
+
 export function computeDelays(prev: Sample | undefined, cur: Sample, opts: DelayOptions = {}): TaskDelays {
   const recording = opts.recording ?? 'yes';
   const reused = prev !== undefined && isReused(prev, cur);
@@ -85,7 +95,7 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
     // ac_etime: elapsed µs since the task started (for a TGID record, summed over threads).
     intervalNs = (num(cur.stats, 'ac_etime') ?? 0) * 1000;
   }
-  const cats = opts.only ? CATEGORIES.filter((c) => opts.only!.includes(c.key)) : CATEGORIES;
+  const cats = opts.only ? categoriesOf(opts.only) : CATEGORIES;
   const categories = cats.map((cat): CategoryDelay => {
     // /proc gives IO delay as a total without a count: a percentage, but no average or rate.
     const hasCount = cur.stats.raw[cat.count] !== undefined;

@@ -1,11 +1,21 @@
 // Live taskstats over netlink: one native crossing per batch of ids.
 import { loadAddon, type NativeQuerySocket } from '../kernel/addon.js';
-import { decodeTaskstats, DecodeError } from '../kernel/decode.js';
+import { decodeTaskstats, DecodeError, type DecodeOptions } from '../kernel/decode.js';
 import { fromNative } from '../kernel/errors.js';
 import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
 import { monotonicNs, type FieldsFor, type QueryBatch, type QueryResult, type StatsSource, type Target } from './types.js';
 
 const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 5: 'EIO', 13: 'EACCES', 22: 'EINVAL', 110: 'ETIMEDOUT' };
+
+const WHOLE: DecodeOptions = {};
+const partial = new WeakMap<readonly string[], DecodeOptions>();
+/** Decode options for a field list, one object per list (callers pass constants). */
+function optionsFor(only: readonly string[] | undefined): DecodeOptions {
+  if (!only) return WHOLE;
+  let o = partial.get(only);
+  if (!o) partial.set(only, (o = { only }));
+  return o;
+}
 
 /** Turn the native result buffer into one result per target. */
 export function decodeQueryResult(ab: ArrayBuffer, targets: readonly Target[], entryBytes: number, fields?: FieldsFor): QueryResult[] {
@@ -23,8 +33,7 @@ export function decodeQueryResult(ab: ArrayBuffer, targets: readonly Target[], e
       const off = dv.getUint32(i * entryBytes + 4, true);
       const len = dv.getUint32(i * entryBytes + 8, true);
       try {
-        const only = fields?.(target);
-        out[i] = { target, status: 'ok', stats: decodeTaskstats(new Uint8Array(ab, off, len), only ? { only } : {}) };
+        out[i] = { target, status: 'ok', stats: decodeTaskstats(new Uint8Array(ab, off, len), optionsFor(fields?.(target))) };
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         out[i] = { target, status: 'error', code: 'EDECODE', message: `${target.kind} ${target.id}: ${e.message}` };
