@@ -51,6 +51,8 @@ export function stepInterval(sec: number, dir: 1 | -1): number {
 }
 
 const MESSAGE_MS = 6000;
+/** a refresh due at most this long after a feed-only publish would be carries the feed instead */
+const REFRESH_CARRIES_FEED_MS = 250;
 
 export interface ControllerOptions {
   /** epoch ms; injectable for tests */
@@ -77,6 +79,8 @@ export class DashboardController {
   private timer: NodeJS.Timeout | undefined;
   private feedTimer: NodeJS.Timeout | undefined;
   private lastPublishMs = 0;
+  /** epoch ms of the next scheduled refresh; null while none is */
+  private nextRefreshMs: number | null = null;
   private running = false;
   private inFlight: Promise<void> | null = null;
   private again = false;
@@ -164,6 +168,7 @@ export class DashboardController {
     clearTimeout(this.timer);
     clearTimeout(this.feedTimer);
     this.timer = this.feedTimer = undefined;
+    this.nextRefreshMs = null;
   }
 
   /** the stats source has nothing more to give (a replay at its end): refreshes stop */
@@ -173,10 +178,17 @@ export class DashboardController {
     if (!this.running) return;
     const startedMs = this.now();
     await this.refresh();
-    if (!this.running || this.sourceEnded) return;
-    const waitMs = Math.max(0, startedMs + this.intervalSec * 1000 - this.now());
+    if (!this.running || this.sourceEnded) {
+      this.nextRefreshMs = null;
+      return;
+    }
+    this.scheduleRefresh(startedMs + this.intervalSec * 1000);
+  }
+
+  private scheduleRefresh(atMs: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.loop(), waitMs);
+    this.nextRefreshMs = Math.max(atMs, this.now());
+    this.timer = setTimeout(() => void this.loop(), this.nextRefreshMs - this.now());
   }
 
   /** Refresh now (also what the loop calls); overlapping calls coalesce into one more. */
@@ -265,8 +277,11 @@ export class DashboardController {
     if (batch.counters.length) this.exitsLost = batch.counters.reduce((n, c) => n + c.lost, 0);
     this.pinned = markExits(this.pinned, batch.records);
     if (!this.running || this.feedTimer || batch.records.length === 0) return;
-    const waitMs = Math.max(0, this.lastPublishMs + this.feedPublishMs - this.now());
-    this.feedTimer = setTimeout(() => this.publish(), waitMs);
+    const dueMs = this.lastPublishMs + this.feedPublishMs;
+    // A refresh about to publish (or publishing) carries the feed: no frame of its own
+    // just before that one (a frame costs the same whatever changed).
+    if (this.inFlight || (this.nextRefreshMs !== null && this.nextRefreshMs <= dueMs + REFRESH_CARRIES_FEED_MS)) return;
+    this.feedTimer = setTimeout(() => this.publish(), Math.max(0, dueMs - this.now()));
   }
 
   // --- commands from the view ---
@@ -310,10 +325,7 @@ export class DashboardController {
     } else {
       this.intervalSec = next;
       this.say(`refresh every ${next}s`);
-      if (this.running && !this.inFlight && !this.sourceEnded) {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.loop(), Math.max(0, this.atMs + next * 1000 - this.now()));
-      }
+      if (this.running && !this.inFlight && !this.sourceEnded) this.scheduleRefresh(this.atMs + next * 1000);
     }
     this.publish();
   }

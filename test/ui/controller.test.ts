@@ -36,3 +36,42 @@ test('without keepIdentities (no feed, a recording, a replay) every refresh asks
   assert.deepEqual(stats.queries.map(pidsAsked), [[100, 200, 300], [100, 200, 300]]);
   c.stop();
 });
+
+/** Every snapshot published for `ms`, and whether a refresh made it (atMs moved) or exits alone. */
+async function publishes(c: DashboardController, exits: FakeExitSource, ms: number): Promise<('refresh' | 'feed')[]> {
+  const out: ('refresh' | 'feed')[] = [];
+  let atMs = c.getSnapshot().atMs;
+  const off = c.subscribe(() => {
+    const s = c.getSnapshot();
+    out.push(s.atMs !== atMs ? 'refresh' : 'feed');
+    atMs = s.atMs;
+  });
+  let pid = 1000;
+  const timer = setInterval(() => exits.emit({ records: [exitRecord({ pid: pid++, comm: 'short' })], counters: [counters(0, pid - 1000), counters(1, 0)] }), 50);
+  await new Promise((r) => setTimeout(r, ms));
+  clearInterval(timer);
+  off();
+  return out;
+}
+
+test('exits between refreshes ride on the next refresh when it comes before the feed would publish', async () => {
+  const exits = new FakeExitSource();
+  // the feed would publish 0.9 s after a refresh, the next refresh comes at 1 s
+  const c = new DashboardController(fakeOptions(new FakeStatsSource(sampleTasks()), exits, { intervalSec: 1 }), { feedPublishMs: 900 });
+  c.start();
+  const seen = await publishes(c, exits, 2300);
+  c.stop();
+  assert.ok(seen.filter((x) => x === 'refresh').length >= 2, `refreshes went on: ${seen}`);
+  assert.deepEqual(seen.filter((x) => x === 'feed'), [], 'no frame for exits alone');
+  assert.ok(c.getSnapshot().feed!.pushedTotal > 20, 'and the feed has them');
+});
+
+test('with a refresh further away than the feed rate, exits publish on their own', async () => {
+  const exits = new FakeExitSource();
+  const c = new DashboardController(fakeOptions(new FakeStatsSource(sampleTasks()), exits, { intervalSec: 60 }), { feedPublishMs: 200 });
+  c.start();
+  await c.refresh();
+  const seen = await publishes(c, exits, 700);
+  c.stop();
+  assert.ok(seen.filter((x) => x === 'feed').length >= 2, `feed frames: ${seen}`);
+});
