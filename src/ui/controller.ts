@@ -212,16 +212,19 @@ export class DashboardController {
 
   private async refreshOnce(): Promise<void> {
     const t0 = performance.now();
+    const taken = this.takeExits();
+    let stored = false;
     try {
       const mode = this.mode;
       this.delayacct = this.opts.delayacct();
       const tasks = this.opts.stats.list(mode);
       const threadsOf = this.threadIndex(mode, tasks);
       const extra = watchTargets(this.pinned, threadsOf);
-      const batch = await this.opts.stats.query(scanTargets(mode, tasks, extra, this.identityDue(mode)), scanFields(extra));
+      const batch = await this.opts.stats.query(scanTargets(mode, tasks, extra, this.identityDue(mode, taken)), scanFields(extra));
       if (mode !== this.mode) return; // toggled while querying: the next refresh is already asked for
       const scan = computeScan(mode, tasks, batch, this.lastScan ?? { samples: new Map() }, this.delayacct, extra);
       this.lastScan = scan;
+      stored = true;
       this.rows = scan.rows;
       const feed = this.feed;
       this.pinned = updateWatch(this.pinned, scan, threadsOf, (t) => feed?.exitOf(t));
@@ -236,6 +239,9 @@ export class DashboardController {
       } else {
         this.say(`refresh failed: ${(e as Error).message.split('\n')[0]}`);
       }
+    } finally {
+      // identities kept from before still need these exits checked
+      if (!stored && taken) this.giveBackExits(taken);
     }
     this.atMs = this.now();
     this.feed?.sample(this.atMs);
@@ -244,19 +250,30 @@ export class DashboardController {
   }
 
   /**
-   * Which processes this refresh asks for their identity (undefined: all of them). Exits
-   * reported from here on count for the next refresh.
+   * What the exit feed vouches for since the last stored scan, taken for this refresh
+   * (null: identities are not kept). Exits reported from here on count for the next one.
    */
-  private identityDue(mode: ListMode): ((id: number) => boolean) | undefined {
-    const refresh = this.refreshes++;
-    if (mode !== 'process' || !this.opts.keepIdentities || !this.feed) return undefined;
-    const exits: ExitsSince = { exited: this.exited, lost: this.exitsLost !== this.exitsLostAtScan };
+  private takeExits(): { exits: ExitsSince; lostAtScan: number } | null {
+    if (!this.opts.keepIdentities || !this.feed) return null;
+    const taken = { exits: { exited: this.exited, lost: this.exitsLost !== this.exitsLostAtScan }, lostAtScan: this.exitsLostAtScan };
     this.exited = new Set();
     this.exitsLostAtScan = this.exitsLost;
+    return taken;
+  }
+
+  /** A refresh that stored no scan gives its exits back: the next one must still see them. */
+  private giveBackExits(taken: { exits: ExitsSince; lostAtScan: number }): void {
+    for (const id of taken.exits.exited) this.exited.add(id);
+    this.exitsLostAtScan = taken.lostAtScan;
+  }
+
+  /** Which processes this refresh asks for their identity (undefined: all of them). */
+  private identityDue(mode: ListMode, taken: { exits: ExitsSince } | null): ((id: number) => boolean) | undefined {
+    const refresh = this.refreshes++;
     const last = this.lastScan;
-    if (!last) return undefined;
+    if (mode !== 'process' || !taken || !last) return undefined;
     // ages as of the last batch, on the source's clock
-    return (id) => identityDue(id, last.identities.get(id), exits, refresh, last.atNs);
+    return (id) => identityDue(id, last.identities.get(id), taken.exits, refresh, last.atNs);
   }
 
   /** Thread ids of the pinned processes: from the listing in thread mode, else read for them alone. */
@@ -273,8 +290,10 @@ export class DashboardController {
   private onExits(batch: ExitBatch): void {
     if (!this.feed) return;
     this.feed.fold(batch);
-    for (const r of batch.records) this.exited.add(r.tgid);
-    if (batch.counters.length) this.exitsLost = batch.counters.reduce((n, c) => n + c.lost, 0);
+    if (this.opts.keepIdentities) {
+      for (const r of batch.records) this.exited.add(r.tgid);
+      if (batch.counters.length) this.exitsLost = batch.counters.reduce((n, c) => n + c.lost, 0);
+    }
     this.pinned = markExits(this.pinned, batch.records);
     if (!this.running || this.feedTimer || batch.records.length === 0) return;
     const dueMs = this.lastPublishMs + this.feedPublishMs;

@@ -28,6 +28,25 @@ test('with a lossless exit feed, a refresh asks only new, exited or every proces
   c.stop();
 });
 
+test('exits taken by a refresh that failed still count for the next one', async () => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const exits = new FakeExitSource();
+  const c = new DashboardController(fakeOptions(stats, exits, { keepIdentities: true }));
+  c.start();
+  await c.refresh();
+  exits.emit({ records: [exitRecord({ pid: 300, comm: 'charlie' })], counters: [counters(0, 1), counters(1, 0)] });
+  const query = stats.query.bind(stats);
+  stats.query = async () => {
+    stats.query = query;
+    throw new Error('netlink hiccup');
+  };
+  await c.refresh(); // refresh 2 fails
+  await c.refresh(); // refresh 3: (id + 3) % 8 is not 0 for 100, 200, 300
+  assert.equal(stats.queries.length, 3);
+  assert.deepEqual(pidsAsked(stats.queries[2]!), [300]);
+  c.stop();
+});
+
 test('without keepIdentities (no feed, a recording, a replay) every refresh asks every process', async () => {
   const stats = new FakeStatsSource(sampleTasks());
   const c = new DashboardController(fakeOptions(stats, new FakeExitSource()));
