@@ -30,11 +30,12 @@ export interface TaskRow {
 
 /**
  * A process's identity: its main thread's record (pid:N gives comm and ac_etime, from
- * which its start), and the batch it came from. A TGID record has neither.
+ * which its start), the batch it came from, and its comm as shown. A TGID record has neither.
  */
 export interface Identity {
   stats: Taskstats;
   atNs: number;
+  comm: string;
 }
 
 /**
@@ -56,7 +57,7 @@ export const IDENTITY_RECHECK_REFRESHES = 8;
  * vouch (`exits` null), always: only an exit frees an id for reuse, so a known identity
  * is kept while the feed, having lost nothing, saw no exit of that process.
  */
-export function identityDue(id: number, known: Identity | undefined, exits: ExitsSince | null, refresh: number, nowNs: number): boolean {
+export function identityDue(id: number, known: Pick<Identity, 'stats' | 'atNs'> | undefined, exits: ExitsSince | null, refresh: number, nowNs: number): boolean {
   if (!known || !exits || exits.lost || exits.exited.has(id)) return true;
   const etimeUs = num(known.stats, 'ac_etime');
   if (etimeUs === undefined || nowNs - (known.atNs - etimeUs * 1000) < YOUNG_NS) return true;
@@ -106,6 +107,8 @@ export function scanFields(extra: readonly Target[]): FieldsFor {
 export function printableComm(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '?');
 }
+
+const commOf = (ts: Taskstats): string => printableComm(String(ts.raw.ac_comm ?? ''));
 
 export interface ScanResult {
   atNs: number;
@@ -178,7 +181,7 @@ export function computeScan(
   const identities = new Map<number, Identity>();
   const errors = new Map<string, string>();
   let taskstatsVersion: number | null = null;
-  const own = (r: QueryResult & { status: 'ok' }): Identity => ({ stats: r.stats, atNs: batch.atNs });
+  const own = (r: QueryResult & { status: 'ok' }): Identity => ({ stats: r.stats, atNs: batch.atNs, comm: comms.get(r.target.id) ?? commOf(r.stats) });
   /** a process's identity: its main thread asked now (gone: a zombie leader, none), or kept */
   const identityOf = (id: number): Identity | undefined => {
     const asked = byKey.get(`pid:${id}`);
@@ -193,7 +196,7 @@ export function computeScan(
     }
     if (r.status !== 'ok') continue;
     taskstatsVersion ??= r.stats.version || null;
-    if (r.target.kind === 'pid') comms.set(r.target.id, printableComm(String(r.stats.raw.ac_comm ?? '')));
+    if (r.target.kind === 'pid') comms.set(r.target.id, commOf(r.stats));
     if (r.target.kind !== rowKind && !wanted.has(key)) continue;
     const before = prev.samples.get(key);
     const id = r.target.kind === 'pid' ? own(r) : identityOf(r.target.id);
@@ -204,7 +207,7 @@ export function computeScan(
         continue;
       }
       identities.set(r.target.id, id);
-      if (!comms.has(r.target.id)) comms.set(r.target.id, printableComm(String(id.stats.raw.ac_comm ?? '')));
+      if (!comms.has(r.target.id)) comms.set(r.target.id, id.comm);
     }
     const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, before) };
     // rows that are not pinned show three categories: compute only those
