@@ -4,12 +4,14 @@ import { num, type Taskstats } from '../kernel/decode.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import { targetKey, type FieldsFor, type QueryBatch, type QueryResult, type Target } from '../sources/types.js';
-import { computeDelays, type Sample, type TaskDelays } from './delays.js';
+import { computeDelays, delayPercentOf, spanOf, type Sample, type TaskDelays } from './delays.js';
 import { recordingFor, type DelayacctState } from './recording.js';
 
 /** The delay columns of the process table. */
 export const TABLE_CATEGORIES = ['CPU', 'IO', 'SWAP'] as const;
 export type TableCategory = (typeof TABLE_CATEGORIES)[number];
+type TableCat = (typeof CATEGORIES)[number] & { key: TableCategory };
+const TABLE_CATS = CATEGORIES.filter((c): c is TableCat => (TABLE_CATEGORIES as readonly string[]).includes(c.key));
 
 export const SORT_COLUMNS = ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
@@ -93,7 +95,7 @@ export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: rea
 // identity: comm, start, and every category's count (the evidence recordingFor weighs).
 const ROW_FIELDS: readonly string[] = [
   'version', 'ac_etime', 'cpu_run_virtual_total',
-  ...CATEGORIES.filter((c) => (TABLE_CATEGORIES as readonly string[]).includes(c.key)).flatMap((c) => [c.count, c.total]),
+  ...TABLE_CATS.flatMap((c) => [c.count, c.total]),
 ];
 const PID_FIELDS: readonly string[] = [...new Set([...ROW_FIELDS, 'ac_comm', 'ac_btime', 'ac_btime64', ...CATEGORIES.map((c) => c.count)])];
 
@@ -115,7 +117,7 @@ export interface ScanResult {
   rows: TaskRow[];
   /** this batch's samples, the base for the next refresh's deltas */
   samples: Map<string, Sample>;
-  /** per target key: delays over the interval (lifetime on a first sample) */
+  /** per key of `extra` (pinned tasks, their threads): every category over the interval (lifetime on a first sample) */
   delays: Map<string, TaskDelays>;
   /** per target key: what the query said */
   status: Map<string, QueryResult['status']>;
@@ -176,6 +178,8 @@ export function computeScan(
   const wanted = new Set(extra.map(targetKey));
   const samples = new Map<string, Sample>();
   const delays = new Map<string, TaskDelays>();
+  /** per row key: what the table shows */
+  const figures = new Map<string, Pick<TaskRow, 'percent' | 'lifetime'>>();
   const status = new Map<string, QueryResult['status']>();
   const comms = new Map<number, string>();
   const identities = new Map<number, Identity>();
@@ -210,25 +214,34 @@ export function computeScan(
       if (!comms.has(r.target.id)) comms.set(r.target.id, id.comm);
     }
     const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, before) };
-    // rows that are not pinned show three categories: compute only those
-    const only = wanted.has(key) ? undefined : TABLE_CATEGORIES;
-    delays.set(key, computeDelays(before, sample, { recording: recordingFor(id?.stats ?? r.stats, sys), only }));
+    const recording = recordingFor(id?.stats ?? r.stats, sys);
+    if (wanted.has(key)) {
+      const d = computeDelays(before, sample, { recording });
+      delays.set(key, d);
+      const percent = {} as Record<TableCategory, number | null>;
+      for (const c of TABLE_CATS) {
+        const cat = d.categories.find((x) => x.key === c.key)!;
+        percent[c.key] = cat.na ? null : cat.delayPercent;
+      }
+      figures.set(key, { lifetime: d.lifetime, percent });
+    } else {
+      // a row that is not pinned shows three categories: only their percentages
+      const span = spanOf(before, sample);
+      const percent = {} as Record<TableCategory, number | null>;
+      for (const c of TABLE_CATS) percent[c.key] = delayPercentOf(c, before, sample, span, recording);
+      figures.set(key, { lifetime: span.lifetime, percent });
+    }
     samples.set(key, sample);
   }
   const rows: TaskRow[] = [];
   for (const t of tasks) {
     const target: Target = mode === 'process' ? { kind: 'tgid', id: t.id } : { kind: 'pid', id: t.id };
     const key = targetKey(target);
-    const d = delays.get(key);
+    const f = figures.get(key);
     const comm = comms.get(t.id);
     // A process whose main thread is gone (zombie leader) has no identity: skip it.
-    if (!d || comm === undefined) continue;
-    const percent = {} as Record<TableCategory, number | null>;
-    for (const c of TABLE_CATEGORIES) {
-      const cat = d.categories.find((x) => x.key === c);
-      percent[c] = !cat || cat.na ? null : cat.delayPercent;
-    }
-    rows.push({ key, target, id: t.id, tgid: t.tgid, comm, percent, lifetime: d.lifetime });
+    if (!f || comm === undefined) continue;
+    rows.push({ key, target, id: t.id, tgid: t.tgid, comm, percent: f.percent, lifetime: f.lifetime });
   }
   return { atNs: batch.atNs, rows, samples, delays, status, comms, identities, taskstatsVersion, errors: [...errors.values()] };
 }

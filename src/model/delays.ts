@@ -43,8 +43,6 @@ export interface TaskDelays {
 
 export interface DelayOptions {
   recording?: Recording;
-  /** compute only these categories (a table that shows three of eight); default: all */
-  only?: readonly CategoryKey[];
 }
 
 const NA_OFF_NOW = 'delay accounting is off (sysctl kernel.task_delayacct=0)';
@@ -76,17 +74,16 @@ export function isReused(prev: Sample, cur: Sample): boolean {
 }
 
 type Category = (typeof CATEGORIES)[number];
-const subsets = new WeakMap<readonly CategoryKey[], readonly Category[]>();
 
-/** The categories named in `only`, in table order; remembered per list (callers pass constants). */
-function categoriesOf(only: readonly CategoryKey[]): readonly Category[] {
-  let cats = subsets.get(only);
-  if (!cats) subsets.set(only, (cats = CATEGORIES.filter((c) => only.includes(c.key))));
-  return cats;
+/** What a sample's figures cover: the interval since prev, or the task's life when prev is none or another task. */
+export interface Span {
+  lifetime: boolean;
+  /** the id now names a different task than in prev */
+  reused: boolean;
+  intervalNs: number;
 }
 
-export function computeDelays(prev: Sample | undefined, cur: Sample, opts: DelayOptions = {}): TaskDelays {
-  const recording = opts.recording ?? 'yes';
+export function spanOf(prev: Sample | undefined, cur: Sample): Span {
   const reused = prev !== undefined && isReused(prev, cur);
   let lifetime = prev === undefined || reused;
   let intervalNs = lifetime ? 0 : cur.atNs - prev!.atNs;
@@ -95,8 +92,29 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
     // ac_etime: elapsed µs since the task started (for a TGID record, summed over threads).
     intervalNs = (num(cur.stats, 'ac_etime') ?? 0) * 1000;
   }
-  const cats = opts.only ? categoriesOf(opts.only) : CATEGORIES;
-  const categories = cats.map((cat): CategoryDelay => {
+  return { lifetime, reused, intervalNs };
+}
+
+/** How much a category's total grew over the span (from = undefined: the whole life). */
+function totalDelta(cat: Category, from: Sample | undefined, cur: Sample): number {
+  const total = num(cur.stats, cat.total) ?? 0;
+  if (!from) return total;
+  const d = total - (num(from.stats, cat.total) ?? 0);
+  // The u64 total wrapped and restarted from 0 while the count went on.
+  return d < 0 ? total : d;
+}
+
+/** One category's delay % over the span, null where n/a: computeDelays' delayPercent alone. */
+export function delayPercentOf(cat: Category, prev: Sample | undefined, cur: Sample, span: Span, recording: Recording): number | null {
+  if (naFor(cat, cur.stats, recording) || span.intervalNs <= 0) return null;
+  return (totalDelta(cat, span.lifetime ? undefined : prev, cur) / span.intervalNs) * 100;
+}
+
+export function computeDelays(prev: Sample | undefined, cur: Sample, opts: DelayOptions = {}): TaskDelays {
+  const recording = opts.recording ?? 'yes';
+  const { lifetime, reused, intervalNs } = spanOf(prev, cur);
+  const from = lifetime ? undefined : prev;
+  const categories = CATEGORIES.map((cat): CategoryDelay => {
     // /proc gives IO delay as a total without a count: a percentage, but no average or rate.
     const hasCount = cur.stats.raw[cat.count] !== undefined;
     const count = num(cur.stats, cat.count) ?? 0;
@@ -109,19 +127,11 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
       delayPercent: null, avgDelayNs: null, eventsPerSec: null, na, reset: false,
     };
     if (na) return base;
-    let dTotal = totalNs;
+    const dTotal = totalDelta(cat, from, cur);
     let dCount = count;
-    if (!lifetime) {
-      const pCount = num(prev!.stats, cat.count) ?? 0;
-      const pTotal = num(prev!.stats, cat.total) ?? 0;
-      dCount = count - pCount;
-      dTotal = totalNs - pTotal;
-      if (dTotal < 0) {
-        // The u64 total wrapped and restarted from 0 while the count went on.
-        dTotal = totalNs;
-        base.reset = true;
-      }
-      if (dCount < 0) dCount = 0;
+    if (from) {
+      dCount = Math.max(0, count - (num(from.stats, cat.count) ?? 0));
+      base.reset = totalNs < (num(from.stats, cat.total) ?? 0);
     }
     if (intervalNs > 0) {
       base.delayPercent = (dTotal / intervalNs) * 100;

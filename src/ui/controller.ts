@@ -2,7 +2,6 @@
 // in one batch, folds the result into the model and publishes one immutable snapshot.
 // Exit batches are folded in between refreshes and published at a capped rate.
 import type { DelayacctState } from '../model/recording.js';
-import { CATEGORIES } from '../kernel/layout.js';
 import { computeScan, identityDue, scanFields, scanTargets, type ExitsSince, type ScanResult, type TaskRow } from '../model/dashboard.js';
 import { FeedStore, type FeedSnapshot } from '../model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
@@ -312,10 +311,9 @@ export class DashboardController {
       this.unpin(key);
       return;
     }
-    // The last scan computed only the table's categories for unpinned rows: a refresh
-    // right away fills the whole delay table (and the threads of a pinned process).
-    const last = this.lastScan?.delays.get(key);
-    const delays = last && last.categories.length === CATEGORIES.length ? last : null;
+    // The last scan has whole delay tables only for what was pinned (or a pinned
+    // process's thread): a refresh right away fills in the rest.
+    const delays = this.lastScan?.delays.get(key) ?? null;
     this.pinned = [...this.pinned, pinEntry(target, comm ?? this.lastScan?.comms.get(target.id) ?? null, delays)];
     this.say(`pinned ${target.kind} ${target.id}${target.kind === 'tgid' ? ' (all threads summed)' : ''}`);
     this.publish();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodedRecord } from '../records.js';
 import { CATEGORIES, type CategoryKey } from '../../src/kernel/layout.js';
-import { computeDelays, isReused, largestDelay, type CategoryDelay, type Sample, type TaskDelays } from '../../src/model/delays.js';
+import { computeDelays, delayPercentOf, isReused, largestDelay, spanOf, type CategoryDelay, type Recording, type Sample, type TaskDelays } from '../../src/model/delays.js';
 import { recordingFor } from '../../src/model/recording.js';
 
 const rec = decodedRecord;
@@ -188,4 +188,20 @@ test('recordingFor: off now, on since an unknown time, forked before or after it
   // Before v10 only ac_btime exists; from v10 ac_btime64 wins (ac_btime is u32 and wraps in 2106).
   assert.equal(recordingFor(task(ON_SINCE - 100, {}, 9), { on: true, onSinceSec: ON_SINCE }), 'off-at-fork');
   assert.equal(recordingFor(rec({ ac_btime: ON_SINCE - 100, ac_btime64: ON_SINCE + 100 }), { on: true, onSinceSec: ON_SINCE }), 'yes');
+});
+
+test('delayPercentOf (the table rows) gives what computeDelays gives as delayPercent, in every case', () => {
+  const a = sample(10 * S, { ac_etime: 5e6, cpu_count: 10, cpu_delay_total: 4e8, blkio_count: 3, blkio_delay_total: 9e8, swapin_delay_total: 7e8, cpu_run_virtual_total: 5e9 });
+  const cases: [Sample | undefined, Sample, Recording][] = [
+    [undefined, a, 'yes'], // lifetime
+    [a, sample(11 * S, { ac_etime: 6e6, cpu_count: 12, cpu_delay_total: 6e8, blkio_count: 4, blkio_delay_total: 1e9, swapin_delay_total: 1e8, cpu_run_virtual_total: 6e9 }), 'yes'], // swap total wrapped
+    [a, sample(11 * S, { ac_etime: 6e6, cpu_count: 12, cpu_delay_total: 6e8, cpu_run_virtual_total: 1e9 }), 'yes'], // run time went back: another task
+    [a, sample(11 * S, { ac_etime: 6e6, cpu_count: 12, cpu_delay_total: 6e8, cpu_run_virtual_total: 6e9 }), 'off-now'],
+    [a, sample(10 * S, { ac_etime: 6e6, cpu_delay_total: 6e8, cpu_run_virtual_total: 6e9 }), 'off-at-fork'], // no time passed
+  ];
+  for (const [prev, cur, recording] of cases) {
+    const d = computeDelays(prev, cur, { recording });
+    const span = spanOf(prev, cur);
+    for (const c of CATEGORIES) assert.equal(delayPercentOf(c, prev, cur, span, recording), cat(d, c.key).delayPercent, `${c.key} ${recording}`);
+  }
 });
