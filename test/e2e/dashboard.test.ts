@@ -59,7 +59,8 @@ test('pick a process with the arrow keys, watch its delays, see an exit, quit to
   tm.keys('Down');
   await delay(300);
   tm.keys('Enter');
-  s = await tm.waitFor('the delay table of the third', (x) => x.includes(`tgid ${pids[2]} dte2e-target`) && /│\s*\*\s*\d+/.test(x));
+  // (pinning draws the entry at once; its table comes with the refresh that follows)
+  s = await tm.waitFor('the delay table of the third', (x) => x.includes(`tgid ${pids[2]} dte2e-target`) && /│\s*\*\s*\d+/.test(x) && /│CPU +(\d|n\/a)/.test(x));
   for (const row of ['CPU', 'IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ']) assert.match(s, new RegExp(`│${row} +(\\d|n/a)`), row);
   assert.match(s, new RegExp(`│\\*\\s*${pids[2]} `), 'the pinned row is marked');
   // it stays live: the next refreshes keep drawing it (history grows)
