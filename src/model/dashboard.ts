@@ -10,8 +10,10 @@ import { recordingFor, type DelayacctState } from './recording.js';
 /** The delay columns of the process table. */
 export const TABLE_CATEGORIES = ['CPU', 'IO', 'SWAP'] as const;
 export type TableCategory = (typeof TABLE_CATEGORIES)[number];
-type TableCat = (typeof CATEGORIES)[number] & { key: TableCategory };
-const TABLE_CATS = CATEGORIES.filter((c): c is TableCat => (TABLE_CATEGORIES as readonly string[]).includes(c.key));
+const tableCat = (k: TableCategory) => CATEGORIES.find((c) => c.key === k)!;
+const CPU_CAT = tableCat('CPU');
+const IO_CAT = tableCat('IO');
+const SWAP_CAT = tableCat('SWAP');
 
 export const SORT_COLUMNS = ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
@@ -74,19 +76,21 @@ export function identityDue(id: number, known: Pick<Identity, 'stats' | 'atNs'> 
  */
 export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: readonly Target[] = [], identityDue?: (id: number) => boolean): Target[] {
   const out: Target[] = [];
+  const pinnedPids = new Set<number>();
+  const pinnedTgids = new Set<number>();
+  for (const t of extra) (t.kind === 'pid' ? pinnedPids : pinnedTgids).add(t.id);
+  for (const t of tasks) {
+    if ((mode === 'thread' || !identityDue || identityDue(t.id)) && !pinnedPids.has(t.id)) out.push({ kind: 'pid', id: t.id });
+    if (mode === 'process' && !pinnedTgids.has(t.id)) out.push({ kind: 'tgid', id: t.id });
+  }
   const seen = new Set<string>();
-  const add = (t: Target) => {
+  for (const t of extra) {
     const k = targetKey(t);
     if (!seen.has(k)) {
       seen.add(k);
       out.push(t);
     }
-  };
-  for (const t of tasks) {
-    if (mode === 'thread' || !identityDue || identityDue(t.id)) add({ kind: 'pid', id: t.id });
-    if (mode === 'process') add({ kind: 'tgid', id: t.id });
   }
-  for (const t of extra) add(t);
   return out;
 }
 
@@ -95,7 +99,7 @@ export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: rea
 // identity: comm, start, and every category's count (the evidence recordingFor weighs).
 const ROW_FIELDS: readonly string[] = [
   'version', 'ac_etime', 'cpu_run_virtual_total',
-  ...TABLE_CATS.flatMap((c) => [c.count, c.total]),
+  ...[CPU_CAT, IO_CAT, SWAP_CAT].flatMap((c) => [c.count, c.total]),
 ];
 const PID_FIELDS: readonly string[] = [...new Set([...ROW_FIELDS, 'ac_comm', 'ac_btime', 'ac_btime64', ...CATEGORIES.map((c) => c.count)])];
 
@@ -170,16 +174,17 @@ export function computeScan(
   sys: DelayacctState,
   extra: readonly Target[] = [],
 ): ScanResult {
-  const byKey = new Map<string, QueryResult>();
-  for (const r of batch.results) byKey.set(targetKey(r.target), r);
+  // pid records by id: a process row's identity (sources answer each target once)
+  const pidResults = new Map<number, QueryResult>();
+  if (mode === 'process') for (const r of batch.results) if (r.target.kind === 'pid') pidResults.set(r.target.id, r);
   // Figures only where shown: the rows and `extra` (pinned tasks, their threads). A
   // process's pid:N record is there for its identity (comm, start), not its delays.
   const rowKind = mode === 'process' ? 'tgid' : 'pid';
   const wanted = new Set(extra.map(targetKey));
   const samples = new Map<string, Sample>();
   const delays = new Map<string, TaskDelays>();
-  /** per row key: what the table shows */
-  const figures = new Map<string, Pick<TaskRow, 'percent' | 'lifetime'>>();
+  /** per row id: what the table shows */
+  const shown = new Map<number, Pick<TaskRow, 'key' | 'target' | 'percent' | 'lifetime'>>();
   const status = new Map<string, QueryResult['status']>();
   const comms = new Map<number, string>();
   const identities = new Map<number, Identity>();
@@ -188,11 +193,12 @@ export function computeScan(
   const own = (r: QueryResult & { status: 'ok' }): Identity => ({ stats: r.stats, atNs: batch.atNs, comm: comms.get(r.target.id) ?? commOf(r.stats) });
   /** a process's identity: its main thread asked now (gone: a zombie leader, none), or kept */
   const identityOf = (id: number): Identity | undefined => {
-    const asked = byKey.get(`pid:${id}`);
+    const asked = pidResults.get(id);
     if (asked) return asked.status === 'ok' ? own(asked) : undefined;
     return prev.identities?.get(id);
   };
-  for (const [key, r] of byKey) {
+  for (const r of batch.results) {
+    const key = targetKey(r.target);
     status.set(key, r.status);
     if (r.status === 'error') {
       errors.set(r.code, r.message);
@@ -201,7 +207,8 @@ export function computeScan(
     if (r.status !== 'ok') continue;
     taskstatsVersion ??= r.stats.version || null;
     if (r.target.kind === 'pid') comms.set(r.target.id, commOf(r.stats));
-    if (r.target.kind !== rowKind && !wanted.has(key)) continue;
+    const isRow = r.target.kind === rowKind;
+    if (!isRow && !wanted.has(key)) continue;
     const before = prev.samples.get(key);
     const id = r.target.kind === 'pid' ? own(r) : identityOf(r.target.id);
     if (id && r.target.kind === 'tgid') {
@@ -214,34 +221,36 @@ export function computeScan(
       if (!comms.has(r.target.id)) comms.set(r.target.id, id.comm);
     }
     const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, before) };
+    samples.set(key, sample);
     const recording = recordingFor(id?.stats ?? r.stats, sys);
     if (wanted.has(key)) {
       const d = computeDelays(before, sample, { recording });
       delays.set(key, d);
-      const percent = {} as Record<TableCategory, number | null>;
-      for (const c of TABLE_CATS) {
-        const cat = d.categories.find((x) => x.key === c.key)!;
-        percent[c.key] = cat.na ? null : cat.delayPercent;
+      if (isRow) {
+        const pct = (k: TableCategory) => {
+          const c = d.categories.find((x) => x.key === k)!;
+          return c.na ? null : c.delayPercent;
+        };
+        shown.set(r.target.id, { key, target: r.target, lifetime: d.lifetime, percent: { CPU: pct('CPU'), IO: pct('IO'), SWAP: pct('SWAP') } });
       }
-      figures.set(key, { lifetime: d.lifetime, percent });
     } else {
       // a row that is not pinned shows three categories: only their percentages
       const span = spanOf(before, sample);
-      const percent = {} as Record<TableCategory, number | null>;
-      for (const c of TABLE_CATS) percent[c.key] = delayPercentOf(c, before, sample, span, recording);
-      figures.set(key, { lifetime: span.lifetime, percent });
+      const percent = {
+        CPU: delayPercentOf(CPU_CAT, before, sample, span, recording),
+        IO: delayPercentOf(IO_CAT, before, sample, span, recording),
+        SWAP: delayPercentOf(SWAP_CAT, before, sample, span, recording),
+      };
+      shown.set(r.target.id, { key, target: r.target, lifetime: span.lifetime, percent });
     }
-    samples.set(key, sample);
   }
   const rows: TaskRow[] = [];
   for (const t of tasks) {
-    const target: Target = mode === 'process' ? { kind: 'tgid', id: t.id } : { kind: 'pid', id: t.id };
-    const key = targetKey(target);
-    const f = figures.get(key);
+    const row = shown.get(t.id);
     const comm = comms.get(t.id);
     // A process whose main thread is gone (zombie leader) has no identity: skip it.
-    if (!f || comm === undefined) continue;
-    rows.push({ key, target, id: t.id, tgid: t.tgid, comm, percent: f.percent, lifetime: f.lifetime });
+    if (!row || comm === undefined) continue;
+    rows.push({ key: row.key, target: row.target, id: t.id, tgid: t.tgid, comm, percent: row.percent, lifetime: row.lifetime });
   }
   return { atNs: batch.atNs, rows, samples, delays, status, comms, identities, taskstatsVersion, errors: [...errors.values()] };
 }
