@@ -93,7 +93,12 @@ const compiled = new Map<string, Reader>();
 // joining the names into a key on every call cost more than the decode.
 const compiledOnly = new WeakMap<readonly string[], Map<string, Reader>>();
 
+// A batch is thousands of records of one version, length and field list: the last reader
+// is kept at hand, so the common case builds no cache key (a string) per record.
+let last: { layoutVersion: number; length: number; only: readonly string[] | undefined; read: Reader } | null = null;
+
 function readerFor(layoutVersion: number, length: number, only?: readonly string[]): Reader {
+  if (last && last.layoutVersion === layoutVersion && last.length === length && last.only === only) return last.read;
   let cache = compiled;
   if (only) {
     let c = compiledOnly.get(only);
@@ -107,6 +112,7 @@ function readerFor(layoutVersion: number, length: number, only?: readonly string
     read = compileReader(layoutVersion, length, only);
     cache.set(key, read);
   }
+  last = { layoutVersion, length, only, read };
   return read;
 }
 
