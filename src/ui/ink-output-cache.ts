@@ -1,22 +1,24 @@
-// Ink 6.8 turns every line of every frame into styled cells afresh: its Output keeps
-// the line -> cells cache for one frame only. At 120x40 with colours that per-character
-// pass (ANSI tokenising, one object per cell) is the dashboard's largest single cost,
-// while most lines are the same as one frame before (idle rows, borders, the feed). So
-// each frame here starts from the previous frame's cells for the lines it had.
+// Ink 6.8 rebuilds every frame from nothing: each line is tokenised into one object per
+// cell (its Output caches that for one frame only), the 120x40 grid is filled with fresh
+// blank cells, and every row is turned back into a string. At one frame a second that
+// was the dashboard's largest single cost, while most lines and rows are the same as one
+// frame before (idle rows, borders, the feed). So here a frame starts from the previous
+// frame's cells for the lines it had, and reuses a row's string where the row holds the
+// very same cells as before. The picture is the one Ink would draw: a test compares the
+// two on random frames. Frames with clipping (an overflow: hidden box) are left to Ink.
 // Ink does not export Output; it is reached by its file, the module Ink itself loads.
+import { styledCharsToString, type StyledChar } from '@alcalzone/ansi-tokenize';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-type Cells = unknown[];
-
 /** One frame's line -> cells cache that answers from the frame before it for lines it lacks. */
-class CarryOver extends Map<string, Cells> {
-  constructor(private previous: ReadonlyMap<string, Cells>) {
+class CarryOver extends Map<string, StyledChar[]> {
+  constructor(private previous: ReadonlyMap<string, StyledChar[]>) {
     super();
   }
 
-  override get(line: string): Cells | undefined {
+  override get(line: string): StyledChar[] | undefined {
     let cells = super.get(line);
     if (cells === undefined && (cells = this.previous.get(line)) !== undefined) super.set(line, cells);
     return cells;
@@ -28,32 +30,90 @@ class CarryOver extends Map<string, Cells> {
   }
 }
 
-interface OutputLike {
-  caches?: { styledChars?: unknown };
+type Op =
+  | { type: 'write'; x: number; y: number; text: string; transformers: ((line: string, index: number) => string)[] }
+  | { type: 'clip' }
+  | { type: 'unclip' };
+
+/** What Ink 6.8's Output holds (build/output.js). */
+interface InkOutput {
+  width: number;
+  height: number;
+  operations: Op[];
+  caches: {
+    styledChars: Map<string, StyledChar[]>;
+    getStyledChars(line: string): StyledChar[];
+    getStringWidth(text: string): number;
+  };
+}
+type Frame = { output: string; height: number };
+
+const BLANK: StyledChar = Object.freeze({ type: 'char', value: ' ', fullWidth: false, styles: Object.freeze([]) as unknown as StyledChar['styles'] }) as StyledChar;
+
+const sameCells = (a: readonly StyledChar[], b: readonly StyledChar[]) => a.length === b.length && a.every((c, i) => c === b[i]);
+
+/** The last frame's rows and their strings (a string is a function of its cells alone). */
+let lastRows: StyledChar[][] = [];
+let lastLines: string[] = [];
+
+/** Ink's Output.get for a frame without clipping, cell for cell. */
+function draw(o: InkOutput): Frame {
+  const grid: StyledChar[][] = [];
+  for (let y = 0; y < o.height; y++) grid.push(new Array<StyledChar>(o.width).fill(BLANK));
+  for (const op of o.operations) {
+    if (op.type !== 'write') continue;
+    const lines = op.text.split('\n');
+    let offsetY = 0;
+    for (let index = 0; index < lines.length; index++) {
+      const row = grid[op.y + offsetY];
+      if (!row) continue;
+      let line = lines[index]!;
+      for (const transform of op.transformers) line = transform(line, index);
+      let x = op.x;
+      for (const cell of o.caches.getStyledChars(line)) {
+        row[x] = cell;
+        const width = Math.max(1, o.caches.getStringWidth(cell.value));
+        // a wide character covers the cells after it
+        for (let i = 1; i < width; i++) row[x + i] = { type: 'char', value: '', fullWidth: false, styles: cell.styles };
+        x += width;
+      }
+      offsetY++;
+    }
+  }
+  const lines = grid.map((row, y) => {
+    const before = lastRows[y];
+    if (before && sameCells(before, row)) return lastLines[y]!;
+    return styledCharsToString(row.filter((c) => c !== undefined)).trimEnd();
+  });
+  lastRows = grid;
+  lastLines = lines;
+  return { output: lines.join('\n'), height: grid.length };
 }
 
 let installed: Promise<boolean> | null = null;
 
 /**
- * Make Ink's Output reuse the previous frame's styled lines. Resolves false, changing
+ * Make Ink's Output reuse the previous frame's cells and rows. Resolves false, changing
  * nothing, where this Ink's Output is not shaped as 6.8's (frames are then built as Ink
  * builds them; a test pins the expectation).
  */
-export function carryStyledLinesAcrossFrames(): Promise<boolean> {
+export function carryFramesOver(): Promise<boolean> {
   installed ??= (async () => {
     const entry = createRequire(import.meta.url).resolve('ink');
     const mod = (await import(pathToFileURL(path.join(path.dirname(entry), 'output.js')).href)) as { default?: { prototype?: { get?: unknown } } };
     const proto = mod.default?.prototype;
     if (!proto || typeof proto.get !== 'function') return false;
-    const get = proto.get as (this: OutputLike) => unknown;
-    let previous = new Map<string, Cells>();
-    proto.get = function (this: OutputLike) {
-      const caches = this.caches;
-      if (!caches || !(caches.styledChars instanceof Map) || caches.styledChars.size > 0) return get.call(this);
+    const inkGet = proto.get as (this: InkOutput) => Frame;
+    let previous = new Map<string, StyledChar[]>();
+    proto.get = function (this: InkOutput): Frame {
+      const caches = this.caches as Partial<InkOutput['caches']> | undefined;
+      const shaped = caches?.styledChars instanceof Map && caches.styledChars.size === 0 && typeof caches.getStyledChars === 'function' &&
+        typeof caches.getStringWidth === 'function' && Array.isArray(this.operations);
+      if (!shaped) return inkGet.call(this);
       const frame = new CarryOver(previous);
-      caches.styledChars = frame;
+      this.caches.styledChars = frame;
       try {
-        return get.call(this);
+        return this.operations.some((op) => op.type !== 'write') ? inkGet.call(this) : draw(this);
       } finally {
         frame.seal();
         previous = frame;

@@ -9,7 +9,7 @@ import { interrupted, onCleanup } from '../lifecycle.js';
 import { DashboardController } from './controller.js';
 import { Dashboard } from './dashboard.js';
 import type { DashboardOptions } from './options.js';
-import { carryStyledLinesAcrossFrames } from './ink-output-cache.js';
+import { carryFramesOver } from './ink-output-cache.js';
 import { enterAltScreen, FullScreenStdout } from './terminal.js';
 
 export interface RunOverrides {
@@ -23,7 +23,7 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   const stdin = opts.stdin ?? process.stdin;
   // Without a terminal on stdin (a benchmark) there are no keys: useInput would throw.
   const interactive = !!stdin.isTTY;
-  await carryStyledLinesAcrossFrames();
+  await carryFramesOver();
   const controller = new DashboardController(opts);
   const screen = enterAltScreen(stdout, stdin);
   const inkStdout = new FullScreenStdout(stdout);
