@@ -153,6 +153,11 @@ function startIdOf(id: Identity | undefined, prev: Sample | undefined): number |
   return startUs;
 }
 
+/** A pid:N record as its task's identity (comm as the batch decoded it). */
+function ownIdentity(r: QueryResult & { status: 'ok' }, atNs: number, comms: ReadonlyMap<number, string>): Identity {
+  return { stats: r.stats, atNs, comm: comms.get(r.target.id) ?? commOf(r.stats) };
+}
+
 /** What computeScan needs of the previous refresh. */
 export interface PrevScan {
   samples: ReadonlyMap<string, Sample>;
@@ -190,13 +195,6 @@ export function computeScan(
   const identities = new Map<number, Identity>();
   const errors = new Map<string, string>();
   let taskstatsVersion: number | null = null;
-  const own = (r: QueryResult & { status: 'ok' }): Identity => ({ stats: r.stats, atNs: batch.atNs, comm: comms.get(r.target.id) ?? commOf(r.stats) });
-  /** a process's identity: its main thread asked now (gone: a zombie leader, none), or kept */
-  const identityOf = (id: number): Identity | undefined => {
-    const asked = pidResults.get(id);
-    if (asked) return asked.status === 'ok' ? own(asked) : undefined;
-    return prev.identities?.get(id);
-  };
   for (const r of batch.results) {
     const key = targetKey(r.target);
     status.set(key, r.status);
@@ -210,7 +208,13 @@ export function computeScan(
     const isRow = r.target.kind === rowKind;
     if (!isRow && !wanted.has(key)) continue;
     const before = prev.samples.get(key);
-    const id = r.target.kind === 'pid' ? own(r) : identityOf(r.target.id);
+    // a process's identity: its main thread asked now (gone: a zombie leader, none), or kept
+    let id: Identity | undefined;
+    if (r.target.kind === 'pid') id = ownIdentity(r, batch.atNs, comms);
+    else {
+      const asked = pidResults.get(r.target.id);
+      id = asked ? (asked.status === 'ok' ? ownIdentity(asked, batch.atNs, comms) : undefined) : prev.identities?.get(r.target.id);
+    }
     if (id && r.target.kind === 'tgid') {
       if (id.atNs !== batch.atNs && before && (num(r.stats, 'ac_etime') ?? Infinity) * 1000 < (batch.atNs - before.atNs) / 2) {
         // A kept identity, but every live thread is younger than half the interval: the
@@ -281,9 +285,26 @@ function compareRows(a: TaskRow, b: TaskRow, col: SortColumn): number {
 
 /** Sorted and filtered rows; ties (and n/a, which always sinks) fall back to pid order. */
 export function viewRows(rows: readonly TaskRow[], sort: SortColumn, descending: boolean, filter: string): TaskRow[] {
-  const out = filter ? rows.filter((r) => matchesFilter(r, filter)) : rows.slice();
+  let out: TaskRow[];
+  if (filter) {
+    out = [];
+    for (const r of rows) if (matchesFilter(r, filter)) out.push(r);
+  } else out = rows.slice();
+  return out.sort(comparatorFor(sort, descending));
+}
+
+type RowComparator = (a: TaskRow, b: TaskRow) => number;
+// One comparator per order, made once: V8 holds optimized code of a closure only while
+// some closure of it lives, so a comparator made per refresh is optimized again after
+// every major GC (the same holds for any callback a refresh makes per row).
+const comparators = new Map<string, RowComparator>();
+
+function comparatorFor(sort: SortColumn, descending: boolean): RowComparator {
+  const key = `${sort}:${descending}`;
+  let cmp = comparators.get(key);
+  if (cmp) return cmp;
   const isDelay = sort !== 'PID' && sort !== 'COMMAND';
-  out.sort((a, b) => {
+  cmp = (a, b) => {
     if (isDelay) {
       const na = (a.percent[sort] === null ? 1 : 0) - (b.percent[sort] === null ? 1 : 0);
       if (na) return na;
@@ -291,6 +312,7 @@ export function viewRows(rows: readonly TaskRow[], sort: SortColumn, descending:
     const c = compareRows(a, b, sort);
     if (c) return descending ? -c : c;
     return a.id - b.id;
-  });
-  return out;
+  };
+  comparators.set(key, cmp);
+  return cmp;
 }

@@ -31,8 +31,8 @@ function numericEntries(dir: string): number[] {
  */
 export function listProcTasks(mode: ListMode, procRoot = '/proc', of?: ReadonlySet<number>): TaskId[] {
   const pids = of && mode === 'thread' ? [...of] : numericEntries(procRoot);
-  if (mode === 'process') return pids.map((id) => ({ id, tgid: id }));
   const out: TaskId[] = [];
-  for (const tgid of pids) for (const id of numericEntries(`${procRoot}/${tgid}/task`)) out.push({ id, tgid });
+  if (mode === 'process') for (const id of pids) out.push({ id, tgid: id });
+  else for (const tgid of pids) for (const id of numericEntries(`${procRoot}/${tgid}/task`)) out.push({ id, tgid });
   return out;
 }

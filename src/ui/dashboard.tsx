@@ -39,6 +39,9 @@ function Footer({ scopes }: { scopes: Scope[] }) {
   );
 }
 
+// module-level: a callback made per render is optimized again after every major GC
+const keyOf = (r: { key: string }): string => r.key;
+
 export function Dashboard({ controller, interactive, onQuit, initialState, sizeSource }: DashboardProps) {
   const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
   const size = useTerminalSize(sizeSource);
@@ -47,7 +50,7 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
 
   const { sort, descending, filter } = ui.table;
   const rows = useMemo(() => viewRows(snap.rows, sort, descending, filter), [snap.rows, sort, descending, filter]);
-  const rowKeys = useMemo(() => rows.map((r) => r.key), [rows]);
+  const rowKeys = useMemo(() => rows.map(keyOf), [rows]);
   const pinnedKeys = useMemo(() => snap.pinned.map((e) => e.key), [snap.pinned]);
   const pinnedSet = useMemo(() => new Set(pinnedKeys), [pinnedKeys]);
   const context: UiContext = {

@@ -50,7 +50,15 @@ type Frame = { output: string; height: number };
 
 const BLANK: StyledChar = Object.freeze({ type: 'char', value: ' ', fullWidth: false, styles: Object.freeze([]) as unknown as StyledChar['styles'] }) as StyledChar;
 
-const sameCells = (a: readonly StyledChar[], b: readonly StyledChar[]) => a.length === b.length && a.every((c, i) => c === b[i]);
+// Plain loops here and in draw: a callback made per row is a new closure each frame, and
+// V8 drops a closure's optimized code at a major GC once no closure of it is alive.
+function sameCells(a: readonly StyledChar[], b: readonly StyledChar[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const isCell = (c: StyledChar | undefined): c is StyledChar => c !== undefined;
 
 /** The last frame's rows and their strings (a string is a function of its cells alone). */
 let lastRows: StyledChar[][] = [];
@@ -80,11 +88,12 @@ function draw(o: InkOutput): Frame {
       offsetY++;
     }
   }
-  const lines = grid.map((row, y) => {
+  const lines: string[] = new Array(grid.length);
+  for (let y = 0; y < grid.length; y++) {
+    const row = grid[y]!;
     const before = lastRows[y];
-    if (before && sameCells(before, row)) return lastLines[y]!;
-    return styledCharsToString(row.filter((c) => c !== undefined)).trimEnd();
-  });
+    lines[y] = before && sameCells(before, row) ? lastLines[y]! : styledCharsToString(row.filter(isCell)).trimEnd();
+  }
   lastRows = grid;
   lastLines = lines;
   return { output: lines.join('\n'), height: grid.length };
