@@ -119,11 +119,12 @@ const commOf = (ts: Taskstats): string => printableComm(String(ts.raw.ac_comm ??
 export interface ScanResult {
   atNs: number;
   rows: TaskRow[];
-  /** this batch's samples, the base for the next refresh's deltas */
+  /** this batch's samples, the base for the next refresh's deltas: the rows' by id, others' (pinned threads) by key */
+  rowSamples: Map<number, Sample>;
   samples: Map<string, Sample>;
   /** per key of `extra` (pinned tasks, their threads): every category over the interval (lifetime on a first sample) */
   delays: Map<string, TaskDelays>;
-  /** per target key: what the query said */
+  /** per key of `extra`: what the query said */
   status: Map<string, QueryResult['status']>;
   /** comm by task id (from pid records, and in process mode from identities kept) */
   comms: Map<number, string>;
@@ -160,6 +161,7 @@ function ownIdentity(r: QueryResult & { status: 'ok' }, atNs: number, comms: Rea
 
 /** What computeScan needs of the previous refresh. */
 export interface PrevScan {
+  rowSamples?: ReadonlyMap<number, Sample>;
   samples: ReadonlyMap<string, Sample>;
   identities?: ReadonlyMap<number, Identity>;
 }
@@ -186,6 +188,8 @@ export function computeScan(
   // process's pid:N record is there for its identity (comm, start), not its delays.
   const rowKind = mode === 'process' ? 'tgid' : 'pid';
   const wanted = new Set(extra.map(targetKey));
+  // Rows' samples by id: a key string per row and refresh, hashed twice, cost more than the rest of the row.
+  const rowSamples = new Map<number, Sample>();
   const samples = new Map<string, Sample>();
   const delays = new Map<string, TaskDelays>();
   /** per row id: what the table shows */
@@ -196,8 +200,10 @@ export function computeScan(
   const errors = new Map<string, string>();
   let taskstatsVersion: number | null = null;
   for (const r of batch.results) {
-    const key = targetKey(r.target);
-    status.set(key, r.status);
+    const isRow = r.target.kind === rowKind;
+    const key = isRow && wanted.size === 0 ? null : targetKey(r.target);
+    const isWanted = key !== null && wanted.has(key);
+    if (isWanted) status.set(key, r.status);
     if (r.status === 'error') {
       errors.set(r.code, r.message);
       continue;
@@ -205,9 +211,8 @@ export function computeScan(
     if (r.status !== 'ok') continue;
     taskstatsVersion ??= r.stats.version || null;
     if (r.target.kind === 'pid') comms.set(r.target.id, commOf(r.stats));
-    const isRow = r.target.kind === rowKind;
-    if (!isRow && !wanted.has(key)) continue;
-    const before = prev.samples.get(key);
+    if (!isRow && !isWanted) continue;
+    const before = isRow ? prev.rowSamples?.get(r.target.id) : prev.samples.get(key!);
     // a process's identity: its main thread asked now (gone: a zombie leader, none), or kept
     let id: Identity | undefined;
     if (r.target.kind === 'pid') id = ownIdentity(r, batch.atNs, comms);
@@ -225,9 +230,10 @@ export function computeScan(
       if (!comms.has(r.target.id)) comms.set(r.target.id, id.comm);
     }
     const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, before) };
-    samples.set(key, sample);
+    if (isRow) rowSamples.set(r.target.id, sample);
+    else samples.set(key!, sample);
     const recording = recordingFor(id?.stats ?? r.stats, sys);
-    if (wanted.has(key)) {
+    if (isWanted) {
       const d = computeDelays(before, sample, { recording });
       delays.set(key, d);
       if (isRow) {
@@ -235,7 +241,7 @@ export function computeScan(
           const c = d.categories.find((x) => x.key === k)!;
           return c.na ? null : c.delayPercent;
         };
-        shown.set(r.target.id, { key, target: r.target, lifetime: d.lifetime, percent: { CPU: pct('CPU'), IO: pct('IO'), SWAP: pct('SWAP') } });
+        shown.set(r.target.id, { key: key!, target: r.target, lifetime: d.lifetime, percent: { CPU: pct('CPU'), IO: pct('IO'), SWAP: pct('SWAP') } });
       }
     } else {
       // a row that is not pinned shows three categories: only their percentages
@@ -245,7 +251,7 @@ export function computeScan(
         IO: delayPercentOf(IO_CAT, before, sample, span, recording),
         SWAP: delayPercentOf(SWAP_CAT, before, sample, span, recording),
       };
-      shown.set(r.target.id, { key, target: r.target, lifetime: span.lifetime, percent });
+      shown.set(r.target.id, { key: key ?? targetKey(r.target), target: r.target, lifetime: span.lifetime, percent });
     }
   }
   const rows: TaskRow[] = [];
@@ -256,7 +262,7 @@ export function computeScan(
     if (!row || comm === undefined) continue;
     rows.push({ key: row.key, target: row.target, id: t.id, tgid: t.tgid, comm, percent: row.percent, lifetime: row.lifetime });
   }
-  return { atNs: batch.atNs, rows, samples, delays, status, comms, identities, taskstatsVersion, errors: [...errors.values()] };
+  return { atNs: batch.atNs, rows, rowSamples, samples, delays, status, comms, identities, taskstatsVersion, errors: [...errors.values()] };
 }
 
 /** `/` filter: digits match a pid/tgid prefix or the name; anything else matches the name. */

@@ -60,6 +60,20 @@ function sameCells(a: readonly StyledChar[], b: readonly StyledChar[]): boolean 
 
 const isCell = (c: StyledChar | undefined): c is StyledChar => c !== undefined;
 
+// Lines whose every cell is one column wide (most of them), by their cells (which live
+// as long as the line is on screen): those are copied without a width lookup per cell.
+const narrowCells = new WeakMap<readonly StyledChar[], boolean>();
+
+function isNarrow(cells: readonly StyledChar[], o: InkOutput): boolean {
+  let narrow = narrowCells.get(cells);
+  if (narrow === undefined) {
+    narrow = true;
+    for (const c of cells) if (o.caches.getStringWidth(c.value) > 1) narrow = false;
+    narrowCells.set(cells, narrow);
+  }
+  return narrow;
+}
+
 /** The last frame's rows and their strings (a string is a function of its cells alone). */
 let lastRows: StyledChar[][] = [];
 let lastLines: string[] = [];
@@ -78,7 +92,13 @@ function draw(o: InkOutput): Frame {
       let line = lines[index]!;
       for (const transform of op.transformers) line = transform(line, index);
       let x = op.x;
-      for (const cell of o.caches.getStyledChars(line)) {
+      const cells = o.caches.getStyledChars(line);
+      if (isNarrow(cells, o)) {
+        for (let i = 0; i < cells.length; i++) row[x + i] = cells[i]!;
+        offsetY++;
+        continue;
+      }
+      for (const cell of cells) {
         row[x] = cell;
         const width = Math.max(1, o.caches.getStringWidth(cell.value));
         // a wide character covers the cells after it

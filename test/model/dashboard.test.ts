@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { computeScan, IDENTITY_RECHECK_REFRESHES, identityDue, matchesFilter, scanTargets, viewRows, type ExitsSince, type PrevScan, type TaskRow } from '../../src/model/dashboard.js';
 import type { Sample } from '../../src/model/delays.js';
+import type { Target } from '../../src/sources/types.js';
 import { FakeStatsSource, record, S, sampleTasks } from '../ui/fakes.js';
 
 const ON = { on: true, onSinceSec: 0 };
@@ -96,13 +97,15 @@ test('IO and SWAP are n/a (null) when delay accounting is off; CPU stays', async
   }
 });
 
-test('a task gone between listing and query has no row; its status says gone', async () => {
+test('a task gone between listing and query has no row; a pinned one\'s status says gone', async () => {
   const src = new FakeStatsSource(sampleTasks());
   const tasks = src.list('process');
   src.tasks.delete(300);
-  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), { samples: new Map() }, ON);
+  const pinned: Target[] = [{ kind: 'tgid', id: 300 }];
+  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks, pinned)), { samples: new Map() }, ON, pinned);
   assert.deepEqual(s.rows.map((r) => r.id), [100, 200]);
   assert.equal(s.status.get('tgid:300'), 'gone');
+  assert.equal(s.status.get('tgid:100'), undefined, 'status is kept for pinned tasks only');
 });
 
 const row = (id: number, cpu: number | null, io: number | null, comm = `c${id}`): TaskRow => ({
