@@ -188,7 +188,7 @@ export function computeScan(
   // process's pid:N record is there for its identity (comm, start), not its delays.
   const rowKind = mode === 'process' ? 'tgid' : 'pid';
   const wanted = new Set(extra.map(targetKey));
-  // Rows' samples by id: a key string per row and refresh, hashed twice, cost more than the rest of the row.
+  // Rows' samples by id: no key string to build and hash per row and refresh.
   const rowSamples = new Map<number, Sample>();
   const samples = new Map<string, Sample>();
   const delays = new Map<string, TaskDelays>();

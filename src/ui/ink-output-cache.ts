@@ -50,8 +50,7 @@ type Frame = { output: string; height: number };
 
 const BLANK: StyledChar = Object.freeze({ type: 'char', value: ' ', fullWidth: false, styles: Object.freeze([]) as unknown as StyledChar['styles'] }) as StyledChar;
 
-// Plain loops here and in draw: a callback made per row is a new closure each frame, and
-// V8 drops a closure's optimized code at a major GC once no closure of it is alive.
+// Plain loops here and in draw, not callbacks made per frame: see comparatorFor in model/dashboard.ts.
 function sameCells(a: readonly StyledChar[], b: readonly StyledChar[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
