@@ -3,7 +3,7 @@
 import { num, type Taskstats } from '../kernel/decode.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { CATEGORIES } from '../kernel/layout.js';
-import { targetKey, type FieldsFor, type QueryBatch, type QueryResult, type Target } from '../sources/types.js';
+import { targetKey, type FieldsFor, type QueryBatch, type QueryResult, type Target, type TargetKind } from '../sources/types.js';
 import { computeDelays, delayPercentOf, spanOf, type Sample, type TaskDelays } from './delays.js';
 import { recordingFor, type DelayacctState } from './recording.js';
 
@@ -120,7 +120,7 @@ export interface ScanResult {
   atNs: number;
   rows: TaskRow[];
   /** this batch's samples, the base for the next refresh's deltas: the rows' by id, others' (pinned threads) by key */
-  rowSamples: Map<number, Sample>;
+  rowSamples: RowSamples;
   samples: Map<string, Sample>;
   /** per key of `extra` (pinned tasks, their threads): every category over the interval (lifetime on a first sample) */
   delays: Map<string, TaskDelays>;
@@ -159,9 +159,15 @@ function ownIdentity(r: QueryResult & { status: 'ok' }, atNs: number, comms: Rea
   return { stats: r.stats, atNs, comm: comms.get(r.target.id) ?? commOf(r.stats) };
 }
 
+/** Rows' samples by id, and which kind of target the ids are (they change with the list mode). */
+export interface RowSamples {
+  kind: TargetKind;
+  byId: ReadonlyMap<number, Sample>;
+}
+
 /** What computeScan needs of the previous refresh. */
 export interface PrevScan {
-  rowSamples?: ReadonlyMap<number, Sample>;
+  rowSamples?: RowSamples;
   samples: ReadonlyMap<string, Sample>;
   identities?: ReadonlyMap<number, Identity>;
 }
@@ -190,6 +196,7 @@ export function computeScan(
   const wanted = new Set(extra.map(targetKey));
   // Rows' samples by id: no key string to build and hash per row and refresh.
   const rowSamples = new Map<number, Sample>();
+  const prevRows = prev.rowSamples?.kind === rowKind ? prev.rowSamples.byId : undefined;
   const samples = new Map<string, Sample>();
   const delays = new Map<string, TaskDelays>();
   /** per row id: what the table shows */
@@ -212,7 +219,7 @@ export function computeScan(
     taskstatsVersion ??= r.stats.version || null;
     if (r.target.kind === 'pid') comms.set(r.target.id, commOf(r.stats));
     if (!isRow && !isWanted) continue;
-    const before = isRow ? prev.rowSamples?.get(r.target.id) : prev.samples.get(key!);
+    const before = isRow ? prevRows?.get(r.target.id) : prev.samples.get(key!);
     // a process's identity: its main thread asked now (gone: a zombie leader, none), or kept
     let id: Identity | undefined;
     if (r.target.kind === 'pid') id = ownIdentity(r, batch.atNs, comms);
@@ -262,7 +269,7 @@ export function computeScan(
     if (!row || comm === undefined) continue;
     rows.push({ key: row.key, target: row.target, id: t.id, tgid: t.tgid, comm, percent: row.percent, lifetime: row.lifetime });
   }
-  return { atNs: batch.atNs, rows, rowSamples, samples, delays, status, comms, identities, taskstatsVersion, errors: [...errors.values()] };
+  return { atNs: batch.atNs, rows, rowSamples: { kind: rowKind, byId: rowSamples }, samples, delays, status, comms, identities, taskstatsVersion, errors: [...errors.values()] };
 }
 
 /** `/` filter: digits match a pid/tgid prefix or the name; anything else matches the name. */

@@ -45,6 +45,18 @@ test('a reused pid starts over as a lifetime sample instead of a bogus delta', a
   assert.ok(s2.rows[0]!.percent.CPU! >= 0, 'no negative delta');
 });
 
+test('after a switch between processes and threads, rows start as lifetime samples, not deltas against the other kind', async () => {
+  const src = new FakeStatsSource(sampleTasks());
+  const procs = src.list('process');
+  const s1 = computeScan('process', procs, await src.query(scanTargets('process', procs)), { samples: new Map() }, ON);
+  const threads = src.list('thread');
+  const s2 = computeScan('thread', threads, await src.query(scanTargets('thread', threads)), s1, ON);
+  assert.ok(s2.rows.length > 0);
+  for (const r of s2.rows) assert.equal(r.lifetime, true, `thread ${r.id} has no thread sample before it`);
+  const s3 = computeScan('process', procs, await src.query(scanTargets('process', procs)), s2, ON);
+  for (const r of s3.rows) assert.equal(r.lifetime, true, `process ${r.id} has no process sample before it`);
+});
+
 const VOUCHED: ExitsSince = { exited: new Set(), lost: false };
 
 test('identityDue: a known process is asked again on evidence only, or in its recheck round', () => {
