@@ -119,7 +119,7 @@ const commOf = (ts: Taskstats): string => printableComm(String(ts.raw.ac_comm ??
 export interface ScanResult {
   atNs: number;
   rows: TaskRow[];
-  /** this batch's samples, the base for the next refresh's deltas: the rows' by id, others' (pinned threads) by key */
+  /** this batch's samples, the base for the next refresh's deltas: the rows' by id, pinned targets' by key */
   rowSamples: RowSamples;
   samples: Map<string, Sample>;
   /** per key of `extra` (pinned tasks, their threads): every category over the interval (lifetime on a first sample) */
@@ -194,7 +194,8 @@ export function computeScan(
   // process's pid:N record is there for its identity (comm, start), not its delays.
   const rowKind = mode === 'process' ? 'tgid' : 'pid';
   const wanted = new Set(extra.map(targetKey));
-  // Rows' samples by id: no key string to build and hash per row and refresh.
+  // Rows' samples by id (no key to hash per row), and pinned targets' by key as well: a
+  // pinned task keeps its history when t turns it from a row into an extra or back.
   const rowSamples = new Map<number, Sample>();
   const prevRows = prev.rowSamples?.kind === rowKind ? prev.rowSamples.byId : undefined;
   const samples = new Map<string, Sample>();
@@ -219,7 +220,7 @@ export function computeScan(
     taskstatsVersion ??= r.stats.version || null;
     if (r.target.kind === 'pid') comms.set(r.target.id, commOf(r.stats));
     if (!isRow && !isWanted) continue;
-    const before = isRow ? prevRows?.get(r.target.id) : prev.samples.get(key!);
+    const before = (isWanted ? prev.samples.get(key) : undefined) ?? (isRow ? prevRows?.get(r.target.id) : undefined);
     // a process's identity: its main thread asked now (gone: a zombie leader, none), or kept
     let id: Identity | undefined;
     if (r.target.kind === 'pid') id = ownIdentity(r, batch.atNs, comms);
@@ -238,7 +239,7 @@ export function computeScan(
     }
     const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, before) };
     if (isRow) rowSamples.set(r.target.id, sample);
-    else samples.set(key!, sample);
+    if (isWanted) samples.set(key, sample);
     const recording = recordingFor(id?.stats ?? r.stats, sys);
     if (isWanted) {
       const d = computeDelays(before, sample, { recording });

@@ -39,7 +39,7 @@ function Footer({ scopes }: { scopes: Scope[] }) {
   );
 }
 
-// module-level: a callback made per render is optimized again after every major GC
+// module-level, not made per render: see comparatorFor in model/dashboard.ts
 const keyOf = (r: { key: string }): string => r.key;
 
 export function Dashboard({ controller, interactive, onQuit, initialState, sizeSource }: DashboardProps) {

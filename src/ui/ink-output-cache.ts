@@ -67,7 +67,12 @@ function isNarrow(cells: readonly StyledChar[], o: InkOutput): boolean {
   let narrow = narrowCells.get(cells);
   if (narrow === undefined) {
     narrow = true;
-    for (const c of cells) if (o.caches.getStringWidth(c.value) > 1) narrow = false;
+    for (const c of cells) {
+      if (o.caches.getStringWidth(c.value) > 1) {
+        narrow = false;
+        break;
+      }
+    }
     narrowCells.set(cells, narrow);
   }
   return narrow;

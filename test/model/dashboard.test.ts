@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { computeScan, IDENTITY_RECHECK_REFRESHES, identityDue, matchesFilter, scanTargets, viewRows, type ExitsSince, type PrevScan, type TaskRow } from '../../src/model/dashboard.js';
 import type { Sample } from '../../src/model/delays.js';
-import type { Target } from '../../src/sources/types.js';
+import { targetKey, type Target } from '../../src/sources/types.js';
 import { FakeStatsSource, record, S, sampleTasks } from '../ui/fakes.js';
 
 const ON = { on: true, onSinceSec: 0 };
@@ -55,6 +55,20 @@ test('after a switch between processes and threads, rows start as lifetime sampl
   for (const r of s2.rows) assert.equal(r.lifetime, true, `thread ${r.id} has no thread sample before it`);
   const s3 = computeScan('process', procs, await src.query(scanTargets('process', procs)), s2, ON);
   for (const r of s3.rows) assert.equal(r.lifetime, true, `process ${r.id} has no process sample before it`);
+});
+
+test('a pinned process and its threads keep their history across a switch between processes and threads', async () => {
+  const src = new FakeStatsSource(sampleTasks());
+  const pinned: Target[] = [{ kind: 'tgid', id: 200 }, { kind: 'pid', id: 200 }, { kind: 'pid', id: 201 }];
+  const procs = src.list('process');
+  const threads = src.list('thread');
+  const s1 = computeScan('process', procs, await src.query(scanTargets('process', procs, pinned)), { samples: new Map() }, ON, pinned);
+  const s2 = computeScan('thread', threads, await src.query(scanTargets('thread', threads, pinned)), s1, ON, pinned);
+  const s3 = computeScan('process', procs, await src.query(scanTargets('process', procs, pinned)), s2, ON, pinned);
+  for (const [n, s] of [[2, s2], [3, s3]] as const) {
+    for (const t of pinned) assert.equal(s.delays.get(targetKey(t))?.lifetime, false, `scan ${n}: ${targetKey(t)} is an interval, not a lifetime`);
+  }
+  assert.equal(s2.rows.find((r) => r.id === 201)?.lifetime, false, 'the pinned thread\'s row too');
 });
 
 const VOUCHED: ExitsSince = { exited: new Set(), lost: false };
