@@ -6,7 +6,7 @@
 // for idleness: it shrinks the heap with back-to-back full GCs, and the next seconds grow it
 // back (a 60-s window that caught one cost 2.9% of a core instead of 2.4%). And V8 lets the
 // old generation grow up to 4x its live size before a full GC: one run in four climbed to
-// 153 MB RSS. With a fixed growth of 50% and no reducer: 130-136 MB, 2.3-2.6% of a core.)
+// 153 MB RSS. With a fixed growth of 50% and no reducer: 130-136 MB, 2.3-2.8% of a core.)
 // delaytop's entry: yargs, then one of: the dashboard, batch output, the exit feed (-l),
 // a command's delays (-c), a cgroup's (-C). Every mode reads the same sources.
 import yargs from 'yargs';
