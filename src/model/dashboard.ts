@@ -103,10 +103,13 @@ const ROW_FIELDS: readonly string[] = [
 ];
 const PID_FIELDS: readonly string[] = [...new Set([...ROW_FIELDS, 'ac_comm', 'ac_btime', 'ac_btime64', ...CATEGORIES.map((c) => c.count)])];
 
+const scanFieldsOf = (t: Target): readonly string[] => (t.kind === 'tgid' ? ROW_FIELDS : PID_FIELDS);
+
 /** Pinned tasks (extra) get whole records; every other row only the scan's fields. */
 export function scanFields(extra: readonly Target[]): FieldsFor {
+  if (extra.length === 0) return scanFieldsOf;
   const whole = new Set(extra.map(targetKey));
-  return (t) => (whole.size && whole.has(targetKey(t)) ? undefined : t.kind === 'tgid' ? ROW_FIELDS : PID_FIELDS);
+  return (t) => (whole.has(targetKey(t)) ? undefined : scanFieldsOf(t));
 }
 
 /** Kernel comm is up to 15 arbitrary bytes: keep it one terminal cell per character. */

@@ -54,6 +54,13 @@ export class FeedStore {
     this.prevAtMs = nowMs;
   }
 
+  /** Exits lost so far, every CPU (the listener's counters as of the last batch). */
+  lost(): number {
+    let n = 0;
+    for (const c of this.counters) n += c.lost;
+    return n;
+  }
+
   /** The newest exit record that ends this target, if one arrived recently. */
   exitOf(target: Target): ExitInfo | undefined {
     for (let i = this.recent.length - 1; i >= 0; i--) {

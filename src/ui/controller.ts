@@ -66,8 +66,7 @@ export class DashboardController {
   private lastScan: ScanResult | null = null;
   /** processes the exit feed saw end since the last refresh asked for identities */
   private exited = new Set<number>();
-  /** exits the feed lost so far, and as of the last refresh that asked for identities */
-  private exitsLost = 0;
+  /** exits the feed had lost as of the last refresh that asked for identities */
   private exitsLostAtScan = 0;
   private refreshes = 0;
   private rows: TaskRow[] = [];
@@ -254,9 +253,10 @@ export class DashboardController {
    */
   private takeExits(): { exits: ExitsSince; lostAtScan: number } | null {
     if (!this.opts.keepIdentities || !this.feed) return null;
-    const taken = { exits: { exited: this.exited, lost: this.exitsLost !== this.exitsLostAtScan }, lostAtScan: this.exitsLostAtScan };
+    const lost = this.feed.lost();
+    const taken = { exits: { exited: this.exited, lost: lost !== this.exitsLostAtScan }, lostAtScan: this.exitsLostAtScan };
     this.exited = new Set();
-    this.exitsLostAtScan = this.exitsLost;
+    this.exitsLostAtScan = lost;
     return taken;
   }
 
@@ -289,10 +289,7 @@ export class DashboardController {
   private onExits(batch: ExitBatch): void {
     if (!this.feed) return;
     this.feed.fold(batch);
-    if (this.opts.keepIdentities) {
-      for (const r of batch.records) this.exited.add(r.tgid);
-      if (batch.counters.length) this.exitsLost = batch.counters.reduce((n, c) => n + c.lost, 0);
-    }
+    if (this.opts.keepIdentities) for (const r of batch.records) this.exited.add(r.tgid);
     this.pinned = markExits(this.pinned, batch.records);
     if (!this.running || this.feedTimer || batch.records.length === 0) return;
     const dueMs = this.lastPublishMs + this.feedPublishMs;

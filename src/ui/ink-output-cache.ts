@@ -58,6 +58,7 @@ function sameCells(a: readonly StyledChar[], b: readonly StyledChar[]): boolean 
 }
 
 const isCell = (c: StyledChar | undefined): c is StyledChar => c !== undefined;
+const clips = (op: Op): boolean => op.type !== 'write';
 
 // Lines whose every cell is one column wide (most of them), by their cells (which live
 // as long as the line is on screen): those are copied without a width lookup per cell.
@@ -99,15 +100,14 @@ function draw(o: InkOutput): Frame {
       const cells = o.caches.getStyledChars(line);
       if (isNarrow(cells, o)) {
         for (let i = 0; i < cells.length; i++) row[x + i] = cells[i]!;
-        offsetY++;
-        continue;
-      }
-      for (const cell of cells) {
-        row[x] = cell;
-        const width = Math.max(1, o.caches.getStringWidth(cell.value));
-        // a wide character covers the cells after it
-        for (let i = 1; i < width; i++) row[x + i] = { type: 'char', value: '', fullWidth: false, styles: cell.styles };
-        x += width;
+      } else {
+        for (const cell of cells) {
+          row[x] = cell;
+          const width = Math.max(1, o.caches.getStringWidth(cell.value));
+          // a wide character covers the cells after it
+          for (let i = 1; i < width; i++) row[x + i] = { type: 'char', value: '', fullWidth: false, styles: cell.styles };
+          x += width;
+        }
       }
       offsetY++;
     }
@@ -146,7 +146,7 @@ export function carryFramesOver(): Promise<boolean> {
       const frame = new CarryOver(previous);
       this.caches.styledChars = frame;
       try {
-        return this.operations.some((op) => op.type !== 'write') ? inkGet.call(this) : draw(this);
+        return this.operations.some(clips) ? inkGet.call(this) : draw(this);
       } finally {
         frame.seal();
         previous = frame;
