@@ -15,7 +15,7 @@ import { parseBytes, parseCount, parseCpumask, parseIds, parseSeconds, UsageErro
 import { DELAYACCT_OFF_ADVICE, TaskstatsError } from './kernel/errors.js';
 import { interrupted, onCleanup } from './lifecycle.js';
 import type { DelayacctState } from './model/recording.js';
-import { runBatch } from './output/batch.js';
+import { runBatch, withoutLeaders } from './output/batch.js';
 import { runCommand } from './output/command.js';
 import { runListen } from './output/listen.js';
 import { Recorder, systemFacts } from './output/recorder.js';
@@ -23,7 +23,7 @@ import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitSource } from './sour
 import { formatCgroup, formatPressureLine, readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
 import { ReplaySource } from './sources/replay.js';
-import { delayacctTracker, kernelRelease, readCpulist, readDelayacct, readPidMax, writeDelayacct } from './sources/system.js';
+import { delayacctTracker, kernelRelease, readCpulist, readDelayacct, readPidMax, watchDelayacct, writeDelayacct } from './sources/system.js';
 import type { StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './ui/options.js';
 
@@ -149,15 +149,20 @@ async function listen(args: Args): Promise<number> {
   let registrations: (() => { cpu: number; registered: boolean; deregisterError: string }[]) | undefined;
   let ended: Promise<void> = interrupted;
   let replay: ReplaySource | undefined;
+  let delayacct: (() => DelayacctState) | undefined;
   if (args.replay !== undefined) {
     replay = openReplay(args, true);
+    const r = replay;
+    delayacct = () => r.delayacct();
     exits = replay.exits();
     ended = Promise.race([interrupted, replay.finished.then(() => new Promise<void>((r) => setTimeout(r, 100)))]);
   } else {
     const live = openListener(args);
     readers = live.info().readers;
     registrations = () => live.info().readers;
-    const rec = openRecorder(args, null, [...live.cpus], delayacctTracker());
+    delayacct = delayacctTracker();
+    onCleanup(watchDelayacct(delayacct));
+    const rec = openRecorder(args, null, [...live.cpus], delayacct);
     if (rec) {
       const wrapped = rec.wrapExits(live);
       // registered after the recorder, so it runs before it: the final batch is recorded
@@ -167,7 +172,7 @@ async function listen(args: Args): Promise<number> {
       exits = live;
     }
   }
-  const code = await runListen(exits, { json: !!args.json, durationSec, write: out, warn: err, interrupted: ended, readers, registrations });
+  const code = await runListen(exits, { json: !!args.json, durationSec, write: out, warn: err, interrupted: ended, readers, registrations, delayacct });
   if (replay?.error) {
     err(`delaytop: ${replay.error.explain()}`);
     return 1;
@@ -178,6 +183,7 @@ async function listen(args: Args): Promise<number> {
 async function commandMode(command: string[], args: Args): Promise<number> {
   if (args.replay !== undefined) throw new UsageError('-c with --replay: a command runs live; replay its recording with --replay alone');
   const delayacct = delayacctTracker();
+  onCleanup(watchDelayacct(delayacct));
   const rec = openRecorder(args, null, null, delayacct);
   if (delayacct().on === false) err(`delaytop: ${DELAYACCT_OFF_ADVICE}`);
   return runCommand(command, {
@@ -218,7 +224,7 @@ async function statsMode(args: Args): Promise<number> {
       }, h.kernelRelease || 'unknown');
     }
     const code = await runBatch(replay, {
-      targets: targets.length ? targets : replay.recordedTargets(),
+      targets: targets.length ? targets : withoutLeaders(replay.recordedTargets()),
       intervalSec: 0,
       iterations,
       json: !!args.json,

@@ -18,6 +18,8 @@ export interface ExitRecord {
   coreDumped: boolean;
   /** AGROUP: the last thread of its process ended, so the process ended */
   processEnded: boolean;
+  /** ac_etime: how long the thread lived, µs */
+  lifeUs: number;
   stats: Taskstats;
   /** the TGID aggregate the kernel attaches when a multi-threaded process ends */
   tgidStats?: Taskstats;
@@ -86,6 +88,7 @@ function summarize(env: ExitEnvelope, stats: Taskstats, hasTgidRecord: boolean):
     comm: (stats.raw.ac_comm as string | undefined) ?? '',
     ...decodeExitStatus(num(stats, 'ac_exitcode') ?? 0),
     processEnded: ((num(stats, 'ac_flag') ?? 0) & AC_FLAG.AGROUP) !== 0 || hasTgidRecord,
+    lifeUs: num(stats, 'ac_etime') ?? 0,
   };
 }
 
@@ -100,7 +103,7 @@ export function exitRecordFrom(env: ExitEnvelope, stats: Taskstats, tgidStats?: 
 // What an exit line needs at once; the full record is decoded on first use of .stats.
 // (constants: the decoder caches its readers by the list itself)
 const NO_FIELDS: readonly string[] = [];
-const SUMMARY_FIELDS = ['version', 'ac_exitcode', 'ac_flag', 'ac_tgid', 'ac_ppid', 'ac_uid', 'ac_gid', 'ac_comm'] as const;
+const SUMMARY_FIELDS = ['version', 'ac_exitcode', 'ac_flag', 'ac_tgid', 'ac_ppid', 'ac_uid', 'ac_gid', 'ac_comm', 'ac_etime'] as const;
 
 /**
  * An exit record whose full stats are decoded only when read: the engine hands records
@@ -111,7 +114,7 @@ const SUMMARY_FIELDS = ['version', 'ac_exitcode', 'ac_flag', 'ac_tgid', 'ac_ppid
 class LazyExitRecord implements ExitRecord {
   declare cpu: number; declare seq: number; declare receivedMs: number; declare pid: number; declare tgid: number;
   declare ppid: number; declare uid: number; declare gid: number; declare comm: string; declare exitCode: number | null;
-  declare signal: number | null; declare coreDumped: boolean; declare processEnded: boolean;
+  declare signal: number | null; declare coreDumped: boolean; declare processEnded: boolean; declare lifeUs: number;
   private full: Taskstats | undefined;
   private fullTgid: Taskstats | undefined;
   constructor(env: ExitEnvelope, private pidBytes: Uint8Array, private tgidBytes: Uint8Array | undefined) {

@@ -5,6 +5,7 @@ import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import { targetKey, type FieldsFor, type QueryBatch, type QueryResult, type Target, type TargetKind } from '../sources/types.js';
 import { computeDelays, delayPercentOf, spanOf, type Sample, type TaskDelays } from './delays.js';
+import { checkedFields, intervalSuspects, judge, suspectCount, threadSuspects, type CheckContext, type Suspects } from './plausibility.js';
 import { recordingFor, type DelayacctState } from './recording.js';
 
 /** The delay columns of the process table. */
@@ -14,6 +15,7 @@ const tableCat = (k: TableCategory) => CATEGORIES.find((c) => c.key === k)!;
 const CPU_CAT = tableCat('CPU');
 const IO_CAT = tableCat('IO');
 const SWAP_CAT = tableCat('SWAP');
+const TABLE_CATS = [CPU_CAT, IO_CAT, SWAP_CAT];
 
 export const SORT_COLUMNS = ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
@@ -30,6 +32,8 @@ export interface TaskRow {
   percent: Record<TableCategory, number | null>;
   /** first sample of this task: figures are lifetime averages */
   lifetime: boolean;
+  /** shown categories whose figure cannot have happened, with why (model/plausibility) */
+  suspect: Suspects | null;
 }
 
 /**
@@ -101,7 +105,9 @@ const ROW_FIELDS: readonly string[] = [
   'version', 'ac_etime', 'cpu_run_virtual_total',
   ...[CPU_CAT, IO_CAT, SWAP_CAT].flatMap((c) => [c.count, c.total]),
 ];
-const PID_FIELDS: readonly string[] = [...new Set([...ROW_FIELDS, 'ac_comm', 'ac_btime', 'ac_btime64', ...CATEGORIES.map((c) => c.count)])];
+const PID_FIELDS: readonly string[] = [
+  ...new Set([...ROW_FIELDS, 'ac_comm', 'ac_btime', 'ac_btime64', ...CATEGORIES.map((c) => c.count), ...checkedFields(TABLE_CATS)]),
+];
 
 const scanFieldsOf = (t: Target): readonly string[] => (t.kind === 'tgid' ? ROW_FIELDS : PID_FIELDS);
 
@@ -135,6 +141,8 @@ export interface ScanResult {
   identities: Map<number, Identity>;
   /** the struct version the kernel sends, from the first record seen */
   taskstatsVersion: number | null;
+  /** figures flagged on this refresh's rows (cells) */
+  flagged: number;
   /** query errors other than "gone" (one message per distinct code) */
   errors: string[];
 }
@@ -168,6 +176,17 @@ export interface RowSamples {
   byId: ReadonlyMap<number, Sample>;
 }
 
+/** What the plausibility rules need beyond the batch. */
+export interface ScanChecks {
+  /** epoch ms of the batch */
+  wallMs: number;
+  /**
+   * Per process: the summed lives (ns) of its threads that exited since the previous
+   * refresh, from an exit feed that lost nothing; null when not known.
+   */
+  exitedLivesNs: ReadonlyMap<number, number> | null;
+}
+
 /** What computeScan needs of the previous refresh. */
 export interface PrevScan {
   rowSamples?: RowSamples;
@@ -189,7 +208,10 @@ export function computeScan(
   prev: PrevScan,
   sys: DelayacctState,
   extra: readonly Target[] = [],
+  checks: ScanChecks = { wallMs: batch.wallMs ?? 0, exitedLivesNs: null },
 ): ScanResult {
+  const wallMs = checks.wallMs;
+  let flagged = 0;
   // pid records by id: a process row's identity (sources answer each target once)
   const pidResults = new Map<number, QueryResult>();
   if (mode === 'process') for (const r of batch.results) if (r.target.kind === 'pid') pidResults.set(r.target.id, r);
@@ -204,7 +226,7 @@ export function computeScan(
   const samples = new Map<string, Sample>();
   const delays = new Map<string, TaskDelays>();
   /** per row id: what the table shows */
-  const shown = new Map<number, Pick<TaskRow, 'key' | 'target' | 'percent' | 'lifetime'>>();
+  const shown = new Map<number, Pick<TaskRow, 'key' | 'target' | 'percent' | 'lifetime' | 'suspect'>>();
   const status = new Map<string, QueryResult['status']>();
   const comms = new Map<number, string>();
   const identities = new Map<number, Identity>();
@@ -240,29 +262,41 @@ export function computeScan(
       identities.set(r.target.id, id);
       if (!comms.has(r.target.id)) comms.set(r.target.id, id.comm);
     }
-    const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, before) };
+    const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, before), wallMs };
     if (isRow) rowSamples.set(r.target.id, sample);
     if (isWanted) samples.set(key, sample);
     const recording = recordingFor(id?.stats ?? r.stats, sys);
+    const isTgid = r.target.kind === 'tgid';
+    // A process's wall age is its main thread's (the TGID record sums its live threads' lives).
+    const idEtimeUs = id ? num(id.stats, 'ac_etime') : undefined;
+    const ageNs = isTgid
+      ? idEtimeUs === undefined ? undefined : idEtimeUs * 1000 + (batch.atNs - id!.atNs)
+      : (num(r.stats, 'ac_etime') ?? 0) * 1000;
+    const ctx = checkContext(r, id, before, prev.identities, batch.atNs, sys, ageNs, wallMs, checks, isWanted ? CATEGORIES : TABLE_CATS);
     if (isWanted) {
-      const d = computeDelays(before, sample, { recording });
+      const d = computeDelays(before, sample, { recording, check: ctx, ...(isTgid && ageNs !== undefined ? { wallAgeNs: ageNs } : {}) });
       delays.set(key, d);
       if (isRow) {
         const pct = (k: TableCategory) => {
           const c = d.categories.find((x) => x.key === k)!;
           return c.na ? null : c.delayPercent;
         };
-        shown.set(r.target.id, { key: key!, target: r.target, lifetime: d.lifetime, percent: { CPU: pct('CPU'), IO: pct('IO'), SWAP: pct('SWAP') } });
+        const percent = { CPU: pct('CPU'), IO: pct('IO'), SWAP: pct('SWAP') };
+        const suspect = shownSuspects(d.suspect, percent);
+        flagged += suspectCount(suspect);
+        shown.set(r.target.id, { key: key!, target: r.target, lifetime: d.lifetime, percent, suspect });
       }
     } else {
       // a row that is not pinned shows three categories: only their percentages
-      const span = spanOf(before, sample);
+      const span = spanOf(before, sample, isTgid ? ageNs : undefined);
       const percent = {
         CPU: delayPercentOf(CPU_CAT, before, sample, span, recording),
         IO: delayPercentOf(IO_CAT, before, sample, span, recording),
         SWAP: delayPercentOf(SWAP_CAT, before, sample, span, recording),
       };
-      shown.set(r.target.id, { key: key ?? targetKey(r.target), target: r.target, lifetime: span.lifetime, percent });
+      const suspect = shownSuspects(judge(span.lifetime ? undefined : before?.stats, r.stats, ctx, TABLE_CATS).span, percent);
+      flagged += suspectCount(suspect);
+      shown.set(r.target.id, { key: key ?? targetKey(r.target), target: r.target, lifetime: span.lifetime, percent, suspect });
     }
   }
   const rows: TaskRow[] = [];
@@ -271,10 +305,57 @@ export function computeScan(
     const comm = comms.get(t.id);
     // A process whose main thread is gone (zombie leader) has no identity: skip it.
     if (!row || comm === undefined) continue;
-    rows.push({ key: row.key, target: row.target, id: t.id, tgid: t.tgid, comm, percent: row.percent, lifetime: row.lifetime });
+    rows.push({ key: row.key, target: row.target, id: t.id, tgid: t.tgid, comm, percent: row.percent, lifetime: row.lifetime, suspect: row.suspect });
   }
-  return { atNs: batch.atNs, rows, rowSamples: { kind: rowKind, byId: rowSamples }, samples, delays, status, comms, identities, taskstatsVersion, errors: [...errors.values()] };
+  return {
+    atNs: batch.atNs, rows, rowSamples: { kind: rowKind, byId: rowSamples }, samples, delays, status, comms, identities, taskstatsVersion,
+    errors: [...errors.values()], flagged,
+  };
 }
+
+/** Suspects of the shown figures only (a category shown n/a has no figure to flag). */
+function shownSuspects(s: Suspects | null, percent: TaskRow['percent']): Suspects | null {
+  if (!s) return null;
+  let out: Suspects | null = null;
+  for (const k of TABLE_CATEGORIES) if (s[k] && percent[k] !== null) (out ??= {})[k] = s[k];
+  return out;
+}
+
+/**
+ * What the rules know of one record beyond itself: when the task started, the span's wall
+ * times, and for a process, what its threads that exited lived and what is impossible in
+ * its main thread's record (asked in this batch; the process's figures sum it).
+ */
+function checkContext(
+  r: QueryResult & { status: 'ok' },
+  id: Identity | undefined,
+  before: Sample | undefined,
+  prevIdentities: ReadonlyMap<number, Identity> | undefined,
+  atNs: number,
+  sys: DelayacctState,
+  ageNs: number | undefined,
+  wallMs: number,
+  checks: ScanChecks,
+  cats: typeof TABLE_CATS | typeof CATEGORIES,
+): CheckContext {
+  const ctx: CheckContext = { kind: r.target.kind, delayacct: sys, toMs: wallMs };
+  if (ageNs !== undefined && wallMs) ctx.startMs = wallMs - ageNs / 1e6;
+  if (before?.wallMs !== undefined) ctx.fromMs = before.wallMs;
+  if (r.target.kind === 'pid') return ctx;
+  ctx.exitedLivesNs = checks.exitedLivesNs ? checks.exitedLivesNs.get(r.target.id) ?? 0 : null;
+  if (id && id.atNs === atNs) {
+    ctx.inherited = threadSuspects(id.stats, cats);
+    // the main thread asked at the previous refresh too: its interval says what grew
+    const was = prevIdentities?.get(r.target.id);
+    const etimeUs = num(id.stats, 'ac_etime');
+    if (was && before && was.atNs === before.atNs && etimeUs !== undefined) {
+      ctx.inheritedSpan = intervalSuspects(was.stats, id.stats, { boundNs: etimeUs * 1000, what: 'thread', switchedOn: false }, cats);
+    }
+  }
+  return ctx;
+}
+
+
 
 /** `/` filter: digits match a pid/tgid prefix or the name; anything else matches the name. */
 export function matchesFilter(row: TaskRow, filter: string): boolean {
@@ -300,7 +381,7 @@ function compareRows(a: TaskRow, b: TaskRow, col: SortColumn): number {
   }
 }
 
-/** Sorted and filtered rows; ties (and n/a, which always sinks) fall back to pid order. */
+/** Sorted and filtered rows; ties (and n/a or flagged figures, which always sink) fall back to pid order. */
 export function viewRows(rows: readonly TaskRow[], sort: SortColumn, descending: boolean, filter: string): TaskRow[] {
   let out: TaskRow[];
   if (filter) {
@@ -311,6 +392,11 @@ export function viewRows(rows: readonly TaskRow[], sort: SortColumn, descending:
 }
 
 type RowComparator = (a: TaskRow, b: TaskRow) => number;
+
+function sinkRank(r: TaskRow, col: TableCategory): number {
+  if (r.percent[col] === null) return 2;
+  return r.suspect?.[col] ? 1 : 0;
+}
 // One comparator per order, made once: V8 holds optimized code of a closure only while
 // some closure of it lives, so a comparator made per refresh is optimized again after
 // every major GC (the same holds for any callback a refresh makes per row).
@@ -321,10 +407,12 @@ function comparatorFor(sort: SortColumn, descending: boolean): RowComparator {
   let cmp = comparators.get(key);
   if (cmp) return cmp;
   const isDelay = sort !== 'PID' && sort !== 'COMMAND';
+  const col = sort as TableCategory;
   cmp = (a, b) => {
     if (isDelay) {
-      const na = (a.percent[sort] === null ? 1 : 0) - (b.percent[sort] === null ? 1 : 0);
-      if (na) return na;
+      // n/a sinks to the bottom, and a flagged figure just above it: neither tops a sort
+      const rank = sinkRank(a, col) - sinkRank(b, col);
+      if (rank) return rank;
     }
     const c = compareRows(a, b, sort);
     if (c) return descending ? -c : c;

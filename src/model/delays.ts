@@ -1,6 +1,7 @@
 // Per-category delay figures from two samples of one task: pure arithmetic, no I/O.
 import { CATEGORIES, type CategoryKey } from '../kernel/layout.js';
 import { num, type Taskstats } from '../kernel/decode.js';
+import { judge, type CheckContext, type Suspects } from './plausibility.js';
 
 export interface Sample {
   stats: Taskstats;
@@ -8,10 +9,12 @@ export interface Sample {
   atNs: number;
   /** what identifies this incarnation of the id (start time); a change means pid reuse */
   startId?: number | string;
+  /** epoch ms of the sample, where known (a switch-on of delay accounting between two samples) */
+  wallMs?: number;
 }
 
 /** Whether delay accounting recorded a task's non-CPU categories. */
-export type Recording = 'yes' | 'off-now' | 'off-at-fork';
+export type Recording = 'yes' | 'off-now' | 'off-at-fork' | 'unknown-at-fork';
 
 export interface CategoryDelay {
   key: CategoryKey;
@@ -39,14 +42,27 @@ export interface TaskDelays {
   reused: boolean;
   intervalNs: number;
   categories: CategoryDelay[];
+  /** categories whose figures over this span cannot have happened, with why (model/plausibility) */
+  suspect: Suspects | null;
+  /** categories whose totals or longest wait since the task started cannot have happened */
+  totalsSuspect: Suspects | null;
 }
 
 export interface DelayOptions {
   recording?: Recording;
+  /** judge the figures' plausibility with what the caller knows (default: the record alone) */
+  check?: CheckContext;
+  /**
+   * A process's first sample: its wall age, ns (its main thread's ac_etime). The TGID
+   * record's ac_etime sums its live threads' lives, which would make a first sample an
+   * average per thread while later ones sum the threads.
+   */
+  wallAgeNs?: number;
 }
 
 const NA_OFF_NOW = 'delay accounting is off (sysctl kernel.task_delayacct=0)';
 const NA_OFF_AT_FORK = 'delay accounting was off when this task started';
+const NA_UNKNOWN_AT_FORK = 'no waits recorded, and delay accounting may have been off when this task started';
 export const NA_NO_NETLINK = 'not available without CAP_NET_ADMIN (run with sudo)';
 
 function naFor(cat: (typeof CATEGORIES)[number], ts: Taskstats, recording: Recording): string | null {
@@ -56,6 +72,7 @@ function naFor(cat: (typeof CATEGORIES)[number], ts: Taskstats, recording: Recor
   if (cat.key === 'CPU') return null; // scheduler statistics: filled whether or not delayacct is on
   if (recording === 'off-now') return NA_OFF_NOW;
   if (recording === 'off-at-fork') return NA_OFF_AT_FORK;
+  if (recording === 'unknown-at-fork') return NA_UNKNOWN_AT_FORK;
   return null;
 }
 
@@ -83,14 +100,15 @@ export interface Span {
   intervalNs: number;
 }
 
-export function spanOf(prev: Sample | undefined, cur: Sample): Span {
+export function spanOf(prev: Sample | undefined, cur: Sample, wallAgeNs?: number): Span {
   const reused = prev !== undefined && isReused(prev, cur);
   let lifetime = prev === undefined || reused;
   let intervalNs = lifetime ? 0 : cur.atNs - prev!.atNs;
   if (!lifetime && intervalNs <= 0) lifetime = true;
   if (lifetime) {
-    // ac_etime: elapsed µs since the task started (for a TGID record, summed over threads).
-    intervalNs = (num(cur.stats, 'ac_etime') ?? 0) * 1000;
+    // ac_etime: elapsed µs since the task started (for a TGID record, summed over its live
+    // threads: a process's wall age comes from its main thread instead, where known).
+    intervalNs = wallAgeNs ?? (num(cur.stats, 'ac_etime') ?? 0) * 1000;
   }
   return { lifetime, reused, intervalNs };
 }
@@ -112,7 +130,7 @@ export function delayPercentOf(cat: Category, prev: Sample | undefined, cur: Sam
 
 export function computeDelays(prev: Sample | undefined, cur: Sample, opts: DelayOptions = {}): TaskDelays {
   const recording = opts.recording ?? 'yes';
-  const { lifetime, reused, intervalNs } = spanOf(prev, cur);
+  const { lifetime, reused, intervalNs } = spanOf(prev, cur, opts.wallAgeNs);
   const from = lifetime ? undefined : prev;
   const categories = CATEGORIES.map((cat): CategoryDelay => {
     // /proc gives IO delay as a total without a count: a percentage, but no average or rate.
@@ -140,12 +158,28 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
     if (hasCount && cat.key !== 'IRQ' && dCount > 0) base.avgDelayNs = dTotal / dCount;
     return base;
   });
-  return { lifetime, reused, intervalNs, categories };
+  // Without a context, the record says what it is: a TGID record has no ac_pid.
+  const j = judge(from?.stats, cur.stats, opts.check ?? { kind: (num(cur.stats, 'ac_pid') ?? 0) > 0 ? 'pid' : 'tgid' });
+  return { lifetime, reused, intervalNs, categories, suspect: withoutNa(j.span, categories), totalsSuspect: withoutNa(j.totals, categories) };
 }
 
-/** The category with the largest delay total, for one-line summaries (exit feed). */
+/** A category shown n/a carries no figure to flag. */
+function withoutNa(s: Suspects | null, cats: readonly CategoryDelay[]): Suspects | null {
+  if (!s) return null;
+  let out: Suspects | null = null;
+  for (const c of cats) if (!c.na && s[c.key]) (out ??= {})[c.key] = s[c.key];
+  return out;
+}
+
+/**
+ * The category the task waited in most (largest total), for one-line summaries (exit
+ * feed); a flagged total is never chosen.
+ */
 export function largestDelay(td: TaskDelays): CategoryDelay | undefined {
   let best: CategoryDelay | undefined;
-  for (const c of td.categories) if (!c.na && c.totalNs > 0 && (!best || c.totalNs > best.totalNs)) best = c;
+  for (const c of td.categories) {
+    if (c.na || c.totalNs <= 0 || td.totalsSuspect?.[c.key]) continue;
+    if (!best || c.totalNs > best.totalNs) best = c;
+  }
   return best;
 }

@@ -3,6 +3,8 @@
 import { num } from '../kernel/decode.js';
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import { computeDelays, largestDelay, type CategoryDelay } from './delays.js';
+import { suspectCount, type Suspects } from './plausibility.js';
+import type { DelayacctState } from './recording.js';
 
 export interface FeedEntry {
   receivedMs: number;
@@ -16,12 +18,16 @@ export interface FeedEntry {
   processEnded: boolean;
   /** ac_etime: how long the task lived, µs */
   lifetimeUs: number;
-  /** the category with the largest total delay over the task's life */
+  /** the category it waited in most (largest total over its life), among plausible ones */
   largest: Pick<CategoryDelay, 'key' | 'totalNs'> | null;
+  /** categories whose figures cannot have happened (model/plausibility), with why */
+  suspect: Suspects | null;
 }
 
-export function toFeedEntry(r: ExitRecord): FeedEntry {
-  const d = computeDelays(undefined, { stats: r.stats, atNs: 0 });
+/** One exit as the feed shows it; `sys`: delay accounting as delaytop saw it (switch-ons). */
+export function toFeedEntry(r: ExitRecord, sys: DelayacctState | null = null): FeedEntry {
+  const startMs = r.receivedMs - r.lifeUs / 1000;
+  const d = computeDelays(undefined, { stats: r.stats, atNs: 0 }, { check: { kind: 'pid', ...(sys ? { delayacct: sys, startMs } : {}) } });
   const big = largestDelay(d);
   return {
     receivedMs: r.receivedMs,
@@ -35,8 +41,12 @@ export function toFeedEntry(r: ExitRecord): FeedEntry {
     processEnded: r.processEnded,
     lifetimeUs: num(r.stats, 'ac_etime') ?? 0,
     largest: big ? { key: big.key, totalNs: big.totalNs } : null,
+    suspect: d.totalsSuspect,
   };
 }
+
+/** Flagged figures of a feed entry. */
+export const entryFlags = (e: FeedEntry): number => suspectCount(e.suspect);
 
 /** Fixed-capacity ring, newest first on read. */
 export class Ring<T> {

@@ -3,7 +3,8 @@
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import type { ExitBatch } from '../sources/exits.js';
 import type { Target } from '../sources/types.js';
-import { cpuActivity, feedTotals, Ring, toFeedEntry, type CpuActivity, type FeedEntry, type FeedTotals } from './exits.js';
+import { cpuActivity, entryFlags, feedTotals, Ring, toFeedEntry, type CpuActivity, type FeedEntry, type FeedTotals } from './exits.js';
+import type { DelayacctState } from './recording.js';
 import { exitInfoOf, exitMatches, type ExitInfo } from './watch.js';
 
 export interface FeedSnapshot {
@@ -26,6 +27,7 @@ export class FeedStore {
   private prevAtMs: number | undefined;
   private rates: CpuActivity[];
   private recent: ExitRecord[] = [];
+  private flaggedCount = 0;
 
   constructor(
     readonly cpus: readonly number[],
@@ -36,10 +38,15 @@ export class FeedStore {
     this.rates = cpuActivity(undefined, this.counters, 0);
   }
 
-  fold(batch: ExitBatch): void {
+  /** `sys`: delay accounting as delaytop saw it, for the plausibility rules */
+  fold(batch: ExitBatch, sys: DelayacctState | null = null): void {
     const { records } = batch;
     // In a storm only the newest fit the ring: skip building entries that would be overwritten.
-    for (let i = Math.max(0, records.length - this.ring.capacity); i < records.length; i++) this.ring.push(toFeedEntry(records[i]!));
+    for (let i = Math.max(0, records.length - this.ring.capacity); i < records.length; i++) {
+      const e = toFeedEntry(records[i]!, sys);
+      this.flaggedCount += entryFlags(e);
+      this.ring.push(e);
+    }
     this.pushed += records.length;
     for (let i = Math.max(0, records.length - RECENT_EXITS); i < records.length; i++) this.recent.push(records[i]!);
     if (this.recent.length > RECENT_EXITS * 2) this.recent = this.recent.slice(-RECENT_EXITS);
@@ -59,6 +66,11 @@ export class FeedStore {
     let n = 0;
     for (const c of this.counters) n += c.lost;
     return n;
+  }
+
+  /** Figures flagged in the exits the feed has shown (entries built), since start. */
+  flagged(): number {
+    return this.flaggedCount;
   }
 
   /** The newest exit record that ends this target, if one arrived recently. */

@@ -4,20 +4,82 @@ import { CATEGORIES } from '../kernel/layout.js';
 import { num, type Taskstats } from '../kernel/decode.js';
 import type { Recording } from './delays.js';
 
+/** One change of kernel.task_delayacct between two of delaytop's readings (epoch ms). */
+export interface DelayacctChange {
+  /** the last reading with the old setting */
+  fromMs: number;
+  /** the first reading with the new one */
+  toMs: number;
+  on: boolean;
+}
+
+/** What delaytop itself read of the setting: its first reading and every change since. */
+export interface DelayacctSeen {
+  firstMs: number;
+  firstOn: boolean | undefined;
+  /** oldest first; only the newest MAX_CHANGES are kept */
+  changes: DelayacctChange[];
+}
+
 export interface DelayacctState {
   /** kernel.task_delayacct now; undefined where the sysctl does not exist */
   on: boolean | undefined;
-  /** epoch seconds since which it has been on, when known (boot time if booted with it) */
+  /** epoch seconds since which it has been on, when known (0: booted with it) */
   onSinceSec: number | null;
+  /** delaytop's own readings (absent in recordings made before they were kept) */
+  seen?: DelayacctSeen;
+}
+
+export const MAX_CHANGES = 32;
+
+/**
+ * The first switch-on delaytop saw that ends after `fromMs` and began before `toMs`: off
+ * at its `fromMs`, on at its `toMs`. (Older recordings know only the second it came on.)
+ */
+export function switchedOnBetween(sys: DelayacctState, fromMs: number, toMs = Infinity): DelayacctChange | null {
+  const seen = sys.seen;
+  if (seen) {
+    for (const c of seen.changes) if (c.on && c.toMs > fromMs && c.fromMs < toMs) return c;
+    return null;
+  }
+  if (!sys.onSinceSec) return null;
+  const c = { fromMs: sys.onSinceSec * 1000 - 1000, toMs: sys.onSinceSec * 1000, on: true };
+  return c.toMs > fromMs && c.fromMs < toMs ? c : null;
+}
+
+/** Whether delay accounting was on at an instant, from what delaytop knows only. */
+export function delayacctAt(sys: DelayacctState, tMs: number): 'on' | 'off' | 'unknown' {
+  if (sys.onSinceSec === 0) return 'on'; // booted with it
+  const seen = sys.seen;
+  if (!seen) {
+    // an older recording: only "on since" a second is known
+    if (sys.onSinceSec === null) return 'on';
+    return tMs >= sys.onSinceSec * 1000 ? 'on' : 'unknown';
+  }
+  let state: boolean | undefined = seen.firstOn;
+  if (tMs < seen.firstMs) {
+    // Before delaytop looked: found on, it is taken as on (nothing says otherwise); found
+    // off, it may have been either.
+    return state ? 'on' : 'unknown';
+  }
+  for (const c of seen.changes) {
+    if (tMs < c.fromMs) break;
+    if (tMs < c.toMs) return 'unknown'; // changed somewhere between two readings
+    state = c.on;
+  }
+  return state === undefined ? 'unknown' : state ? 'on' : 'off';
 }
 
 export function recordingFor(ts: Taskstats, sys: DelayacctState): Recording {
   if (sys.on === false) return 'off-now';
-  if (sys.onSinceSec === null) return 'yes'; // on, since an unknown time: no evidence against
-  const btime = num(ts, 'ac_btime64') || num(ts, 'ac_btime') || 0;
-  if (!btime || btime >= sys.onSinceSec) return 'yes';
-  // Forked before it was turned on: the kernel gave it no delay struct, so every
-  // non-CPU count stays 0. Any non-zero count proves otherwise.
+  // Any non-CPU count proves the task has a delay struct (it was forked with accounting on).
   for (const c of CATEGORIES) if (c.key !== 'CPU' && (num(ts, c.count) ?? 0) > 0) return 'yes';
-  return 'off-at-fork';
+  const btime = num(ts, 'ac_btime64') || num(ts, 'ac_btime') || 0;
+  if (!btime) return 'yes';
+  // btime is whole seconds and jitters by one: judge the second before and after it.
+  const a = delayacctAt(sys, (btime - 1) * 1000);
+  const b = delayacctAt(sys, (btime + 1) * 1000);
+  if (a === 'on' && b === 'on') return 'yes';
+  if (a === 'off' && b === 'off') return 'off-at-fork';
+  return 'unknown-at-fork';
 }

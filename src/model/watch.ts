@@ -112,8 +112,10 @@ export function updateWatch(
       threads = tids.length || null;
       threadMaxNs = {};
       for (const tid of tids) {
-        for (const c of scan.delays.get(`pid:${tid}`)?.categories ?? []) {
-          if (c.maxNs !== null && !c.na) threadMaxNs[c.key] = Math.max(threadMaxNs[c.key] ?? 0, c.maxNs);
+        const td = scan.delays.get(`pid:${tid}`);
+        for (const c of td?.categories ?? []) {
+          // a thread's impossible max is left out of the largest
+          if (c.maxNs !== null && !c.na && !td!.totalsSuspect?.[c.key]) threadMaxNs[c.key] = Math.max(threadMaxNs[c.key] ?? 0, c.maxNs);
         }
       }
     }

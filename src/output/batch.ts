@@ -1,9 +1,12 @@
 // Batch output (top -b / iotop -b style): a table per refresh, or JSON Lines.
+import { num, type Taskstats } from '../kernel/decode.js';
 import { computeDelays, type Sample, type TaskDelays } from '../model/delays.js';
+import { intervalSuspects, threadSuspects, type CheckContext, type Suspects } from '../model/plausibility.js';
 import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { readProcComm } from '../sources/system.js';
 import { targetKey, type StatsSource, type Target } from '../sources/types.js';
-import { fmtNs, fmtPercent, clock, pad } from './format.js';
+import { fmtNs, fmtPercent, clock, pad, padNum } from './format.js';
+import { figureMark } from '../ui/process-table.js';
 import { exactRaw, jsonLine } from '../kernel/json.js';
 
 export interface BatchOptions {
@@ -34,12 +37,22 @@ function textHeader(atMs: number, intervalSec: number, lifetime: boolean, sys: D
 }
 
 export function textRow(t: Target, comm: string, d: TaskDelays): string {
-  const cells = d.categories.map((c) => pad(c.na ? 'n/a' : fmtPercent(c.delayPercent), 7));
+  const cells = d.categories.map((c) => (c.na ? pad('n/a', 7) : pad(fmtPercent(c.delayPercent, 6), 6) + figureMark(!!d.suspect?.[c.key], d.lifetime)));
   const avg = (k: string) => {
     const c = d.categories.find((x) => x.key === k)!;
-    return pad(c.na ? 'n/a' : fmtNs(c.avgDelayNs), 8);
+    return c.na ? pad('n/a', 8) : pad(fmtNs(c.avgDelayNs, 7), 7) + figureMark(!!d.suspect?.[c.key], d.lifetime);
   };
-  return [pad(t.kind, 4, true), pad(String(t.id), 7), ' ' + pad(comm, 15, true), ...cells, avg('CPU'), avg('IO'), avg('SWAP')].join(' ');
+  return [pad(t.kind, 4, true), padNum(String(t.id), 7), ' ' + pad(comm, 15, true), ...cells, avg('CPU'), avg('IO'), avg('SWAP')].join(' ');
+}
+
+/** The footnotes of a text table: one line per flagged category of a task. */
+export function suspectNotes(t: Target, d: TaskDelays): string[] {
+  const out: string[] = [];
+  for (const [k, why] of Object.entries(d.suspect ?? {})) out.push(`  ! ${t.kind} ${t.id} ${k}: ${why}`);
+  for (const [k, why] of Object.entries(d.totalsSuspect ?? {})) {
+    if (!d.suspect?.[k as keyof Suspects]) out.push(`  ! ${t.kind} ${t.id} ${k} totals since start (not this interval's figures): ${why}`);
+  }
+  return out;
 }
 
 export function delaysJson(d: TaskDelays): Record<string, unknown> {
@@ -54,6 +67,18 @@ export function delaysJson(d: TaskDelays): Record<string, unknown> {
           ...(c.reset ? { reset: true } : {}),
         };
   }
+  return out;
+}
+
+/**
+ * The plausibility fields of a JSON line: `suspect` for the figures the line derives
+ * (rates, or lifetime averages), `suspect_totals` where the raw totals in `stats` are
+ * impossible while this interval's figures are not.
+ */
+export function suspectJson(d: Pick<TaskDelays, 'suspect' | 'totalsSuspect'>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (d.suspect) out.suspect = d.suspect;
+  if (d.totalsSuspect && d.totalsSuspect !== d.suspect) out.suspect_totals = d.totalsSuspect;
   return out;
 }
 
@@ -73,12 +98,50 @@ export async function sleep(ms: number, until: Promise<void>): Promise<void> {
   }
 }
 
+/** The main thread of each process target (pid:N), unless asked for already. */
+function leadersOf(targets: readonly Target[]): Target[] {
+  const asked = new Set(targets.map(targetKey));
+  const out: Target[] = [];
+  for (const t of targets) if (t.kind === 'tgid' && !asked.has(`pid:${t.id}`)) out.push({ kind: 'pid', id: t.id });
+  return out;
+}
+
+/** A recording's targets without the main threads batch output asked beside their processes. */
+export function withoutLeaders(targets: readonly Target[]): Target[] {
+  const tgids = new Set(targets.filter((t) => t.kind === 'tgid').map((t) => t.id));
+  return targets.filter((t) => t.kind === 'tgid' || !tgids.has(t.id));
+}
+
+/** What the plausibility rules know of one sample (see model/plausibility). */
+function checkOf(
+  kind: Target['kind'],
+  stats: Taskstats,
+  lead: Taskstats | undefined,
+  leadBefore: Taskstats | undefined,
+  before: Sample | undefined,
+  sys: DelayacctState,
+  atMs: number,
+  wallAgeNs: number | undefined,
+): CheckContext {
+  const ageNs = kind === 'pid' ? (num(stats, 'ac_etime') ?? 0) * 1000 : wallAgeNs;
+  const ctx: CheckContext = { kind, delayacct: sys, toMs: atMs };
+  if (ageNs !== undefined) ctx.startMs = atMs - ageNs / 1e6;
+  if (before?.wallMs !== undefined) ctx.fromMs = before.wallMs;
+  if (lead) {
+    ctx.inherited = threadSuspects(lead);
+    const etimeUs = num(lead, 'ac_etime');
+    if (leadBefore && etimeUs !== undefined) ctx.inheritedSpan = intervalSuspects(leadBefore, lead, { boundNs: etimeUs * 1000, what: 'thread', switchedOn: false });
+  }
+  return ctx;
+}
+
 /** Returns the process exit code. */
 export async function runBatch(source: StatsSource, opts: BatchOptions): Promise<number> {
   const everyProcess = opts.targets.length === 0;
   let alive = [...opts.targets];
   let prev = new Map<string, Sample>();
   let comms = new Map<string, string>();
+  let leaderPrev = new Map<number, Taskstats>();
   let stop = false;
   void opts.interrupted.then(() => { stop = true; });
   let exitCode = 0;
@@ -88,7 +151,12 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
       if (stop) break;
     }
     if (everyProcess) alive = source.list('process').map((t) => ({ kind: 'tgid', id: t.id }));
-    const batch = await source.query(alive);
+    // Each process's main thread too: its start gives the process's wall age, and what is
+    // impossible in it is impossible in the process's sum.
+    const leaders = leadersOf(alive);
+    const batch = await source.query([...alive, ...leaders]);
+    const leaderStats = new Map<number, Taskstats>();
+    for (const r of batch.results.slice(alive.length)) if (r.status === 'ok') leaderStats.set(r.target.id, r.stats);
     const atMs = batch.wallMs ?? Date.now();
     const sys = opts.delayacct();
     const lines: string[] = [];
@@ -96,8 +164,10 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
     // only the tasks still alive carry over: nothing accumulates for vanished ids
     const nextPrev = new Map<string, Sample>();
     const nextComms = new Map<string, string>();
+    const nextLeaderPrev = new Map<number, Taskstats>();
     let lifetimeAll = true;
-    for (const r of batch.results) {
+    const notes: string[] = [];
+    for (const r of batch.results.slice(0, alive.length)) {
       const key = targetKey(r.target);
       if (r.status === 'gone') {
         if (everyProcess) {
@@ -119,9 +189,14 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
         continue;
       }
       next.push(r.target);
-      const sample: Sample = { stats: r.stats, atNs: batch.atNs };
-      const d = computeDelays(prev.get(key), sample, { recording: recordingFor(r.stats, sys) });
+      const sample: Sample = { stats: r.stats, atNs: batch.atNs, wallMs: atMs };
+      const before = prev.get(key);
+      const lead = r.target.kind === 'tgid' ? leaderStats.get(r.target.id) : undefined;
+      const wallAgeNs = lead ? (num(lead, 'ac_etime') ?? 0) * 1000 : undefined;
+      const check = checkOf(r.target.kind, r.stats, lead, leaderPrev.get(r.target.id), before, sys, atMs, wallAgeNs);
+      const d = computeDelays(before, sample, { recording: recordingFor(lead ?? r.stats, sys), check, ...(wallAgeNs !== undefined ? { wallAgeNs } : {}) });
       nextPrev.set(key, sample);
+      if (lead) nextLeaderPrev.set(r.target.id, lead);
       lifetimeAll &&= d.lifetime;
       let comm = typeof r.stats.raw.ac_comm === 'string' && r.stats.raw.ac_comm ? r.stats.raw.ac_comm : comms.get(key);
       if (!comm) comm = readProcComm(r.target.id) ?? '?';
@@ -139,20 +214,24 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
             interval_ns: d.intervalNs,
             stats: exactRaw(r.stats.raw),
             ...(d.lifetime ? { lifetime_delays: delaysJson(d) } : { rates: delaysJson(d) }),
+            ...suspectJson(d),
           }),
         );
       } else {
         lines.push(textRow(r.target, comm, d));
+        notes.push(...suspectNotes(r.target, d));
       }
     }
     if (!opts.json && (lines.length > 0)) {
       const hdr = textHeader(atMs, opts.intervalSec, lifetimeAll, sys, next.length);
-      opts.write([...hdr, ...lines, ''].join('\n'));
+      if (notes.length) notes.unshift(`${notes.length} figure${notes.length === 1 ? '' : 's'} marked ! cannot have happened (the kernel's numbers, shown as sent):`);
+      opts.write([...hdr, ...lines, ...notes, ''].join('\n'));
     } else if (lines.length) {
       opts.write(lines.join('\n'));
     }
     alive = next;
     prev = nextPrev;
+    leaderPrev = nextLeaderPrev;
     comms = nextComms;
   }
   return exitCode;

@@ -7,12 +7,13 @@ import { num, type Taskstats } from '../kernel/decode.js';
 import type { ExitRecord } from '../kernel/exitrecord.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import { computeDelays, type CategoryDelay } from '../model/delays.js';
+import { exitSuspects, mergeSuspects, reasonSecs, suspectCount, switchSuspects, type Suspects } from '../model/plausibility.js';
 import { holdSignals, onCleanup } from '../lifecycle.js';
 import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { expandCpulist } from '../args.js';
 import { NetlinkExitSource, type ExitBatch, type ExitSource } from '../sources/exits.js';
 import { readCpulist, readDelayacct } from '../sources/system.js';
-import { fmtNs, pad } from './format.js';
+import { fmtCount, fmtNs, pad } from './format.js';
 import { jsonLine } from '../kernel/json.js';
 
 export interface CommandOptions {
@@ -56,6 +57,8 @@ export interface CommandTask {
   comm: string;
   categories: CommandCategory[];
   stats: Taskstats;
+  /** categories whose figures cannot have happened (model/plausibility), with why */
+  suspect: Suspects | null;
 }
 
 export const IO_FIELDS = ['read_bytes', 'write_bytes', 'cancelled_write_bytes', 'read_char', 'write_char', 'read_syscalls', 'write_syscalls'] as const;
@@ -72,6 +75,8 @@ export interface CommandReport {
   /** 'tgid': the kernel's TGID record (a multi-threaded process); 'pid': its only thread's record */
   wholeFrom: 'tgid' | 'pid' | 'none';
   whole: CommandCategory[] | null;
+  /** categories of the whole process whose figures cannot have happened */
+  wholeSuspect: Suspects | null;
   /** cpu_run_real_total / cpu_run_virtual_total of the whole process, ns */
   cpuRunRealNs: number | null;
   cpuRunVirtualNs: number | null;
@@ -99,6 +104,19 @@ function categoriesOf(stats: Taskstats, sys: DelayacctState): CommandCategory[] 
   }));
 }
 
+/** A process's totals against its threads' lives added up (every thread's exit record at hand). */
+function sumBound(whole: Taskstats, threads: readonly ExitRecord[]): Suspects | null {
+  const livesNs = threads.reduce((s, r) => s + r.lifeUs * 1000, 0);
+  let out: Suspects | null = null;
+  for (const c of CATEGORIES) {
+    const total = num(whole, c.total) ?? 0;
+    if (total > livesNs * 1.001 + 10e6 * threads.length) {
+      (out ??= {})[c.key] = `${c.key} wait totals ${reasonSecs(total)} in a process whose ${threads.length} thread${threads.length === 1 ? '' : 's'} lived ${reasonSecs(livesNs)} in all`;
+    }
+  }
+  return out;
+}
+
 function sumFields<K extends string>(records: readonly ExitRecord[], fields: readonly K[]): Record<K, number> {
   const out = {} as Record<K, number>;
   for (const f of fields) {
@@ -124,7 +142,9 @@ export function summarizeCommand(
   const mine = records.filter((r) => r.tgid === pid).sort((a, b) => a.pid - b.pid);
   const tgidRec = mine.find((r) => r.tgidStats);
   const leader = mine.find((r) => r.pid === pid);
-  const threads: CommandTask[] = mine.map((r) => ({ pid: r.pid, comm: r.comm, stats: r.stats, categories: categoriesOf(r.stats, sys) }));
+  const threads: CommandTask[] = mine.map((r) => ({
+    pid: r.pid, comm: r.comm, stats: r.stats, categories: categoriesOf(r.stats, sys), suspect: exitSuspects(r.stats, r.receivedMs, sys),
+  }));
   let wholeFrom: CommandReport['wholeFrom'] = 'none';
   let whole: CommandCategory[] | null = null;
   let wholeStats: Taskstats | undefined;
@@ -137,6 +157,7 @@ export function summarizeCommand(
       let min: number | null = null;
       for (const t of threads) {
         const tc = t.categories[i]!;
+        if (t.suspect?.[tc.key]) continue; // an impossible wait is left out of the largest
         if (tc.maxNs !== null && (max === null || tc.maxNs > max)) max = tc.maxNs;
         if (tc.minNs !== null && (tc.count ?? 0) > 0 && (min === null || tc.minNs < min)) min = tc.minNs;
       }
@@ -146,6 +167,19 @@ export function summarizeCommand(
     wholeFrom = 'pid';
     whole = threads[0]!.categories;
     wholeStats = leader.stats;
+  }
+  let wholeSuspect: Suspects | null = null;
+  if (whole && wholeStats) {
+    if (wholeFrom === 'pid') wholeSuspect = threads[0]!.suspect;
+    else {
+      // the kernel's sum holds each thread's figures; and with no exit lost every thread's
+      // record is here, so the sum cannot exceed their lives added up
+      for (const t of threads) wholeSuspect = mergeSuspects(wholeSuspect, t.suspect);
+      if (end.lost === 0) wholeSuspect = mergeSuspects(wholeSuspect, sumBound(wholeStats, mine));
+      const startMs = Math.min(...mine.map((r) => r.receivedMs - r.lifeUs / 1000));
+      const endMs = Math.max(...mine.map((r) => r.receivedMs));
+      wholeSuspect = switchSuspects(wholeStats, sys, startMs, CATEGORIES, wholeSuspect ? { ...wholeSuspect } : null, endMs);
+    }
   }
   const ended = mine.some((r) => r.processEnded);
   const status = end.signal !== null ? 128 + (os.constants.signals[end.signal as NodeJS.Signals] ?? 0) : end.exitCode ?? 1;
@@ -162,6 +196,7 @@ export function summarizeCommand(
     wallMs: end.wallMs,
     wholeFrom,
     whole,
+    wholeSuspect,
     cpuRunRealNs: wholeStats ? num(wholeStats, 'cpu_run_real_total') ?? null : null,
     cpuRunVirtualNs: wholeStats ? num(wholeStats, 'cpu_run_virtual_total') ?? null : null,
     io: mine.length ? sumFields(mine, IO_FIELDS) : null,
@@ -177,25 +212,28 @@ export function summarizeCommand(
 const W = 11;
 const cell = (s: string) => pad(s, W);
 
-function categoryTable(cats: readonly CommandCategory[]): string[] {
-  const lines = [pad('', 10, true) + ['count', 'total', 'average', 'max', 'min'].map(cell).join('')];
+function categoryTable(cats: readonly CommandCategory[], suspect: Suspects | null): string[] {
+  const lines = [pad('', 10, true) + ['count ', 'total ', 'average ', 'max ', 'min '].map(cell).join('')];
   for (const c of cats) {
     const name = pad(c.key, 10, true);
     if (c.na) {
       lines.push(`${name}${cell('n/a')}  ${c.na}`);
       continue;
     }
+    // a flagged category's figures carry ! and its footnote says why
+    const m = suspect?.[c.key] ? '!' : ' ';
     lines.push(
       name +
         [
-          c.count === null ? '-' : String(c.count),
-          c.totalNs === 0 ? '0' : fmtNs(c.totalNs),
-          fmtNs(c.avgNs),
-          c.maxNs === null ? '-' : fmtNs(c.maxNs),
-          c.minNs === null ? '-' : fmtNs(c.minNs),
+          (c.count === null ? '-' : fmtCount(c.count, W - 1)) + ' ',
+          (c.totalNs === 0 ? '0' : fmtNs(c.totalNs, W - 1)) + m,
+          fmtNs(c.avgNs, W - 1) + m,
+          (c.maxNs === null ? '-' : fmtNs(c.maxNs, W - 1)) + m,
+          (c.minNs === null ? '-' : fmtNs(c.minNs, W - 1)) + ' ',
         ].map(cell).join(''),
     );
   }
+  for (const [k, why] of Object.entries(suspect ?? {})) lines.push(`  ! ${k}: ${why}`);
   return lines;
 }
 
@@ -211,12 +249,14 @@ export function formatCommandReport(r: CommandReport, opts: Pick<CommandOptions,
     `${comm} (pid ${r.pid}, ${nThreads} thread${nThreads === 1 ? '' : 's'}) ${statusText(r)} after ${fmtNs(r.wallMs * 1e6)}`,
   ];
   if (r.missing) out.push(`delaytop: warning: ${r.missing}`);
+  const flagged = commandFlags(r);
+  if (flagged) out.push(`delaytop: ${flagged} figure${flagged === 1 ? '' : 's'} marked ! cannot have happened (the kernel's numbers, shown as sent; see the notes under each table)`);
   if (r.whole) {
     out.push(
       r.wholeFrom === 'tgid'
         ? `Whole process (the kernel's TGID sum of ${nThreads} threads; max/min over the threads):`
         : 'Whole process (its only thread):',
-      ...categoryTable(r.whole),
+      ...categoryTable(r.whole, r.wholeSuspect),
     );
     if (r.cpuRunRealNs !== null) out.push(`  CPU run time: real ${fmtNs(r.cpuRunRealNs)}, virtual ${fmtNs(r.cpuRunVirtualNs)}`);
     if (r.whole.some((c) => c.key === 'IRQ' && !c.na)) out.push('  IRQ count ticks with the scheduler clock: no average per event.');
@@ -234,7 +274,7 @@ export function formatCommandReport(r: CommandReport, opts: Pick<CommandOptions,
   }
   if (opts.perThread || !r.whole) {
     for (const t of r.threads) {
-      out.push(`Thread ${t.pid} (${t.comm}):`, ...categoryTable(t.categories));
+      out.push(`Thread ${t.pid} (${t.comm}):`, ...categoryTable(t.categories, t.suspect));
       if (opts.io) {
         const v = (f: string) => num(t.stats, f) ?? 0;
         out.push(`  IO: read_bytes ${v('read_bytes')}  write_bytes ${v('write_bytes')}  read_char ${v('read_char')}  write_char ${v('write_char')}`);
@@ -243,6 +283,11 @@ export function formatCommandReport(r: CommandReport, opts: Pick<CommandOptions,
     }
   }
   return out;
+}
+
+/** Flagged categories in the report: the whole process's and each thread's. */
+export function commandFlags(r: CommandReport): number {
+  return suspectCount(r.wholeSuspect) + r.threads.reduce((s, t) => s + suspectCount(t.suspect), 0);
 }
 
 function categoriesJson(cats: readonly CommandCategory[]): Record<string, unknown> {
@@ -265,6 +310,8 @@ export function commandJson(r: CommandReport, opts: Pick<CommandOptions, 'perThr
     threads: r.threads.length,
     whole_from: r.wholeFrom,
     delays: r.whole ? categoriesJson(r.whole) : null,
+    ...(r.wholeSuspect ? { suspect: r.wholeSuspect } : {}),
+    suspect_values: commandFlags(r),
     cpu_run_real_total_ns: r.cpuRunRealNs,
     cpu_run_virtual_total_ns: r.cpuRunVirtualNs,
     ...(opts.io ? { io: r.io } : {}),
@@ -275,6 +322,7 @@ export function commandJson(r: CommandReport, opts: Pick<CommandOptions, 'perThr
             pid: t.pid,
             comm: t.comm,
             delays: categoriesJson(t.categories),
+            ...(t.suspect ? { suspect: t.suspect } : {}),
             ...(opts.io ? { io: Object.fromEntries(IO_FIELDS.map((f) => [f, num(t.stats, f) ?? 0])) } : {}),
             ...(opts.ctxsw ? { context_switches: Object.fromEntries(CTXSW_FIELDS.map((f) => [f, num(t.stats, f) ?? 0])) } : {}),
           })),
@@ -393,7 +441,9 @@ export async function runCommand(argv: readonly string[], opts: CommandOptions):
   clearTimeout(timer);
   take(listener.close());
 
-  const report = summarizeCommand(pid, records, sys, { argv: [...argv], ...exit, wallMs, lost });
+  // switch-ons seen while it ran (the tracker's later readings), judged with the setting it started under
+  const seen = opts.delayacct?.().seen;
+  const report = summarizeCommand(pid, records, seen ? { ...sys, seen } : sys, { argv: [...argv], ...exit, wallMs, lost });
   if (opts.json) opts.write(commandJson(report, opts));
   else opts.write(formatCommandReport(report, opts).join('\n'));
   return report.status;

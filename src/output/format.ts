@@ -1,29 +1,78 @@
 // Plain-text formatting shared by batch output, the exit feed and the dashboard.
 import os from 'node:os';
 
-export function fmtPercent(p: number | null): string {
+// Numbers never lose digits to a column: each formatter takes the width it has and, when
+// the plain form is wider, switches to a compact one that keeps the magnitude (6.3M).
+
+const SI = ['k', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'];
+
+/** v >= 1000 as "6.3M"/"63M"/"630M" in at most `width` characters (4 at least). */
+function compact(v: number, width: number, unit = ''): string {
+  let x = v;
+  for (const suffix of SI) {
+    x /= 1000;
+    if (x >= 999.5) continue;
+    for (const digits of [2, 1, 0]) {
+      if (digits && x >= 10 ** (3 - digits)) continue;
+      const s = `${x.toFixed(digits)}${suffix}${unit}`;
+      if (s.length <= width) return s;
+    }
+    return `${x.toFixed(0)}${suffix}${unit}`;
+  }
+  return `${v.toExponential(0)}${unit}`;
+}
+
+/** A percentage in at most `width` characters (default: as wide as it takes). */
+export function fmtPercent(p: number | null, width = Infinity): string {
   if (p === null || !Number.isFinite(p)) return '-';
-  if (p >= 999.5) return p.toFixed(0);
-  return p.toFixed(p < 10 ? 2 : 1);
+  const plain = p >= 999.5 ? p.toFixed(0) : p.toFixed(p < 10 ? 2 : 1);
+  if (plain.length <= width) return plain;
+  if (p < 999.5) return p.toFixed(Math.max(0, width - String(Math.floor(p)).length - 1));
+  return compact(p, width);
 }
 
-/** A duration in ns, in the unit that keeps 3-4 significant digits. */
-export function fmtNs(ns: number | null): string {
+const UNITS: readonly [number, string][] = [[86400 * 365.25, 'y'], [86400, 'd'], [3600, 'h'], [60, 'm']];
+
+/** A duration in ns, in the unit that keeps 3-4 significant digits, in at most `width` characters. */
+export function fmtNs(ns: number | null, width = Infinity): string {
   if (ns === null || !Number.isFinite(ns)) return '-';
-  if (ns < 1e3) return `${ns.toFixed(0)}ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)}us`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 1)}ms`;
-  return `${(ns / 1e9).toFixed(ns < 1e10 ? 2 : 1)}s`;
+  let plain: string;
+  if (ns < 1e3) plain = `${ns.toFixed(0)}ns`;
+  else if (ns < 1e6) plain = `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)}us`;
+  else if (ns < 1e9) plain = `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 1)}ms`;
+  else plain = `${(ns / 1e9).toFixed(ns < 1e10 ? 2 : 1)}s`;
+  if (plain.length <= width) return plain;
+  const s = ns / 1e9;
+  // Long waits: minutes, hours, days, years, with as many decimals as fit.
+  for (const [per, unit] of UNITS) {
+    if (s < per) continue;
+    const v = s / per;
+    for (const digits of [1, 0]) {
+      const t = `${v.toFixed(digits)}${unit}`;
+      if (t.length <= width) return t;
+    }
+    return v >= 1000 ? compact(v, width, unit) : `${v.toFixed(0)}${unit}`;
+  }
+  // Shorter than a minute but still too wide: fewer decimals.
+  const m = /^([0-9.]+)(ns|us|ms|s)$/.exec(plain)!;
+  return `${Number(m[1]).toFixed(0)}${m[2]}`;
 }
 
-export function fmtCount(n: number): string {
-  if (n < 1e5) return String(n);
-  if (n < 1e8) return `${(n / 1e3).toFixed(0)}k`;
-  return `${(n / 1e6).toFixed(0)}M`;
+/** A count: exact where it fits in `width`, else compact (123k, 4.3M). */
+export function fmtCount(n: number, width = 7): string {
+  const plain = String(n);
+  if (plain.length <= width || n < 1000) return plain;
+  return compact(n, width);
 }
 
+/** Text into a column: cut to `w` (for names; numbers go through the formatters above). */
 export function pad(s: string, w: number, right = false): string {
   if (s.length > w) return s.slice(0, w);
+  return right ? s.padEnd(w) : s.padStart(w);
+}
+
+/** A number into a column: padded, never cut (a wider one widens its line instead). */
+export function padNum(s: string, w: number, right = false): string {
   return right ? s.padEnd(w) : s.padStart(w);
 }
 

@@ -1,10 +1,12 @@
 // delaytop -l: the exit feed without the dashboard, as text lines (like the kernel's
 // procacct) or JSON Lines, with loss lines whenever the lost count grows and a summary.
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
-import { toFeedEntry } from '../model/exits.js';
+import { toFeedEntry, type FeedEntry } from '../model/exits.js';
+import { exitSuspects, suspectCount, type Suspects } from '../model/plausibility.js';
+import type { DelayacctState } from '../model/recording.js';
 import type { ExitBatch, ExitSource } from '../sources/exits.js';
 import { sleep } from './batch.js';
-import { exitStatusText, fmtNs, pad } from './format.js';
+import { exitStatusText, fmtNs, pad, padNum } from './format.js';
 import { exactRaw, jsonLine } from '../kernel/json.js';
 
 export interface ListenRunOptions {
@@ -18,19 +20,27 @@ export interface ListenRunOptions {
   readers?: { cpu: number; portId: number; rcvbufBytes: number }[];
   /** after close: whether each CPU's deregistration was acknowledged by the kernel */
   registrations?: () => { cpu: number; registered: boolean; deregisterError: string }[];
+  /** delay accounting as delaytop sees it (switch-ons make waits in flight suspect) */
+  delayacct?: () => DelayacctState;
 }
 
 
-export function exitText(r: ExitRecord): string {
-  const e = toFeedEntry(r);
+/** One exit as a text line; a flagged category gets `!KEY: why` at the end. */
+export function exitText(r: ExitRecord, e: FeedEntry = toFeedEntry(r)): string {
   const t = new Date(r.receivedMs).toISOString().slice(11, 23);
   const big = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
-  return [t, `cpu ${pad(String(r.cpu), 3, true)}`, `pid ${pad(String(r.pid), 7, true)}`, `tgid ${pad(String(r.tgid), 7, true)}`,
-    `ppid ${pad(String(r.ppid), 7, true)}`, `uid ${pad(String(r.uid), 5, true)}`, pad(r.comm, 15, true), pad(exitStatusText(r), 14, true),
-    `${r.processEnded ? 'P' : 'T'}`, `life ${pad(fmtNs(e.lifetimeUs * 1000), 8)}`, `max-delay ${big}`].join(' ');
+  const flags = e.suspect ? Object.entries(e.suspect).map(([k, why]) => ` !${k}: ${why}`).join(';') : '';
+  return [t, `cpu ${padNum(String(r.cpu), 3, true)}`, `pid ${padNum(String(r.pid), 7, true)}`, `tgid ${padNum(String(r.tgid), 7, true)}`,
+    `ppid ${padNum(String(r.ppid), 7, true)}`, `uid ${padNum(String(r.uid), 5, true)}`, pad(r.comm, 15, true), pad(exitStatusText(r), 14, true),
+    `${r.processEnded ? 'P' : 'T'}`, `life ${pad(fmtNs(e.lifetimeUs * 1000, 8), 8)}`, `waited-most ${big}${flags}`].join(' ');
 }
 
-export function exitJson(r: ExitRecord): string {
+/** What cannot have happened in an exit record (its thread's figures; the process sum holds them too). */
+export function exitSuspect(r: ExitRecord, sys: DelayacctState | null): Suspects | null {
+  return exitSuspects(r.stats, r.receivedMs, sys);
+}
+
+export function exitJson(r: ExitRecord, sys: DelayacctState | null = null, suspect = exitSuspect(r, sys)): string {
   return jsonLine({
     type: 'exit',
     time: new Date(r.receivedMs).toISOString(),
@@ -48,6 +58,7 @@ export function exitJson(r: ExitRecord): string {
     process_ended: r.processEnded,
     stats: exactRaw(r.stats.raw),
     ...(r.tgidStats ? { tgid_stats: exactRaw(r.tgidStats.raw) } : {}),
+    ...(suspect ? { suspect, ...(r.tgidStats ? { tgid_suspect: suspect } : {}) } : {}),
   });
 }
 
@@ -65,9 +76,21 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
   let lastLost = 0;
   let counters: CpuCounters[] = [];
   const started = Date.now();
+  let flaggedExits = 0;
+  let flagged = 0;
   const onBatch = (b: ExitBatch) => {
     counters = b.counters;
-    const lines = b.records.map(opts.json ? exitJson : exitText);
+    const sys = b.records.length && opts.delayacct ? opts.delayacct() : null;
+    const lines: string[] = [];
+    for (const r of b.records) {
+      const e = opts.json ? null : toFeedEntry(r, sys);
+      const suspect = e ? e.suspect : exitSuspect(r, sys);
+      if (suspect) {
+        flaggedExits++;
+        flagged += suspectCount(suspect);
+      }
+      lines.push(e ? exitText(r, e) : exitJson(r, sys, suspect));
+    }
     const lost = sum(b.counters, 'lost');
     if (lost > lastLost) {
       lines.push(
@@ -101,9 +124,10 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
       const reg = regs.find((r) => r.cpu === c.cpu);
       return { ...perCpuJson(c), ...(reg ? { deregistered: !reg.registered } : {}) };
     });
-    opts.write(jsonLine({ type: 'summary', duration_s: Number(secs.toFixed(3)), received, lost, per_cpu: perCpu }));
+    opts.write(jsonLine({ type: 'summary', duration_s: Number(secs.toFixed(3)), received, lost, suspect_exits: flaggedExits, suspect_values: flagged, per_cpu: perCpu }));
   } else {
     opts.write(`summary: ${received} exits received, ${lost} lost in ${secs.toFixed(1)}s; ` +
+      `${flaggedExits} with figures that cannot have happened (${flagged} flagged !); ` +
       counters.map((c) => `cpu ${c.cpu}: ${c.received} received, ${c.lost} lost`).join('; '));
   }
   return 0;

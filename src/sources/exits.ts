@@ -17,6 +17,8 @@ export interface ExitSource {
   start(fn: (batch: ExitBatch) => void): void;
   /** stop, deregister, and return the final batch (remaining records, final counters) */
   close(): ExitBatch;
+  /** hand what is queued now to fn at once, not at the next batch (a refresh's bounds need it) */
+  flush?(): void;
 }
 
 export interface ListenOptions {
@@ -121,6 +123,13 @@ export class NetlinkExitSource implements ExitSource {
         process.nextTick(() => { throw e; });
       }
     }, this.opts.batchMs);
+  }
+
+  flush(): void {
+    if (this.closed || !this.fn) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.fn(this.drain());
   }
 
   private drain(): ExitBatch {

@@ -11,7 +11,7 @@
 import { decodeTaskstats, statsBytes, type RawValue, type Taskstats } from '../kernel/decode.js';
 import { COUNTER_NAMES, decodeExitStats, exitRecordFrom, lostOf, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
 import { FIELDS } from '../kernel/layout.js';
-import type { DelayacctState } from '../model/recording.js';
+import { MAX_CHANGES, type DelayacctChange, type DelayacctSeen, type DelayacctState } from '../model/recording.js';
 import { exactRaw } from '../kernel/json.js';
 import type { ExitBatch } from './exits.js';
 import type { QueryBatch, QueryResult, Target } from './types.js';
@@ -220,7 +220,20 @@ function delayacctOf(v: unknown): DelayacctState | null {
   if (!isObj(v)) return null;
   const on = typeof v.on === 'boolean' ? v.on : undefined;
   const since = typeof v.onSinceSec === 'number' ? v.onSinceSec : null;
-  return { on, onSinceSec: since };
+  const seen = seenOf(v.seen);
+  return { on, onSinceSec: since, ...(seen ? { seen } : {}) };
+}
+
+/** delaytop's own readings of the setting, where the recording has them; anything malformed is dropped. */
+function seenOf(v: unknown): DelayacctSeen | null {
+  if (!isObj(v) || typeof v.firstMs !== 'number' || !Array.isArray(v.changes)) return null;
+  const changes: DelayacctChange[] = [];
+  for (const c of v.changes.slice(-MAX_CHANGES)) {
+    if (isObj(c) && typeof c.fromMs === 'number' && typeof c.toMs === 'number' && typeof c.on === 'boolean') {
+      changes.push({ fromMs: c.fromMs, toMs: c.toMs, on: c.on });
+    }
+  }
+  return { firstMs: v.firstMs, firstOn: typeof v.firstOn === 'boolean' ? v.firstOn : undefined, changes };
 }
 
 function exitOf(v: unknown, i: number): ExitRecord {

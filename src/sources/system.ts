@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { DELAYACCT_SYSCTL } from '../kernel/errors.js';
-import type { DelayacctState } from '../model/recording.js';
+import { MAX_CHANGES, type DelayacctSeen, type DelayacctState } from '../model/recording.js';
 
 function readTrim(path: string): string | undefined {
   try {
@@ -62,18 +62,34 @@ export function readProcComm(pid: number): string | undefined {
 }
 
 /**
- * kernel.task_delayacct now, and since when it has been on where that is known: from
- * boot (the "delayacct" parameter), or from the moment this tracker saw it turn on.
+ * kernel.task_delayacct now, since when it has been on where that is known (from boot, or
+ * from the moment this tracker saw it turn on), and every change between two of its
+ * readings: each call is a reading, so a caller that must see switches (waits in flight
+ * then are timed from stale stamps) calls it often enough (watchDelayacct).
  */
-export function delayacctTracker(): () => DelayacctState {
+export function delayacctTracker(read: () => boolean | undefined = readDelayacct, now: () => number = Date.now): () => DelayacctState {
   const atBoot = delayacctAtBoot();
   let onSinceSec: number | null = atBoot ? 0 : null;
-  let last = readDelayacct();
+  let lastMs = now();
+  let last = read();
+  let seen: DelayacctSeen = { firstMs: lastMs, firstOn: last, changes: [] };
   return () => {
-    const on = readDelayacct();
-    if (on && last === false) onSinceSec = Math.floor(Date.now() / 1000);
+    const t = now();
+    const on = read();
+    if (on !== undefined && last !== undefined && on !== last) {
+      seen = { ...seen, changes: [...seen.changes.slice(-(MAX_CHANGES - 1)), { fromMs: lastMs, toMs: t, on }] };
+    }
+    if (on && last === false) onSinceSec = Math.floor(t / 1000);
     if (on === false) onSinceSec = atBoot ? 0 : null;
     last = on;
-    return { on, onSinceSec };
+    lastMs = t;
+    return { on, onSinceSec, seen };
   };
+}
+
+/** Read the setting every `everyMs` until the returned stop is called (the timer keeps nothing alive). */
+export function watchDelayacct(tracker: () => DelayacctState, everyMs = 250): () => void {
+  const timer = setInterval(tracker, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

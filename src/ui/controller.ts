@@ -39,6 +39,8 @@ export interface DashboardSnapshot {
   message: string | null;
   /** how long the last refresh took (list + query + model), ms */
   refreshMs: number | null;
+  /** figures flagged as impossible (model/plausibility): on rows since start, and exits in the feed */
+  flagged: number;
 }
 
 export const INTERVAL_STEPS_SEC = [0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 30, 60];
@@ -68,6 +70,12 @@ export class DashboardController {
   private exited = new Set<number>();
   /** exits the feed had lost as of the last refresh that asked for identities */
   private exitsLostAtScan = 0;
+  /** per process: the lives (ns) of its threads that exited since the last stored scan */
+  private exitedLives = new Map<number, number>();
+  /** exits the feed had lost when exitedLives was last taken */
+  private livesLostAt = 0;
+  /** figures the plausibility rules flagged on rows since start */
+  private flagged = 0;
   private refreshes = 0;
   private rows: TaskRow[] = [];
   private pinned: readonly WatchEntry[];
@@ -137,6 +145,7 @@ export class DashboardController {
       },
       message: msg,
       refreshMs: this.refreshMs,
+      flagged: this.flagged + (this.feed?.flagged() ?? 0),
     };
   }
 
@@ -212,6 +221,7 @@ export class DashboardController {
     const t0 = performance.now();
     const taken = this.takeExits();
     let stored = false;
+    let lives: Map<number, number> | null = null;
     try {
       const mode = this.mode;
       this.delayacct = this.opts.delayacct();
@@ -220,9 +230,12 @@ export class DashboardController {
       const extra = watchTargets(this.pinned, threadsOf);
       const batch = await this.opts.stats.query(scanTargets(mode, tasks, extra, this.identityDue(mode, taken)), scanFields(extra));
       if (mode !== this.mode) return; // toggled while querying: the next refresh is already asked for
-      const scan = computeScan(mode, tasks, batch, this.lastScan ?? { samples: new Map() }, this.delayacct, extra);
+      lives = this.takeExitedLives();
+      const checks = { wallMs: batch.wallMs ?? this.now(), exitedLivesNs: lives };
+      const scan = computeScan(mode, tasks, batch, this.lastScan ?? { samples: new Map() }, this.delayacct, extra, checks);
       this.lastScan = scan;
       stored = true;
+      this.flagged += scan.flagged;
       this.rows = scan.rows;
       const feed = this.feed;
       this.pinned = updateWatch(this.pinned, scan, threadsOf, (t) => feed?.exitOf(t));
@@ -240,6 +253,7 @@ export class DashboardController {
     } finally {
       // identities kept from before still need these exits checked
       if (!stored && taken) this.giveBackExits(taken);
+      if (!stored && lives) for (const [tgid, ns] of lives) this.exitedLives.set(tgid, (this.exitedLives.get(tgid) ?? 0) + ns);
     }
     this.atMs = this.now();
     this.feed?.sample(this.atMs);
@@ -258,6 +272,23 @@ export class DashboardController {
     this.exited = new Set();
     this.exitsLostAtScan = lost;
     return taken;
+  }
+
+  /**
+   * The lives of threads that exited since the last scan, per process, once the feed has
+   * handed over what it holds (the query's batch is taken by now); null where the feed
+   * cannot vouch: none, one that cannot hand over on demand, or one that lost exits.
+   */
+  private takeExitedLives(): Map<number, number> | null {
+    const exits = this.opts.exits;
+    if (!this.feed || !exits?.flush) return null;
+    exits.flush();
+    const lives = this.exitedLives;
+    this.exitedLives = new Map();
+    const lost = this.feed.lost();
+    const clean = lost === this.livesLostAt;
+    this.livesLostAt = lost;
+    return clean ? lives : null;
   }
 
   /** A refresh that stored no scan gives its exits back: the next one must still see them. */
@@ -288,8 +319,10 @@ export class DashboardController {
 
   private onExits(batch: ExitBatch): void {
     if (!this.feed) return;
-    this.feed.fold(batch);
+    this.feed.fold(batch, this.opts.delayacct());
     if (this.opts.keepIdentities) for (const r of batch.records) this.exited.add(r.tgid);
+    const lives = this.exitedLives;
+    for (const r of batch.records) lives.set(r.tgid, (lives.get(r.tgid) ?? 0) + r.lifeUs * 1000);
     this.pinned = markExits(this.pinned, batch.records);
     if (!this.running || this.feedTimer || batch.records.length === 0) return;
     const dueMs = this.lastPublishMs + this.feedPublishMs;

@@ -4,7 +4,7 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { FeedSnapshot } from '../model/feed.js';
 import type { CpuActivity, FeedEntry } from '../model/exits.js';
-import { clock, fmtNs, pad } from '../output/format.js';
+import { clock, fmtNs, pad, padNum } from '../output/format.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { hbar } from './sparkline.js';
@@ -16,21 +16,26 @@ export function feedPageSize(box: PaneBox): number {
 }
 
 export function feedHeader(width: number): string {
-  return clip(`${pad('TIME', 8, true)} ${pad('CPU', 3)} ${pad('PID', 7)} ${pad('TGID', 7)} ${pad('COMMAND', 15, true)} ${pad('STATUS', 11, true)} ${pad('LIFETIME', 8)} LARGEST DELAY`, width);
+  return clip(`${pad('TIME', 8, true)} ${pad('CPU', 3)} ${pad('PID', 7)} ${pad('TGID', 7)} ${pad('COMMAND', 15, true)} ${pad('STATUS', 11, true)} ${pad('LIFETIME', 8)} WAITED MOST (total)`, width);
+}
+
+/** The category it waited in most, with that total; `!KEY` for each category whose figures cannot have happened. */
+export function mostWaited(e: FeedEntry): string {
+  const most = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
+  return e.suspect ? `${most} ${Object.keys(e.suspect).map((k) => `!${k}`).join(' ')}` : most;
 }
 
 export function feedRow(e: FeedEntry, width: number): string {
-  const largest = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
   return clip(
     [
       clock(new Date(e.receivedMs)),
-      pad(String(e.cpu), 3),
-      pad(String(e.pid), 7),
-      pad(String(e.tgid), 7),
+      padNum(String(e.cpu), 3),
+      padNum(String(e.pid), 7),
+      padNum(String(e.tgid), 7),
       pad(e.comm.replace(/[^\x20-\x7e]/g, '?'), 15, true),
       pad(exitStatusText(e), 11, true),
-      pad(fmtNs(e.lifetimeUs * 1000), 8),
-      largest,
+      pad(fmtNs(e.lifetimeUs * 1000, 8), 8),
+      mostWaited(e),
     ].join(' '),
     width,
   );

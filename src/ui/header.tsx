@@ -82,6 +82,7 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
             <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>lost {lost}</Text>
           </>
         )}
+        {snap.flagged ? <Text color="yellow"> · {snap.flagged} impossible (!)</Text> : null}
         {snap.message ? null : <Text dimColor> · {status}</Text>}
       </Text>
       {banners.map((b, i) => (

@@ -32,6 +32,10 @@ export function HelpOverlay({ width, height }: { width: number; height: number }
       <Text dimColor wrap="truncate">
         Watch: delay%, avg = last interval; count, max, total = since the task started; max* = largest of a process's threads.
       </Text>
+      <Text dimColor wrap="truncate">
+        ~ a first sample (lifetime average) · ! impossible (a wait longer than the task lived, or timed from a stale stamp
+        across a delayacct switch-on): never sorted on top, left out of sums, the reason in Watch
+      </Text>
       <Box flexDirection="row">
         {column(left)}
         {column(right)}

@@ -2,7 +2,7 @@
 import type { ReactNode } from 'react';
 import { Box, Text } from 'ink';
 import { TABLE_CATEGORIES, type SortColumn, type TaskRow } from '../model/dashboard.js';
-import { fmtPercent, pad } from '../output/format.js';
+import { fmtPercent, pad, padNum } from '../output/format.js';
 import type { ListMode } from '../sources/proctasks.js';
 import { clip, type PaneBox } from './layout.js';
 import { selectedIndex, windowTop, type TableState } from './use-process-table-state.js';
@@ -32,12 +32,17 @@ export function headerCells(mode: ListMode, state: TableState): Cell[] {
   return cells;
 }
 
+/** After a figure: `!` it cannot have happened (model/plausibility), `~` a lifetime average (first sample). */
+export function figureMark(suspect: boolean, lifetime: boolean): string {
+  return suspect ? '!' : lifetime ? '~' : ' ';
+}
+
 export function formatRow(r: TaskRow, mode: ListMode, width: number, pinned: boolean): string {
-  let s = (pinned ? '*' : ' ') + pad(String(r.id), 7) + ' ';
-  if (mode === 'thread') s += pad(String(r.tgid), 7) + ' ';
+  let s = (pinned ? '*' : ' ') + padNum(String(r.id), 7) + ' ';
+  if (mode === 'thread') s += padNum(String(r.tgid), 7) + ' ';
   for (const c of TABLE_CATEGORIES) {
     const p = r.percent[c];
-    s += pad(p === null ? 'n/a' : fmtPercent(p), PCT_WIDTH) + ' ';
+    s += p === null ? pad('n/a', PCT_WIDTH) + ' ' : pad(fmtPercent(p, PCT_WIDTH), PCT_WIDTH) + figureMark(!!r.suspect?.[c], r.lifetime);
   }
   s += '  ' + r.comm;
   return clip(s, width);
@@ -58,12 +63,15 @@ export interface ProcessTableProps {
   waiting: boolean;
 }
 
+const anyFlagged = (rows: readonly TaskRow[]) => rows.some((r) => r.suspect !== null);
+
 export function ProcessTable({ rows, rowKeys, total, state, mode, box, focused, pinnedKeys, lifetime, waiting }: ProcessTableProps) {
   const inner = box.width - 2;
   const page = tablePageSize(box);
   const sel = selectedIndex(state, rowKeys);
   const top = windowTop(state.top, sel, rows.length, page);
   const visible = rows.slice(top, top + page);
+  const flagged = anyFlagged(visible);
   const what = mode === 'thread' ? 'Threads' : 'Processes';
   const count = state.filter ? `${rows.length}/${total}` : `${total}`;
   const filterText = state.editing ? `/${state.filter}▏` : state.filter ? `/${state.filter}` : '';
@@ -87,7 +95,7 @@ export function ProcessTable({ rows, rowKeys, total, state, mode, box, focused, 
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>{what} {count}</Text>
         {filterText ? <Text color="yellow"> {filterText}</Text> : null}
-        <Text dimColor>{mode === 'process' ? ' (threads summed)' : ''}{lifetime ? ' · lifetime averages' : ' · % of interval'}</Text>
+        <Text dimColor>{mode === 'process' ? ' (threads summed)' : ''}{lifetime ? ' · lifetime averages' : ' · % of interval · ~ lifetime avg'}{flagged ? ' · ! impossible' : ''}</Text>
       </Text>
       <Text wrap="truncate">
         {headerCells(mode, state).map((c, i) =>

@@ -5,6 +5,7 @@ import { CATEGORIES } from '../kernel/layout.js';
 import type { CategoryDelay } from '../model/delays.js';
 import type { WatchEntry } from '../model/watch.js';
 import { clock, fmtCount, fmtNs, fmtPercent, pad } from '../output/format.js';
+import { figureMark } from './process-table.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { sparkline } from './sparkline.js';
@@ -13,43 +14,60 @@ import { selectedPinned, type WatchPaneState } from './use-watch-pane-state.js';
 /** a task's title + one row per category (the column header is shown once, above all) */
 export const BLOCK_LINES = 1 + CATEGORIES.length;
 
+/** The column header's lines, shown once above every table. */
+export const HEADER_LINES = 2;
+
 /** How many pinned tasks' tables fit in `lines` (below the pane title). */
 export function blocksThatFit(lines: number): number {
-  return Math.max(1, Math.floor((lines - 1) / BLOCK_LINES));
+  return Math.max(1, Math.floor((lines - HEADER_LINES) / BLOCK_LINES));
 }
 
-const LABEL = 10;
+const LABEL = 9; // THRASHING
+// delay% and avg cover the last interval; count, max and total the task's whole life
 const COLS = [
-  { title: 'count', width: 7 },
   { title: 'delay%', width: 7 },
-  { title: 'avg', width: 8 },
-  { title: 'max', width: 8 },
-  { title: 'total', width: 8 },
+  { title: 'avg', width: 7 },
+  { title: 'count', width: 7 },
+  { title: 'max', width: 7 },
+  { title: 'total', width: 7 },
 ] as const;
-const FIXED = LABEL + COLS.reduce((s, c) => s + c.width, 0);
+const INTERVAL_COLS = 2;
+/** each figure is followed by its mark (! impossible, ~ lifetime average) */
+const FIXED = LABEL + COLS.reduce((s, c) => s + c.width + 1, 0);
 
-export function watchHeader(width: number, tgid: boolean): string {
+/** The header: which columns are the last interval's and which the whole life's, then their names. */
+export function watchHeader(width: number, tgid: boolean, lifetime = false): string[] {
   const spark = Math.max(0, width - FIXED - 2);
-  const cols = COLS.map((c) => pad(c.title === 'max' && tgid ? 'max*' : c.title, c.width)).join('');
-  return clip(pad('', LABEL, true) + cols + (spark >= 8 ? '  history' : ''), width);
+  const span = (cols: readonly (typeof COLS)[number][]) => cols.reduce((s, c) => s + c.width + 1, 0);
+  const group = (text: string, w: number) => pad(`${text} `.padStart(w), w);
+  const groups = pad('', LABEL, true) + group(lifetime ? 'lifetime avg' : 'last interval', span(COLS.slice(0, INTERVAL_COLS))) +
+    group('since start', span(COLS.slice(INTERVAL_COLS)));
+  const cols = COLS.map((c) => pad(c.title === 'max' && tgid ? 'max*' : c.title, c.width) + ' ').join('');
+  return [clip(groups, width), clip(pad('', LABEL, true) + cols + (spark >= 8 ? '  history' : ''), width)];
 }
 
 export function watchRow(c: CategoryDelay, e: WatchEntry, width: number): string {
   const spark = Math.max(0, width - FIXED - 2);
   const label = pad(c.key, LABEL, true);
   if (c.na) {
-    const cells = COLS.map((col) => pad('n/a', col.width)).join('');
+    const cells = COLS.map((col) => pad('n/a', col.width) + ' ').join('');
     return clip(label + cells + (spark >= 8 ? '  ' + c.na : ''), width);
   }
+  const d = e.delays;
+  const spanMark = figureMark(!!d?.suspect?.[c.key], !!d?.lifetime);
+  const lifeMark = figureMark(!!d?.totalsSuspect?.[c.key], false);
   const max = e.target.kind === 'tgid' ? (e.threadMaxNs?.[c.key] ?? null) : c.maxNs;
   const cells = [
-    fmtCount(c.count),
-    fmtPercent(c.delayPercent),
-    fmtNs(c.avgDelayNs),
-    fmtNs(max),
-    fmtNs(c.totalNs),
-  ].map((v, i) => pad(v, COLS[i]!.width));
-  return clip(label + cells.join('') + (spark >= 8 ? '  ' + sparkline(e.history[c.key], spark) : ''), width);
+    [fmtPercent(c.delayPercent, 7), spanMark],
+    [fmtNs(c.avgDelayNs, 7), spanMark],
+    [fmtCount(c.count, 7), ' '],
+    [fmtNs(max, 7), lifeMark],
+    [fmtNs(c.totalNs, 7), lifeMark],
+  ].map(([v, m], i) => pad(v!, COLS[i]!.width) + m);
+  // a flagged category says why where its history would be
+  const why = d?.suspect?.[c.key] ?? d?.totalsSuspect?.[c.key];
+  const tail = why ? `  ! ${why}` : spark >= 8 ? '  ' + sparkline(e.history[c.key], spark) : '';
+  return clip(label + cells.join('') + tail, width);
 }
 
 function entryTitle(e: WatchEntry): string {
@@ -111,7 +129,7 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>Watch</Text>
         <Text dimColor>
-          {entries.length ? ` ${entries.length} pinned${hidden ? ` (${hidden} more: ↑/↓)` : ''} · delay%, avg: last interval · rest: since start${tgidShown ? ' · max*: of its threads' : ''}` : ''}
+          {entries.length ? ` ${entries.length} pinned${hidden ? ` (${hidden} more: ↑/↓)` : ''}${tgidShown ? ' · max*: of its threads' : ''} · ! impossible (why at right)` : ''}
         </Text>
       </Text>
       {entries.length === 0 ? (
@@ -121,7 +139,7 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
         </Box>
       ) : (
         <>
-          <Text dimColor wrap="truncate">{watchHeader(inner, tgidShown)}</Text>
+          {watchHeader(inner, tgidShown, shown.some((e) => e.delays?.lifetime)).map((h, i) => <Text key={`h${i}`} dimColor wrap="truncate">{h}</Text>)}
           {shown.map((e, i) => <Block key={e.key} e={e} width={inner} selected={start + i === sel} focused={focused} />)}
         </>
       )}

@@ -174,20 +174,44 @@ test('recordingFor: off now, on since an unknown time, forked before or after it
   assert.equal(recordingFor(task(ON_SINCE + 1), { on: false, onSinceSec: null }), 'off-now');
   assert.equal(recordingFor(task(ON_SINCE - 100), { on: false, onSinceSec: ON_SINCE }), 'off-now');
   assert.equal(recordingFor(task(ON_SINCE - 100), { on: true, onSinceSec: null }), 'yes');
-  assert.equal(recordingFor(task(ON_SINCE), { on: true, onSinceSec: ON_SINCE }), 'yes');
+  assert.equal(recordingFor(task(ON_SINCE + 2), { on: true, onSinceSec: ON_SINCE }), 'yes');
   assert.equal(recordingFor(task(ON_SINCE + 100), { on: true, onSinceSec: ON_SINCE }), 'yes');
-  // Forked before: every non-CPU count is 0 (CPU counts do not count as evidence).
-  assert.equal(recordingFor(task(ON_SINCE - 100), { on: true, onSinceSec: ON_SINCE }), 'off-at-fork');
-  // ... unless a non-CPU count says it was recorded after all.
+  // Forked before a switch-on that an older recording knows only the second of: every
+  // non-CPU count is 0, but whether it was on at fork is not known.
+  assert.equal(recordingFor(task(ON_SINCE - 100), { on: true, onSinceSec: ON_SINCE }), 'unknown-at-fork');
+  // ... unless a non-CPU count says it was recorded after all (CPU counts are no evidence).
   assert.equal(recordingFor(task(ON_SINCE - 100, { blkio_count: 1 }), { on: true, onSinceSec: ON_SINCE }), 'yes');
   assert.equal(recordingFor(task(ON_SINCE - 100, { irq_count: 3 }), { on: true, onSinceSec: ON_SINCE }), 'yes');
-  // No sysctl (old kernel): judged by btime alone.
-  assert.equal(recordingFor(task(ON_SINCE - 100), { on: undefined, onSinceSec: ON_SINCE }), 'off-at-fork');
   // TGID records have no btime: no evidence against.
   assert.equal(recordingFor(task(0), { on: true, onSinceSec: ON_SINCE }), 'yes');
   // Before v10 only ac_btime exists; from v10 ac_btime64 wins (ac_btime is u32 and wraps in 2106).
-  assert.equal(recordingFor(task(ON_SINCE - 100, {}, 9), { on: true, onSinceSec: ON_SINCE }), 'off-at-fork');
-  assert.equal(recordingFor(rec({ ac_btime: ON_SINCE - 100, ac_btime64: ON_SINCE + 100 }), { on: true, onSinceSec: ON_SINCE }), 'yes');
+  assert.equal(recordingFor(task(ON_SINCE - 100, {}, 9), { on: true, onSinceSec: ON_SINCE }), 'unknown-at-fork');
+  assert.equal(recordingFor(rec({ ac_btime: ON_SINCE + 100, ac_btime64: ON_SINCE - 100 }), { on: true, onSinceSec: ON_SINCE }), 'unknown-at-fork');
+});
+
+test('recordingFor judges "off at fork" only from what delaytop read: off between two readings that saw it off', () => {
+  const T = 1_700_000_000; // s
+  const task = (btime: number) => rec({ ac_btime64: btime, cpu_count: 9 });
+  // delaytop found it on at T, saw it off from T+100 (last on reading at T+99), on again at T+300 (last off at T+299)
+  const seen = { firstMs: T * 1000, firstOn: true, changes: [
+    { fromMs: (T + 99) * 1000, toMs: (T + 100) * 1000, on: false },
+    { fromMs: (T + 299) * 1000, toMs: (T + 300) * 1000, on: true },
+  ] };
+  const sys = { on: true, onSinceSec: T + 300, seen };
+  // started before delaytop looked, while it was on as far as anyone knows: the old code said off-at-fork
+  assert.equal(recordingFor(task(T - 1000), sys), 'yes');
+  assert.equal(recordingFor(task(T + 50), sys), 'yes', 'started while delaytop saw it on');
+  assert.equal(recordingFor(task(T + 200), sys), 'off-at-fork', 'started while delaytop saw it off');
+  assert.equal(recordingFor(task(T + 99), sys), 'unknown-at-fork', 'started around the switch-off');
+  assert.equal(recordingFor(task(T + 300), sys), 'unknown-at-fork', 'started around the switch-on');
+  assert.equal(recordingFor(task(T + 400), sys), 'yes');
+  // found off at first: before that, unknown
+  const offFirst = { on: true, onSinceSec: T + 10, seen: { firstMs: T * 1000, firstOn: false, changes: [{ fromMs: (T + 9) * 1000, toMs: (T + 10) * 1000, on: true }] } };
+  assert.equal(recordingFor(task(T - 100), offFirst), 'unknown-at-fork');
+  assert.equal(recordingFor(task(T + 5), offFirst), 'off-at-fork');
+  const na = computeDelays(undefined, sample(0, { ac_btime64: T - 100, ac_etime: 1e6 }), { recording: 'unknown-at-fork' }).categories;
+  assert.match(na.find((c) => c.key === 'IO')!.na!, /may have been off/);
+  assert.equal(na.find((c) => c.key === 'CPU')!.na, null, 'CPU is always recorded');
 });
 
 test('delayPercentOf (the table rows) gives what computeDelays gives as delayPercent, in every case', () => {
