@@ -156,7 +156,7 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
     const leaders = leadersOf(alive);
     const batch = await source.query([...alive, ...leaders]);
     const leaderStats = new Map<number, Taskstats>();
-    for (const r of batch.results.slice(alive.length)) if (r.status === 'ok') leaderStats.set(r.target.id, r.stats);
+    for (const r of batch.results) if (r.status === 'ok' && r.target.kind === 'pid') leaderStats.set(r.target.id, r.stats);
     const atMs = batch.wallMs ?? Date.now();
     const sys = opts.delayacct();
     const lines: string[] = [];
