@@ -170,3 +170,30 @@ test('summarizeCommand: a lone PID record is the whole process; a missing one is
   assert.match(off.whole!.find((x) => x.key === 'IO')!.na!, /delay accounting is off/);
   assert.equal(off.whole!.find((x) => x.key === 'CPU')!.na, null);
 });
+
+test('summarizeCommand: impossible figures are marked with a footnote and counted; the whole process is bounded by its threads lives', async () => {
+  const { decodedRecord } = await import('../records.js');
+  const { commandJson, formatCommandReport } = await import('../../src/output/command.js');
+  const S = 1e9;
+  // two threads lived 0.2 s and 0.3 s; the kernel's TGID sum says 5 s of IO (python3 -c ... of the issue)
+  const t1 = decodedRecord({ ac_pid: 300, ac_tgid: 300, ac_comm: 'python3', ac_etime: 0.2e6, blkio_count: 2, blkio_delay_total: 0.05 * S, blkio_delay_max: 0.03 * S });
+  const t2 = decodedRecord({ ac_pid: 301, ac_tgid: 300, ac_comm: 'python3', ac_etime: 0.3e6, blkio_count: 3, blkio_delay_total: 0.1 * S, blkio_delay_max: 0.05 * S });
+  const whole = decodedRecord({ ac_etime: 0, blkio_count: 124, blkio_delay_total: 4969.5 * S, blkio_delay_max: 2484.5 * S });
+  const recs = [
+    exitRecordFrom({ cpu: 0, seq: 1, receivedMs: 1000, pid: 301, tgid: 0 }, t2),
+    exitRecordFrom({ cpu: 0, seq: 2, receivedMs: 1001, pid: 300, tgid: 300 }, t1, whole),
+  ];
+  const end = { argv: ['python3', '-c', 'x'], exitCode: 0, signal: null, wallMs: 270, lost: 0 };
+  const r = summarizeCommand(300, recs, SYS, end);
+  assert.match(r.wholeSuspect?.IO ?? '', /IO wait totals 4970 s in a process whose 2 threads lived 500 ms in all/);
+  assert.equal(r.threads.every((t) => t.suspect === null), true, "each thread's own figures are plausible");
+  const text = formatCommandReport(r, { perThread: false, io: false, ctxsw: false }).join('\n');
+  assert.match(text, /^IO +124 +4969\.5s! +40\.1s! +50\.0ms! /m, 'the figures carry !, and no digit is cut');
+  assert.match(text, /^ {2}! IO: IO wait totals 4970 s/m, 'a footnote says why');
+  assert.match(text, /1 figure marked ! cannot have happened/);
+  const j = JSON.parse(commandJson(r, { perThread: false, io: false, ctxsw: false }));
+  assert.match(j.suspect.IO, /threads lived 500 ms/);
+  assert.equal(j.suspect_values, 1);
+  // with exits lost, the threads at hand are not all of them: no bound is claimed
+  assert.equal(summarizeCommand(300, recs, SYS, { ...end, lost: 1 }).wholeSuspect, null);
+});
