@@ -271,11 +271,10 @@ type DashboardSetup = Omit<DashboardOptions, 'setDelayacct' | 'kernelRelease'>;
 async function dashboard(_args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
   let changed: boolean | undefined;
   const before = readDelayacct();
-  const psi = recordedKernel === undefined ? formatPressureLine(readSystemPressure()) : null;
   const { runDashboard } = await import('./ui/run.js');
   const code = await runDashboard({
     ...d,
-    banners: psi ? [...d.banners, psi] : d.banners,
+    ...(recordedKernel === undefined ? { pressure: () => formatPressureLine(readSystemPressure()) } : {}),
     setDelayacct: (on) => {
       if (recordedKernel !== undefined) return 'replaying a recording: delay accounting here is not what it shows';
       const e = writeDelayacct(on);
