@@ -202,8 +202,10 @@ async function statsMode(args: Args): Promise<number> {
   const targets = [...parseIds('-p', 'pid', args.pid, pidMax), ...parseIds('-t', 'tgid', args.tgid, pidMax)];
   const intervalSec = parseSeconds('-d', args.delay);
   const iterations = args.iterations === undefined ? Infinity : parseCount('-n', args.iterations);
-  // The dashboard needs a terminal on both ends; anything else gets batch output.
-  const interactive = !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
+  // The dashboard needs a terminal on both ends that can move its cursor; anything else gets batch output.
+  const wantsDashboard = !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
+  const interactive = wantsDashboard && process.env.TERM !== 'dumb';
+  if (wantsDashboard && !interactive) err('delaytop: TERM=dumb: this terminal cannot move the cursor, so batch output instead of the dashboard');
 
   if (args.replay !== undefined) {
     const replay = openReplay(args);
