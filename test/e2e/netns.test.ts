@@ -72,3 +72,19 @@ test('in another network namespace: the dashboard says why the exit feed is off'
   tm.type('q');
   await assertRestored(tm);
 });
+
+test('in a pid or user namespace of its own: -l names the namespace and the remedy, not a bare EINVAL or "use sudo"', { timeout: 60_000 }, (t) => {
+  if (!needsRoot(t)) return;
+  if (spawnSync('unshare', ['--version'], { stdio: 'ignore' }).status !== 0) return t.skip('unshare (util-linux) is not installed');
+  const cases: [string[], RegExp][] = [
+    [['--pid', '--fork', '--mount-proc'], /pid namespace other than the host's[\s\S]*nsenter -t 1 -p/],
+    [['--user', '--map-root-user'], /user namespace other than the host's[\s\S]*Run delaytop on the host/],
+  ];
+  for (const [flags, re] of cases) {
+    const r = spawnSync('unshare', [...flags, process.execPath, CLI, '-l', '--duration', '1'], { encoding: 'utf8', timeout: 30_000, cwd: ROOT });
+    t.diagnostic(`unshare ${flags.join(' ')}: exit ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, re);
+    assert.doesNotMatch(r.stderr, /sudo setcap|\(EINVAL\)/);
+  }
+});
