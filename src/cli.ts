@@ -208,8 +208,10 @@ async function statsMode(args: Args): Promise<number> {
   const targets = [...parseIds('-p', 'pid', args.pid, pidMax), ...parseIds('-t', 'tgid', args.tgid, pidMax)];
   const intervalSec = parseSeconds('-d', args.delay);
   const iterations = args.iterations === undefined ? Infinity : parseCount('-n', args.iterations);
-  // The dashboard needs a terminal on both ends; anything else gets batch output.
-  const interactive = !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
+  // The dashboard needs a terminal on both ends that can move its cursor; anything else gets batch output.
+  const wantsDashboard = !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
+  const interactive = wantsDashboard && process.env.TERM !== 'dumb';
+  if (wantsDashboard && !interactive) err('delaytop: TERM=dumb: this terminal cannot move the cursor, so batch output instead of the dashboard');
 
   if (args.replay !== undefined) {
     const replay = openReplay(args);
@@ -277,11 +279,10 @@ type DashboardSetup = Omit<DashboardOptions, 'setDelayacct' | 'kernelRelease'>;
 async function dashboard(_args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
   let changed: boolean | undefined;
   const before = readDelayacct();
-  const psi = recordedKernel === undefined ? formatPressureLine(readSystemPressure()) : null;
   const { runDashboard } = await import('./ui/run.js');
   const code = await runDashboard({
     ...d,
-    banners: psi ? [...d.banners, psi] : d.banners,
+    ...(recordedKernel === undefined ? { pressure: () => formatPressureLine(readSystemPressure()) } : {}),
     setDelayacct: (on) => {
       if (recordedKernel !== undefined) return 'replaying a recording: delay accounting here is not what it shows';
       const e = writeDelayacct(on);

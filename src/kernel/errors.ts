@@ -15,9 +15,9 @@ export class TaskstatsError extends Error {
   }
 }
 
-const SETCAP_HINT =
-  'Run delaytop with sudo, or grant it the capability once: ' +
-  'sudo setcap cap_net_admin+ep "$(readlink -f "$(command -v node)")"';
+// Never "setcap the system's node": that hands CAP_NET_ADMIN to every node program of
+// every user. The script gives it to a copy of node that one group alone can run.
+export const CAP_REMEDY = 'run with sudo, or for one group of users: sudo scripts/install-privileged.sh (see README)';
 
 /** Translate an error thrown by the native addon (it carries .code, an errno name). */
 export function fromNative(e: unknown, what: string): Error {
@@ -29,7 +29,7 @@ export function fromNative(e: unknown, what: string): Error {
       return new TaskstatsError(
         `${what}: permission denied (taskstats needs CAP_NET_ADMIN in the initial user namespace)`,
         code,
-        SETCAP_HINT + '. Without it, delaytop can show CPU and IO delay from /proc (try it as a normal user).',
+        `To get it: ${CAP_REMEDY}. Without it, delaytop can show CPU and IO delay from /proc (try it as a normal user).`,
       );
     case 'ENOENT':
       return new TaskstatsError(

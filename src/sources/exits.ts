@@ -3,6 +3,7 @@
 import { loadAddon, type NativeListener } from '../kernel/addon.js';
 import { decodeCounters, decodeExitBatch, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
 import { fromNative, TaskstatsError } from '../kernel/errors.js';
+import { exitFeedBlocked } from './namespaces.js';
 import { readCpulist } from './system.js';
 
 export interface ExitBatch {
@@ -49,7 +50,8 @@ function withDefaults(o: ListenOptions): Required<ListenOptions> {
 export const DEFAULT_RCVBUF_BYTES = 16 << 20;
 
 export interface ListenerWarning {
-  cpu: number;
+  /** null: the listener as a whole */
+  cpu: number | null;
   message: string;
 }
 
@@ -68,6 +70,9 @@ export class NetlinkExitSource implements ExitSource {
 
   constructor(options: ListenOptions) {
     const opts = (this.opts = withDefaults(options));
+    // Registration would succeed in another network namespace and then hear nothing.
+    const blocked = exitFeedBlocked(undefined, (message) => this.warnings.push({ cpu: null, message }));
+    if (blocked) throw blocked;
     let addon;
     try {
       addon = loadAddon();

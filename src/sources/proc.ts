@@ -3,7 +3,7 @@
 // /proc/<pid>/stat field 42 is the block-IO delay in clock ticks. Nothing else is there.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { RawValue, Taskstats, U64 } from '../kernel/decode.js';
-import { TaskstatsError } from '../kernel/errors.js';
+import { CAP_REMEDY, TaskstatsError } from '../kernel/errors.js';
 import { NetlinkSource } from './netlink.js';
 import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
 import { bootTimeSec } from './system.js';
@@ -200,7 +200,6 @@ export type NetlinkProbe = { usable: true; source: NetlinkSource } | ({ usable: 
 const SHOWN_AND_MISSING =
   'Showing CPU delay (exact) and IO delay (10 ms ticks) from /proc; missing: SWAP, RECLAIM, THRASHING, COMPACT, ' +
   'WPCOPY and IRQ delays, IO counts and averages, max/min delays, IO accounting, the exit feed.';
-export const SETCAP_COMMAND = 'sudo setcap cap_net_admin+ep "$(readlink -f "$(command -v node)")"';
 
 export function unprivilegedFor(code: string, detail: string): Unprivileged {
   switch (code) {
@@ -211,7 +210,7 @@ export function unprivilegedFor(code: string, detail: string): Unprivileged {
         reason: `taskstats needs CAP_NET_ADMIN in the initial user namespace (the kernel answered ${code})`,
         // Reason and remedy first: a narrow screen keeps the first line of each banner.
         banner: [
-          `No CAP_NET_ADMIN (${code}): run with sudo, or once: ${SETCAP_COMMAND.replace(/^sudo /, '')}`,
+          `No CAP_NET_ADMIN (${code}): ${CAP_REMEDY}`,
           SHOWN_AND_MISSING,
         ],
         exitsOffReason: 'Exit feed off: listening for exits needs CAP_NET_ADMIN (run delaytop with sudo).',

@@ -19,6 +19,8 @@ export interface HeaderInfo {
   privileged: boolean;
   sourceName: string;
   banners: string[];
+  /** the PSI line as of the last refresh; null when not shown (a replay) */
+  pressure: string | null;
   exitsOffReason: string | null;
 }
 
@@ -95,6 +97,7 @@ export class DashboardController {
   private setDelayacctHere = false;
   private delayacct: DelayacctState;
   private refreshMs: number | null = null;
+  private pressure: string | null;
   private atMs = 0;
   private now: () => number;
   private feedPublishMs: number;
@@ -110,6 +113,7 @@ export class DashboardController {
     this.feed = opts.exits ? new FeedStore(opts.exits.cpus) : null;
     this.delayacct = opts.delayacct();
     this.delayacctAtStart = this.delayacct.on;
+    this.pressure = opts.pressure?.() ?? null;
     this.snap = this.build(0);
   }
 
@@ -141,6 +145,7 @@ export class DashboardController {
         privileged: this.opts.privileged,
         sourceName: this.opts.stats.name,
         banners: this.opts.banners,
+        pressure: this.pressure,
         exitsOffReason: this.opts.exitsOffReason,
       },
       message: msg,
@@ -225,6 +230,8 @@ export class DashboardController {
     try {
       const mode = this.mode;
       this.delayacct = this.opts.delayacct();
+      // (four small /proc/pressure reads; the kernel updates avg10 every 2 s)
+      if (this.opts.pressure) this.pressure = this.opts.pressure();
       const tasks = this.opts.stats.list(mode);
       const threadsOf = this.threadIndex(mode, tasks);
       const extra = watchTargets(this.pinned, threadsOf);

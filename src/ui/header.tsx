@@ -53,7 +53,7 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
   const da = h.delayacct.on;
   const lost = snap.feed?.totals.lost ?? 0;
   const exits = snap.feed ? snap.feed.totals.received + lost : null;
-  const banners = bannerLines(h.banners, width);
+  const banners = bannerLines(h.pressure === null ? h.banners : [...h.banners, h.pressure], width);
   const status = snap.atMs
     ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''}${snap.mode === 'process' ? ' · process rows sum their threads' : ''} · ? help`
     : 'reading tasks…';

@@ -25,6 +25,8 @@ export interface DashboardOptions {
   privileged: boolean;
   /** banner lines (e.g. unprivileged mode: what is missing and how to get it) */
   banners: string[];
+  /** this machine's PSI line, read again at every refresh (live runs only) */
+  pressure?: () => string;
   kernelRelease: string;
   /** for tests: streams other than the process's */
   stdout?: NodeJS.WriteStream;

@@ -10,7 +10,7 @@ import { DashboardController } from './controller.js';
 import { Dashboard } from './dashboard.js';
 import type { DashboardOptions } from './options.js';
 import { carryFramesOver } from './ink-output-cache.js';
-import { enterAltScreen, FullScreenStdout } from './terminal.js';
+import { colourWanted, enterAltScreen, FullScreenStdout } from './terminal.js';
 
 export interface RunOverrides {
   /** end after this many ms (benchmarks, demos); default: until q or a signal */
@@ -26,7 +26,7 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   await carryFramesOver();
   const controller = new DashboardController(opts);
   const screen = enterAltScreen(stdout, stdin);
-  const inkStdout = new FullScreenStdout(stdout);
+  const inkStdout = new FullScreenStdout(stdout, colourWanted());
   let app: Instance | undefined;
   let stopped = false;
   // Every way out: the engine stops, Ink unmounts (its last writes still land on the

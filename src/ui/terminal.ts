@@ -1,12 +1,59 @@
 // The terminal around the dashboard: the alternate screen, restoring it on every path,
-// and clean repaints after a resize (Ink 6.8 has neither built in).
+// clean repaints after a resize (Ink 6.8 has neither built in), the cursor, NO_COLOR.
 import { EventEmitter } from 'node:events';
 
-export const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H\x1b[2J';
+/** alternate screen, cursor hidden, cleared */
+export const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J';
 /** attributes off, cursor shown, main screen back (with what the shell had on it) */
 export const LEAVE_ALT_SCREEN = '\x1b[0m\x1b[?25h\x1b[?1049l';
 const HOME = '\x1b[H';
 const CLEAR_HOME = '\x1b[2J' + HOME;
+/** synchronized update (mode 2026): the terminal shows a frame whole; others ignore it */
+const BEGIN_FRAME = '\x1b[?2026h';
+const END_FRAME = '\x1b[?2026l';
+
+/**
+ * Colour wanted in the dashboard? FORCE_COLOR, when set and non-empty, wins (chalk reads
+ * it: 0 turns every style off, 1-3 choose the palette); otherwise a non-empty NO_COLOR
+ * turns colour off (no-color.org).
+ */
+export function colourWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !!env.FORCE_COLOR || !env.NO_COLOR;
+}
+
+const SGR = /\x1b\[([0-9;:]*)m/g;
+
+function isColourParam(n: number): boolean {
+  return (n >= 30 && n <= 39) || (n >= 40 && n <= 49) || n === 59 || (n >= 90 && n <= 97) || (n >= 100 && n <= 107);
+}
+
+/**
+ * The SGR sequences of `s` without their colour parameters (foreground, background,
+ * underline colour; 16, 256 and RGB forms). Bold, dim, inverse and the rest stay:
+ * NO_COLOR is about colour, and the highlight is inverse video.
+ */
+export function stripColour(s: string): string {
+  if (!s.includes('\x1b[')) return s;
+  return s.replace(SGR, (seq, params: string) => {
+    if (params === '') return seq; // a bare reset
+    const p = params.split(';');
+    const kept: string[] = [];
+    for (let i = 0; i < p.length; i++) {
+      const v = p[i]!;
+      if (v.includes(':')) {
+        if (!/^[345]8:/.test(v)) kept.push(v);
+        continue;
+      }
+      const n = Number(v);
+      if (n === 38 || n === 48 || n === 58) {
+        i += p[i + 1] === '5' ? 2 : p[i + 1] === '2' ? 4 : 0;
+        continue;
+      }
+      if (!isColourParam(n)) kept.push(v);
+    }
+    return kept.length ? `\x1b[${kept.join(';')}m` : '';
+  });
+}
 
 /**
  * The stdout Ink writes to. The dashboard owns the whole alternate screen, so every
@@ -26,7 +73,10 @@ export class FullScreenStdout extends EventEmitter {
   private detached = false;
   private pending: NodeJS.Immediate | undefined;
 
-  constructor(readonly real: NodeJS.WriteStream) {
+  constructor(
+    readonly real: NodeJS.WriteStream,
+    private readonly colour = true,
+  ) {
     super();
     real.on('resize', this.onResize);
   }
@@ -39,8 +89,14 @@ export class FullScreenStdout extends EventEmitter {
     return this.real.rows;
   }
 
+  /**
+   * Ink is told it writes to no terminal. On one it hides the cursor through cli-cursor,
+   * whose exit hook (restore-cursor) then writes ESC[?25h to process.stderr: stray bytes
+   * in a redirected stderr. The alternate screen hides and shows the cursor itself, and
+   * write() below brackets frames for synchronized output as Ink would have.
+   */
   get isTTY(): boolean {
-    return !!this.real.isTTY;
+    return false;
   }
 
   get writableLength(): number {
@@ -54,8 +110,8 @@ export class FullScreenStdout extends EventEmitter {
       if (cb) process.nextTick(cb);
       return true;
     }
-    const anchored = typeof data === 'string' && data.length > 0 ? HOME + data : data;
-    return (this.real.write as (...a: unknown[]) => boolean)(anchored, ...rest);
+    const frame = typeof data === 'string' && data.length > 0 ? BEGIN_FRAME + HOME + (this.colour ? data : stripColour(data)) + END_FRAME : data;
+    return (this.real.write as (...a: unknown[]) => boolean)(frame, ...rest);
   }
 
   private onResize = (): void => {

@@ -311,3 +311,16 @@ test('each refresh queries every task in one batch', async (t) => {
   for (const k of ['pid:100', 'tgid:100', 'pid:200', 'tgid:200', 'pid:300', 'tgid:300', 'pid:201']) assert.ok(keys.includes(k), k);
   assert.equal(new Set(keys).size, keys.length, 'no target twice');
 });
+
+test('the PSI line in the header is read again at every refresh', async (t) => {
+  let reads = 0;
+  const d = await setup(t, { pressure: () => `PSI avg10: CPU some ${(++reads).toFixed(2)}%  IO some 0.00% full 0.00%` });
+  const psiLine = () => plain(d.frame()).split('\n').find((l) => l.startsWith('PSI avg10:'));
+  const before = psiLine();
+  assert.ok(before, `the header shows a PSI line:\n${plain(d.frame())}`);
+  await d.controller.refresh();
+  await tick();
+  const after = psiLine();
+  assert.notEqual(after, before, 'a refresh brings the new figures');
+  assert.equal(after, `PSI avg10: CPU some ${reads.toFixed(2)}% IO some 0.00% full 0.00%`, 'the latest reading (banner wrapping folds spaces)');
+});
