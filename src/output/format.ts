@@ -22,6 +22,12 @@ function compact(v: number, width: number, unit = ''): string {
   return `${v.toExponential(0)}${unit}`;
 }
 
+/** A rate (per second) in at most `width` characters: one decimal below 100. */
+export function fmtRate(r: number, width = Infinity): string {
+  const plain = r >= 100 ? r.toFixed(0) : r.toFixed(1);
+  return plain.length <= width || r < 1000 ? plain : compact(r, width);
+}
+
 /** A percentage in at most `width` characters (default: as wide as it takes). */
 export function fmtPercent(p: number | null, width = Infinity): string {
   if (p === null || !Number.isFinite(p)) return '-';

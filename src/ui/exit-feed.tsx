@@ -4,7 +4,7 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { FeedSnapshot } from '../model/feed.js';
 import type { CpuActivity, FeedEntry } from '../model/exits.js';
-import { clock, fmtNs, pad, padNum } from '../output/format.js';
+import { clock, fmtNs, fmtRate, pad, padNum } from '../output/format.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { hbar } from './sparkline.js';
@@ -41,7 +41,6 @@ export function feedRow(e: FeedEntry, width: number): string {
   );
 }
 
-const fmtRate = (r: number) => (r >= 100 ? r.toFixed(0) : r.toFixed(1));
 const VBARS = ' ▁▂▃▄▅▆▇█';
 
 function CpuBars({ perCpu, width, lines }: { perCpu: CpuActivity[]; width: number; lines: number }) {
@@ -56,7 +55,7 @@ function CpuBars({ perCpu, width, lines }: { perCpu: CpuActivity[]; width: numbe
         <Text key={c.cpu} wrap="truncate">
           <Text dimColor>{pad(`cpu${c.cpu}`, labelW - 1, true)} </Text>
           <Text color="green">{hbar(c.exitsPerSec, max, barW)}</Text>
-          <Text>{pad(fmtRate(c.exitsPerSec), 6)}/s</Text>
+          <Text>{pad(fmtRate(c.exitsPerSec, 6), 6)}/s</Text>
           <Text color={c.lost ? 'red' : undefined} bold={c.lost > 0} dimColor={!c.lost}>{` lost ${pad(String(c.lost), lostW)}`}</Text>
         </Text>,
       );

@@ -2,7 +2,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { CATEGORIES } from '../kernel/layout.js';
-import type { CategoryDelay } from '../model/delays.js';
+import type { CategoryDelay, TaskDelays } from '../model/delays.js';
 import type { WatchEntry } from '../model/watch.js';
 import { clock, fmtCount, fmtNs, fmtPercent, pad } from '../output/format.js';
 import { figureMark } from './process-table.js';
@@ -11,8 +11,8 @@ import { clip, type PaneBox } from './layout.js';
 import { sparkline } from './sparkline.js';
 import { selectedPinned, type WatchPaneState } from './use-watch-pane-state.js';
 
-/** a task's title + one row per category (the column header is shown once, above all) */
-export const BLOCK_LINES = 1 + CATEGORIES.length;
+/** a task's title, one row per category, and a line for why a figure is marked ! (the column header is shown once, above all) */
+export const BLOCK_LINES = 1 + CATEGORIES.length + 1;
 
 /** The column header's lines, shown once above every table. */
 export const HEADER_LINES = 2;
@@ -64,10 +64,20 @@ export function watchRow(c: CategoryDelay, e: WatchEntry, width: number): string
     [fmtNs(max, 7), lifeMark],
     [fmtNs(c.totalNs, 7), lifeMark],
   ].map(([v, m], i) => pad(v!, COLS[i]!.width) + m);
-  // a flagged category says why where its history would be
-  const why = d?.suspect?.[c.key] ?? d?.totalsSuspect?.[c.key];
-  const tail = why ? `  ! ${why}` : spark >= 8 ? '  ' + sparkline(e.history[c.key], spark) : '';
-  return clip(label + cells.join('') + tail, width);
+  return clip(label + cells.join('') + (spark >= 8 ? '  ' + sparkline(e.history[c.key], spark) : ''), width);
+}
+
+/** Why the entry's figures marked ! cannot have happened, in words; '' when none is. */
+export function suspectNote(d: TaskDelays | null): string {
+  if (!d) return '';
+  const notes: string[] = [];
+  for (const c of d.categories) {
+    const span = d.suspect?.[c.key];
+    const totals = d.totalsSuspect?.[c.key];
+    if (span) notes.push(`${c.key}: ${span}`);
+    else if (totals) notes.push(`${c.key} since start: ${totals}`);
+  }
+  return notes.length ? `! ${notes.join('; ')}` : '';
 }
 
 function entryTitle(e: WatchEntry): string {
@@ -104,6 +114,7 @@ function Block({ e, width, selected, focused }: { e: WatchEntry; width: number; 
       );
     }
   }
+  lines.push(<Text key="why" color="yellow" wrap="truncate">{suspectNote(e.delays) || ' '}</Text>);
   return <>{lines}</>;
 }
 

@@ -324,3 +324,25 @@ test('the PSI line in the header is read again at every refresh', async (t) => {
   assert.notEqual(after, before, 'a refresh brings the new figures');
   assert.equal(after, `PSI avg10: CPU some ${reads.toFixed(2)}% IO some 0.00% full 0.00%`, 'the latest reading (banner wrapping folds spaces)');
 });
+
+test('an impossible figure: marked ! in its row, never on top of its sort, its reason in Watch, counted in the header', async (t) => {
+  const d = await setup(t);
+  // charlie (1000 s old) reports 5000 s of IO ending in the next interval: the stale stamp
+  d.stats.wait(300, 'IO', 1, 5000 * S, 5000 * S);
+  d.stats.wait(100, 'IO', 1, 0.2 * S, 0.2 * S);
+  await d.controller.refresh();
+  await tick();
+  await d.press('i'); // sort by IO delay, largest first
+  let f = plain(d.frame());
+  assert.match(f, /300 .*500000! .*charlie/, `the kernel's figure is kept, marked:\n${f}`);
+  assert.ok(f.indexOf(' alpha') < f.indexOf(' charlie'), 'the plausible 20% stays above the impossible 500000%');
+  assert.match(f, /1 impossible \(!\)/);
+  // pinned: the reason, in words
+  await d.press(KEY.end);
+  assert.match(highlighted(d.frame()), /charlie/);
+  await d.press(KEY.enter);
+  await d.controller.refresh();
+  await tick();
+  f = plain(d.frame());
+  assert.match(f, /! IO since start: IO wait totals 5000 s in a thre/, `the Watch pane says why:\n${f}`);
+});
