@@ -46,6 +46,11 @@ export function bannerLines(banners: readonly string[], width: number, max = 3):
   });
 }
 
+/** The header's banner texts: the session's, then the live PSI line (the layout counts the same). */
+export function headerBanners(h: DashboardSnapshot['header']): readonly string[] {
+  return h.pressure === null ? h.banners : [...h.banners, h.pressure];
+}
+
 const fmtInterval = (s: number) => (s < 1 ? `${s * 1000}ms` : `${s}s`);
 
 export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; width: number; taskCount: number }) {
@@ -53,7 +58,7 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
   const da = h.delayacct.on;
   const lost = snap.feed?.totals.lost ?? 0;
   const exits = snap.feed ? snap.feed.totals.received + lost : null;
-  const banners = bannerLines(h.pressure === null ? h.banners : [...h.banners, h.pressure], width);
+  const banners = bannerLines(headerBanners(h), width);
   const status = snap.atMs
     ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''}${snap.mode === 'process' ? ' · process rows sum their threads' : ''} · ? help`
     : 'reading tasks…';

@@ -204,7 +204,8 @@ class FakeTty extends EventEmitter {
 
 test('a resize reflows the panes to the new size, never taller than rows - 1', async (t) => {
   const stats = new FakeStatsSource(sampleTasks());
-  const controller = new DashboardController(fakeOptions(stats, new FakeExitSource()), { feedPublishMs: 0 });
+  // the live PSI line is a header line the layout must count (a frame one line too tall scrolls the title off)
+  const controller = new DashboardController(fakeOptions(stats, new FakeExitSource(), { pressure: () => 'PSI avg10: CPU some 1.00%' }), { feedPublishMs: 0 });
   await controller.refresh();
   const tty = new FakeTty(120, 40);
   const app = inkRender(<Dashboard controller={controller} interactive={false} onQuit={() => {}} />, {
@@ -218,6 +219,7 @@ test('a resize reflows the panes to the new size, never taller than rows - 1', a
   const check = (cols: number, rows: number) => {
     const ls = lines(tty.lastFrame).map(plain);
     assert.equal(ls.length, rows - 1, `height ${rows - 1}`);
+    assert.match(ls[0]!, /^delaytop · /, 'the title line is on top (every header line counted by the layout)');
     for (const l of ls) assert.ok([...l].length <= cols, `line wider than ${cols}: ${l}`);
     const top = ls.find((l) => l.startsWith('╭'))!;
     return top;
