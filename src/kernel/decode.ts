@@ -48,14 +48,53 @@ function readS64(dv: DataView, off: number): U64 {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** ac_comm: NUL-terminated within 32 bytes, arbitrary bytes (shown as UTF-8 with U+FFFD). */
+/**
+ * ac_comm: NUL-terminated within 32 bytes, arbitrary bytes. UTF-8 where it is; a byte that
+ * is not is kept as the lone surrogate U+DC00+byte (Python's "surrogateescape"), so nothing
+ * is lost: JSON writes it as \udcNN, and output/text.ts shows it as \xNN.
+ */
 function readComm(bytes: Uint8Array, off: number): string {
   let end = off;
   const stop = off + FIELD_SIZE.comm;
   while (end < stop && bytes[end] !== 0) end++;
-  return utf8.decode(bytes.subarray(off, end));
+  const b = bytes.subarray(off, end);
+  try {
+    return utf8.decode(b);
+  } catch {
+    return surrogateEscape(b);
+  }
+}
+
+/** Length of the valid UTF-8 sequence at b[i] (RFC 3629: no overlong forms, no surrogates), or 0. */
+function utf8SeqLength(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k]! >= lo && b[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c >= 0xe1 && c <= 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+export function surrogateEscape(b: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < b.length; ) {
+    const n = utf8SeqLength(b, i);
+    if (n === 0) {
+      out += String.fromCharCode(0xdc00 + b[i]!);
+      i++;
+    } else {
+      out += utf8.decode(b.subarray(i, i + n));
+      i += n;
+    }
+  }
+  return out;
 }
 
 type Reader = (dv: DataView, bytes: Uint8Array) => Record<string, RawValue>;

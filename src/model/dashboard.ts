@@ -118,12 +118,8 @@ export function scanFields(extra: readonly Target[]): FieldsFor {
   return (t) => (whole.has(targetKey(t)) ? undefined : scanFieldsOf(t));
 }
 
-/** Kernel comm is up to 15 arbitrary bytes: keep it one terminal cell per character. */
-export function printableComm(s: string): string {
-  return s.replace(/[^\x20-\x7e]/g, '?');
-}
-
-const commOf = (ts: Taskstats): string => printableComm(String(ts.raw.ac_comm ?? ''));
+/** Kernel comm is up to 15 arbitrary bytes, kept as decoded: views show it through output/text.ts. */
+const commOf = (ts: Taskstats): string => String(ts.raw.ac_comm ?? '');
 
 export interface ScanResult {
   atNs: number;

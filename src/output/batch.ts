@@ -6,6 +6,7 @@ import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { readProcComm } from '../sources/system.js';
 import { targetKey, type StatsSource, type Target } from '../sources/types.js';
 import { fmtNs, fmtPercent, clock, pad, padNum } from './format.js';
+import { padText } from './text.js';
 import { figureMark } from '../ui/process-table.js';
 import { exactRaw, jsonLine } from '../kernel/json.js';
 
@@ -42,7 +43,7 @@ export function textRow(t: Target, comm: string, d: TaskDelays): string {
     const c = d.categories.find((x) => x.key === k)!;
     return c.na ? pad('n/a', 8) : pad(fmtNs(c.avgDelayNs, 7), 7) + figureMark(!!d.suspect?.[c.key], d.lifetime);
   };
-  return [pad(t.kind, 4, true), padNum(String(t.id), 7), ' ' + pad(comm, 15, true), ...cells, avg('CPU'), avg('IO'), avg('SWAP')].join(' ');
+  return [pad(t.kind, 4, true), padNum(String(t.id), 7), ' ' + padText(comm, 15), ...cells, avg('CPU'), avg('IO'), avg('SWAP')].join(' ');
 }
 
 /** The footnotes of a text table: one line per flagged category of a task. */

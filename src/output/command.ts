@@ -14,6 +14,7 @@ import { expandCpulist } from '../args.js';
 import { NetlinkExitSource, type ExitBatch, type ExitSource } from '../sources/exits.js';
 import { readCpulist, readDelayacct } from '../sources/system.js';
 import { fmtCount, fmtNs, pad } from './format.js';
+import { printable } from './text.js';
 import { jsonLine } from '../kernel/json.js';
 
 export interface CommandOptions {
@@ -243,7 +244,7 @@ function statusText(r: CommandReport): string {
 }
 
 export function formatCommandReport(r: CommandReport, opts: Pick<CommandOptions, 'perThread' | 'io' | 'ctxsw'>): string[] {
-  const comm = r.threads.find((t) => t.pid === r.pid)?.comm ?? r.argv[0] ?? '?';
+  const comm = printable(r.threads.find((t) => t.pid === r.pid)?.comm ?? r.argv[0] ?? '?');
   const nThreads = r.threads.length;
   const out = [
     `${comm} (pid ${r.pid}, ${nThreads} thread${nThreads === 1 ? '' : 's'}) ${statusText(r)} after ${fmtNs(r.wallMs * 1e6)}`,
@@ -274,7 +275,7 @@ export function formatCommandReport(r: CommandReport, opts: Pick<CommandOptions,
   }
   if (opts.perThread || !r.whole) {
     for (const t of r.threads) {
-      out.push(`Thread ${t.pid} (${t.comm}):`, ...categoryTable(t.categories, t.suspect));
+      out.push(`Thread ${t.pid} (${printable(t.comm)}):`, ...categoryTable(t.categories, t.suspect));
       if (opts.io) {
         const v = (f: string) => num(t.stats, f) ?? 0;
         out.push(`  IO: read_bytes ${v('read_bytes')}  write_bytes ${v('write_bytes')}  read_char ${v('read_char')}  write_char ${v('write_char')}`);

@@ -7,6 +7,7 @@ import type { DelayacctState } from '../model/recording.js';
 import type { ExitBatch, ExitSource } from '../sources/exits.js';
 import { sleep } from './batch.js';
 import { exitStatusText, fmtNs, pad, padNum } from './format.js';
+import { padText } from './text.js';
 import { exactRaw, jsonLine } from '../kernel/json.js';
 
 export interface ListenRunOptions {
@@ -31,7 +32,7 @@ export function exitText(r: ExitRecord, e: FeedEntry = toFeedEntry(r)): string {
   const big = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
   const flags = e.suspect ? Object.entries(e.suspect).map(([k, why]) => ` !${k}: ${why}`).join(';') : '';
   return [t, `cpu ${padNum(String(r.cpu), 3, true)}`, `pid ${padNum(String(r.pid), 7, true)}`, `tgid ${padNum(String(r.tgid), 7, true)}`,
-    `ppid ${padNum(String(r.ppid), 7, true)}`, `uid ${padNum(String(r.uid), 5, true)}`, pad(r.comm, 15, true), pad(exitStatusText(r), 14, true),
+    `ppid ${padNum(String(r.ppid), 7, true)}`, `uid ${padNum(String(r.uid), 5, true)}`, padText(r.comm, 15), pad(exitStatusText(r), 14, true),
     `${r.processEnded ? 'P' : 'T'}`, `life ${pad(fmtNs(e.lifetimeUs * 1000, 8), 8)}`, `waited-most ${big}${flags}`].join(' ');
 }
 

@@ -6,6 +6,7 @@ import { viewRows } from '../model/dashboard.js';
 import type { DashboardController } from './controller.js';
 import { ExitFeed, feedPageSize } from './exit-feed.js';
 import { bannerLines, Header, headerBanners } from './header.js';
+import { printable } from '../output/text.js';
 import { HelpOverlay } from './help-overlay.js';
 import { footerHints, type Scope } from './keymap.js';
 import { layoutFor, MIN_COLUMNS, MIN_ROWS } from './layout.js';
@@ -46,7 +47,7 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
   const size = useTerminalSize(sizeSource);
   const [ui, setUi] = useState<UiState>(initialState ?? initialUiState);
-  const layout = layoutFor(size.columns, size.rows, bannerLines(headerBanners(snap.header), Math.max(60, size.columns)).length);
+  const layout = layoutFor(size.columns, size.rows, bannerLines(headerBanners(snap.header).map(printable), Math.max(60, size.columns)).length);
 
   const { sort, descending, filter } = ui.table;
   const rows = useMemo(() => viewRows(snap.rows, sort, descending, filter), [snap.rows, sort, descending, filter]);

@@ -5,6 +5,7 @@ import type { ReactNode } from 'react';
 import type { FeedSnapshot } from '../model/feed.js';
 import type { CpuActivity, FeedEntry } from '../model/exits.js';
 import { clock, fmtNs, fmtRate, pad, padNum } from '../output/format.js';
+import { fitText } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { hbar } from './sparkline.js';
@@ -32,7 +33,7 @@ export function feedRow(e: FeedEntry, width: number): string {
       padNum(String(e.cpu), 3),
       padNum(String(e.pid), 7),
       padNum(String(e.tgid), 7),
-      pad(e.comm.replace(/[^\x20-\x7e]/g, '?'), 15, true),
+      fitText(e.comm, 15),
       pad(exitStatusText(e), 11, true),
       pad(fmtNs(e.lifetimeUs * 1000, 8), 8),
       mostWaited(e),

@@ -1,6 +1,7 @@
 // The header: what the kernel offers and what delaytop can use, refresh state, counts.
 import { Box, Text } from 'ink';
 import { clock } from '../output/format.js';
+import { printable } from '../output/text.js';
 import type { DashboardSnapshot } from './controller.js';
 
 /** Greedy word wrap, for banner lines. */
@@ -58,7 +59,8 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
   const da = h.delayacct.on;
   const lost = snap.feed?.totals.lost ?? 0;
   const exits = snap.feed ? snap.feed.totals.received + lost : null;
-  const banners = bannerLines(headerBanners(h), width);
+  // a replayed recording's banners and kernel release are the file's words
+  const banners = bannerLines(headerBanners(h).map(printable), width);
   const status = snap.atMs
     ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''}${snap.mode === 'process' ? ' · process rows sum their threads' : ''} · ? help`
     : 'reading tasks…';
@@ -66,7 +68,7 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate">
         <Text bold color="cyan">delaytop</Text>
-        <Text> · kernel {h.kernelRelease} · taskstats {h.taskstatsVersion ? `v${h.taskstatsVersion}` : 'n/a'} · </Text>
+        <Text> · kernel {printable(h.kernelRelease)} · taskstats {h.taskstatsVersion ? `v${h.taskstatsVersion}` : 'n/a'} · </Text>
         {da === undefined ? (
           <Text dimColor>delayacct n/a</Text>
         ) : da ? (

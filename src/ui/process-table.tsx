@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { Box, Text } from 'ink';
 import { TABLE_CATEGORIES, type SortColumn, type TaskRow } from '../model/dashboard.js';
 import { fmtPercent, pad, padNum } from '../output/format.js';
+import { printable } from '../output/text.js';
 import type { ListMode } from '../sources/proctasks.js';
 import { clip, type PaneBox } from './layout.js';
 import { selectedIndex, windowTop, type TableState } from './use-process-table-state.js';
@@ -44,7 +45,7 @@ export function formatRow(r: TaskRow, mode: ListMode, width: number, pinned: boo
     const p = r.percent[c];
     s += p === null ? pad('n/a', PCT_WIDTH) + ' ' : pad(fmtPercent(p, PCT_WIDTH), PCT_WIDTH) + figureMark(!!r.suspect?.[c], r.lifetime);
   }
-  s += '  ' + r.comm;
+  s += '  ' + printable(r.comm);
   return clip(s, width);
 }
 

@@ -6,6 +6,7 @@ import type { CategoryDelay, TaskDelays } from '../model/delays.js';
 import type { WatchEntry } from '../model/watch.js';
 import { clock, fmtCount, fmtNs, fmtPercent, pad } from '../output/format.js';
 import { figureMark } from './process-table.js';
+import { printable } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { sparkline } from './sparkline.js';
@@ -82,7 +83,7 @@ export function suspectNote(d: TaskDelays | null): string {
 
 function entryTitle(e: WatchEntry): string {
   const who = e.target.kind === 'tgid' ? `tgid ${e.target.id}` : `pid ${e.target.id}`;
-  return `${who} ${e.comm ?? '?'}`;
+  return `${who} ${e.comm === null ? '?' : printable(e.comm)}`;
 }
 
 function entryScope(e: WatchEntry): string {
