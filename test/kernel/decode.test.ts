@@ -157,8 +157,12 @@ test('ac_comm: NUL padding, 32 bytes without NUL, bytes after the NUL, invalid U
     [Array.from({ length: 32 }, (_, i) => 0x41 + (i % 26)), 'ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF'], // no NUL at all
     [[0x6b, 0x77, 0x6f, 0x72, 0x6b, 0x65, 0x72, 0x2f, 0x31, 0x3a, 0x32, 0x2d, 0x65, 0x76, 0x65], 'kworker/1:2-eve'], // 15, the kernel's cap
     [[0xe6, 0x97, 0xa5, 0xe6, 0x9c, 0xac], '\u65e5\u672c'],
-    [[0xc3, 0x28, 0x80, 0xfe], '\ufffd(\ufffd\ufffd'],
-    [[0xe6, 0x97], '\ufffd'], // a character cut in the middle
+    // bytes that are not UTF-8 are kept, each as U+DC00+byte (surrogateescape)
+    [[0xc3, 0x28, 0x80, 0xfe], '\udcc3(\udc80\udcfe'],
+    [[0xe6, 0x97], '\udce6\udc97'], // a character cut in the middle
+    [[0xed, 0xa0, 0x80], '\udced\udca0\udc80'], // an encoded surrogate is not UTF-8
+    [[0xc0, 0xaf], '\udcc0\udcaf'], // nor an overlong form
+    [[0xf0, 0x9f, 0x98, 0x80, 0xff], '\u{1f600}\udcff'],
     [[0x09, 0x0a, 0x7f], '\t\n\u007f'],
   ];
   for (const [bytes, text] of cases) {

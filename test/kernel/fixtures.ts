@@ -80,8 +80,8 @@ export function distinctiveValues(): FixtureValues {
   // A timespec that is negative (s64) and one above 2^53.
   v.blkio_delay_max_ts = { tv_sec: -1n, tv_nsec: -999999999n };
   v.irq_delay_max_ts = { tv_sec: 2n ** 62n + 5n, tv_nsec: 999999999n };
-  // Non-ASCII comm: UTF-8 'é', a lone 0xff (invalid UTF-8: U+FFFD), a control byte; NUL-padded.
-  v.ac_comm = comm([0x64, 0x74, 0xc3, 0xa9, 0x2f, 0xff, 0x01, 0x20, 0x37], 'dt\u00e9/\ufffd\u0001 7');
+  // Non-ASCII comm: UTF-8 'é', a lone 0xff (invalid UTF-8: kept as U+DCFF), a control byte; NUL-padded.
+  v.ac_comm = comm([0x64, 0x74, 0xc3, 0xa9, 0x2f, 0xff, 0x01, 0x20, 0x37], 'dt\u00e9/\udcff\u0001 7');
   return v;
 }
 
