@@ -1,4 +1,5 @@
 // Kernel answers turned into messages that say what happened and what to do.
+import { getSystemErrorMap } from 'node:util';
 
 export class TaskstatsError extends Error {
   override name = 'TaskstatsError';
@@ -13,6 +14,14 @@ export class TaskstatsError extends Error {
   explain(): string {
     return this.advice ? `${this.message}\n  ${this.advice}` : this.message;
   }
+}
+
+/** An errno failure in words: "ENOSPC (no space left on device)"; the message if it has no errno. */
+export function describeErrno(e: unknown): string {
+  const x = e as NodeJS.ErrnoException;
+  const known = typeof x?.errno === 'number' ? getSystemErrorMap().get(x.errno) : undefined;
+  if (known) return `${known[0]} (${known[1]})`;
+  return x?.code ? `${x.code} (${x.message})` : String((e as Error)?.message ?? e);
 }
 
 const SETCAP_HINT =
