@@ -13,7 +13,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parseBytes, parseCount, parseCpumask, parseIds, parseSeconds, UsageError } from './args.js';
 import { DELAYACCT_OFF_ADVICE, TaskstatsError } from './kernel/errors.js';
-import { interrupted, onCleanup } from './lifecycle.js';
+import { failSession, interrupted, onCleanup, outputFailed, signalExitCode, watchOutput, writeStderr } from './lifecycle.js';
 import type { DelayacctState } from './model/recording.js';
 import { runBatch, withoutLeaders } from './output/batch.js';
 import { runCommand } from './output/command.js';
@@ -22,13 +22,20 @@ import { Recorder, systemFacts } from './output/recorder.js';
 import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitSource } from './sources/exits.js';
 import { formatCgroup, formatPressureLine, readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
-import { ReplaySource } from './sources/replay.js';
+import { ReplayEnded, ReplaySource } from './sources/replay.js';
 import { delayacctTracker, kernelRelease, readCpulist, readDelayacct, readPidMax, watchDelayacct, writeDelayacct } from './sources/system.js';
 import type { StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './ui/options.js';
 
-const out = (s: string) => process.stdout.write(s + '\n');
-const err = (s: string) => process.stderr.write(s + '\n');
+// A file as stdout (-b > out.txt) fails inside write(); a pipe or terminal emits 'error'.
+const out = (s: string) => {
+  try {
+    process.stdout.write(s + '\n');
+  } catch (e) {
+    outputFailed('stdout', e);
+  }
+};
+const err = (s: string) => writeStderr(s + '\n');
 
 /** -c takes the rest of the command line as the command's argv (getdelays' -c). */
 export function splitCommand(argv: string[]): { own: string[]; command: string[] | null } {
@@ -92,6 +99,7 @@ function parser(argv: string[]) {
 type Args = Awaited<ReturnType<ReturnType<typeof parser>['parseAsync']>>;
 
 async function main(argv: string[]): Promise<number> {
+  watchOutput();
   const { own, command } = splitCommand(argv);
   const args = await parser(own).parseAsync();
   if (args.help || args.version) return 0;
@@ -103,12 +111,12 @@ async function main(argv: string[]): Promise<number> {
   return statsMode(args);
 }
 
-/** -w: a recorder, closed (flushed, with an end line) on every way out. */
+/** -w: a recorder, closed (flushed, with an end line) on every way out; a write that fails ends the session. */
 function openRecorder(args: Args, statsSource: 'netlink' | 'proc' | null, exitCpus: number[] | null, delayacct: () => DelayacctState): Recorder | null {
   if (args.write === undefined) return null;
   const rec = new Recorder(args.write, systemFacts({ statsSource, exitCpus, delayacct: delayacct() }), {
     delayacct,
-    onError: (e) => err(`delaytop: recording to ${args.write} failed: ${e.message}`),
+    onError: (e) => failSession(e.message),
   });
   onCleanup(() => rec.close());
   return rec;
@@ -118,7 +126,21 @@ function openReplay(args: Args, exitsOnly = false): ReplaySource {
   const s = args.speed === undefined ? 1 : args.speed === 'max' ? Infinity : parseSeconds('--speed', args.speed, 0.01, 1e6);
   const replay = new ReplaySource(args.replay!, { speed: s, exitsOnly });
   onCleanup(() => replay.close());
+  // A wait for the next record (the gap can be days) must not outlive the first signal.
+  void interrupted.then(() => replay.close());
   return replay;
+}
+
+/** The exit code of a replay: its bad line (said here) if it had one, or the signal that stopped it. */
+function replayEnd(replay: ReplaySource, code: number): number {
+  if (replay.error) {
+    err(`delaytop: ${replay.error.explain()}`);
+    return 1;
+  }
+  if (replay.endsEarly) {
+    err(`delaytop: note: the recording ${replay.file} ends early (no end line): the session that wrote it was cut off (killed, crashed, or out of disk space)`);
+  }
+  return signalExitCode() ?? code;
 }
 
 function listenerCpus(args: Args): { cpus: number[]; possible: string; rcvbufBytes: number } {
@@ -173,11 +195,7 @@ async function listen(args: Args): Promise<number> {
     }
   }
   const code = await runListen(exits, { json: !!args.json, durationSec, write: out, warn: err, interrupted: ended, readers, registrations, delayacct });
-  if (replay?.error) {
-    err(`delaytop: ${replay.error.explain()}`);
-    return 1;
-  }
-  return code;
+  return replay ? replayEnd(replay, code) : code;
 }
 
 async function commandMode(command: string[], args: Args): Promise<number> {
@@ -218,28 +236,31 @@ async function statsMode(args: Args): Promise<number> {
     if (interactive) {
       // The header describes the recorded machine, not this one.
       const h = replay.header;
-      return dashboard(args, {
+      const code = await dashboard(args, {
         stats: replay, exits: h.exitCpus ? replay.exits() : null,
         exitsOffReason: h.exitCpus ? null : 'this recording holds no exit feed (it was recorded without listeners)',
         pinned: targets, intervalSec, delayacct: () => replay.delayacct(), privileged: h.statsSource !== 'proc',
         banners: [`replaying ${args.replay}${h.kernelRelease ? ` (recorded on ${h.hostname || 'a machine'} running ${h.kernelRelease})` : ''}`, ...(h.banners ?? [])],
       }, h.kernelRelease || 'unknown');
+      return replayEnd(replay, code);
     }
-    const code = await runBatch(replay, {
-      targets: targets.length ? targets : withoutLeaders(replay.recordedTargets()),
-      intervalSec: 0,
-      iterations,
-      json: !!args.json,
-      delayacct: () => replay.delayacct(),
-      write: out,
-      warn: err,
-      interrupted: Promise.race([interrupted, replay.queriesDone]),
-    });
-    if (replay.error) {
-      err(`delaytop: ${replay.error.explain()}`);
-      return 1;
+    let code = 0;
+    try {
+      code = await runBatch(replay, {
+        targets: targets.length ? targets : withoutLeaders(replay.recordedTargets()),
+        intervalSec: 0,
+        iterations,
+        json: !!args.json,
+        delayacct: () => replay.delayacct(),
+        write: out,
+        warn: err,
+        interrupted: Promise.race([interrupted, replay.queriesDone]),
+      });
+    } catch (e) {
+      // closed by a signal while waiting for a batch, or a recording with none
+      if (!(e instanceof ReplayEnded)) throw e;
     }
-    return code;
+    return replayEnd(replay, code);
   }
 
   const delayacct = delayacctTracker();

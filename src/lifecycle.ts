@@ -1,15 +1,31 @@
 // One place that owns "leave nothing half-done": cleanups run once, in reverse order,
-// on normal end, SIGINT, SIGTERM, SIGHUP and uncaught errors.
+// on normal end, SIGINT, SIGTERM, SIGHUP, uncaught errors and failures that end the
+// session (a recording or stdout that cannot be written); what failed is said last, once
+// the terminal is back.
+import { describeErrno } from './kernel/errors.js';
+
 type Cleanup = () => void;
+
+const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+type EndSignal = keyof typeof SIGNALS;
 
 const cleanups: Cleanup[] = [];
 let installed = false;
 let ran = false;
 let interruptResolve: (() => void) | undefined;
-/** resolves on the first SIGINT/SIGTERM/SIGHUP; the program then ends its work cleanly */
+/** resolves on the first SIGINT/SIGTERM/SIGHUP or failSession(); the program then ends its work cleanly */
 export const interrupted: Promise<void> = new Promise((r) => { interruptResolve = r; });
 let signalCount = 0;
+let firstSignal: EndSignal | null = null;
 let held = 0;
+/** what ended the session early, printed after the cleanups */
+let failure: string | null = null;
+let stderrFailed = false;
+
+/** 128 + the number of the first SIGINT/SIGTERM/SIGHUP received, or null if none came. */
+export function signalExitCode(): number | null {
+  return firstSignal ? 128 + SIGNALS[firstSignal] : null;
+}
 
 /**
  * While held, SIGINT/SIGTERM/SIGHUP only resolve `interrupted`: a command run with -c owns
@@ -37,41 +53,96 @@ export function runCleanups(): void {
     try {
       fn();
     } catch (e) {
-      process.stderr.write(`delaytop: cleanup failed: ${(e as Error).message}\n`);
+      writeStderr(`delaytop: cleanup failed: ${(e as Error).message}\n`);
     }
   }
+}
+
+/**
+ * A failure that ends the session (e.g. the recording cannot be written): every mode
+ * finishes as on a signal; at exit, after the cleanups (the dashboard has given the
+ * terminal back), `delaytop: MESSAGE` is printed and the exit code is 1. The first one wins.
+ */
+export function failSession(message: string): void {
+  install();
+  failure ??= message;
+  interruptResolve?.();
+}
+
+/** stderr, where a failure to write cannot itself be reported (see outputFailed). */
+export function writeStderr(s: string): void {
+  try {
+    process.stderr.write(s);
+  } catch (e) {
+    outputFailed('stderr', e);
+  }
+}
+
+/**
+ * A write to stdout or stderr failed. stdout: EPIPE (the reader left, as in `delaytop -l |
+ * head`) ends the run quietly, as it does for other tools; any other error (a full disk,
+ * EIO) ends it with one line naming the error and exit 1. stderr: nothing is left to say it
+ * on, so the run goes on and exits 1 (EPIPE: the reader left, nothing is lost that matters).
+ */
+export function outputFailed(stream: 'stdout' | 'stderr', e: unknown): void {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (stream === 'stderr') {
+    if (code !== 'EPIPE') stderrFailed = true;
+    return;
+  }
+  if (code === 'EPIPE') {
+    runCleanups();
+    process.exit(0);
+  }
+  failure ??= `cannot write to standard output: ${describeErrno(e)}`;
+  process.exit(1);
+}
+
+let watching = false;
+
+/** Route stdout/stderr errors to outputFailed rather than a crash; safe to call more than once. */
+export function watchOutput(): void {
+  if (watching) return;
+  watching = true;
+  process.stdout.on('error', (e) => outputFailed('stdout', e));
+  process.stderr.on('error', (e) => outputFailed('stderr', e));
+}
+
+function atExit(): void {
+  runCleanups();
+  if (failure !== null) {
+    writeStderr(`delaytop: ${failure}\n`);
+    if (!process.exitCode) process.exitCode = 1;
+  }
+  if (stderrFailed && !process.exitCode) process.exitCode = 1;
 }
 
 function install(): void {
   if (installed) return;
   installed = true;
-  process.on('exit', runCleanups);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  watchOutput();
+  process.on('exit', atExit);
+  for (const sig of Object.keys(SIGNALS) as EndSignal[]) {
     process.on(sig, () => {
       signalCount++;
+      firstSignal ??= sig;
       interruptResolve?.();
       // The first signal asks the program to finish its work; a second one stops it now,
       // cleanly (unless a -c command holds them).
       if (signalCount > 1 && held === 0) {
         runCleanups();
-        process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[sig]);
+        process.exit(128 + SIGNALS[sig]);
       }
     });
   }
-  // A closed pipe (delaytop -l | head) ends the run quietly, as it does for other tools.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-    runCleanups();
-    process.exit(0);
-  });
   process.on('uncaughtException', (e) => {
     runCleanups();
-    process.stderr.write(`delaytop: internal error: ${e.stack ?? e}\n`);
+    writeStderr(`delaytop: internal error: ${e.stack ?? e}\n`);
     process.exit(70);
   });
   process.on('unhandledRejection', (e) => {
     runCleanups();
-    process.stderr.write(`delaytop: internal error: ${(e as Error)?.stack ?? e}\n`);
+    writeStderr(`delaytop: internal error: ${(e as Error)?.stack ?? e}\n`);
     process.exit(70);
   });
 }

@@ -1,4 +1,5 @@
 // Kernel answers turned into messages that say what happened and what to do.
+import { getSystemErrorMap } from 'node:util';
 
 export class TaskstatsError extends Error {
   override name = 'TaskstatsError';
@@ -18,6 +19,14 @@ export class TaskstatsError extends Error {
 // Never "setcap the system's node": that hands CAP_NET_ADMIN to every node program of
 // every user. The script gives it to a copy of node that one group alone can run.
 export const CAP_REMEDY = 'run with sudo, or for one group of users: sudo scripts/install-privileged.sh (see README)';
+
+/** An errno failure in words: "ENOSPC (no space left on device)"; the message if it has no errno. */
+export function describeErrno(e: unknown): string {
+  const x = e as NodeJS.ErrnoException;
+  const known = typeof x?.errno === 'number' ? getSystemErrorMap().get(x.errno) : undefined;
+  if (known) return `${known[0]} (${known[1]})`;
+  return x?.code ? `${x.code} (${x.message})` : String((e as Error)?.message ?? e);
+}
 
 /** Translate an error thrown by the native addon (it carries .code, an errno name). */
 export function fromNative(e: unknown, what: string): Error {

@@ -52,7 +52,8 @@ export function threadSuspects(ts: Taskstats, cats: readonly Category[] = CATEGO
   for (const cat of cats) {
     const total = num(ts, cat.total);
     if (total === undefined) continue;
-    const count = num(ts, cat.count) ?? 0;
+    // a record built from /proc has IO totals but no counts: the count rules need one
+    const count = num(ts, cat.count);
     const max = num(ts, cat.max);
     if (lifeNs !== null && exceeds(total, lifeNs)) {
       out = add(out, cat.key, `${cat.key} wait totals ${reasonSecs(total)} in a thread that lived ${reasonSecs(lifeNs)}`);
@@ -62,7 +63,7 @@ export function threadSuspects(ts: Taskstats, cats: readonly Category[] = CATEGO
       // delayacct_end() adds to the total and the count together (CPU: the scheduler's
       // sched_info_dequeue adds run delay without a count, so not for CPU)
       out = add(out, cat.key, `${cat.key} wait totals ${reasonSecs(total)} with no wait counted`);
-    } else if (max !== undefined && count > 0 && exceeds(max, total)) {
+    } else if (max !== undefined && count !== undefined && count > 0 && exceeds(max, total)) {
       out = add(out, cat.key, `the longest ${cat.key} wait (${reasonSecs(max)}) is longer than all of them together (${reasonSecs(total)})`);
     }
   }
@@ -111,12 +112,13 @@ export function intervalSuspects(prev: Taskstats, cur: Taskstats, check: Interva
     if (total === undefined || before === undefined) continue;
     const grew = total - before;
     if (grew <= 0) continue; // unchanged, or an overflow reset (counted from 0 elsewhere)
-    const counted = (num(cur, cat.count) ?? 0) - (num(prev, cat.count) ?? 0);
+    const count = num(cur, cat.count);
+    const countBefore = num(prev, cat.count);
     if (check.boundNs !== null && exceeds(grew, check.boundNs)) {
       out = add(out, cat.key, check.what === 'thread'
         ? `${cat.key} waits of ${reasonSecs(grew)} ended in this interval in a thread that has lived ${reasonSecs(check.boundNs)}`
         : `${cat.key} waits of ${reasonSecs(grew)} ended in this interval, more than its threads have lived (${reasonSecs(check.boundNs)})`);
-    } else if (cat !== CPU && counted === 0) {
+    } else if (cat !== CPU && count !== undefined && countBefore !== undefined && count === countBefore) {
       out = add(out, cat.key, `${cat.key} total grew by ${reasonSecs(grew)} with no new wait counted`);
     } else if (cat !== CPU && check.switchedOn) {
       out = add(out, cat.key, `delay accounting was switched on in this interval: waits in flight were timed from stale stamps`);

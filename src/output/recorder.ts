@@ -1,11 +1,13 @@
 // -w/--write FILE: record what the session saw. Decorators around the stats and exit
 // sources write every batch that passes through them, unchanged, as JSON Lines
 // (format: sources/recordformat.ts). The file is private (0600), never reached through a
-// symlink, and flushed at least once a second, so a crash loses at most the last second.
-import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from 'node:fs';
+// symlink or a hard link, never another user's, and flushed at least once a second, so a
+// crash loses at most the last second. A write that fails (disk full, EIO) stops the
+// recording on its last whole line.
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, openSync, writeSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import { keepStatsBytes } from '../kernel/decode.js';
-import { TaskstatsError } from '../kernel/errors.js';
+import { describeErrno, TaskstatsError } from '../kernel/errors.js';
 import type { CpuCounters } from '../kernel/exitrecord.js';
 import type { DelayacctState } from '../model/recording.js';
 import type { ExitBatch, ExitSource } from '../sources/exits.js';
@@ -21,28 +23,82 @@ export class RecordingError extends TaskstatsError {
   override name = 'RecordingError';
 }
 
-/** Open FILE for writing a recording: create 0600, truncate, refuse a symlink or a non-file. */
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
+
+/**
+ * Open FILE for writing a recording. delaytop often runs as root and a recording shows every
+ * user's tasks, so the path must not be turned against its user: a new file is created
+ * exclusively (O_EXCL: never through a symlink, never someone else's file made in between);
+ * an existing one is used only if it is a regular file of the effective user with one link,
+ * as fstat of the opened descriptor says (the path could change after any check of it), and
+ * only then truncated and made 0600. Anything else is refused and left untouched.
+ */
 export function openRecordingFile(path: string): number {
+  try {
+    const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0o600);
+    try {
+      fchmodSync(fd, 0o600); // the umask may have taken the owner's write bit
+    } catch (e) {
+      closeSync(fd);
+      throw recordingOpenError(path, e as NodeJS.ErrnoException);
+    }
+    return fd;
+  } catch (e) {
+    if (e instanceof RecordingError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw recordingOpenError(path, e as NodeJS.ErrnoException);
+  }
+  // Refused by its lstat before it is opened: opening a device or a FIFO can act on it.
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    throw recordingOpenError(path, e as NodeJS.ErrnoException);
+  }
+  refuseUnlessOwnFile(path, st);
   let fd: number;
   try {
-    // O_NONBLOCK: opening a FIFO with no reader would otherwise hang here.
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+    // O_NONBLOCK: a FIFO swapped in after the lstat must not hang the open.
+    fd = openSync(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
   } catch (e) {
     throw recordingOpenError(path, e as NodeJS.ErrnoException);
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile() && !st.isCharacterDevice()) {
-      throw new RecordingError(`cannot record to ${path}: not a regular file`, 'EINVAL', 'Name a plain file for -w, e.g. -w delaytop.jsonl');
-    }
-    // An existing file keeps its mode through O_TRUNC: a recording shows every user's tasks.
-    if (st.isFile() && (st.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+    refuseUnlessOwnFile(path, fstatSync(fd));
+    if ((st.mode & 0o077) !== 0) fchmodSync(fd, 0o600); // O_TRUNC would keep an old file's mode
+    ftruncateSync(fd, 0);
   } catch (e) {
     closeSync(fd);
     if (e instanceof RecordingError) throw e;
     throw recordingOpenError(path, e as NodeJS.ErrnoException);
   }
   return fd;
+}
+
+const ANOTHER_FILE = 'Name a new file for -w (delaytop creates it, mode 0600), e.g. -w delaytop.jsonl';
+
+/** An existing path may be overwritten only when it is a regular file of ours that no other name shares. */
+function refuseUnlessOwnFile(path: string, st: Stats): void {
+  if (st.isSymbolicLink()) throw recordingOpenError(path, Object.assign(new Error('symlink'), { code: 'ELOOP' }));
+  if (st.isDirectory()) throw recordingOpenError(path, Object.assign(new Error('directory'), { code: 'EISDIR' }));
+  if (!st.isFile()) {
+    const kind = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
+    throw new RecordingError(`refusing to record to ${path}: it is ${kind}, not a regular file`, 'EINVAL', ANOTHER_FILE);
+  }
+  const euid = process.geteuid?.() ?? st.uid;
+  if (st.uid !== euid) {
+    throw new RecordingError(
+      `refusing to record to ${path}: it belongs to uid ${st.uid}, not to you (uid ${euid})`,
+      'EPERM',
+      "The file would keep its owner, who could then read the recording (every user's tasks). Remove it, or name a new file for -w.",
+    );
+  }
+  if (st.nlink !== 1) {
+    throw new RecordingError(
+      `refusing to record to ${path}: it has ${st.nlink} hard links`,
+      'EMLINK',
+      'Writing it would overwrite the file under its other names too. Remove this name (the others keep the file), or name a new file for -w.',
+    );
+  }
 }
 
 function recordingOpenError(path: string, e: NodeJS.ErrnoException): RecordingError {
@@ -59,18 +115,18 @@ function recordingOpenError(path: string, e: NodeJS.ErrnoException): RecordingEr
     case 'ENOENT':
       return new RecordingError(`cannot record to ${path}: no such directory`, e.code, 'Create the directory first, or name a file in an existing one.');
     case 'ENXIO': // a FIFO nobody reads
-      return new RecordingError(`cannot record to ${path}: not a regular file`, e.code, 'Name a plain file for -w, e.g. -w delaytop.jsonl');
+      return new RecordingError(`refusing to record to ${path}: it is a FIFO, not a regular file`, e.code, ANOTHER_FILE);
     case 'EISDIR':
       return new RecordingError(`cannot record to ${path}: it is a directory`, e.code, 'Name a file, e.g. -w delaytop.jsonl');
     default:
-      return new RecordingError(`cannot record to ${path}: ${e.message}`, e.code ?? 'EIO', '');
+      return new RecordingError(`cannot record to ${path}: ${describeErrno(e)}`, e.code ?? 'EIO', '');
   }
 }
 
 export interface RecorderOptions {
   /** kernel.task_delayacct as the session tracks it; written with each query batch */
   delayacct?: () => DelayacctState;
-  /** a write failed (e.g. disk full): recording stops, the session goes on */
+  /** a write failed (e.g. disk full): nothing more is recorded; the file ends on its last whole line */
   onError?: (e: RecordingError) => void;
 }
 
@@ -96,19 +152,23 @@ export class Recorder {
   private fd: number | null;
   private pending: string[] = [];
   private pendingBytes = 0;
-  private timer: NodeJS.Timeout;
+  /** bytes and lines in the file: every write that succeeded, all whole lines */
+  private fileBytes = 0;
+  private fileLines = 0;
+  private timer: NodeJS.Timeout | undefined;
   private startNs = monotonicNs();
   private lastLost = new Map<number, number>();
   /** set when a write failed; nothing more is recorded */
   error: RecordingError | null = null;
 
-  /** Open FILE and write the header. Throws RecordingError (symlink, permission, ...). */
+  /** Open FILE and write the header. Throws RecordingError (symlink, another user's file, a full disk, ...). */
   constructor(readonly path: string, facts: RecordingFacts, private opts: RecorderOptions = {}) {
     this.fd = openRecordingFile(path);
     if (recording++ === 0) keepStatsBytes(true);
     this.write(headerLine(facts));
-    this.flush();
-    this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
+    const e = this.flush();
+    if (e) throw e;
+    this.timer = setInterval(() => this.flushOrReport(), FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -120,28 +180,56 @@ export class Recorder {
     if (this.fd === null) return;
     this.pending.push(line + '\n');
     this.pendingBytes += line.length + 1;
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    if (this.pendingBytes >= FLUSH_BYTES) this.flushOrReport();
   }
 
-  /** Write out what is buffered (also done every second and on close). */
-  flush(): void {
-    if (this.fd === null || this.pending.length === 0) return;
+  private flushOrReport(): void {
+    const e = this.flush();
+    if (e) this.opts.onError?.(e);
+  }
+
+  /** Write out what is buffered (also done every second and on close); the error if that failed. */
+  private flush(): RecordingError | null {
+    if (this.fd === null || this.pending.length === 0) return null;
     const buf = Buffer.from(this.pending.join(''));
     this.pending = [];
     this.pendingBytes = 0;
+    let off = 0;
     try {
-      let off = 0;
       while (off < buf.length) off += writeSync(this.fd, buf, off);
     } catch (e) {
-      this.fail(e as NodeJS.ErrnoException);
+      return this.fail(e as NodeJS.ErrnoException, buf.subarray(0, off));
     }
+    this.fileBytes += buf.length;
+    this.fileLines += this.linesIn(buf);
+    return null;
   }
 
-  private fail(e: NodeJS.ErrnoException): void {
-    this.error = new RecordingError(`recording to ${this.path} stopped: ${e.message}`, e.code ?? 'EIO', e.code === 'ENOSPC' ? 'The disk is full.' : '');
+  private linesIn(buf: Buffer): number {
+    let n = 0;
+    for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) n++;
+    return n;
+  }
+
+  /** `written`: the part of the failed write that reached the file. */
+  private fail(e: NodeJS.ErrnoException, written: Buffer): RecordingError {
+    // A full disk takes what fits, so the file can end mid-line: cut it back to its last
+    // whole line, so a replay plays every record and finds only the end line missing.
+    const whole = written.lastIndexOf(0x0a) + 1;
+    const lines = this.fileLines + this.linesIn(written.subarray(0, whole));
+    try {
+      ftruncateSync(this.fd!, this.fileBytes + whole);
+    } catch {
+      // the file stays as the failed write left it; a replay names the cut line
+    }
+    this.error = new RecordingError(
+      `recording to ${this.path} failed: ${describeErrno(e)}; ${lines ? `the file keeps its first ${lines === 1 ? 'line' : `${lines} lines`}, without an end line` : 'the file is empty'}`,
+      e.code ?? 'EIO',
+      '',
+    );
     try { closeSync(this.fd!); } catch { /* already failing */ }
     this.release();
-    this.opts.onError?.(this.error);
+    return this.error;
   }
 
   private release(): void {
@@ -187,8 +275,9 @@ export class Recorder {
   close(): void {
     if (this.fd === null) return;
     this.write(endLine(this.t()));
-    this.flush();
-    if (this.fd === null) return; // the flush failed
+    if (this.fd === null) return; // the write's flush failed
+    this.flushOrReport();
+    if (this.fd === null) return;
     const fd = this.fd;
     this.release();
     closeSync(fd);

@@ -10,7 +10,7 @@
 // t is ms since the recording started (monotonic); lines appear in time order.
 import { decodeTaskstats, statsBytes, type RawValue, type Taskstats } from '../kernel/decode.js';
 import { COUNTER_NAMES, decodeExitStats, exitRecordFrom, lostOf, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
-import { FIELDS } from '../kernel/layout.js';
+import { FIELDS, MAX_KNOWN_VERSION, STRUCT_SIZE } from '../kernel/layout.js';
 import { MAX_CHANGES, type DelayacctChange, type DelayacctSeen, type DelayacctState } from '../model/recording.js';
 import { exactRaw } from '../kernel/json.js';
 import type { ExitBatch } from './exits.js';
@@ -158,9 +158,37 @@ const finite = (o: Obj, k: string, ctx: string): number =>
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-function bytesOf(v: unknown, ctx: string): Uint8Array {
+// The live decoder takes any newer version with a known prefix (a kernel can be newer than
+// delaytop); a recording is only a file, so it is held to what a kernel could have sent.
+// Versions: 17 in twenty years; 64 is decades away. Length: the struct grew at most 128
+// bytes in one version (v15, v17): room for four more such steps past the largest known.
+const MAX_RECORDED_VERSION = 64;
+const MAX_RECORDED_STATS_BYTES = STRUCT_SIZE[MAX_KNOWN_VERSION]! + 4 * 128;
+
+/** Refuse a record no kernel sent: too long, an implausible version, or version 0 where no sibling gives one. */
+function checkPlausible(version: number, length: number, ctx: string, hasSibling: boolean): void {
+  if (length > MAX_RECORDED_STATS_BYTES) {
+    throw new LineError(`${ctx}: STATS of ${length} bytes is longer than any struct taskstats a kernel sends ` +
+      `(v${MAX_KNOWN_VERSION} has ${STRUCT_SIZE[MAX_KNOWN_VERSION]}; a recording may hold up to ${MAX_RECORDED_STATS_BYTES})`);
+  }
+  if (version > MAX_RECORDED_VERSION) {
+    throw new LineError(`${ctx}: STATS version ${version} is not plausible (the newest known is ${MAX_KNOWN_VERSION}; a recording may hold up to ${MAX_RECORDED_VERSION})`);
+  }
+  if (version === 0 && !hasSibling) {
+    // older kernels left the version out of an exit's TGID record only; its PID record has it
+    throw new LineError(`${ctx}: STATS version 0, where a kernel always sends the version`);
+  }
+}
+
+/** The STATS bytes of a record; hasSibling: an exit's TGID record, whose PID record gives a version 0 one its version. */
+function bytesOf(v: unknown, ctx: string, hasSibling = false): Uint8Array {
   if (typeof v !== 'string' || v.length % 4 !== 0 || !B64.test(v)) throw new LineError(`${ctx}: STATS bytes are not base64`);
-  return new Uint8Array(Buffer.from(v, 'base64'));
+  // the length is checked on the text first: a huge string is never decoded
+  const length = (v.length / 4) * 3 - (v.endsWith('==') ? 2 : v.endsWith('=') ? 1 : 0);
+  if (length > MAX_RECORDED_STATS_BYTES) checkPlausible(0, length, ctx, hasSibling);
+  const bytes = new Uint8Array(Buffer.from(v, 'base64'));
+  if (bytes.length >= 2) checkPlausible(bytes[0]! | (bytes[1]! << 8), bytes.length, ctx, hasSibling);
+  return bytes;
 }
 
 const FIELD_TYPE = new Map(FIELDS.map((f) => [f.name, f.type]));
@@ -183,7 +211,9 @@ function tsOf(v: unknown, ctx: string): Taskstats {
       raw[k] = { tv_sec: u64Of(x.tv_sec, `${ctx}: ${k}`), tv_nsec: u64Of(x.tv_nsec, `${ctx}: ${k}`) };
     } else raw[k] = u64Of(x, `${ctx}: ${k}`);
   }
-  return { version: int(v, 'version', ctx), layoutVersion: int(v, 'layoutVersion', ctx), length: int(v, 'length', ctx), raw };
+  const ts = { version: int(v, 'version', ctx), layoutVersion: int(v, 'layoutVersion', ctx), length: int(v, 'length', ctx), raw };
+  checkPlausible(ts.version, ts.length, ctx, true); // version 0: a /proc record, built without a kernel struct
+  return ts;
 }
 
 function decodeBytes(bytes: Uint8Array, ctx: string, fallbackVersion?: number): Taskstats {
@@ -243,7 +273,7 @@ function exitOf(v: unknown, i: number): ExitRecord {
   let stats: Taskstats, tgidStats: Taskstats | undefined;
   if ('stats' in v) {
     try {
-      [stats, tgidStats] = decodeExitStats(bytesOf(v.stats, ctx), 'tgidStats' in v ? bytesOf(v.tgidStats, `${ctx} (TGID)`) : undefined);
+      [stats, tgidStats] = decodeExitStats(bytesOf(v.stats, ctx), 'tgidStats' in v ? bytesOf(v.tgidStats, `${ctx} (TGID)`, true) : undefined);
     } catch (e) {
       if (e instanceof LineError) throw e;
       throw new LineError(`${ctx}: ${(e as Error).message}`);

@@ -39,7 +39,11 @@ export interface ReplayOptions {
 }
 
 const CHUNK_BYTES = 1 << 20;
-const MAX_LINE_BYTES = 256 << 20;
+// delaytop writes ~1 KB per task into a query line (the dashboard asks every task, every
+// thread in thread view): 64 MiB holds 65,536 tasks and bounds what a hostile line costs.
+const MAX_LINE_BYTES = 64 << 20;
+// setTimeout fires at once (with a warning) above 2^31-1 ms: a longer gap is waited in parts.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Line {
   no: number;
@@ -50,7 +54,11 @@ interface Line {
 
 /** Sync, chunked line reader: a recording can be far larger than memory wants to hold. */
 class LineReader {
+  /** unread bytes of the last chunk */
   private buf = Buffer.alloc(0);
+  /** the current line's bytes from earlier chunks (no newline in them), joined once it ends */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
   private eof = false;
   private no = 0;
   private decoder = new TextDecoder('utf-8', { fatal: true });
@@ -60,19 +68,18 @@ class LineReader {
     for (;;) {
       const nl = this.buf.indexOf(0x0a);
       if (nl >= 0) {
-        const raw = this.buf.subarray(0, nl);
+        this.checkLength(nl);
+        const raw = this.join(this.buf.subarray(0, nl));
         this.buf = this.buf.subarray(nl + 1);
         return this.make(raw, true);
       }
-      if (this.eof) {
-        if (this.buf.length === 0) return null;
-        const raw = this.buf;
+      if (this.buf.length) {
+        this.checkLength(this.buf.length);
+        this.parts.push(this.buf);
+        this.partsBytes += this.buf.length;
         this.buf = Buffer.alloc(0);
-        return this.make(raw, false);
       }
-      if (this.buf.length > MAX_LINE_BYTES) {
-        throw new LineErrorAt(this.no + 1, `longer than ${MAX_LINE_BYTES >> 20} MiB without a line break: not a delaytop recording`);
-      }
+      if (this.eof) return this.partsBytes ? this.make(this.join(Buffer.alloc(0)), false) : null;
       const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
       let n: number;
       try {
@@ -81,8 +88,23 @@ class LineReader {
         throw new ReplayError(`cannot read ${this.file}: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code ?? 'EIO', '', this.file, this.no + 1);
       }
       if (n === 0) this.eof = true;
-      else this.buf = this.buf.length ? Buffer.concat([this.buf, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      else this.buf = chunk.subarray(0, n);
     }
+  }
+
+  /** The current line would grow by `more` bytes: refused past the bound, before it is all read. */
+  private checkLength(more: number): void {
+    if (this.partsBytes + more > MAX_LINE_BYTES) {
+      throw new LineErrorAt(this.no + 1, `longer than ${MAX_LINE_BYTES >> 20} MiB (delaytop writes about 1 KB per task): not a delaytop recording, or a damaged one`);
+    }
+  }
+
+  private join(last: Buffer): Buffer {
+    if (this.parts.length === 0) return last;
+    const all = Buffer.concat([...this.parts, last], this.partsBytes + last.length);
+    this.parts = [];
+    this.partsBytes = 0;
+    return all;
   }
 
   private make(raw: Buffer, terminated: boolean): Line {
@@ -131,7 +153,7 @@ export class ReplaySource implements StatsSource {
   error: ReplayError | null = null;
   /** query batches that fell due before the consumer asked for the previous one (paced mode) */
   skippedBatches = 0;
-  /** the recording ended with an "end" line (a clean close, not a crash) */
+  /** the file has an "end" line (a clean close, not a crash); known once the reader got there */
   complete = false;
 
   private fd: number | null;
@@ -193,6 +215,11 @@ export class ReplaySource implements StatsSource {
     this.checkQueriesDone();
   }
 
+  /** The whole file was read, every line valid, and it has no end line: the writer was cut off. */
+  get endsEarly(): boolean {
+    return this.exhausted && !this.pendingError && !this.complete;
+  }
+
   private lineError(e: unknown, no?: number): ReplayError {
     if (e instanceof ReplayError) return e;
     const line = e instanceof LineErrorAt ? e.line : no ?? 0;
@@ -211,7 +238,9 @@ export class ReplaySource implements StatsSource {
         this.exhausted = true;
         return null;
       }
-      return parseRecord(line.text);
+      const r = parseRecord(line.text);
+      if (r.type === 'end') this.complete = true;
+      return r;
     } catch (e) {
       this.exhausted = true;
       if (line && !line.terminated && e instanceof LineError) {
@@ -313,7 +342,7 @@ export class ReplaySource implements StatsSource {
         if (this.play(r)) break;
       }
       this.schedule();
-    }, Math.max(0, dueMs - monotonicNs() / 1e6));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, dueMs - monotonicNs() / 1e6)));
   }
 
   /** Fast, exits only: play everything in order, yielding to the event loop between records. */
@@ -339,7 +368,6 @@ export class ReplaySource implements StatsSource {
       case 'loss':
         return false; // the counters in the exits lines carry the loss; this line is for readers of the file
       case 'end':
-        this.complete = true;
         return false;
     }
   }

@@ -95,7 +95,7 @@ test('unprivileged (uid 65534): /proc fallback with a useful first frame, a pinn
   assert.match(pinned, new RegExp(`▶ tgid ${row.pid} ${row.comm.slice(0, 8).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), `the marked row ${row.pid} is the one watched:\n${pinned}`);
   // its figures: a refresh later the watch table has CPU numbers, IO numbers, and n/a for the rest
   const watch = await tm.waitFor('the watch table of the pinned process', (x) => new RegExp(`▶ tgid ${row.pid} .*· (running|sleeping|\\w+) · sum of \\d+ thread`).test(x) && /│CPU +\d/.test(x));
-  assert.match(watch, /│CPU +\d[\d.]*[kMG]? +\d+\.\d\d +(\S+|-) +(\S+|-) +\d[\d.]*(ns|us|ms|s)\b/, `CPU: count, delay%, avg, max, total:\n${watch}`);
+  assert.match(watch, /│CPU +\d+\.\d\d[~ ] +(\S+|-) +\d[\d.]*[kMG]? +(\S+|-) +\d[\d.]*(ns|us|ms|s)\b/, `CPU: delay%, avg, count, max, total:\n${watch}`);
   assert.match(watch, /│IO +\d/, 'IO from /proc/<pid>/stat');
   for (const cat of ['SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ']) {
     assert.match(watch, new RegExp(`│${cat} +n/a +n/a +n/a +n/a +n/a `), `${cat} is n/a without taskstats`);

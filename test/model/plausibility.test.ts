@@ -167,3 +167,14 @@ test('a process first sample sums its threads over its wall age, as later sample
   assert.equal(Math.round(byAge.categories[1]!.delayPercent!), 50, 'over the wall age: the same kind of figure as an interval');
   void ({} as Sample);
 });
+
+test('a record built from /proc (IO in clock ticks, no counts) is judged by what it has: no count rule fires', () => {
+  const proc = decodedRecord({ ac_etime: 100 * S / US, cpu_count: 50, cpu_delay_total: 1e9, cpu_run_virtual_total: 2e9, blkio_delay_total: 3e8 });
+  delete proc.raw.blkio_count;
+  delete proc.raw.swapin_count;
+  delete proc.raw.cpu_run_real_total;
+  assert.equal(threadSuspects(proc), null);
+  const later = decodedRecord({ ac_etime: 101 * S / US, cpu_count: 60, cpu_delay_total: 1.1e9, cpu_run_virtual_total: 2.1e9, blkio_delay_total: 4e8 });
+  delete later.raw.blkio_count;
+  assert.equal(intervalSuspects(proc, later, { boundNs: 101 * S, what: 'thread', switchedOn: false }), null);
+});
