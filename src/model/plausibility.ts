@@ -69,12 +69,13 @@ export function threadSuspects(ts: Taskstats, cats: readonly Category[] = CATEGO
   }
   // A thread is in one of these states at a time: running, runnable and waiting for a CPU,
   // or blocked on IO; their sum cannot exceed its life. The CPU figures are the scheduler's
-  // own (always kept); the IO stamp is the one known to go stale. Per-event room covers
-  // the wake-up handover being timed on two clocks.
+  // own (always kept; run time is cpu_run_virtual_total, sum_exec_runtime in ns, not the
+  // tick-sampled cpu_run_real_total); the IO stamp is the one known to go stale. Per-event
+  // room covers the wake-up handover being timed on two clocks.
   if (lifeNs !== null && cats.includes(IO) && !out?.IO) {
     const io = num(ts, IO.total);
     const cpu = num(ts, CPU.total);
-    const run = num(ts, 'cpu_run_real_total');
+    const run = num(ts, 'cpu_run_virtual_total');
     if (io !== undefined && cpu !== undefined && run !== undefined && io > 0) {
       const events = (num(ts, IO.count) ?? 0) + (num(ts, CPU.count) ?? 0);
       if (io + cpu + run > lifeNs * 1.02 + SLACK_NS + events * 1000) {
@@ -87,7 +88,7 @@ export function threadSuspects(ts: Taskstats, cats: readonly Category[] = CATEGO
 
 /** The record fields the rules read, for callers that decode only some. */
 export function checkedFields(cats: readonly Category[]): string[] {
-  return ['ac_etime', 'cpu_run_real_total', CPU.count, CPU.total, ...cats.flatMap((c) => [c.count, c.total, c.max])];
+  return ['ac_etime', 'cpu_run_virtual_total', CPU.count, CPU.total, ...cats.flatMap((c) => [c.count, c.total, c.max])];
 }
 
 export interface IntervalCheck {

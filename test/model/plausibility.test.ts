@@ -27,7 +27,7 @@ test('a thread: a total or one wait longer than its life is flagged, with the fi
   assert.match(threadSuspects(rec({ ac_etime: 100 * S / US, swapin_count: 0, swapin_delay_total: 5e6 }))?.SWAP ?? '', /no wait counted/);
   assert.match(threadSuspects(rec({ ac_etime: 100 * S / US, swapin_count: 3, swapin_delay_total: 5e7, swapin_delay_max: 9e7 }))?.SWAP ?? '', /longer than all of them together/);
   // blocked on IO, waiting for a CPU and running are one state at a time
-  const both = threadSuspects(rec({ ac_etime: 6 * S / US, blkio_count: 9000, blkio_delay_total: 5.5 * S, blkio_delay_max: 0.02 * S, cpu_count: 9000, cpu_delay_total: 2 * S, cpu_run_real_total: 1 * S }));
+  const both = threadSuspects(rec({ ac_etime: 6 * S / US, blkio_count: 9000, blkio_delay_total: 5.5 * S, blkio_delay_max: 0.02 * S, cpu_count: 9000, cpu_delay_total: 2 * S, cpu_run_virtual_total: 1 * S, cpu_run_real_total: 0 }));
   assert.match(both?.IO ?? '', /exceed the thread's life of 6.00 s/);
   assert.equal(both?.CPU, undefined, "the scheduler's own CPU figures are not blamed");
 });
@@ -36,7 +36,7 @@ test('legitimate large figures stay unflagged', () => {
   // a thread blocked almost its whole life, with the clocks' small disagreement
   assert.equal(threadSuspects(rec({ ac_etime: 100 * S / US, blkio_count: 1, blkio_delay_total: 100.05 * S, blkio_delay_max: 100.05 * S })), null);
   // a busy thread: IO + CPU wait + run just under its life
-  assert.equal(threadSuspects(rec({ ac_etime: 10 * S / US, blkio_count: 50000, blkio_delay_total: 6 * S, cpu_count: 50000, cpu_delay_total: 2 * S, cpu_run_real_total: 1.9 * S })), null);
+  assert.equal(threadSuspects(rec({ ac_etime: 10 * S / US, blkio_count: 50000, blkio_delay_total: 6 * S, cpu_count: 50000, cpu_delay_total: 2 * S, cpu_run_virtual_total: 1.9 * S, cpu_run_real_total: 2.5 * S })), null, 'the tick-sampled run time is not used');
   // one 3.5-s CPU wait credited whole in the 1-s interval where it ends (350% of one thread)
   const prev = rec({ ac_etime: 600 * S / US, cpu_count: 100, cpu_delay_total: 1 * S });
   const cur = rec({ ac_etime: 601 * S / US, cpu_count: 101, cpu_delay_total: 4.5 * S, cpu_delay_max: 3.5 * S });
@@ -173,6 +173,7 @@ test('a record built from /proc (IO in clock ticks, no counts) is judged by what
   delete proc.raw.blkio_count;
   delete proc.raw.swapin_count;
   delete proc.raw.cpu_run_real_total;
+  proc.raw.cpu_run_virtual_total = 95 * S; // run time from schedstat: IO (ticks) + CPU wait + run could pass a life only by the ticks' rounding
   assert.equal(threadSuspects(proc), null);
   const later = decodedRecord({ ac_etime: 101 * S / US, cpu_count: 60, cpu_delay_total: 1.1e9, cpu_run_virtual_total: 2.1e9, blkio_delay_total: 4e8 });
   delete later.raw.blkio_count;
