@@ -5,9 +5,8 @@ import { intervalSuspects, threadSuspects, type CheckContext, type Suspects } fr
 import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { readProcComm } from '../sources/system.js';
 import { targetKey, type StatsSource, type Target } from '../sources/types.js';
-import { fmtNs, fmtPercent, clock, pad, padNum } from './format.js';
+import { figureMark, fmtNs, fmtPercent, clock, pad, padNum } from './format.js';
 import { padText } from './text.js';
-import { figureMark } from '../ui/process-table.js';
 import { exactRaw, jsonLine } from '../kernel/json.js';
 
 export interface BatchOptions {

@@ -77,6 +77,11 @@ export function pad(s: string, w: number, right = false): string {
   return right ? s.padEnd(w) : s.padStart(w);
 }
 
+/** After a figure: `!` it cannot have happened (model/plausibility), `~` a lifetime average (first sample). */
+export function figureMark(suspect: boolean, lifetime: boolean): string {
+  return suspect ? '!' : lifetime ? '~' : ' ';
+}
+
 /** A number into a column: padded, never cut (a wider one widens its line instead). */
 export function padNum(s: string, w: number, right = false): string {
   return right ? s.padEnd(w) : s.padStart(w);

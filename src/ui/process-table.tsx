@@ -2,7 +2,7 @@
 import type { ReactNode } from 'react';
 import { Box, Text } from 'ink';
 import { TABLE_CATEGORIES, type SortColumn, type TaskRow } from '../model/dashboard.js';
-import { fmtPercent, pad, padNum } from '../output/format.js';
+import { figureMark, fmtPercent, pad, padNum } from '../output/format.js';
 import { printable } from '../output/text.js';
 import type { ListMode } from '../sources/proctasks.js';
 import { clip, type PaneBox } from './layout.js';
@@ -31,11 +31,6 @@ export function headerCells(mode: ListMode, state: TableState): Cell[] {
   for (const c of TABLE_CATEGORIES) cells.push({ col: c, text: pad(`${c}%`, PCT_WIDTH) + sortMark(c, state) });
   cells.push({ col: 'COMMAND', text: `  COMMAND${sortMark('COMMAND', state)}` });
   return cells;
-}
-
-/** After a figure: `!` it cannot have happened (model/plausibility), `~` a lifetime average (first sample). */
-export function figureMark(suspect: boolean, lifetime: boolean): string {
-  return suspect ? '!' : lifetime ? '~' : ' ';
 }
 
 export function formatRow(r: TaskRow, mode: ListMode, width: number, pinned: boolean): string {
