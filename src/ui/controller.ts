@@ -288,10 +288,10 @@ export class DashboardController {
    */
   private takeExitedLives(): Map<number, number> | null {
     const exits = this.opts.exits;
-    if (!this.feed || !exits?.flush) return null;
-    exits.flush();
+    exits?.flush?.();
     const lives = this.exitedLives;
     this.exitedLives = new Map();
+    if (!this.feed || !exits?.flush) return null;
     const lost = this.feed.lost();
     const clean = lost === this.livesLostAt;
     this.livesLostAt = lost;
