@@ -94,3 +94,26 @@ test('with a refresh further away than the feed rate, exits publish on their own
   c.stop();
   assert.ok(seen.filter((x) => x === 'feed').length >= 2, `feed frames: ${seen}`);
 });
+
+test("a process's interval is bounded by its live threads' lives plus those the exit feed saw end in it (only when the feed lost nothing)", async () => {
+  const { FlushingExitSource, S } = await import('./fakes.js');
+  const run = async (emit: (e: InstanceType<typeof FlushingExitSource>) => void) => {
+    const stats = new FakeStatsSource(sampleTasks());
+    const exits = new FlushingExitSource();
+    const c = new DashboardController(fakeOptions(stats, exits));
+    c.start();
+    await c.refresh();
+    // a thread of bravo (not its main thread) reports 5000 s of IO ending in this interval:
+    // its two live threads have lived about 2 x 1001 s
+    stats.wait(201, 'IO', 1, 5000 * S, 5000 * S);
+    emit(exits);
+    await c.refresh();
+    c.stop();
+    return c.getSnapshot().rows.find((r) => r.id === 200)!.suspect?.IO ?? null;
+  };
+  assert.match((await run(() => {})) ?? '', /IO waits of 5000 s ended in this interval, more than its threads have lived \(2\d\d\d s\)/);
+  // a thread of bravo that lived 4000 s ended in the interval (the feed hands it over before the figures are judged)
+  assert.equal(await run((e) => e.queue({ records: [exitRecord({ pid: 202, tgid: 200, comm: 'bravo', processEnded: false, lifeUs: 4000e6 })], counters: [counters(0, 1), counters(1, 0)] })), null);
+  // the feed lost an exit in the interval: what ended is not known, so nothing is claimed
+  assert.equal(await run((e) => e.queue({ records: [], counters: [counters(0, 0, 1), counters(1, 0)] })), null);
+});

@@ -106,7 +106,7 @@ export function counters(cpu: number, received: number, lost = 0): CpuCounters {
   };
 }
 
-export function exitRecord(p: { pid: number; tgid?: number; comm: string; cpu?: number; exitCode?: number | null; signal?: number | null; processEnded?: boolean; receivedMs?: number }): ExitRecord {
+export function exitRecord(p: { pid: number; tgid?: number; comm: string; cpu?: number; exitCode?: number | null; signal?: number | null; processEnded?: boolean; receivedMs?: number; lifeUs?: number }): ExitRecord {
   return {
     cpu: p.cpu ?? 0,
     seq: 1,
@@ -121,8 +121,29 @@ export function exitRecord(p: { pid: number; tgid?: number; comm: string; cpu?: 
     signal: p.signal ?? null,
     coreDumped: false,
     processEnded: p.processEnded ?? true,
-    stats: record({ ac_pid: p.pid, ac_comm: p.comm, ac_etime: 1500e3, blkio_count: 2, blkio_delay_total: 4e6, cpu_count: 3, cpu_delay_total: 1e6 }),
+    lifeUs: p.lifeUs ?? 1500e3,
+    stats: record({ ac_pid: p.pid, ac_comm: p.comm, ac_etime: p.lifeUs ?? 1500e3, blkio_count: 2, blkio_delay_total: 4e6, cpu_count: 3, cpu_delay_total: 1e6 }),
   };
+}
+
+/** An exit source that hands over what it holds on demand (as the netlink one does). */
+export class FlushingExitSource implements ExitSource {
+  private fn: ((b: ExitBatch) => void) | undefined;
+  private held: ExitBatch[] = [];
+  constructor(readonly cpus: readonly number[] = [0, 1]) {}
+  start(fn: (b: ExitBatch) => void): void {
+    this.fn = fn;
+  }
+  /** queued: delivered at the next flush */
+  queue(batch: ExitBatch): void {
+    this.held.push(batch);
+  }
+  flush(): void {
+    for (const b of this.held.splice(0)) this.fn?.(b);
+  }
+  close(): ExitBatch {
+    return { records: [], counters: [] };
+  }
 }
 
 export class FakeExitSource implements ExitSource {
