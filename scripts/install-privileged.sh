@@ -31,8 +31,14 @@ die() { echo "install-privileged: $*" >&2; exit 1; }
 case "$prefix" in /*) ;; *) die "--prefix must be an absolute path: $prefix" ;; esac
 case "$prefix" in *"'"*) die "--prefix must not contain a quote: $prefix" ;; esac
 
+# The prefix is this script's own directory: it writes, replaces and removes files there
+# only when its marker says it made them (a prefix like /usr/local/bin holds a node of
+# its own; /tmp or a user's home must not be chowned or chmodded).
+marker="$prefix/.delaytop-install-privileged"
+
 if [ "$uninstall" -eq 1 ]; then
-  rm -f "$prefix/node" "$prefix/delaytop"
+  [ -f "$marker" ] || die "$prefix was not made by this script (no $marker): nothing removed"
+  rm -f "$prefix/node" "$prefix/delaytop" "$marker"
   rmdir "$prefix" 2>/dev/null || true
   echo "removed $prefix/node and $prefix/delaytop (the group, if any, is left)"
   exit 0
@@ -62,19 +68,41 @@ owned_by_root() {
   done
 }
 owned_by_root "$app"
-bad=$(find "$app/dist" "$app/node_modules" "$app/native/build" "$app/package.json" \( -type f -o -type d \) \( ! -user root -o -perm /022 \) -print 2>/dev/null | head -n 1)
+code="$app/dist $app/node_modules $app/native/build $app/package.json"
+# shellcheck disable=SC2086 # the list above holds no spaces but the checkout's path, checked below
+bad=$(find $code \( -type f -o -type d \) \( ! -user root -o -perm /022 \) -print 2>/dev/null | head -n 1)
 [ -z "$bad" ] || die "$bad is not root's alone (owner or mode): members would run it with CAP_NET_ADMIN"
+# A symlink in the code (npm link, workspaces) would run code from wherever it points.
+# shellcheck disable=SC2086
+for l in $(find $code -type l -print 2>/dev/null); do
+  t=$(readlink -f "$l") || die "$l is a broken symlink"
+  case "$t" in "$app"/*) ;; *) die "$l points outside the checkout ($t): members would run that code with CAP_NET_ADMIN" ;; esac
+done
+case "$app" in *" "*) die "the checkout's path must not contain a space: $app" ;; esac
 
+# Every directory above the prefix must be root's alone before anything is made in it.
+parent=$(dirname "$prefix")
+[ -d "$parent" ] || die "$parent does not exist: make it first (owned by root, mode 0755)"
+owned_by_root "$parent"
+if [ -e "$prefix" ] || [ -L "$prefix" ]; then
+  [ -d "$prefix" ] && [ ! -L "$prefix" ] || die "$prefix exists and is not a directory"
+  owned_by_root "$prefix"
+  # the prefix itself is root's alone, sticky or not: others could plant names in it
+  [ $((0$(stat -c %a "$prefix") & 022)) -eq 0 ] || die "$prefix is writable by others than root: choose a new --prefix (e.g. /opt/delaytop)"
+  if [ ! -f "$marker" ] && [ -n "$(ls -A "$prefix")" ]; then
+    die "$prefix exists, is not empty and was not made by this script: choose a new --prefix (e.g. /opt/delaytop)"
+  fi
+else
+  mkdir -m 0755 "$prefix"
+fi
 getent group "$group" >/dev/null || groupadd --system "$group"
-mkdir -p "$prefix"
-chown root:root "$prefix"
-chmod 0755 "$prefix"
-owned_by_root "$prefix"
+: > "$marker"
 
 # Written under a temporary name and moved into place: never a moment with the
 # capability on a file the group cannot yet be kept out of.
-tmp="$prefix/.node.$$"
-trap 'rm -f "$tmp" "$prefix/.delaytop.$$"' EXIT
+tmp=$(mktemp "$prefix/.node.XXXXXX")
+launcher=$(mktemp "$prefix/.delaytop.XXXXXX")
+trap 'rm -f "$tmp" "$launcher"' EXIT
 cp "$node_bin" "$tmp"
 chown "root:$group" "$tmp"
 chmod 0750 "$tmp"
@@ -83,14 +111,14 @@ mv -f "$tmp" "$prefix/node"
 
 # delaytop's node flags live on the first line of dist/cli.js (#!/usr/bin/env -S node FLAGS).
 flags=$(sed -n '1s|^#!/usr/bin/env -S node||p' "$app/dist/cli.js")
-cat > "$prefix/.delaytop.$$" <<EOF
+cat > "$launcher" <<EOF
 #!/bin/sh
 # delaytop with CAP_NET_ADMIN, for members of group $group (written by $app/scripts/install-privileged.sh)
 exec '$prefix/node'$flags '$app/dist/cli.js' "\$@"
 EOF
-chown "root:$group" "$prefix/.delaytop.$$"
-chmod 0750 "$prefix/.delaytop.$$"
-mv -f "$prefix/.delaytop.$$" "$prefix/delaytop"
+chown "root:$group" "$launcher"
+chmod 0750 "$launcher"
+mv -f "$launcher" "$prefix/delaytop"
 
 echo "installed $prefix/delaytop: members of group $group run delaytop with CAP_NET_ADMIN"
 echo "  add a user: usermod -aG $group USER (effective at their next login)"

@@ -26,6 +26,7 @@ import { ReplayEnded, ReplaySource } from './sources/replay.js';
 import { delayacctTracker, kernelRelease, readCpulist, readDelayacct, readPidMax, watchDelayacct, writeDelayacct } from './sources/system.js';
 import type { StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './ui/options.js';
+import { printable } from './output/text.js';
 
 // A file as stdout (-b > out.txt) fails inside write(); a pipe or terminal emits 'error'.
 const out = (s: string) => {
@@ -35,7 +36,8 @@ const out = (s: string) => {
     outputFailed('stdout', e);
   }
 };
-const err = (s: string) => writeStderr(s + '\n');
+// Messages can quote a recording's or a process's text: each line goes out escaped.
+const err = (s: string) => writeStderr(s.split('\n').map(printable).join('\n') + '\n');
 
 /** -c takes the rest of the command line as the command's argv (getdelays' -c). */
 export function splitCommand(argv: string[]): { own: string[]; command: string[] | null } {
@@ -264,6 +266,7 @@ async function statsMode(args: Args): Promise<number> {
   }
 
   const delayacct = delayacctTracker();
+  onCleanup(watchDelayacct(delayacct));
   const opened = openStatsSource();
   onCleanup(() => opened.source.close());
   if (args.verbose && opened.privileged) err(`delaytop: statistics from netlink (CAP_NET_ADMIN present)`);

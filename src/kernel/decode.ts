@@ -48,7 +48,11 @@ function readS64(dv: DataView, off: number): U64 {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of a name (stripped, "\uFEFFsshd" would show as sshd)
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** First of the lone surrogates that stand for bytes 0x80-0xff that were not UTF-8 (surrogateescape). */
+export const RAW_BYTE_BASE = 0xdc00;
 
 /**
  * ac_comm: NUL-terminated within 32 bytes, arbitrary bytes. UTF-8 where it is; a byte that
@@ -59,7 +63,11 @@ function readComm(bytes: Uint8Array, off: number): string {
   let end = off;
   const stop = off + FIELD_SIZE.comm;
   while (end < stop && bytes[end] !== 0) end++;
-  const b = bytes.subarray(off, end);
+  return decodeName(bytes.subarray(off, end));
+}
+
+/** A name's bytes (comm from taskstats or /proc) as text, keeping every byte: see readComm. */
+export function decodeName(b: Uint8Array): string {
   try {
     return utf8.decode(b);
   } catch {
@@ -87,7 +95,7 @@ export function surrogateEscape(b: Uint8Array): string {
   for (let i = 0; i < b.length; ) {
     const n = utf8SeqLength(b, i);
     if (n === 0) {
-      out += String.fromCharCode(0xdc00 + b[i]!);
+      out += String.fromCharCode(RAW_BYTE_BASE + b[i]!);
       i++;
     } else {
       out += utf8.decode(b.subarray(i, i + n));

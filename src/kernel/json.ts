@@ -14,7 +14,15 @@ export function exactRaw(raw: Record<string, RawValue>): Record<string, unknown>
   return out;
 }
 
-/** JSON.stringify that never throws on bigint (written as a decimal string). */
+// JSON.stringify escapes C0 controls and lone surrogates, but leaves DEL, C1 (U+009B is a
+// CSI), format characters (U+202E reorders a line) and U+2028/2029 as they are: a JSON line
+// read on a terminal must not act on it. \uXXXX keeps it valid JSON and exact.
+const TERMINAL_UNSAFE = /[\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
+const escapeUnsafe = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** JSON.stringify that never throws on bigint (written as a decimal string), safe on a terminal. */
 export function jsonLine(obj: unknown): string {
-  return JSON.stringify(obj, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  const s = JSON.stringify(obj, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  TERMINAL_UNSAFE.lastIndex = 0;
+  return TERMINAL_UNSAFE.test(s) ? s.replace(TERMINAL_UNSAFE, escapeUnsafe) : s;
 }

@@ -5,7 +5,7 @@ import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import { targetKey, type FieldsFor, type QueryBatch, type QueryResult, type Target, type TargetKind } from '../sources/types.js';
 import { computeDelays, delayPercentOf, spanOf, type Sample, type TaskDelays } from './delays.js';
-import { checkedFields, intervalSuspects, judge, suspectCount, threadSuspects, type CheckContext, type Suspects } from './plausibility.js';
+import { checkContext, checkedFields, inheritFromMainThread, judge, suspectCount, type CheckContext, type Suspects } from './plausibility.js';
 import { recordingFor, type DelayacctState } from './recording.js';
 
 /** The delay columns of the process table. */
@@ -268,7 +268,7 @@ export function computeScan(
     const ageNs = isTgid
       ? idEtimeUs === undefined ? undefined : idEtimeUs * 1000 + (batch.atNs - id!.atNs)
       : (num(r.stats, 'ac_etime') ?? 0) * 1000;
-    const ctx = checkContext(r, id, before, prev.identities, batch.atNs, sys, ageNs, wallMs, checks, isWanted ? CATEGORIES : TABLE_CATS);
+    const ctx = contextOf(r, id, before, prev.identities, batch.atNs, sys, ageNs, checks, isWanted ? CATEGORIES : TABLE_CATS);
     if (isWanted) {
       const d = computeDelays(before, sample, { recording, check: ctx, ...(isTgid && ageNs !== undefined ? { wallAgeNs: ageNs } : {}) });
       delays.set(key, d);
@@ -322,7 +322,7 @@ function shownSuspects(s: Suspects | null, percent: TaskRow['percent']): Suspect
  * times, and for a process, what its threads that exited lived and what is impossible in
  * its main thread's record (asked in this batch; the process's figures sum it).
  */
-function checkContext(
+function contextOf(
   r: QueryResult & { status: 'ok' },
   id: Identity | undefined,
   before: Sample | undefined,
@@ -330,27 +330,19 @@ function checkContext(
   atNs: number,
   sys: DelayacctState,
   ageNs: number | undefined,
-  wallMs: number,
   checks: ScanChecks,
   cats: typeof TABLE_CATS | typeof CATEGORIES,
 ): CheckContext {
-  const ctx: CheckContext = { kind: r.target.kind, delayacct: sys, toMs: wallMs };
-  if (ageNs !== undefined && wallMs) ctx.startMs = wallMs - ageNs / 1e6;
-  if (before?.wallMs !== undefined) ctx.fromMs = before.wallMs;
+  const ctx = checkContext(r.target.kind, sys, ageNs, before?.wallMs, checks.wallMs);
   if (r.target.kind === 'pid') return ctx;
   ctx.exitedLivesNs = checks.exitedLivesNs ? checks.exitedLivesNs.get(r.target.id) ?? 0 : null;
   if (id && id.atNs === atNs) {
-    ctx.inherited = threadSuspects(id.stats, cats);
     // the main thread asked at the previous refresh too: its interval says what grew
     const was = prevIdentities?.get(r.target.id);
-    const etimeUs = num(id.stats, 'ac_etime');
-    if (was && before && was.atNs === before.atNs && etimeUs !== undefined) {
-      ctx.inheritedSpan = intervalSuspects(was.stats, id.stats, { boundNs: etimeUs * 1000, what: 'thread', switchedOn: false }, cats);
-    }
+    inheritFromMainThread(ctx, id.stats, was && before && was.atNs === before.atNs ? was.stats : undefined, cats);
   }
   return ctx;
 }
-
 
 
 /** `/` filter: digits match a pid/tgid prefix or the name; anything else matches the name. */

@@ -3,7 +3,7 @@
 import { num } from '../kernel/decode.js';
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import { computeDelays, largestDelay, type CategoryDelay } from './delays.js';
-import { suspectCount, type Suspects } from './plausibility.js';
+import { exitContext, suspectCount, type Suspects } from './plausibility.js';
 import type { DelayacctState } from './recording.js';
 
 export interface FeedEntry {
@@ -26,8 +26,7 @@ export interface FeedEntry {
 
 /** One exit as the feed shows it; `sys`: delay accounting as delaytop saw it (switch-ons). */
 export function toFeedEntry(r: ExitRecord, sys: DelayacctState | null = null): FeedEntry {
-  const startMs = r.receivedMs - r.lifeUs / 1000;
-  const d = computeDelays(undefined, { stats: r.stats, atNs: 0 }, { check: { kind: 'pid', ...(sys ? { delayacct: sys, startMs } : {}) } });
+  const d = computeDelays(undefined, { stats: r.stats, atNs: 0 }, { check: exitContext(r.stats, r.receivedMs, sys) });
   const big = largestDelay(d);
   return {
     receivedMs: r.receivedMs,

@@ -10,7 +10,7 @@
 // large: a long CPU wait is credited whole where it ends, and a process sums its threads.
 import { CATEGORIES, type CategoryKey } from '../kernel/layout.js';
 import { num, type Taskstats } from '../kernel/decode.js';
-import { switchedOnBetween, type DelayacctState } from './recording.js';
+import { offSeenMs, switchedOnBetween, type DelayacctState } from './recording.js';
 
 /** category -> why its figures are not to be trusted, in words */
 export type Suspects = Partial<Record<CategoryKey, string>>;
@@ -100,8 +100,11 @@ export interface IntervalCheck {
   boundNs: number | null;
   /** what the task is: for the reason text */
   what: 'thread' | 'process';
-  /** delay accounting was switched on between the two samples (as delaytop saw it) */
-  switchedOn: boolean;
+  /**
+   * delay accounting was switched on between the two samples (as delaytop saw it): how long
+   * delaytop saw it off before, ns (a stale-stamp wait lasts at least that); null: no switch-on
+   */
+  switchOffNs: number | null;
 }
 
 /** The figures of one interval: how much each total grew, against what could have. */
@@ -119,18 +122,22 @@ export function intervalSuspects(prev: Taskstats, cur: Taskstats, check: Interva
       out = add(out, cat.key, check.what === 'thread'
         ? `${cat.key} waits of ${reasonSecs(grew)} ended in this interval in a thread that has lived ${reasonSecs(check.boundNs)}`
         : `${cat.key} waits of ${reasonSecs(grew)} ended in this interval, more than its threads have lived (${reasonSecs(check.boundNs)})`);
-    } else if (cat !== CPU && count !== undefined && countBefore !== undefined && count === countBefore) {
+    } else if (check.what === 'thread' && cat !== CPU && count !== undefined && countBefore !== undefined && count === countBefore) {
+      // (threads only: a TGID sample can count an exiting thread twice, live and in
+      // signal->stats, and the next one drops it, so a process's count can stand still)
       out = add(out, cat.key, `${cat.key} total grew by ${reasonSecs(grew)} with no new wait counted`);
-    } else if (cat !== CPU && check.switchedOn) {
-      out = add(out, cat.key, `delay accounting was switched on in this interval: waits in flight were timed from stale stamps`);
+    } else if (cat !== CPU && check.switchOffNs !== null && grew >= check.switchOffNs) {
+      out = add(out, cat.key, `delay accounting was switched on in this interval after ${reasonSecs(check.switchOffNs)} off: a wait in flight then was timed from a stale stamp`);
     }
   }
   return out;
 }
 
 /**
- * Totals over a life that spans a switch-on of delay accounting include the waits that
- * were in flight then, timed from stale stamps: every non-CPU category that has any.
+ * Totals over a life that spans a switch-on of delay accounting may hold a wait that was in
+ * flight then, timed from a stale stamp; such a wait lasts at least as long as delaytop saw
+ * the setting off, so a category whose longest wait (or, without one, whose total) is
+ * shorter cannot hold it.
  */
 export function switchSuspects(
   ts: Taskstats,
@@ -142,17 +149,21 @@ export function switchSuspects(
 ): Suspects | null {
   const sw = switchedOnBetween(sys, startMs, endMs);
   if (!sw) return into;
+  const offNs = offSeenMs(sys, sw) * 1e6;
   let out = into;
   for (const cat of cats) {
-    if (cat === CPU || !((num(ts, cat.total) ?? 0) > 0)) continue;
-    out = add(out, cat.key, `delay accounting was switched on during this task's life (${clockOf(sw.toMs)}): waits in flight then were timed from stale stamps`);
+    const total = num(ts, cat.total) ?? 0;
+    const longest = (num(ts, cat.count) ?? 0) > 0 ? num(ts, cat.max) : undefined;
+    if (cat === CPU || total <= 0 || (longest ?? total) < offNs) continue;
+    out = add(out, cat.key, `delay accounting was switched on during this task's life (${clockOf(sw.toMs)}, after ${reasonSecs(offNs)} off): a wait in flight then may have been timed from a stale stamp`);
   }
   return out;
 }
 
-/** The interval form: a switch-on seen between two samples (epoch ms). */
-export function switchedOnIn(sys: DelayacctState, fromMs: number, toMs: number): boolean {
-  return switchedOnBetween(sys, fromMs, toMs) !== null;
+/** The interval form: how long delaytop saw the setting off before a switch-on between two samples (epoch ms), ns; null: none. */
+export function switchOffIn(sys: DelayacctState, fromMs: number, toMs: number): number | null {
+  const sw = switchedOnBetween(sys, fromMs, toMs);
+  return sw ? offSeenMs(sys, sw) * 1e6 : null;
 }
 
 const clockOf = (ms: number) => new Date(ms).toTimeString().slice(0, 8);
@@ -174,10 +185,12 @@ export function suspectCount(s: Suspects | null): number {
  * sum that holds this thread's, so what is impossible here is impossible there too).
  */
 export function exitSuspects(stats: Taskstats, receivedMs: number, sys: DelayacctState | null): Suspects | null {
-  const own = threadSuspects(stats);
-  if (!sys) return own;
-  const startMs = receivedMs - (num(stats, 'ac_etime') ?? 0) / 1000;
-  return switchSuspects(stats, sys, startMs, CATEGORIES, own, receivedMs);
+  return judge(undefined, stats, exitContext(stats, receivedMs, sys)).totals;
+}
+
+/** An exit record's context: a thread that lived ac_etime until it was received. */
+export function exitContext(stats: Taskstats, receivedMs: number, sys: DelayacctState | null): CheckContext {
+  return sys ? checkContext('pid', sys, (num(stats, 'ac_etime') ?? 0) * 1000, undefined, receivedMs) : { kind: 'pid' };
 }
 
 /** What a caller knows of a sample beyond its record, for judging it. */
@@ -198,6 +211,31 @@ export interface CheckContext {
   inheritedSpan?: Suspects | null;
 }
 
+/**
+ * The context of one sample: its kind, delay accounting as delaytop read it, when the task
+ * started (its age at the sample, ns) and the span's wall times (epoch ms).
+ */
+export function checkContext(kind: 'pid' | 'tgid', sys: DelayacctState, ageNs: number | undefined, fromMs: number | undefined, toMs: number): CheckContext {
+  const ctx: CheckContext = { kind, delayacct: sys, toMs };
+  if (ageNs !== undefined && toMs) ctx.startMs = toMs - ageNs / 1e6;
+  if (fromMs !== undefined) ctx.fromMs = fromMs;
+  return ctx;
+}
+
+/**
+ * A process's sample inherits from its main thread's record (taken in the same batch):
+ * what is impossible there is impossible in the sum; `leadBefore`, the main thread's record
+ * at the process's previous sample, says what grew in the interval.
+ */
+export function inheritFromMainThread(ctx: CheckContext, lead: Taskstats, leadBefore: Taskstats | undefined, cats: readonly Category[] = CATEGORIES): CheckContext {
+  ctx.inherited = threadSuspects(lead, cats);
+  const etimeUs = num(lead, 'ac_etime');
+  if (leadBefore && etimeUs !== undefined) {
+    ctx.inheritedSpan = intervalSuspects(leadBefore, lead, { boundNs: etimeUs * 1000, what: 'thread', switchOffNs: null }, cats);
+  }
+  return ctx;
+}
+
 export interface Judgement {
   /** the figures of this span: the interval's, or the lifetime's on a first sample */
   span: Suspects | null;
@@ -214,7 +252,7 @@ export function judge(prev: Taskstats | undefined, cur: Taskstats, ctx: CheckCon
   let boundNs: number | null = null;
   if (ctx.kind === 'pid') boundNs = etimeUs === undefined ? null : etimeUs * 1000;
   else if (etimeUs !== undefined && ctx.exitedLivesNs !== undefined && ctx.exitedLivesNs !== null) boundNs = etimeUs * 1000 + ctx.exitedLivesNs;
-  const switchedOn = !!ctx.delayacct && ctx.fromMs !== undefined && ctx.toMs !== undefined && switchedOnIn(ctx.delayacct, ctx.fromMs, ctx.toMs);
-  const span = intervalSuspects(prev, cur, { boundNs, what: ctx.kind === 'pid' ? 'thread' : 'process', switchedOn }, cats);
+  const switchOffNs = ctx.delayacct && ctx.fromMs !== undefined && ctx.toMs !== undefined ? switchOffIn(ctx.delayacct, ctx.fromMs, ctx.toMs) : null;
+  const span = intervalSuspects(prev, cur, { boundNs, what: ctx.kind === 'pid' ? 'thread' : 'process', switchOffNs }, cats);
   return { span: mergeSuspects(span, ctx.inheritedSpan ?? null), totals };
 }

@@ -3,34 +3,9 @@
 import { CATEGORIES } from '../kernel/layout.js';
 import { num, type Taskstats } from '../kernel/decode.js';
 import type { Recording } from './delays.js';
+import type { DelayacctChange, DelayacctState } from '../sources/system.js';
 
-/** One change of kernel.task_delayacct between two of delaytop's readings (epoch ms). */
-export interface DelayacctChange {
-  /** the last reading with the old setting */
-  fromMs: number;
-  /** the first reading with the new one */
-  toMs: number;
-  on: boolean;
-}
-
-/** What delaytop itself read of the setting: its first reading and every change since. */
-export interface DelayacctSeen {
-  firstMs: number;
-  firstOn: boolean | undefined;
-  /** oldest first; only the newest MAX_CHANGES are kept */
-  changes: DelayacctChange[];
-}
-
-export interface DelayacctState {
-  /** kernel.task_delayacct now; undefined where the sysctl does not exist */
-  on: boolean | undefined;
-  /** epoch seconds since which it has been on, when known (0: booted with it) */
-  onSinceSec: number | null;
-  /** delaytop's own readings (absent in recordings made before they were kept) */
-  seen?: DelayacctSeen;
-}
-
-export const MAX_CHANGES = 32;
+export type { DelayacctChange, DelayacctSeen, DelayacctState } from '../sources/system.js';
 
 /**
  * The first switch-on delaytop saw that ends after `fromMs` and began before `toMs`: off
@@ -45,6 +20,24 @@ export function switchedOnBetween(sys: DelayacctState, fromMs: number, toMs = In
   if (!sys.onSinceSec) return null;
   const c = { fromMs: sys.onSinceSec * 1000 - 1000, toMs: sys.onSinceSec * 1000, on: true };
   return c.toMs > fromMs && c.fromMs < toMs ? c : null;
+}
+
+/**
+ * How long delaytop saw the setting off before a switch-on, ms: from the first reading that
+ * found it off to the last. A wait in flight at the switch-on was stamped before the
+ * switch-off, so when it is timed from that stale stamp it lasts at least this long.
+ */
+export function offSeenMs(sys: DelayacctState, on: DelayacctChange): number {
+  const seen = sys.seen;
+  if (!seen) return 0;
+  let offFrom: number | null = null;
+  for (const c of seen.changes) {
+    if (c === on) break;
+    if (!c.on) offFrom = c.toMs;
+    else offFrom = null;
+  }
+  if (offFrom === null) offFrom = seen.firstOn === false && seen.changes[0] === on ? seen.firstMs : on.fromMs;
+  return Math.max(0, on.fromMs - offFrom);
 }
 
 /** Whether delay accounting was on at an instant, from what delaytop knows only. */

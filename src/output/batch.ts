@@ -1,7 +1,8 @@
 // Batch output (top -b / iotop -b style): a table per refresh, or JSON Lines.
 import { num, type Taskstats } from '../kernel/decode.js';
 import { computeDelays, type Sample, type TaskDelays } from '../model/delays.js';
-import { intervalSuspects, threadSuspects, type CheckContext, type Suspects } from '../model/plausibility.js';
+import { CATEGORIES } from '../kernel/layout.js';
+import { checkContext, checkedFields, inheritFromMainThread, type CheckContext, type Suspects } from '../model/plausibility.js';
 import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { readProcComm } from '../sources/system.js';
 import { targetKey, type StatsSource, type Target } from '../sources/types.js';
@@ -98,6 +99,11 @@ export async function sleep(ms: number, until: Promise<void>): Promise<void> {
   }
 }
 
+/** What is read of a process's main thread: its start, comm, and what the rules check. */
+const LEADER_FIELDS: readonly string[] = [
+  ...new Set(['version', 'ac_pid', 'ac_etime', 'ac_comm', 'ac_btime', 'ac_btime64', ...CATEGORIES.map((c) => c.count), ...checkedFields(CATEGORIES)]),
+];
+
 /** The main thread of each process target (pid:N), unless asked for already. */
 function leadersOf(targets: readonly Target[]): Target[] {
   const asked = new Set(targets.map(targetKey));
@@ -124,15 +130,8 @@ function checkOf(
   wallAgeNs: number | undefined,
 ): CheckContext {
   const ageNs = kind === 'pid' ? (num(stats, 'ac_etime') ?? 0) * 1000 : wallAgeNs;
-  const ctx: CheckContext = { kind, delayacct: sys, toMs: atMs };
-  if (ageNs !== undefined) ctx.startMs = atMs - ageNs / 1e6;
-  if (before?.wallMs !== undefined) ctx.fromMs = before.wallMs;
-  if (lead) {
-    ctx.inherited = threadSuspects(lead);
-    const etimeUs = num(lead, 'ac_etime');
-    if (leadBefore && etimeUs !== undefined) ctx.inheritedSpan = intervalSuspects(leadBefore, lead, { boundNs: etimeUs * 1000, what: 'thread', switchedOn: false });
-  }
-  return ctx;
+  const ctx = checkContext(kind, sys, ageNs, before?.wallMs, atMs);
+  return lead ? inheritFromMainThread(ctx, lead, leadBefore) : ctx;
 }
 
 /** Returns the process exit code. */
@@ -154,7 +153,8 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
     // Each process's main thread too: its start gives the process's wall age, and what is
     // impossible in it is impossible in the process's sum.
     const leaders = leadersOf(alive);
-    const batch = await source.query([...alive, ...leaders]);
+    const leaderKeys = new Set(leaders.map(targetKey));
+    const batch = await source.query([...alive, ...leaders], (t) => (leaderKeys.has(targetKey(t)) ? LEADER_FIELDS : undefined));
     const leaderStats = new Map<number, Taskstats>();
     for (const r of batch.results) if (r.status === 'ok' && r.target.kind === 'pid') leaderStats.set(r.target.id, r.stats);
     const atMs = batch.wallMs ?? Date.now();

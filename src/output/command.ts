@@ -177,8 +177,13 @@ export function summarizeCommand(
       // record is here, so the sum cannot exceed their lives added up
       for (const t of threads) wholeSuspect = mergeSuspects(wholeSuspect, t.suspect);
       if (end.lost === 0) wholeSuspect = mergeSuspects(wholeSuspect, sumBound(wholeStats, mine));
-      const startMs = Math.min(...mine.map((r) => r.receivedMs - r.lifeUs / 1000));
-      const endMs = Math.max(...mine.map((r) => r.receivedMs));
+      // (loops: a spread of one argument per thread overflows the stack past ~120k threads)
+      let startMs = Infinity;
+      let endMs = -Infinity;
+      for (const r of mine) {
+        startMs = Math.min(startMs, r.receivedMs - r.lifeUs / 1000);
+        endMs = Math.max(endMs, r.receivedMs);
+      }
       wholeSuspect = switchSuspects(wholeStats, sys, startMs, CATEGORIES, wholeSuspect ? { ...wholeSuspect } : null, endMs);
     }
   }

@@ -33,7 +33,13 @@ export function fmtPercent(p: number | null, width = Infinity): string {
   if (p === null || !Number.isFinite(p)) return '-';
   const plain = p >= 999.5 ? p.toFixed(0) : p.toFixed(p < 10 ? 2 : 1);
   if (plain.length <= width) return plain;
-  if (p < 999.5) return p.toFixed(Math.max(0, width - String(Math.floor(p)).length - 1));
+  if (p < 999.5) {
+    // fewer decimals; rounding can carry a digit (99.96 -> 100.0), so check again
+    for (let d = Math.max(0, width - String(Math.floor(p)).length - 1); d >= 0; d--) {
+      const s = p.toFixed(d);
+      if (s.length <= width) return s;
+    }
+  }
   return compact(p, width);
 }
 

@@ -2,7 +2,7 @@
 // procacct) or JSON Lines, with loss lines whenever the lost count grows and a summary.
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import { toFeedEntry, type FeedEntry } from '../model/exits.js';
-import { exitSuspects, suspectCount, type Suspects } from '../model/plausibility.js';
+import { exitSuspects, suspectCount } from '../model/plausibility.js';
 import type { DelayacctState } from '../model/recording.js';
 import type { ExitBatch, ExitSource } from '../sources/exits.js';
 import { sleep } from './batch.js';
@@ -36,12 +36,8 @@ export function exitText(r: ExitRecord, e: FeedEntry = toFeedEntry(r)): string {
     `${r.processEnded ? 'P' : 'T'}`, `life ${pad(fmtNs(e.lifetimeUs * 1000, 8), 8)}`, `waited-most ${big}${flags}`].join(' ');
 }
 
-/** What cannot have happened in an exit record (its thread's figures; the process sum holds them too). */
-export function exitSuspect(r: ExitRecord, sys: DelayacctState | null): Suspects | null {
-  return exitSuspects(r.stats, r.receivedMs, sys);
-}
-
-export function exitJson(r: ExitRecord, sys: DelayacctState | null = null, suspect = exitSuspect(r, sys)): string {
+/** One exit as a JSON line; `suspect` (the thread's figures that cannot have happened) holds for its process sum too. */
+export function exitJson(r: ExitRecord, sys: DelayacctState | null = null, suspect = exitSuspects(r.stats, r.receivedMs, sys)): string {
   return jsonLine({
     type: 'exit',
     time: new Date(r.receivedMs).toISOString(),
@@ -85,7 +81,7 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
     const lines: string[] = [];
     for (const r of b.records) {
       const e = opts.json ? null : toFeedEntry(r, sys);
-      const suspect = e ? e.suspect : exitSuspect(r, sys);
+      const suspect = e ? e.suspect : exitSuspects(r.stats, r.receivedMs, sys);
       if (suspect) {
         flaggedExits++;
         flagged += suspectCount(suspect);

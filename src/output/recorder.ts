@@ -6,6 +6,7 @@
 // recording on its last whole line.
 import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, openSync, writeSync, type Stats } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 import { keepStatsBytes } from '../kernel/decode.js';
 import { describeErrno, TaskstatsError } from '../kernel/errors.js';
 import type { CpuCounters } from '../kernel/exitrecord.js';
@@ -34,6 +35,7 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constant
  * only then truncated and made 0600. Anything else is refused and left untouched.
  */
 export function openRecordingFile(path: string): number {
+  refuseForeignSymlinkDirs(path);
   try {
     const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0o600);
     try {
@@ -63,8 +65,12 @@ export function openRecordingFile(path: string): number {
     throw recordingOpenError(path, e as NodeJS.ErrnoException);
   }
   try {
-    refuseUnlessOwnFile(path, fstatSync(fd));
-    if ((st.mode & 0o077) !== 0) fchmodSync(fd, 0o600); // O_TRUNC would keep an old file's mode
+    const opened = fstatSync(fd);
+    refuseUnlessOwnFile(path, opened);
+    if (opened.dev !== st.dev || opened.ino !== st.ino) {
+      throw new RecordingError(`refusing to record to ${path}: it was replaced while being opened`, 'EAGAIN', ANOTHER_FILE);
+    }
+    if ((opened.mode & 0o077) !== 0) fchmodSync(fd, 0o600); // O_TRUNC would keep an old file's mode
     ftruncateSync(fd, 0);
   } catch (e) {
     closeSync(fd);
@@ -72,6 +78,33 @@ export function openRecordingFile(path: string): number {
     throw recordingOpenError(path, e as NodeJS.ErrnoException);
   }
   return fd;
+}
+
+/**
+ * The directories above the file: a symlink among them that belongs to neither root nor
+ * the effective user could have been planted to send the recording (and, for an existing
+ * file of root's, the truncation) somewhere else, e.g. /tmp/x -> /root.
+ */
+function refuseForeignSymlinkDirs(path: string): void {
+  const euid = process.geteuid?.();
+  const dirs = resolve(path).split('/').slice(1, -1);
+  let at = '';
+  for (const d of dirs) {
+    at += `/${d}`;
+    let st: Stats;
+    try {
+      st = lstatSync(at);
+    } catch {
+      return; // a missing directory: the open fails and says so
+    }
+    if (st.isSymbolicLink() && st.uid !== 0 && st.uid !== euid) {
+      throw new RecordingError(
+        `refusing to record to ${path}: ${at} is a symbolic link of uid ${st.uid}`,
+        'ELOOP',
+        'Another user could point it anywhere. Name a file in a directory that you or root own.',
+      );
+    }
+  }
 }
 
 const ANOTHER_FILE = 'Name a new file for -w (delaytop creates it, mode 0600), e.g. -w delaytop.jsonl';
@@ -304,7 +337,11 @@ class RecordingStatsSource implements StatsSource {
 }
 
 class RecordingExitSource implements ExitSource {
-  constructor(private inner: ExitSource, private rec: Recorder) {}
+  /** hands over on demand where the inner source can (what it hands over is recorded as it passes) */
+  readonly flush?: () => void;
+  constructor(private inner: ExitSource, private rec: Recorder) {
+    if (inner.flush) this.flush = () => inner.flush!();
+  }
   get cpus() {
     return this.inner.cpus;
   }

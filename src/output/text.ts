@@ -5,19 +5,19 @@
 // else printable is shown as itself, measured by its display width. A backslash is
 // doubled, so an escape on screen always means a byte that was there.
 import { eastAsianWidth } from 'get-east-asian-width';
+import { RAW_BYTE_BASE } from '../kernel/decode.js';
 
 // Cc: C0, DEL, C1. Cf: format (U+202E and friends reorder a line). Zl/Zp: line breaks.
 // Cs: a lone surrogate, which is how decode.ts keeps a byte that was not UTF-8.
 const UNSAFE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 const ZERO_WIDTH = /[\p{Mn}\p{Me}]/u;
 
-/** First of the lone surrogates that stand for raw bytes 0x80-0xff (Python's surrogateescape). */
-export const RAW_BYTE_BASE = 0xdc00;
-
+// \xNN: a byte (a C0 control or DEL, or a byte that was not UTF-8); \u{N}: a character
+// that was (so U+0085 and the raw byte 0x85 never look the same).
 function escapeOf(cp: number): string {
   if (cp === 0x5c) return '\\\\';
   if (cp >= RAW_BYTE_BASE + 0x80 && cp <= RAW_BYTE_BASE + 0xff) return `\\x${(cp - RAW_BYTE_BASE).toString(16).padStart(2, '0')}`;
-  if (cp <= 0xff) return `\\x${cp.toString(16).padStart(2, '0')}`;
+  if (cp < 0x80) return `\\x${cp.toString(16).padStart(2, '0')}`;
   return `\\u{${cp.toString(16)}}`;
 }
 

@@ -2,7 +2,7 @@
 // interface as live netlink. /proc/<pid>/schedstat equals the taskstats CPU fields exactly;
 // /proc/<pid>/stat field 42 is the block-IO delay in clock ticks. Nothing else is there.
 import { readdirSync, readFileSync } from 'node:fs';
-import type { RawValue, Taskstats, U64 } from '../kernel/decode.js';
+import { decodeName, type RawValue, type Taskstats, type U64 } from '../kernel/decode.js';
 import { CAP_REMEDY, TaskstatsError } from '../kernel/errors.js';
 import { NetlinkSource } from './netlink.js';
 import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
@@ -19,7 +19,6 @@ const US_PER_TICK = 1e6 / USER_HZ;
 
 const toU64 = (v: bigint): U64 => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** One thread's figures as /proc shows them; times in the kernel's units. */
 export interface ProcThread {
@@ -52,7 +51,7 @@ export function parseStat(buf: Buffer): Omit<ProcThread, 'runNs' | 'waitNs' | 's
   };
   return {
     tid: Number(buf.subarray(0, open).toString('latin1').trim()),
-    comm: utf8.decode(buf.subarray(open + 1, close)),
+    comm: decodeName(buf.subarray(open + 1, close)),
     ppid: Number(at(4)),
     minflt: at(10),
     majflt: at(12),

@@ -11,7 +11,7 @@
 import { decodeTaskstats, statsBytes, type RawValue, type Taskstats } from '../kernel/decode.js';
 import { COUNTER_NAMES, decodeExitStats, exitRecordFrom, lostOf, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
 import { FIELDS, MAX_KNOWN_VERSION, STRUCT_SIZE } from '../kernel/layout.js';
-import { MAX_CHANGES, type DelayacctChange, type DelayacctSeen, type DelayacctState } from '../model/recording.js';
+import { withChange, type DelayacctSeen, type DelayacctState } from './system.js';
 import { exactRaw } from '../kernel/json.js';
 import type { ExitBatch } from './exits.js';
 import type { QueryBatch, QueryResult, Target } from './types.js';
@@ -257,13 +257,13 @@ function delayacctOf(v: unknown): DelayacctState | null {
 /** delaytop's own readings of the setting, where the recording has them; anything malformed is dropped. */
 function seenOf(v: unknown): DelayacctSeen | null {
   if (!isObj(v) || typeof v.firstMs !== 'number' || !Array.isArray(v.changes)) return null;
-  const changes: DelayacctChange[] = [];
-  for (const c of v.changes.slice(-MAX_CHANGES)) {
+  let seen: DelayacctSeen = { firstMs: v.firstMs, firstOn: typeof v.firstOn === 'boolean' ? v.firstOn : undefined, changes: [] };
+  for (const c of v.changes) {
     if (isObj(c) && typeof c.fromMs === 'number' && typeof c.toMs === 'number' && typeof c.on === 'boolean') {
-      changes.push({ fromMs: c.fromMs, toMs: c.toMs, on: c.on });
+      seen = withChange(seen, { fromMs: c.fromMs, toMs: c.toMs, on: c.on });
     }
   }
-  return { firstMs: v.firstMs, firstOn: typeof v.firstOn === 'boolean' ? v.firstOn : undefined, changes };
+  return seen;
 }
 
 function exitOf(v: unknown, i: number): ExitRecord {

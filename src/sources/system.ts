@@ -2,7 +2,48 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { DELAYACCT_SYSCTL } from '../kernel/errors.js';
-import { MAX_CHANGES, type DelayacctSeen, type DelayacctState } from '../model/recording.js';
+import { decodeName } from '../kernel/decode.js';
+
+/** One change of kernel.task_delayacct between two of delaytop's readings (epoch ms). */
+export interface DelayacctChange {
+  /** the last reading with the old setting */
+  fromMs: number;
+  /** the first reading with the new one */
+  toMs: number;
+  on: boolean;
+}
+
+/** What delaytop itself read of the setting: its first reading and every change since. */
+export interface DelayacctSeen {
+  firstMs: number;
+  firstOn: boolean | undefined;
+  /** oldest first; only the newest MAX_CHANGES are kept */
+  changes: DelayacctChange[];
+}
+
+export interface DelayacctState {
+  /** kernel.task_delayacct now; undefined where the sysctl does not exist */
+  on: boolean | undefined;
+  /** epoch seconds since which it has been on, when known (0: booted with it) */
+  onSinceSec: number | null;
+  /** delaytop's own readings (absent in recordings made before they were kept) */
+  seen?: DelayacctSeen;
+}
+
+/** The newest changes kept; older ones move the first reading forward (nothing is guessed). */
+export const MAX_CHANGES = 32;
+
+/** `seen` with one more change, the oldest dropped past MAX_CHANGES. */
+export function withChange(seen: DelayacctSeen, change: DelayacctChange): DelayacctSeen {
+  const changes = [...seen.changes, change];
+  let { firstMs, firstOn } = seen;
+  while (changes.length > MAX_CHANGES) {
+    const dropped = changes.shift()!;
+    firstMs = dropped.toMs;
+    firstOn = dropped.on;
+  }
+  return { firstMs, firstOn, changes };
+}
 
 function readTrim(path: string): string | undefined {
   try {
@@ -57,8 +98,14 @@ export function bootTimeSec(): number | undefined {
 }
 
 /** /proc/<pid>/comm, for records that carry no comm (TGID records). */
+/** /proc/<pid>/comm, every byte kept (the kernel adds one newline; spaces are the name's). */
 export function readProcComm(pid: number): string | undefined {
-  return readTrim(`/proc/${pid}/comm`);
+  try {
+    const b = readFileSync(`/proc/${pid}/comm`);
+    return decodeName(b.subarray(0, b.length && b[b.length - 1] === 0x0a ? b.length - 1 : b.length));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -77,7 +124,7 @@ export function delayacctTracker(read: () => boolean | undefined = readDelayacct
     const t = now();
     const on = read();
     if (on !== undefined && last !== undefined && on !== last) {
-      seen = { ...seen, changes: [...seen.changes.slice(-(MAX_CHANGES - 1)), { fromMs: lastMs, toMs: t, on }] };
+      seen = withChange(seen, { fromMs: lastMs, toMs: t, on });
     }
     if (on && last === false) onSinceSec = Math.floor(t / 1000);
     if (on === false) onSinceSec = atBoot ? 0 : null;

@@ -227,6 +227,7 @@ export class DashboardController {
     const taken = this.takeExits();
     let stored = false;
     let lives: Map<number, number> | null = null;
+    const livesLostBefore = this.livesLostAt;
     try {
       const mode = this.mode;
       this.delayacct = this.opts.delayacct();
@@ -260,7 +261,11 @@ export class DashboardController {
     } finally {
       // identities kept from before still need these exits checked
       if (!stored && taken) this.giveBackExits(taken);
-      if (!stored && lives) for (const [tgid, ns] of lives) this.exitedLives.set(tgid, (this.exitedLives.get(tgid) ?? 0) + ns);
+      if (!stored && lives) {
+        for (const [tgid, ns] of lives) this.exitedLives.set(tgid, (this.exitedLives.get(tgid) ?? 0) + ns);
+      }
+      // a loss in the span of a refresh that stored nothing still counts for the next one
+      if (!stored) this.livesLostAt = livesLostBefore;
     }
     this.atMs = this.now();
     this.feed?.sample(this.atMs);

@@ -140,7 +140,7 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>Watch</Text>
         <Text dimColor>
-          {entries.length ? ` ${entries.length} pinned${hidden ? ` (${hidden} more: ↑/↓)` : ''}${tgidShown ? ' · max*: of its threads' : ''} · ! impossible (why at right)` : ''}
+          {entries.length ? ` ${entries.length} pinned${hidden ? ` (${hidden} more: ↑/↓)` : ''}${tgidShown ? ' · max*: of its threads' : ''} · ! impossible (why below)` : ''}
         </Text>
       </Text>
       {entries.length === 0 ? (

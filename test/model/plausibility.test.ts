@@ -61,7 +61,7 @@ test('an interval: growth beyond what the task could have waited is flagged', ()
   // a process: its live threads' lives plus those that exited in the interval bound it
   const tp = tgidRec({ ac_etime: 2 * S / US, blkio_count: 5, blkio_delay_total: 1 * S });
   const tc = tgidRec({ ac_etime: 3 * S / US, blkio_count: 6, blkio_delay_total: 1 * S + 40 * S });
-  assert.match(intervalSuspects(tp, tc, { boundNs: 3 * S, what: 'process', switchedOn: false })?.IO ?? '', /more than its threads have lived/);
+  assert.match(intervalSuspects(tp, tc, { boundNs: 3 * S, what: 'process', switchOffNs: null })?.IO ?? '', /more than its threads have lived/);
   // ... unless the exit feed saw threads of it end that had lived that long
   assert.equal(judge(tp, tc, { kind: 'tgid', exitedLivesNs: 50 * S }).span, null);
   // ... and with no exit feed to say, a process's bound is not known: nothing is claimed
@@ -78,7 +78,7 @@ test('a switch-on of delay accounting flags the non-CPU categories that grew acr
     { fromMs: 1_700_000_003_900, toMs: 1_700_000_004_000, on: true },
   ] } };
   const prev = rec({ ac_etime: 10 * S / US, cpu_count: 5, cpu_delay_total: 1e6, blkio_count: 5, blkio_delay_total: 1e6, swapin_count: 1, swapin_delay_total: 1e3 });
-  const cur = rec({ ac_etime: 11 * S / US, cpu_count: 9, cpu_delay_total: 2e6, blkio_count: 6, blkio_delay_total: 4.1 * S, swapin_count: 1, swapin_delay_total: 1e3 });
+  const cur = rec({ ac_etime: 11 * S / US, cpu_count: 9, cpu_delay_total: 2e6, blkio_count: 6, blkio_delay_total: 4.1 * S, blkio_delay_max: 4.09 * S, swapin_count: 1, swapin_delay_total: 1e3, swapin_delay_max: 1e3 });
   const j = judge(prev, cur, { kind: 'pid', delayacct: sys, fromMs: 1_700_000_003_500, toMs: 1_700_000_004_500 });
   assert.match(j.span?.IO ?? '', /switched on in this interval/);
   assert.equal(j.span?.CPU, undefined, 'CPU is recorded whether or not it is on');
@@ -87,6 +87,12 @@ test('a switch-on of delay accounting flags the non-CPU categories that grew acr
   const later = judge(cur, cur, { kind: 'pid', delayacct: sys, startMs: 1_699_999_990_000, fromMs: 1_700_000_004_500, toMs: 1_700_000_005_500 });
   assert.equal(later.span && later.span.IO && /interval/.test(later.span.IO) ? 'flagged' : null, null);
   assert.match(later.totals?.IO ?? '', /switched on during this task's life/);
+  // delaytop saw it off for 2.9 s: a wait timed from a stale stamp lasts at least that, so a
+  // task whose longest wait is shorter, or an interval that grew by less, holds none
+  const short = rec({ ac_etime: 11 * S / US, blkio_count: 60, blkio_delay_total: 5 * S, blkio_delay_max: 0.2 * S });
+  assert.equal(judge(undefined, short, { kind: 'pid', delayacct: sys, startMs: 1_699_999_990_000, toMs: 1_700_000_005_500 }).totals, null);
+  const grewLittle = rec({ ac_etime: 11 * S / US, cpu_count: 9, cpu_delay_total: 2e6, blkio_count: 7, blkio_delay_total: 1e6 + 0.5 * S, blkio_delay_max: 0.4 * S });
+  assert.equal(judge(prev, grewLittle, { kind: 'pid', delayacct: sys, fromMs: 1_700_000_003_500, toMs: 1_700_000_004_500 }).span, null);
   // a task that started after the switch-on, or a switch-on after the sample, is not affected
   assert.equal(judge(undefined, cur, { kind: 'pid', delayacct: sys, startMs: 1_700_000_004_100, toMs: 1_700_000_009_000 }).totals, null);
   assert.equal(judge(undefined, cur, { kind: 'pid', delayacct: sys, startMs: 1_699_999_000_000, toMs: 1_700_000_003_000 }).totals, null);
@@ -177,5 +183,19 @@ test('a record built from /proc (IO in clock ticks, no counts) is judged by what
   assert.equal(threadSuspects(proc), null);
   const later = decodedRecord({ ac_etime: 101 * S / US, cpu_count: 60, cpu_delay_total: 1.1e9, cpu_run_virtual_total: 2.1e9, blkio_delay_total: 4e8 });
   delete later.raw.blkio_count;
-  assert.equal(intervalSuspects(proc, later, { boundNs: 101 * S, what: 'thread', switchedOn: false }), null);
+  assert.equal(intervalSuspects(proc, later, { boundNs: 101 * S, what: 'thread', switchOffNs: null }), null);
+});
+
+test('delay accounting readings: past MAX_CHANGES the first reading moves forward, so nothing before the kept changes is guessed', async () => {
+  const { withChange, MAX_CHANGES } = await import('../../src/sources/system.js');
+  const { delayacctAt } = await import('../../src/model/recording.js');
+  let seen = { firstMs: 0, firstOn: true as boolean | undefined, changes: [] as { fromMs: number; toMs: number; on: boolean }[] };
+  // toggles every 10 s: off at 10, on at 20, off at 30, ...
+  for (let i = 1; i <= MAX_CHANGES + 5; i++) seen = withChange(seen, { fromMs: i * 10_000 - 100, toMs: i * 10_000, on: i % 2 === 0 });
+  assert.equal(seen.changes.length, MAX_CHANGES);
+  const sys = { on: true, onSinceSec: null, seen };
+  const firstKept = seen.changes[0]!;
+  assert.equal(seen.firstMs, firstKept.fromMs - 10_000 + 100, 'the first reading is the dropped change that preceded the kept ones');
+  assert.equal(delayacctAt(sys, firstKept.fromMs - 1000), firstKept.on ? 'off' : 'on', 'the state before the first kept change follows from it');
+  assert.equal(delayacctAt(sys, 1000), seen.firstOn ? 'on' : 'unknown', 'before the first kept reading: as for any task older than delaytop');
 });

@@ -124,3 +124,19 @@ test('a killed recorder loses at most the last second; the replay plays what is 
   assert.equal(r.error, null, 'whole lines only: the file was flushed line by line');
   assert.equal(r.complete, false);
 });
+
+test('-w refuses a path through a directory symlink of another user (a planted /tmp/x -> /root)', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to plant a symlink of another user');
+  const { lchownSync, mkdtempSync: mk, rmSync: rm, symlinkSync: ln, writeFileSync: wf, readFileSync: rf } = await import('node:fs');
+  const { openRecordingFile } = await import('../../src/output/recorder.js');
+  const base = mk(path.join(os.tmpdir(), 'dt-wdir-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  const victim = path.join(base, 'rootdir');
+  (await import('node:fs')).mkdirSync(victim);
+  wf(path.join(victim, 'precious'), 'keep me\n');
+  const planted = path.join(base, 'x');
+  ln(victim, planted);
+  lchownSync(planted, 65534, 65534);
+  assert.throws(() => openRecordingFile(path.join(planted, 'precious')), /x is a symbolic link of uid 65534/);
+  assert.equal(rf(path.join(victim, 'precious'), 'utf8'), 'keep me\n', 'not truncated');
+});

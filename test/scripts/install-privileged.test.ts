@@ -4,7 +4,7 @@
 // neither the launcher nor the node copy. Users, group and files are removed afterwards.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { needsRoot } from '../helpers.js';
@@ -88,4 +88,30 @@ test('install-privileged.sh refuses a prefix others can write to', (t) => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /writable by others than root \(mode 777\)/);
   assert.throws(() => statSync(path.join(dir, 'opt', 'node')), /ENOENT/, 'nothing installed');
+});
+
+test('install-privileged.sh leaves a directory it did not make alone: no chmod, no chown, no node replaced, nothing removed', (t) => {
+  if (!needsRoot(t)) return;
+  if (!has('setcap')) return t.skip('setcap is not installed (libcap2-bin)');
+  const dir = mkdtempSync('/tmp/delaytop-priv-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  // a directory like /usr/local/bin: root's, with a node of its own
+  const bin = path.join(dir, 'bin');
+  ok('mkdir', ['-m', '0755', bin]);
+  writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho the real one\n', { mode: 0o755 });
+  const r = run(SCRIPT, ['--group', 'root', '--prefix', bin]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /exists, is not empty and was not made by this script/);
+  assert.match(readFileSync(path.join(bin, 'node'), 'utf8'), /the real one/, 'its node untouched');
+  const u = run(SCRIPT, ['--uninstall', '--prefix', bin]);
+  assert.equal(u.status, 1);
+  assert.match(u.stderr, /was not made by this script .*nothing removed/);
+  assert.ok(statSync(path.join(bin, 'node')).isFile(), 'uninstall removed nothing');
+  // a sticky, world-writable directory such as /tmp is not made root's 0755
+  const sticky = path.join(dir, 'sticky');
+  ok('mkdir', ['-m', '1777', sticky]);
+  const s = run(SCRIPT, ['--group', 'root', '--prefix', sticky]);
+  assert.equal(s.status, 1);
+  assert.equal(statSync(sticky).mode & 0o7777, 0o1777, 'its mode untouched');
 });
