@@ -77,7 +77,7 @@ function parser(argv: string[]) {
     .option('replay', { type: 'string', describe: 'Play a recording into the dashboard, batch, JSON or -l output. Example: --replay /tmp/rec.jsonl -b' })
     .option('speed', { type: 'string', describe: 'With --replay: N times the recorded pace, or "max". Example: --replay rec.jsonl --speed 4' })
     .option('cgroup', { alias: 'C', type: 'string', describe: 'Show a cgroup: cgroupstats on cgroup v1, pressure files on v2. Example: -C /sys/fs/cgroup/system.slice' })
-    .option('verbose', { alias: 'v', type: 'boolean', describe: 'Debug details on stderr (netlink family, port ids, buffer sizes). Example: -v -l' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'Debug details on stderr (netlink family, port ids, buffer sizes; how the dashboard draws its frames). Example: -v -l' })
     .example('$0', 'the dashboard: pick processes with arrow keys and Enter, watch exits per CPU, ? for help')
     .example('$0 -b -p 1234 -n 3', 'three refreshes of thread 1234 as text')
     .example('$0 -b --json -t 1234 -d 0.5', 'process 1234 every half second as JSON Lines')
@@ -297,7 +297,7 @@ async function statsMode(args: Args): Promise<number> {
 type DashboardSetup = Omit<DashboardOptions, 'setDelayacct' | 'kernelRelease'>;
 
 /** kernel: the recorded one when replaying; live runs also get this machine's PSI line. */
-async function dashboard(_args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
+async function dashboard(args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
   let changed: boolean | undefined;
   const before = readDelayacct();
   const { runDashboard } = await import('./ui/run.js');
@@ -311,6 +311,7 @@ async function dashboard(_args: Args, d: DashboardSetup, recordedKernel?: string
       return e;
     },
     kernelRelease: recordedKernel ?? kernelRelease(),
+    ...(args.verbose ? { verbose: (line: string) => err(`delaytop: ${line}`) } : {}),
   });
   if (changed !== undefined && readDelayacct() !== before) {
     err(`delaytop: note: delaytop set kernel.task_delayacct=${changed ? 1 : 0} during this session, and left it so ` +
