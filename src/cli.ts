@@ -1,12 +1,7 @@
 #!/usr/bin/env -S node --v8-pool-size=1 --no-memory-reducer --heap-growing-percent=50
-// (The one place delaytop's node flags live: npm start runs this file, the benchmarks read
-// them here. One V8 platform thread instead of four: the dashboard's peak RSS fell from
-// ~160 to ~130 MB at the same CPU; GC work is small and a 2-core machine gains nothing.
-// The dashboard allocates at an even ~4 MB/s, once a second. V8's memory reducer takes that
-// for idleness: it shrinks the heap with back-to-back full GCs, and the next seconds grow it
-// back (a 60-s window that caught one cost 2.9% of a core instead of 2.4%). And V8 lets the
-// old generation grow up to 4x its live size before a full GC: one run in four climbed to
-// 153 MB RSS. With a fixed growth of 50% and no reducer: 130-136 MB, 2.3-2.8% of a core.)
+// (The one place delaytop's node flags live; the benchmarks read them here. They keep the
+// dashboard's steady once-a-second allocation from inflating memory and GC work: why and
+// the figures in docs/performance.md.)
 // delaytop's entry: yargs, then one of: the dashboard, batch output, the exit feed (-l),
 // a command's delays (-c), a cgroup's (-C). Every mode reads the same sources.
 import yargs from 'yargs';
