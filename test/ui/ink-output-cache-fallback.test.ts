@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { carryFramesOver, inkOutputModule } from '../../src/ui/ink-output-cache.js';
 import { runDashboard } from '../../src/ui/run.js';
-import { fakeOptions, FakeStatsSource, sampleTasks } from './fakes.js';
+import { fakeOptions, FakeStatsSource, sampleTasks } from '../fakes/dashboard-sources.js';
 
 const js = (source: string) => `data:text/javascript,${encodeURIComponent(source)}`;
 const real = inkOutputModule();
