@@ -21,8 +21,8 @@ namespace {
 constexpr size_t kSlots = 16;
 constexpr size_t kSlotBytes = 8192;  // a v17 datagram with both records is ~1.4 KiB
 // After a read that found exits, wait this long before the next poll so a storm is read
-// in recvmmsg batches instead of one wake-up (poll + recvmmsg) per exit: that halves the
-// reader's CPU in a 100,000-exit storm. Only on buffers of kCoalesceMinRcvbuf or more,
+// in recvmmsg batches instead of one wake-up (poll + recvmmsg) per exit (the saving:
+// docs/performance.md). Only on buffers of kCoalesceMinRcvbuf or more,
 // which hold thousands of datagrams: 1 ms of even a 100,000 exits/s storm is ~100 of them.
 constexpr long kCoalesceNs = 1000000;
 constexpr int kCoalesceMinRcvbuf = 1 << 20;

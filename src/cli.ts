@@ -1,12 +1,7 @@
 #!/usr/bin/env -S node --v8-pool-size=1 --no-memory-reducer --heap-growing-percent=50
-// (The one place delaytop's node flags live: npm start runs this file, the benchmarks read
-// them here. One V8 platform thread instead of four: the dashboard's peak RSS fell from
-// ~160 to ~130 MB at the same CPU; GC work is small and a 2-core machine gains nothing.
-// The dashboard allocates at an even ~4 MB/s, once a second. V8's memory reducer takes that
-// for idleness: it shrinks the heap with back-to-back full GCs, and the next seconds grow it
-// back (a 60-s window that caught one cost 2.9% of a core instead of 2.4%). And V8 lets the
-// old generation grow up to 4x its live size before a full GC: one run in four climbed to
-// 153 MB RSS. With a fixed growth of 50% and no reducer: 130-136 MB, 2.3-2.8% of a core.)
+// (The one place delaytop's node flags live; the benchmarks read them here. They keep the
+// dashboard's steady once-a-second allocation from inflating memory and GC work: why and
+// the figures in docs/performance.md.)
 // delaytop's entry: yargs, then one of: the dashboard, batch output, the exit feed (-l),
 // a command's delays (-c), a cgroup's (-C). Every mode reads the same sources.
 import yargs from 'yargs';
@@ -79,7 +74,7 @@ function parser(argv: string[]) {
     .option('replay', { type: 'string', describe: 'Play a recording into the dashboard, batch, JSON or -l output. Example: --replay /tmp/rec.jsonl -b' })
     .option('speed', { type: 'string', describe: 'With --replay: N times the recorded pace, or "max". Example: --replay rec.jsonl --speed 4' })
     .option('cgroup', { alias: 'C', type: 'string', describe: 'Show a cgroup: cgroupstats on cgroup v1, pressure files on v2. Example: -C /sys/fs/cgroup/system.slice' })
-    .option('verbose', { alias: 'v', type: 'boolean', describe: 'Debug details on stderr (netlink family, port ids, buffer sizes). Example: -v -l' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'Debug details on stderr (netlink family, port ids, buffer sizes; how the dashboard draws its frames). Example: -v -l' })
     .example('$0', 'the dashboard: pick processes with arrow keys and Enter, watch exits per CPU, ? for help')
     .example('$0 -b -p 1234 -n 3', 'three refreshes of thread 1234 as text')
     .example('$0 -b --json -t 1234 -d 0.5', 'process 1234 every half second as JSON Lines')
@@ -300,7 +295,7 @@ async function statsMode(args: Args): Promise<number> {
 type DashboardSetup = Omit<DashboardOptions, 'setDelayacct' | 'kernelRelease'>;
 
 /** kernel: the recorded one when replaying; live runs also get this machine's PSI line. */
-async function dashboard(_args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
+async function dashboard(args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
   let changed: boolean | undefined;
   const before = readDelayacct();
   const { runDashboard } = await import('./ui/run.js');
@@ -314,6 +309,7 @@ async function dashboard(_args: Args, d: DashboardSetup, recordedKernel?: string
       return e;
     },
     kernelRelease: recordedKernel ?? kernelRelease(),
+    ...(args.verbose ? { verbose: (line: string) => err(`delaytop: ${line}`) } : {}),
   });
   if (changed !== undefined && readDelayacct() !== before) {
     err(`delaytop: note: delaytop set kernel.task_delayacct=${changed ? 1 : 0} during this session, and left it so ` +

@@ -1,8 +1,8 @@
 // Hostile input through the real binary: each gets a message naming the input and an
-// exit code (2 for usage), never a stack trace, and leaves no listener registered.
+// exit code (2 for usage), never a stack trace, and leaves no process behind.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -11,10 +11,12 @@ import { isRoot } from './helpers.js';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dt-hostile-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+const MARKER = 'DELAYTOP_HOSTILE_RUN';
+const runMarker = `${process.pid}-${Date.now()}`;
 const run = (args: string[], asNobody = false) => {
   const cmd = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...args];
   const full = asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...cmd] : cmd;
-  return spawnSync(full[0]!, full.slice(1), { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnSync(full[0]!, full.slice(1), { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [MARKER]: runMarker } });
 };
 
 const header = JSON.stringify({ type: 'header', format: 'delaytop-recording', version: 1, startedMs: 0 });
@@ -70,9 +72,40 @@ for (const c of cases) {
   });
 }
 
-test('no delaytop process lingers after hostile input', (t) => {
-  if (!isRoot) return t.skip('needs root');
-  // each run above was rejected before any socket was opened, or (-c) closed its listener
-  const r = spawnSync('pgrep', ['-f', 'src/cli.ts'], { encoding: 'utf8' });
-  assert.equal(r.stdout.trim(), '', `lingering delaytop processes: ${r.stdout}`);
+// Every run carries a marker in its environment, which its descendants inherit: a process
+// that still has it after the runs ended is one of theirs that outlived them (a command, a
+// reader, anything holding its sockets), whoever it was reparented to since.
+function lingering(marker: string): string[] {
+  const needle = Buffer.from(`${MARKER}=${marker}\0`);
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`).includes(needle)) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
+    } catch {
+      // gone meanwhile, or another user's (without root: the uid 65534 runs are skipped)
+    }
+  }
+  return found;
+}
+
+test('no process of the runs above outlives them', () => {
+  assert.deepEqual(lingering(runMarker), []);
+});
+
+test('the lingering check finds a descendant left running (a control: it can fail)', async (t) => {
+  const control = `${runMarker}-control`;
+  const r = spawnSync('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8', env: { ...process.env, [MARKER]: control } });
+  const sleeper = Number(r.stdout.trim());
+  t.after(() => {
+    try {
+      process.kill(sleeper);
+    } catch {
+      // already gone
+    }
+  });
+  assert.equal(r.status, 0);
+  const found = lingering(control);
+  assert.equal(found.length, 1, found.join('\n'));
+  assert.match(found[0]!, new RegExp(`^${sleeper} sleep 30`));
 });

@@ -136,8 +136,8 @@ function compileReader(layoutVersion: number, length: number, only?: readonly st
 }
 
 const compiled = new Map<string, Reader>();
-// Readers for partial decodes, keyed by the field list itself (callers pass constants):
-// joining the names into a key on every call cost more than the decode.
+// Readers for partial decodes, keyed by the field list itself (callers pass constants), so
+// that no key string is built per call.
 const compiledOnly = new WeakMap<readonly string[], Map<string, Reader>>();
 
 // A batch is thousands of records of one version, length and field list: the last reader

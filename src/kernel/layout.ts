@@ -135,7 +135,7 @@ const category = <K extends string, P extends string>(key: K, prefix: P, since: 
   key,
   prefix,
   since,
-  // the four field names, built once: lookups by template string were a hot spot
+  // the four field names, built once: every row reads them (docs/performance.md)
   count: `${prefix}_count`,
   total: `${prefix}_delay_total`,
   max: `${prefix}_delay_max`,

@@ -1,12 +1,13 @@
 // Ink 6.8 rebuilds every frame from nothing: each line is tokenised into one object per
-// cell (its Output caches that for one frame only), the 120x40 grid is filled with fresh
-// blank cells, and every row is turned back into a string. At one frame a second that
-// was the dashboard's largest single cost, while most lines and rows are the same as one
-// frame before (idle rows, borders, the feed). So here a frame starts from the previous
-// frame's cells for the lines it had, and reuses a row's string where the row holds the
-// very same cells as before. The picture is the one Ink would draw: a test compares the
-// two on random frames. Frames with clipping (an overflow: hidden box) are left to Ink.
-// Ink does not export Output; it is reached by its file, the module Ink itself loads.
+// cell (its Output caches that for one frame only), the grid is filled with fresh blank
+// cells, and every row is turned back into a string, while most lines and rows are the
+// same as one frame before (idle rows, borders, the feed). So here a frame starts from the
+// previous frame's cells for the lines it had, and reuses a row's string where the row
+// holds the very same cells as before (the cost it saves: docs/performance.md).
+// The picture is the one Ink would draw: at start-up a probe frame is drawn both ways and
+// compared, and an Output of another shape or a different picture leaves Ink's own
+// drawing in place; a test compares the two on random frames. Frames with clipping (an
+// overflow: hidden box) are left to Ink.
 import { styledCharsToString, type StyledChar } from '@alcalzone/ansi-tokenize';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -123,36 +124,113 @@ function draw(o: InkOutput): Frame {
   return { output: lines.join('\n'), height: grid.length };
 }
 
-let installed: Promise<boolean> | null = null;
+/** Whether frames are drawn here or by Ink itself, and why not here. */
+export type FrameCache = { carried: true } | { carried: false; reason: string };
+
+type OutputClass = new (o: { width: number; height: number }) => InkOutput & {
+  write(x: number, y: number, text: string, options: { transformers: ((line: string, index: number) => string)[] }): void;
+  get(): Frame;
+};
+
+/** Where Ink 6.8 keeps Output: not exported, so reached by the file Ink itself loads. */
+export function inkOutputModule(): string {
+  const entry = createRequire(import.meta.url).resolve('ink');
+  return pathToFileURL(path.join(path.dirname(entry), 'output.js')).href;
+}
+
+const hasMethod = (o: object, name: string, arity: number): boolean =>
+  typeof (o as Record<string, unknown>)[name] === 'function' && ((o as Record<string, unknown>)[name] as () => void).length === arity;
+
+/** Why an Output instance is not shaped as the carry-over reads it, or null. */
+function misshapen(o: InkOutput): string | null {
+  const caches = o.caches as Partial<InkOutput['caches']> | undefined;
+  if (!Array.isArray(o.operations)) return 'Output has no operations array';
+  if (!caches || !(caches.styledChars instanceof Map)) return 'Output.caches.styledChars is not a Map';
+  if (caches.styledChars.size !== 0) return 'a new Output\'s styledChars cache is not empty';
+  if (!hasMethod(caches, 'getStyledChars', 1) || !hasMethod(caches, 'getStringWidth', 1)) return 'Output.caches lacks getStyledChars(line) or getStringWidth(text)';
+  return null;
+}
+
+// A frame that takes every path of draw: styles, wide characters, a write of two lines,
+// a transformer, overlapping writes, a row off the bottom; drawn twice with one change,
+// so that the second frame reuses cells and rows from the first.
+const PROBE_WIDTH = 24;
+const PROBE_HEIGHT = 4;
+function probe(Output: OutputClass, second: boolean): InkOutput & { get(): Frame } {
+  const o = new Output({ width: PROBE_WIDTH, height: PROBE_HEIGHT });
+  const upper = [(line: string) => line.toUpperCase()];
+  o.write(0, 0, '\x1b[1mPID\x1b[22m \x1b[31mcomm\x1b[39m 漢字 ✓', { transformers: [] });
+  o.write(2, 1, second ? 'row two\n\x1b[7mthree\x1b[27m' : 'row 2\n\x1b[7mthree\x1b[27m', { transformers: [] });
+  o.write(10, 1, 'over', { transformers: upper });
+  o.write(0, 3, 'last\noff the grid', { transformers: [] });
+  return o;
+}
 
 /**
- * Make Ink's Output reuse the previous frame's cells and rows. Resolves false, changing
- * nothing, where this Ink's Output is not shaped as 6.8's (frames are then built as Ink
- * builds them; a test pins the expectation).
+ * Patch the Output class of `mod` (Ink's output.js), after checking that it has the
+ * shape this file reads and that a probe frame comes out as Ink draws it; anything else
+ * leaves the class as it was.
  */
-export function carryFramesOver(): Promise<boolean> {
-  installed ??= (async () => {
-    const entry = createRequire(import.meta.url).resolve('ink');
-    const mod = (await import(pathToFileURL(path.join(path.dirname(entry), 'output.js')).href)) as { default?: { prototype?: { get?: unknown } } };
-    const proto = mod.default?.prototype;
-    if (!proto || typeof proto.get !== 'function') return false;
-    const inkGet = proto.get as (this: InkOutput) => Frame;
-    let previous = new Map<string, StyledChar[]>();
-    proto.get = function (this: InkOutput): Frame {
-      const caches = this.caches as Partial<InkOutput['caches']> | undefined;
-      const shaped = caches?.styledChars instanceof Map && caches.styledChars.size === 0 && typeof caches.getStyledChars === 'function' &&
-        typeof caches.getStringWidth === 'function' && Array.isArray(this.operations);
-      if (!shaped) return inkGet.call(this);
-      const frame = new CarryOver(previous);
-      this.caches.styledChars = frame;
-      try {
-        return this.operations.some(clips) ? inkGet.call(this) : draw(this);
-      } finally {
-        frame.seal();
-        previous = frame;
+function patchOutput(mod: unknown): FrameCache {
+  const Output = (mod as { default?: unknown } | null)?.default;
+  if (typeof Output !== 'function' || typeof Output.prototype !== 'object') return { carried: false, reason: 'output.js has no default Output class' };
+  const proto = Output.prototype as Record<string, unknown>;
+  for (const [name, arity] of [['get', 0], ['write', 4], ['clip', 1], ['unclip', 0]] as const) {
+    if (!hasMethod(proto, name, arity)) return { carried: false, reason: `Output.prototype.${name} is not a method of ${arity} argument(s)` };
+  }
+  const inkGet = proto.get as (this: InkOutput) => Frame;
+  const Class = Output as OutputClass;
+  let previous = new Map<string, StyledChar[]>();
+  const carriedGet = function (this: InkOutput): Frame {
+    if (misshapen(this) !== null) return inkGet.call(this);
+    const frame = new CarryOver(previous);
+    this.caches.styledChars = frame;
+    try {
+      return this.operations.some(clips) ? inkGet.call(this) : draw(this);
+    } finally {
+      frame.seal();
+      previous = frame;
+    }
+  };
+  try {
+    const shape = misshapen(new Class({ width: PROBE_WIDTH, height: PROBE_HEIGHT }));
+    if (shape !== null) return { carried: false, reason: shape };
+    for (const second of [false, true]) {
+      const ink = inkGet.call(probe(Class, second));
+      const ours = carriedGet.call(probe(Class, second));
+      if (ours.output !== ink.output || ours.height !== ink.height) {
+        return { carried: false, reason: `a probe frame differs from Ink's: ${JSON.stringify(ours.output)} instead of ${JSON.stringify(ink.output)}` };
       }
-    };
-    return true;
-  })();
+    }
+  } catch (e) {
+    return { carried: false, reason: `the probe frame failed: ${(e as Error)?.message ?? e}` };
+  } finally {
+    lastRows = [];
+    lastLines = [];
+  }
+  proto.get = carriedGet;
+  return { carried: true };
+}
+
+const installs = new Map<string, Promise<FrameCache>>();
+
+/**
+ * Make Ink's Output reuse the previous frame's cells and rows, once per module. Where
+ * that Output is missing or not shaped as Ink 6.8's (an upgrade), nothing changes:
+ * frames are then built as Ink builds them, and the result says why.
+ * `outputModule`: a URL; tests point it at a stand-in.
+ */
+export function carryFramesOver(outputModule?: string): Promise<FrameCache> {
+  let url: string;
+  try {
+    url = outputModule ?? inkOutputModule();
+  } catch (e) {
+    return Promise.resolve({ carried: false, reason: `Ink's output.js not found: ${(e as Error)?.message ?? e}` });
+  }
+  let installed = installs.get(url);
+  if (!installed) {
+    installed = import(url).then(patchOutput, (e: unknown) => ({ carried: false as const, reason: `Ink's output.js did not load: ${(e as Error)?.message ?? e}` }));
+    installs.set(url, installed);
+  }
   return installed;
 }

@@ -28,6 +28,8 @@ export interface DashboardOptions {
   /** this machine's PSI line, read again at every refresh (live runs only) */
   pressure?: () => string;
   kernelRelease: string;
+  /** -v: a debug line for stderr, written before the dashboard opens */
+  verbose?: (line: string) => void;
   /** for tests: streams other than the process's */
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;

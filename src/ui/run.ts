@@ -15,6 +15,8 @@ import { colourWanted, enterAltScreen, FullScreenStdout } from './terminal.js';
 export interface RunOverrides {
   /** end after this many ms (benchmarks, demos); default: until q or a signal */
   durationMs?: number;
+  /** for tests: the module whose Output the frame cache patches (default: Ink's own) */
+  inkOutputModule?: string;
 }
 
 /** Returns the process exit code. */
@@ -23,7 +25,10 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   const stdin = opts.stdin ?? process.stdin;
   // Without a terminal on stdin (a benchmark) there are no keys: useInput would throw.
   const interactive = !!stdin.isTTY;
-  await carryFramesOver();
+  const frames = await carryFramesOver(overrides.inkOutputModule);
+  // before the alternate screen: the line stays on the terminal after the dashboard
+  opts.verbose?.(frames.carried ? 'dashboard frames: Ink 6.8 Output patched to reuse the previous frame' :
+    `dashboard frames: drawn by Ink itself (its Output is not what the frame cache expects: ${frames.reason})`);
   const controller = new DashboardController(opts);
   const screen = enterAltScreen(stdout, stdin);
   const inkStdout = new FullScreenStdout(stdout, colourWanted());

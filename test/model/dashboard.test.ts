@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { computeScan, IDENTITY_RECHECK_REFRESHES, identityDue, matchesFilter, scanTargets, viewRows, type ExitsSince, type PrevScan, type TaskRow } from '../../src/model/dashboard.js';
 import type { Sample } from '../../src/model/delays.js';
 import { targetKey, type Target } from '../../src/sources/types.js';
-import { FakeStatsSource, record, S, sampleTasks } from '../ui/fakes.js';
+import { FakeStatsSource, record, S, sampleTasks } from '../fakes/dashboard-sources.js';
 
 const ON = { on: true, onSinceSec: 0 };
 

@@ -1,7 +1,7 @@
 // The pure delay model: intervals, lifetime figures, overflow resets, pid reuse, n/a rules.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodedRecord } from '../records.js';
+import { decodedRecord } from '../fakes/records.js';
 import { CATEGORIES, type CategoryKey } from '../../src/kernel/layout.js';
 import { computeDelays, delayPercentOf, isReused, largestDelay, spanOf, type CategoryDelay, type Recording, type Sample, type TaskDelays } from '../../src/model/delays.js';
 import { recordingFor } from '../../src/model/recording.js';

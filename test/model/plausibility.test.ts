@@ -1,7 +1,7 @@
 // The plausibility rules, one by one, and the legitimate large figures they must leave alone.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodedRecord } from '../records.js';
+import { decodedRecord } from '../fakes/records.js';
 import { computeDelays, type Sample } from '../../src/model/delays.js';
 import { computeScan, viewRows, type TaskRow } from '../../src/model/dashboard.js';
 import { intervalSuspects, judge, threadSuspects } from '../../src/model/plausibility.js';

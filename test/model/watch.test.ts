@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { computeScan, scanTargets, type PrevScan } from '../../src/model/dashboard.js';
 import { FeedStore } from '../../src/model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, HISTORY_LEN } from '../../src/model/watch.js';
-import { counters, exitRecord, FakeStatsSource, S, sampleTasks } from '../ui/fakes.js';
+import { counters, exitRecord, FakeStatsSource, S, sampleTasks } from '../fakes/dashboard-sources.js';
 
 const ON = { on: true, onSinceSec: 0 };
 

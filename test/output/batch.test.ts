@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runBatch, type BatchOptions } from '../../src/output/batch.js';
-import { FakeStatsSource } from '../sources/fake.js';
+import { ScriptedStatsSource } from '../fakes/scripted-stats.js';
 
 function opts(over: Partial<BatchOptions>): BatchOptions & { out: string[]; err: string[] } {
   const out: string[] = [];
@@ -24,7 +24,7 @@ function opts(over: Partial<BatchOptions>): BatchOptions & { out: string[]; err:
 const base = { ac_comm: 'worker', ac_pid: 42, ac_btime64: 1000, ac_etime: 2_000_000, cpu_count: 10, cpu_delay_total: 1_000_000, blkio_count: 2, blkio_delay_total: 4_000_000 };
 
 test('JSON: lifetime first, then rates; exact integers; a gone line once', async () => {
-  const src = new FakeStatsSource([
+  const src = new ScriptedStatsSource([
     () => ({ status: 'ok', values: base }),
     () => ({ status: 'ok', values: { ...base, cpu_count: 20, cpu_delay_total: 101_000_000, blkio_delay_total: 2n ** 60n } }),
     () => ({ status: 'gone' }),
@@ -50,7 +50,7 @@ test('JSON: lifetime first, then rates; exact integers; a gone line once', async
 });
 
 test('a pid that does not exist: a clear message and exit 1', async () => {
-  const src = new FakeStatsSource([() => ({ status: 'gone' })]);
+  const src = new ScriptedStatsSource([() => ({ status: 'gone' })]);
   const o = opts({ iterations: 1 });
   assert.equal(await runBatch(src, o), 1);
   assert.deepEqual(o.out, []);
@@ -58,7 +58,7 @@ test('a pid that does not exist: a clear message and exit 1', async () => {
 });
 
 test('delay accounting off: non-CPU categories n/a, CPU still valid', async () => {
-  const src = new FakeStatsSource([() => ({ status: 'ok', values: base })]);
+  const src = new ScriptedStatsSource([() => ({ status: 'ok', values: base })]);
   const o = opts({ iterations: 1, delayacct: () => ({ on: false, onSinceSec: null }) });
   assert.equal(await runBatch(src, o), 0);
   const [l] = o.out.map((x) => JSON.parse(x));
@@ -67,7 +67,7 @@ test('delay accounting off: non-CPU categories n/a, CPU still valid', async () =
 });
 
 test('text: a header and one row per task, n/a where not recorded', async () => {
-  const src = new FakeStatsSource([() => ({ status: 'ok', values: base })]);
+  const src = new ScriptedStatsSource([() => ({ status: 'ok', values: base })]);
   const o = opts({ iterations: 1, json: false, delayacct: () => ({ on: false, onSinceSec: null }) });
   assert.equal(await runBatch(src, o), 0);
   assert.match(o.out[0]!, /^delaytop - \d\d:\d\d:\d\d .*delayacct off/);
@@ -78,7 +78,7 @@ test('text: a header and one row per task, n/a where not recorded', async () => 
 test('interrupted: stops before the next refresh', async () => {
   let stop!: () => void;
   const interrupted = new Promise<void>((r) => (stop = r));
-  const src = new FakeStatsSource([() => ({ status: 'ok', values: base })]);
+  const src = new ScriptedStatsSource([() => ({ status: 'ok', values: base })]);
   const o = opts({ iterations: Infinity, intervalSec: 10, interrupted });
   setTimeout(stop, 50);
   const t0 = Date.now();

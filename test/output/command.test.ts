@@ -172,7 +172,7 @@ test('summarizeCommand: a lone PID record is the whole process; a missing one is
 });
 
 test('summarizeCommand: impossible figures are marked with a footnote and counted; the whole process is bounded by its threads lives', async () => {
-  const { decodedRecord } = await import('../records.js');
+  const { decodedRecord } = await import('../fakes/records.js');
   const { commandJson, formatCommandReport } = await import('../../src/output/command.js');
   const S = 1e9;
   // two threads lived 0.2 s and 0.3 s; the kernel's TGID sum says 5 s of IO (python3 -c ... of the issue)

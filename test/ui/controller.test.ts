@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Target } from '../../src/sources/types.js';
 import { DashboardController } from '../../src/ui/controller.js';
-import { counters, exitRecord, FakeExitSource, FakeStatsSource, fakeOptions, sampleTasks } from './fakes.js';
+import { counters, exitRecord, FakeExitSource, FakeStatsSource, fakeOptions, sampleTasks } from '../fakes/dashboard-sources.js';
 
 const pidsAsked = (q: readonly Target[]) => q.filter((t) => t.kind === 'pid').map((t) => t.id);
 
@@ -96,7 +96,7 @@ test('with a refresh further away than the feed rate, exits publish on their own
 });
 
 test("a process's interval is bounded by its live threads' lives plus those the exit feed saw end in it (only when the feed lost nothing)", async () => {
-  const { FlushingExitSource, S } = await import('./fakes.js');
+  const { FlushingExitSource, S } = await import('../fakes/dashboard-sources.js');
   const run = async (emit: (e: InstanceType<typeof FlushingExitSource>) => void) => {
     const stats = new FakeStatsSource(sampleTasks());
     const exits = new FlushingExitSource();

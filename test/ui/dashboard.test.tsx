@@ -11,7 +11,7 @@ import { DashboardController } from '../../src/ui/controller.js';
 import { Dashboard } from '../../src/ui/dashboard.js';
 import { KEYMAP, keyLabel } from '../../src/ui/keymap.js';
 import type { DashboardOptions } from '../../src/ui/options.js';
-import { counters, exitRecord, FakeExitSource, fakeOptions, FakeStatsSource, S, sampleTasks } from './fakes.js';
+import { counters, exitRecord, FakeExitSource, fakeOptions, FakeStatsSource, S, sampleTasks } from '../fakes/dashboard-sources.js';
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 const ANSI = /\x1b\[[0-9;]*m/g;

@@ -19,7 +19,7 @@ type OutputClass = { new (o: { width: number; height: number }): Output; prototy
 const entry = createRequire(import.meta.url).resolve('ink');
 const Output = ((await import(pathToFileURL(path.join(path.dirname(entry), 'output.js')).href)) as { default: OutputClass }).default;
 const inkGet = Output.prototype.get; // Ink's own, before the carry-over replaces it
-const installed = await carryFramesOver();
+const installed = (await carryFramesOver()).carried;
 
 interface Write {
   x: number;

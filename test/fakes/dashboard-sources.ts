@@ -1,7 +1,7 @@
 // Fake sources for dashboard tests: tasks whose delays the test sets, a clock that moves
 // one second per query, and an exit source the test feeds by hand.
 import type { Taskstats } from '../../src/kernel/decode.js';
-import { decodedRecord } from '../records.js';
+import { decodedRecord } from './records.js';
 import type { CpuCounters, ExitRecord } from '../../src/kernel/exitrecord.js';
 import { CATEGORIES, type CategoryKey } from '../../src/kernel/layout.js';
 import type { ExitBatch, ExitSource } from '../../src/sources/exits.js';

@@ -1,7 +1,7 @@
 // A decoded record as the decoder shapes it: every field of its version, 0 unless given.
 // For tests of what comes after decoding (model, UI), without going through bytes.
-import type { Taskstats } from '../src/kernel/decode.js';
-import { FIELDS, STRUCT_SIZE } from '../src/kernel/layout.js';
+import type { Taskstats } from '../../src/kernel/decode.js';
+import { FIELDS, STRUCT_SIZE } from '../../src/kernel/layout.js';
 
 export function decodedRecord(fields: Record<string, number | bigint | string>, version = 16): Taskstats {
   const raw: Taskstats['raw'] = {};

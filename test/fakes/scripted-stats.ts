@@ -25,7 +25,7 @@ export function makeStats(values: Record<string, number | bigint | string>, vers
 
 export type Step = (t: Target) => { status: 'ok'; values: Record<string, number | bigint | string> } | { status: 'gone' };
 
-export class FakeStatsSource implements StatsSource {
+export class ScriptedStatsSource implements StatsSource {
   readonly name = 'replay' as const;
   queries = 0;
   closed = false;
