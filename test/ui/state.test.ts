@@ -8,7 +8,7 @@ import { feedStart } from '../../src/ui/use-exit-feed-state.js';
 import { selectedIndex, windowTop } from '../../src/ui/use-process-table-state.js';
 
 const row = (id: number): TaskRow => ({
-  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm: `p${id}`, percent: { CPU: 0, IO: 0, SWAP: 0 }, lifetime: false,
+  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm: `p${id}`, percent: { CPU: 0, IO: 0, SWAP: 0 }, lifetime: false, suspect: null,
 });
 
 function ctx(ids: number[], over: Partial<UiContext> = {}): UiContext {
