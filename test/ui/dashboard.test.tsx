@@ -6,7 +6,6 @@ import { EventEmitter } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import { render as inkRender } from 'ink';
 import { render } from 'ink-testing-library';
-import React from 'react';
 import { DashboardController } from '../../src/ui/controller.js';
 import { Dashboard } from '../../src/ui/dashboard.js';
 import { KEYMAP, keyLabel } from '../../src/ui/keymap.js';
