@@ -42,7 +42,7 @@ test('the highlight moves by row, page, home and end, and scrolls the window', (
 });
 
 test('the highlight stays on its task when rows re-sort, and pinning pins that task', () => {
-  let { state } = press(initialUiState, ctx([1, 2, 3]), down);
+  const { state } = press(initialUiState, ctx([1, 2, 3]), down);
   assert.equal(state.table.selectedKey, 'tgid:2');
   const resorted = ctx([3, 2, 1]);
   assert.equal(selectedIndex(state.table, resorted.rowKeys), 1);
