@@ -23,7 +23,7 @@ test('cpulists expand, and bad cpumasks are refused with the possible CPUs named
   for (const bad of ['9999', '0-', 'a', '', '1'.repeat(10240), '2-1', '0,,1', '-1']) {
     assert.throws(() => parseCpumask('-m', bad, '0-1'), (e: unknown) => e instanceof UsageError && /^-m /.test(e.message), bad.slice(0, 10));
   }
-  assert.match(String((() => { try { parseCpumask('-m', '5', '0-3'); } catch (e) { return (e as Error).message; } })()), /possible CPUs: 0-3/);
+  assert.throws(() => parseCpumask('-m', '5', '0-3'), /possible CPUs: 0-3/);
 });
 
 test('sizes, seconds and counts', () => {

@@ -39,6 +39,7 @@ test('kernel errors become advice', () => {
   assert.match(eperm.explain(), /scripts\/install-privileged\.sh/);
   assert.doesNotMatch(eperm.explain(), /setcap/, "never advise setcap on the system's node");
   const enoent = fromNative({ code: 'ENOENT', message: 'x' }, 'open taskstats socket');
+  assert.ok(enoent instanceof TaskstatsError);
   assert.match(enoent.explain(), /CONFIG_TASKSTATS/);
 });
 

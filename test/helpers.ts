@@ -29,7 +29,7 @@ export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((r) => child.on('exit', (code) => r(code)));
 }
 
-export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** /proc/<pid>/schedstat (or a thread's): run ns, run-queue wait ns, timeslices. */
 export function schedstat(path: string): [bigint, bigint, bigint] {

@@ -243,11 +243,10 @@ export class ReplaySource implements StatsSource {
       return r;
     } catch (e) {
       this.exhausted = true;
-      if (line && !line.terminated && e instanceof LineError) {
-        // The writer ends every line with \n: this one was cut off mid-write.
-        e = new LineError(`cut short (the file ends in the middle of a record: the recording was truncated)`);
-      }
-      this.pendingError = this.lineError(e, line?.no);
+      // The writer ends every line with \n: one without it was cut off mid-write.
+      const cut = line && !line.terminated && e instanceof LineError;
+      const err = cut ? new LineError(`cut short (the file ends in the middle of a record: the recording was truncated)`) : e;
+      this.pendingError = this.lineError(err, line?.no);
       return null;
     }
   }
@@ -478,17 +477,16 @@ export class ReplaySource implements StatsSource {
   /** The recorded exit feed, on the same timeline as the samples. */
   exits(): ExitSource {
     this.exitsWanted = true;
-    const self = this;
     return {
       cpus: this.header.exitCpus ?? [],
-      start(fn) {
-        self.exitFn = fn;
-        for (const b of self.exitBacklog.splice(0)) fn(b);
-        self.ensureStarted();
+      start: (fn) => {
+        this.exitFn = fn;
+        for (const b of this.exitBacklog.splice(0)) fn(b);
+        this.ensureStarted();
       },
-      close() {
-        self.exitFn = null;
-        return { records: [], counters: self.lastCounters };
+      close: () => {
+        this.exitFn = null;
+        return { records: [], counters: this.lastCounters };
       },
     };
   }

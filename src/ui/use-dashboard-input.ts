@@ -3,7 +3,7 @@
 // keys as a single event and the meaning of a key depends on the one before it
 // ("/" starts a filter, so the "q" after it is text, not quit).
 import { useInput } from 'ink';
-import { useRef } from 'react';
+import { useLayoutEffect, useRef } from 'react';
 import { keyEvents } from './keymap.js';
 import { applyKey, type Effect, type UiContext, type UiState } from './use-dashboard-state.js';
 
@@ -19,8 +19,11 @@ export interface DashboardInputOptions {
 export function useDashboardInput({ isActive, state, setState, context, run }: DashboardInputOptions): void {
   const stateRef = useRef(state);
   const contextRef = useRef(context);
-  stateRef.current = state;
-  contextRef.current = context;
+  // After each commit, before any key can arrive (not during render, which React may discard).
+  useLayoutEffect(() => {
+    stateRef.current = state;
+    contextRef.current = context;
+  });
   useInput(
     (input, key) => {
       let s = stateRef.current;

@@ -135,7 +135,7 @@ test('a task gone between listing and query has no row; a pinned one\'s status s
 });
 
 const row = (id: number, cpu: number | null, io: number | null, comm = `c${id}`): TaskRow => ({
-  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm, percent: { CPU: cpu, IO: io, SWAP: 0 }, lifetime: false,
+  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm, percent: { CPU: cpu, IO: io, SWAP: 0 }, lifetime: false, suspect: null,
 });
 
 test('ac_btime64 flipping by a second between queries (as the kernel does) is not pid reuse', async () => {

@@ -60,7 +60,9 @@ test('a pinned task that ends stays, marked exited with the status from the exit
   assert.deepEqual(pinned[0]!.exited, { status: null });
   const late = exitRecord({ pid: 300, comm: 'charlie', signal: 9 });
   pinned = [...markExits(pinned, [late])];
-  assert.equal(pinned[0]!.exited?.status?.signal, 9);
+  // through a local: tsc keeps pinned[0]!.exited narrowed by the deepEqual above across the assignment
+  const charlie = pinned[0]!;
+  assert.equal(charlie.exited?.status?.signal, 9);
   assert.deepEqual(watchTargets(pinned, () => []), [], 'exited tasks are no longer queried (their id may be reused)');
 });
 

@@ -12,18 +12,22 @@ import { delay, needsRoot } from '../helpers.js';
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
 const ncpu = os.cpus().length;
 
+// A parsed line of `-l --json`: the tests read it field by field, as a consumer would.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON, checked by the assertions
+type JsonLine = any;
+
 interface Run {
   child: ChildProcess;
-  lines: any[];
-  listening: Promise<any>;
+  lines: JsonLine[];
+  listening: Promise<JsonLine>;
   done: Promise<number | null>;
 }
 
 function startListen(extra: string[] = []): Run {
   const child = spawn(process.execPath, [...CLI, '-l', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: any[] = [];
-  let onListening: (v: any) => void;
-  const listening = new Promise<any>((r) => (onListening = r));
+  const lines: JsonLine[] = [];
+  let onListening: (v: JsonLine) => void;
+  const listening = new Promise<JsonLine>((r) => (onListening = r));
   createInterface({ input: child.stdout! }).on('line', (l) => {
     const o = JSON.parse(l);
     lines.push(o);

@@ -6,7 +6,6 @@ import { EventEmitter } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import { render as inkRender } from 'ink';
 import { render } from 'ink-testing-library';
-import React from 'react';
 import { DashboardController } from '../../src/ui/controller.js';
 import { Dashboard } from '../../src/ui/dashboard.js';
 import { KEYMAP, keyLabel } from '../../src/ui/keymap.js';
@@ -84,7 +83,7 @@ test('Enter pins the highlighted process: the watch pane shows its delay table, 
   assert.match(f, /delay% +avg +count +max\* +total/);
   assert.match(f, /last interval +since start/);
   assert.match(f, /IO +n\/a +n\/a/, 'IO could not be recorded for this task');
-  assert.match(f, /\*    200/, 'the pinned row is marked in the table');
+  assert.match(f, /\* {4}200/, 'the pinned row is marked in the table');
   // the next refresh fills in the thread count and keeps the table live
   d.stats.wait(200, 'CPU', 1, 0.5 * S, 4e6);
   await d.controller.refresh();
@@ -144,7 +143,7 @@ test('the exit feed lists exits newest first with per-CPU rates; a loss shows in
 test('"/" filters by name as you type (q included), Esc clears it; q quits', async (t) => {
   const d = await setup(t);
   await d.press('/char');
-  let f = plain(d.frame());
+  const f = plain(d.frame());
   assert.match(f, /Processes 1\/3/);
   assert.match(f, /charlie/);
   assert.ok(!f.includes('bravo'));

@@ -60,9 +60,9 @@ test('frames are what Ink draws, over 300 random frames that change a little at 
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return seed % n;
   };
-  const styles = [['\x1b[31m', '\x1b[39m'], ['\x1b[1m', '\x1b[22m'], ['\x1b[2m', '\x1b[22m'], ['\x1b[7m', '\x1b[27m'], ['\x1b[36m', '\x1b[39m'], ['', '']];
+  const styles: [string, string][] = [['\x1b[31m', '\x1b[39m'], ['\x1b[1m', '\x1b[22m'], ['\x1b[2m', '\x1b[22m'], ['\x1b[7m', '\x1b[27m'], ['\x1b[36m', '\x1b[39m'], ['', '']];
   const words = ['pid', '1234', 'kworker/0:1', '0.00', '漢字', '✓', 'CPU%▼', '│', '─────', ' ', 'n/a', 'lost 0'];
-  const text = () => {
+  const text = (): string => {
     let s = '';
     for (let i = rnd(6); i >= 0; i--) {
       const [on, off] = styles[rnd(styles.length)]!;

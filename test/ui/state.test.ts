@@ -8,7 +8,7 @@ import { feedStart } from '../../src/ui/use-exit-feed-state.js';
 import { selectedIndex, windowTop } from '../../src/ui/use-process-table-state.js';
 
 const row = (id: number): TaskRow => ({
-  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm: `p${id}`, percent: { CPU: 0, IO: 0, SWAP: 0 }, lifetime: false,
+  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm: `p${id}`, percent: { CPU: 0, IO: 0, SWAP: 0 }, lifetime: false, suspect: null,
 });
 
 function ctx(ids: number[], over: Partial<UiContext> = {}): UiContext {
@@ -42,7 +42,7 @@ test('the highlight moves by row, page, home and end, and scrolls the window', (
 });
 
 test('the highlight stays on its task when rows re-sort, and pinning pins that task', () => {
-  let { state } = press(initialUiState, ctx([1, 2, 3]), down);
+  const { state } = press(initialUiState, ctx([1, 2, 3]), down);
   assert.equal(state.table.selectedKey, 'tgid:2');
   const resorted = ctx([3, 2, 1]);
   assert.equal(selectedIndex(state.table, resorted.rowKeys), 1);
