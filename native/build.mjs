@@ -10,10 +10,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 function findNodedir() {
-  const candidates = [
-    process.env.npm_config_nodedir,
-    path.resolve(path.dirname(process.execPath), '..'),
-  ].filter(Boolean);
+  const candidates = [process.env.npm_config_nodedir, path.resolve(path.dirname(process.execPath), '..')].filter(
+    Boolean,
+  );
   for (const dir of candidates) {
     if (existsSync(path.join(dir, 'include', 'node', 'node_api.h'))) return dir;
   }
@@ -25,16 +24,24 @@ function findNodeGyp() {
   const fromNpm = process.env.npm_config_node_gyp;
   if (fromNpm && existsSync(fromNpm)) return fromNpm;
   for (const id of ['node-gyp/bin/node-gyp.js']) {
-    try { return require.resolve(id); } catch {}
+    try {
+      return require.resolve(id);
+    } catch {}
   }
-  const npmBundled = path.resolve(path.dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
+  const npmBundled = path.resolve(
+    path.dirname(process.execPath),
+    '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
+  );
   return existsSync(npmBundled) ? npmBundled : null;
 }
 
 const nodedir = findNodedir();
 if (!nodedir) {
-  console.error('delaytop: cannot find Node.js headers (include/node/node_api.h) next to ' + process.execPath +
-    '.\n  Install the headers of this Node.js (e.g. the official tarball has them) or set npm_config_nodedir.');
+  console.error(
+    'delaytop: cannot find Node.js headers (include/node/node_api.h) next to ' +
+      process.execPath +
+      '.\n  Install the headers of this Node.js (e.g. the official tarball has them) or set npm_config_nodedir.',
+  );
   process.exit(1);
 }
 const gyp = findNodeGyp();

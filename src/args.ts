@@ -16,7 +16,9 @@ function list(values: unknown): string[] {
 export function parseIds(flag: string, kind: TargetKind, values: unknown, pidMax: number): Target[] {
   return list(values).map((s) => {
     if (!/^[0-9]+$/.test(s)) {
-      throw new UsageError(`${flag} ${JSON.stringify(s)}: not a process id (expected a whole number from 1 to ${pidMax})`);
+      throw new UsageError(
+        `${flag} ${JSON.stringify(s)}: not a process id (expected a whole number from 1 to ${pidMax})`,
+      );
     }
     const id = Number(s);
     if (id < 1 || id > pidMax) {
@@ -65,14 +67,20 @@ export function expandCpulist(text: string): number[] | string {
 /** -m CPUMASK: a cpulist of CPUs that exist (/sys/devices/system/cpu/possible). */
 export function parseCpumask(flag: string, value: unknown, possibleList: string): number[] {
   const text = String(value ?? '').trim();
-  const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}... (${text.length} characters)` : JSON.stringify(text);
-  if (text.length > MAX_CPULIST_CHARS) throw new UsageError(`${flag} ${shown}: too long; use ranges, e.g. ${flag} 0-3,8`);
+  const shown =
+    text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}... (${text.length} characters)` : JSON.stringify(text);
+  if (text.length > MAX_CPULIST_CHARS)
+    throw new UsageError(`${flag} ${shown}: too long; use ranges, e.g. ${flag} 0-3,8`);
   const cpus = expandCpulist(text);
-  if (typeof cpus === 'string') throw new UsageError(`${flag} ${shown}: ${cpus}; expected a cpulist such as 0-3,8 (CPUs here: ${possibleList})`);
+  if (typeof cpus === 'string')
+    throw new UsageError(`${flag} ${shown}: ${cpus}; expected a cpulist such as 0-3,8 (CPUs here: ${possibleList})`);
   const possible = expandCpulist(possibleList);
   const ok = new Set(typeof possible === 'string' ? [] : possible);
   const bad = cpus.filter((c) => !ok.has(c));
-  if (bad.length) throw new UsageError(`${flag} ${shown}: no CPU ${bad.slice(0, 5).join(', ')} on this machine (possible CPUs: ${possibleList})`);
+  if (bad.length)
+    throw new UsageError(
+      `${flag} ${shown}: no CPU ${bad.slice(0, 5).join(', ')} on this machine (possible CPUs: ${possibleList})`,
+    );
   return cpus;
 }
 
@@ -83,7 +91,9 @@ export function parseBytes(flag: string, value: unknown, min = 4096, max = 1 << 
   const mult = m?.[2] ? 1024 ** ('KMG'.indexOf(m[2][0]!.toUpperCase()) + 1) : 1;
   const n = m ? Number(m[1]) * mult : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`${flag} ${JSON.stringify(s)}: expected a size from ${min} to ${max} bytes (e.g. ${flag} 16M)`);
+    throw new UsageError(
+      `${flag} ${JSON.stringify(s)}: expected a size from ${min} to ${max} bytes (e.g. ${flag} 16M)`,
+    );
   }
   return n;
 }

@@ -8,7 +8,15 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parseBytes, parseCount, parseCpumask, parseIds, parseSeconds, UsageError } from './args.js';
 import { DELAYACCT_OFF_ADVICE, TaskstatsError } from './kernel/errors.js';
-import { failSession, interrupted, onCleanup, outputFailed, signalExitCode, watchOutput, writeStderr } from './lifecycle.js';
+import {
+  failSession,
+  interrupted,
+  onCleanup,
+  outputFailed,
+  signalExitCode,
+  watchOutput,
+  writeStderr,
+} from './lifecycle.js';
 import type { DelayacctState } from './model/recording.js';
 import { runBatch, withoutLeaders } from './output/batch.js';
 import { runCommand } from './output/command.js';
@@ -18,7 +26,15 @@ import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitSource } from './sour
 import { formatCgroup, formatPressureLine, readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
 import { ReplayEnded, ReplaySource } from './sources/replay.js';
-import { delayacctTracker, kernelRelease, readCpulist, readDelayacct, readPidMax, watchDelayacct, writeDelayacct } from './sources/system.js';
+import {
+  delayacctTracker,
+  kernelRelease,
+  readCpulist,
+  readDelayacct,
+  readPidMax,
+  watchDelayacct,
+  writeDelayacct,
+} from './sources/system.js';
 import type { StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './ui/options.js';
 import { printable } from './output/text.js';
@@ -40,7 +56,8 @@ export function splitCommand(argv: string[]): { own: string[]; command: string[]
     if (argv[i] === '--') break;
     if (argv[i] === '-c' || argv[i] === '--command') {
       const command = argv.slice(i + 1);
-      if (command.length === 0) throw new UsageError(`${argv[i]}: no command given (e.g. delaytop -c dd if=/dev/zero of=/dev/null count=1000)`);
+      if (command.length === 0)
+        throw new UsageError(`${argv[i]}: no command given (e.g. delaytop -c dd if=/dev/zero of=/dev/null count=1000)`);
       return { own: argv.slice(0, i), command };
     }
   }
@@ -52,29 +69,108 @@ function parser(argv: string[]) {
     .scriptName('delaytop')
     .usage(
       '$0 [options]\n\nWhich tasks are waiting, and on what: per-task delay accounting (CPU, IO, SWAP, RECLAIM, THRASHING,\n' +
-        'COMPACT, WPCOPY, IRQ) from the kernel\'s taskstats, and a feed of exiting tasks with an exact loss count.\n' +
+        "COMPACT, WPCOPY, IRQ) from the kernel's taskstats, and a feed of exiting tasks with an exact loss count.\n" +
         'In a terminal it opens the dashboard; otherwise (or with -b) it prints batch output.',
     )
-    .option('batch', { alias: 'b', type: 'boolean', describe: 'Plain-text tables instead of the dashboard, as top -b. Example: -b -t 1234 -n 3' })
-    .option('pid', { alias: 'p', type: 'string', array: true, describe: 'Thread id(s) to watch (one thread each). Example: -p 1234 -p 1240' })
-    .option('tgid', { alias: 't', type: 'string', array: true, describe: 'Process id(s) to watch, all threads summed. Example: -t 1234' })
-    .option('delay', { alias: 'd', type: 'string', default: '1', describe: 'Seconds between refreshes. Example: -d 0.5' })
-    .option('iterations', { alias: 'n', type: 'string', describe: 'Refreshes to print, then exit (batch). Example: -n 10' })
-    .option('json', { type: 'boolean', describe: 'JSON Lines: one object per task per refresh, per exit with -l, one report with -c. Example: -b --json -t 1' })
-    .option('listen', { alias: 'l', type: 'boolean', describe: 'Print the exit feed (one line per exiting task, loss lines, a summary). Example: -l --json' })
-    .option('cpumask', { alias: 'm', type: 'string', describe: 'CPUs whose exits to listen to (-l, dashboard), as a cpulist; default: every online CPU. Example: -m 0-3,8' })
-    .option('rcvbuf', { alias: 'r', type: 'string', describe: `Receive buffer per listener socket in bytes, K/M/G allowed; default ${DEFAULT_RCVBUF_BYTES >> 20}M. Example: -r 64M` })
-    .option('duration', { type: 'string', describe: 'With -l: stop after this many seconds (default: until Ctrl-C). Example: --duration 10' })
-    .option('pin', { type: 'boolean', describe: 'Pin each exit listener thread to the CPU it listens to. Example: -l --pin' })
-    .option('command', { alias: 'c', type: 'string', describe: 'Run a command (the rest of the line, no shell) and report its delays when it exits; exit with its status. Example: -c dd if=/dev/zero of=/tmp/x count=100' })
-    .option('io', { alias: 'i', type: 'boolean', describe: 'With -c: IO accounting (bytes, chars, syscalls). Example: -i -c make' })
+    .option('batch', {
+      alias: 'b',
+      type: 'boolean',
+      describe: 'Plain-text tables instead of the dashboard, as top -b. Example: -b -t 1234 -n 3',
+    })
+    .option('pid', {
+      alias: 'p',
+      type: 'string',
+      array: true,
+      describe: 'Thread id(s) to watch (one thread each). Example: -p 1234 -p 1240',
+    })
+    .option('tgid', {
+      alias: 't',
+      type: 'string',
+      array: true,
+      describe: 'Process id(s) to watch, all threads summed. Example: -t 1234',
+    })
+    .option('delay', {
+      alias: 'd',
+      type: 'string',
+      default: '1',
+      describe: 'Seconds between refreshes. Example: -d 0.5',
+    })
+    .option('iterations', {
+      alias: 'n',
+      type: 'string',
+      describe: 'Refreshes to print, then exit (batch). Example: -n 10',
+    })
+    .option('json', {
+      type: 'boolean',
+      describe:
+        'JSON Lines: one object per task per refresh, per exit with -l, one report with -c. Example: -b --json -t 1',
+    })
+    .option('listen', {
+      alias: 'l',
+      type: 'boolean',
+      describe: 'Print the exit feed (one line per exiting task, loss lines, a summary). Example: -l --json',
+    })
+    .option('cpumask', {
+      alias: 'm',
+      type: 'string',
+      describe:
+        'CPUs whose exits to listen to (-l, dashboard), as a cpulist; default: every online CPU. Example: -m 0-3,8',
+    })
+    .option('rcvbuf', {
+      alias: 'r',
+      type: 'string',
+      describe: `Receive buffer per listener socket in bytes, K/M/G allowed; default ${DEFAULT_RCVBUF_BYTES >> 20}M. Example: -r 64M`,
+    })
+    .option('duration', {
+      type: 'string',
+      describe: 'With -l: stop after this many seconds (default: until Ctrl-C). Example: --duration 10',
+    })
+    .option('pin', {
+      type: 'boolean',
+      describe: 'Pin each exit listener thread to the CPU it listens to. Example: -l --pin',
+    })
+    .option('command', {
+      alias: 'c',
+      type: 'string',
+      describe:
+        'Run a command (the rest of the line, no shell) and report its delays when it exits; exit with its status. Example: -c dd if=/dev/zero of=/tmp/x count=100',
+    })
+    .option('io', {
+      alias: 'i',
+      type: 'boolean',
+      describe: 'With -c: IO accounting (bytes, chars, syscalls). Example: -i -c make',
+    })
     .option('ctxsw', { alias: 'q', type: 'boolean', describe: 'With -c: context switches. Example: -q -c make' })
-    .option('per-thread', { type: 'boolean', describe: 'With -c: a table per thread as well as the process total. Example: --per-thread -c ./server' })
-    .option('write', { alias: 'w', type: 'string', describe: 'Record what the session sees (samples, exits, loss) to FILE, JSON Lines, mode 0600. Example: -w /tmp/rec.jsonl' })
-    .option('replay', { type: 'string', describe: 'Play a recording into the dashboard, batch, JSON or -l output. Example: --replay /tmp/rec.jsonl -b' })
-    .option('speed', { type: 'string', describe: 'With --replay: N times the recorded pace, or "max". Example: --replay rec.jsonl --speed 4' })
-    .option('cgroup', { alias: 'C', type: 'string', describe: 'Show a cgroup: cgroupstats on cgroup v1, pressure files on v2. Example: -C /sys/fs/cgroup/system.slice' })
-    .option('verbose', { alias: 'v', type: 'boolean', describe: 'Debug details on stderr (netlink family, port ids, buffer sizes; how the dashboard draws its frames). Example: -v -l' })
+    .option('per-thread', {
+      type: 'boolean',
+      describe: 'With -c: a table per thread as well as the process total. Example: --per-thread -c ./server',
+    })
+    .option('write', {
+      alias: 'w',
+      type: 'string',
+      describe:
+        'Record what the session sees (samples, exits, loss) to FILE, JSON Lines, mode 0600. Example: -w /tmp/rec.jsonl',
+    })
+    .option('replay', {
+      type: 'string',
+      describe: 'Play a recording into the dashboard, batch, JSON or -l output. Example: --replay /tmp/rec.jsonl -b',
+    })
+    .option('speed', {
+      type: 'string',
+      describe: 'With --replay: N times the recorded pace, or "max". Example: --replay rec.jsonl --speed 4',
+    })
+    .option('cgroup', {
+      alias: 'C',
+      type: 'string',
+      describe:
+        'Show a cgroup: cgroupstats on cgroup v1, pressure files on v2. Example: -C /sys/fs/cgroup/system.slice',
+    })
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      describe:
+        'Debug details on stderr (netlink family, port ids, buffer sizes; how the dashboard draws its frames). Example: -v -l',
+    })
     .example('$0', 'the dashboard: pick processes with arrow keys and Enter, watch exits per CPU, ? for help')
     .example('$0 -b -p 1234 -n 3', 'three refreshes of thread 1234 as text')
     .example('$0 -b --json -t 1234 -d 0.5', 'process 1234 every half second as JSON Lines')
@@ -100,8 +196,10 @@ async function main(argv: string[]): Promise<number> {
   const { own, command } = splitCommand(argv);
   const args = await parser(own).parseAsync();
   if (args.help || args.version) return 0;
-  if (args.replay !== undefined && args.write !== undefined) throw new UsageError('--replay and -w together: record a live session, or replay one, not both');
-  if (args.speed !== undefined && args.replay === undefined) throw new UsageError(`--speed ${args.speed}: only with --replay FILE`);
+  if (args.replay !== undefined && args.write !== undefined)
+    throw new UsageError('--replay and -w together: record a live session, or replay one, not both');
+  if (args.speed !== undefined && args.replay === undefined)
+    throw new UsageError(`--speed ${args.speed}: only with --replay FILE`);
   if (args.cgroup !== undefined) return cgroup(args.cgroup);
   if (command) return commandMode(command, args);
   if (args.listen) return listen(args);
@@ -109,7 +207,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** -w: a recorder, closed (flushed, with an end line) on every way out; a write that fails ends the session. */
-function openRecorder(args: Args, statsSource: 'netlink' | 'proc' | null, exitCpus: number[] | null, delayacct: () => DelayacctState): Recorder | null {
+function openRecorder(
+  args: Args,
+  statsSource: 'netlink' | 'proc' | null,
+  exitCpus: number[] | null,
+  delayacct: () => DelayacctState,
+): Recorder | null {
   if (args.write === undefined) return null;
   const rec = new Recorder(args.write, systemFacts({ statsSource, exitCpus, delayacct: delayacct() }), {
     delayacct,
@@ -120,7 +223,8 @@ function openRecorder(args: Args, statsSource: 'netlink' | 'proc' | null, exitCp
 }
 
 function openReplay(args: Args, exitsOnly = false): ReplaySource {
-  const s = args.speed === undefined ? 1 : args.speed === 'max' ? Infinity : parseSeconds('--speed', args.speed, 0.01, 1e6);
+  const s =
+    args.speed === undefined ? 1 : args.speed === 'max' ? Infinity : parseSeconds('--speed', args.speed, 0.01, 1e6);
   const replay = new ReplaySource(args.replay!, { speed: s, exitsOnly });
   onCleanup(() => replay.close());
   // A wait for the next record (the gap can be days) must not outlive the first signal.
@@ -135,7 +239,9 @@ function replayEnd(replay: ReplaySource, code: number): number {
     return 1;
   }
   if (replay.endsEarly) {
-    err(`delaytop: note: the recording ${replay.file} ends early (no end line): the session that wrote it was cut off (killed, crashed, or out of disk space)`);
+    err(
+      `delaytop: note: the recording ${replay.file} ends early (no end line): the session that wrote it was cut off (killed, crashed, or out of disk space)`,
+    );
   }
   return signalExitCode() ?? code;
 }
@@ -156,7 +262,12 @@ function openListener(args: Args): NetlinkExitSource {
   for (const w of source.warnings) err(`delaytop: warning: ${w.message}`);
   if (args.verbose) {
     const i = source.info();
-    err(`delaytop: TASKSTATS family ${i.familyId}; ` + i.readers.map((r) => `cpu ${r.cpu}: port ${r.portId}, rcvbuf ${r.rcvbufBytes}${r.realtime ? ", SCHED_FIFO 1" : ""}`).join('; '));
+    err(
+      `delaytop: TASKSTATS family ${i.familyId}; ` +
+        i.readers
+          .map((r) => `cpu ${r.cpu}: port ${r.portId}, rcvbuf ${r.rcvbufBytes}${r.realtime ? ', SCHED_FIFO 1' : ''}`)
+          .join('; '),
+    );
   }
   return source;
 }
@@ -191,12 +302,22 @@ async function listen(args: Args): Promise<number> {
       exits = live;
     }
   }
-  const code = await runListen(exits, { json: !!args.json, durationSec, write: out, warn: err, interrupted: ended, readers, registrations, delayacct });
+  const code = await runListen(exits, {
+    json: !!args.json,
+    durationSec,
+    write: out,
+    warn: err,
+    interrupted: ended,
+    readers,
+    registrations,
+    delayacct,
+  });
   return replay ? replayEnd(replay, code) : code;
 }
 
 async function commandMode(command: string[], args: Args): Promise<number> {
-  if (args.replay !== undefined) throw new UsageError('-c with --replay: a command runs live; replay its recording with --replay alone');
+  if (args.replay !== undefined)
+    throw new UsageError('-c with --replay: a command runs live; replay its recording with --replay alone');
   const delayacct = delayacctTracker();
   onCleanup(watchDelayacct(delayacct));
   const rec = openRecorder(args, null, null, delayacct);
@@ -224,21 +345,34 @@ async function statsMode(args: Args): Promise<number> {
   const intervalSec = parseSeconds('-d', args.delay);
   const iterations = args.iterations === undefined ? Infinity : parseCount('-n', args.iterations);
   // The dashboard needs a terminal on both ends that can move its cursor; anything else gets batch output.
-  const wantsDashboard = !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
+  const wantsDashboard =
+    !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
   const interactive = wantsDashboard && process.env.TERM !== 'dumb';
-  if (wantsDashboard && !interactive) err('delaytop: TERM=dumb: this terminal cannot move the cursor, so batch output instead of the dashboard');
+  if (wantsDashboard && !interactive)
+    err('delaytop: TERM=dumb: this terminal cannot move the cursor, so batch output instead of the dashboard');
 
   if (args.replay !== undefined) {
     const replay = openReplay(args);
     if (interactive) {
       // The header describes the recorded machine, not this one.
       const h = replay.header;
-      const code = await dashboard(args, {
-        stats: replay, exits: h.exitCpus ? replay.exits() : null,
-        exitsOffReason: h.exitCpus ? null : 'this recording holds no exit feed (it was recorded without listeners)',
-        pinned: targets, intervalSec, delayacct: () => replay.delayacct(), privileged: h.statsSource !== 'proc',
-        banners: [`replaying ${args.replay}${h.kernelRelease ? ` (recorded on ${h.hostname || 'a machine'} running ${h.kernelRelease})` : ''}`, ...(h.banners ?? [])],
-      }, h.kernelRelease || 'unknown');
+      const code = await dashboard(
+        args,
+        {
+          stats: replay,
+          exits: h.exitCpus ? replay.exits() : null,
+          exitsOffReason: h.exitCpus ? null : 'this recording holds no exit feed (it was recorded without listeners)',
+          pinned: targets,
+          intervalSec,
+          delayacct: () => replay.delayacct(),
+          privileged: h.statsSource !== 'proc',
+          banners: [
+            `replaying ${args.replay}${h.kernelRelease ? ` (recorded on ${h.hostname || 'a machine'} running ${h.kernelRelease})` : ''}`,
+            ...(h.banners ?? []),
+          ],
+        },
+        h.kernelRelease || 'unknown',
+      );
       return replayEnd(replay, code);
     }
     let code = 0;
@@ -284,11 +418,30 @@ async function statsMode(args: Args): Promise<number> {
 
   if (interactive) {
     const keepIdentities = opened.privileged && exits !== null && !rec;
-    return dashboard(args, { stats, exits, exitsOffReason, keepIdentities, pinned: targets, intervalSec, delayacct, privileged: opened.privileged, banners });
+    return dashboard(args, {
+      stats,
+      exits,
+      exitsOffReason,
+      keepIdentities,
+      pinned: targets,
+      intervalSec,
+      delayacct,
+      privileged: opened.privileged,
+      banners,
+    });
   }
   for (const line of banners) err(`delaytop: ${line}`);
   if (delayacct().on === false) err(`delaytop: ${DELAYACCT_OFF_ADVICE}`);
-  return runBatch(stats, { targets, intervalSec, iterations, json: !!args.json, delayacct, write: out, warn: err, interrupted });
+  return runBatch(stats, {
+    targets,
+    intervalSec,
+    iterations,
+    json: !!args.json,
+    delayacct,
+    write: out,
+    warn: err,
+    interrupted,
+  });
 }
 
 /** What the modes decide; dashboard() adds what is the same for all of them. */
@@ -312,8 +465,10 @@ async function dashboard(args: Args, d: DashboardSetup, recordedKernel?: string)
     ...(args.verbose ? { verbose: (line: string) => err(`delaytop: ${line}`) } : {}),
   });
   if (changed !== undefined && readDelayacct() !== before) {
-    err(`delaytop: note: delaytop set kernel.task_delayacct=${changed ? 1 : 0} during this session, and left it so ` +
-      `(sysctl -w kernel.task_delayacct=${changed ? 0 : 1} to undo).`);
+    err(
+      `delaytop: note: delaytop set kernel.task_delayacct=${changed ? 1 : 0} during this session, and left it so ` +
+        `(sysctl -w kernel.task_delayacct=${changed ? 0 : 1} to undo).`,
+    );
   }
   return code;
 }

@@ -14,7 +14,9 @@ let installed = false;
 let ran = false;
 let interruptResolve: (() => void) | undefined;
 /** resolves on the first SIGINT/SIGTERM/SIGHUP or failSession(); the program then ends its work cleanly */
-export const interrupted: Promise<void> = new Promise((r) => { interruptResolve = r; });
+export const interrupted: Promise<void> = new Promise((r) => {
+  interruptResolve = r;
+});
 let signalCount = 0;
 let firstSignal: EndSignal | null = null;
 let held = 0;

@@ -48,7 +48,12 @@ test('a pid that does not exist: clear message, exit 1', (t) => {
   // pid_max is the largest id the kernel hands out; find one that is free now
   let pid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) - 1;
   while (pid > 1) {
-    try { readFileSync(`/proc/${pid}/stat`); pid--; } catch { break; }
+    try {
+      readFileSync(`/proc/${pid}/stat`);
+      pid--;
+    } catch {
+      break;
+    }
   }
   const r = run(['-b', '-p', String(pid), '-n', '1']);
   assert.equal(r.status, 1);

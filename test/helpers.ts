@@ -33,7 +33,10 @@ export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** /proc/<pid>/schedstat (or a thread's): run ns, run-queue wait ns, timeslices. */
 export function schedstat(path: string): [bigint, bigint, bigint] {
-  const [a, b, c] = readFileSync(path, 'utf8').trim().split(/\s+/).map((x) => BigInt(x));
+  const [a, b, c] = readFileSync(path, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map((x) => BigInt(x));
   return [a!, b!, c!];
 }
 

@@ -4,7 +4,17 @@
 // Each ends with one line naming what failed and an exit code, never a stack trace.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test, type TestContext } from 'node:test';
@@ -22,7 +32,10 @@ const tmp = (name = 'f') => path.join(dir, `${name}-${++n}`);
 
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
 // Ink draws nothing until exit when it thinks it runs in CI; the pty must not say so.
-const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CI' && !k.startsWith('CI_'))), TERM: 'xterm-256color' };
+const env = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CI' && !k.startsWith('CI_'))),
+  TERM: 'xterm-256color',
+};
 
 /** The binary with stdout/stderr as given (a path opens that file), to the end. */
 function run(args: string[], io: { stdout?: string; stderr?: string } = {}) {
@@ -36,7 +49,12 @@ function run(args: string[], io: { stdout?: string; stderr?: string } = {}) {
 
 /** Stdout and stderr captured, to the end. */
 function runCaptured(args: string[], timeout = 30_000) {
-  return spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnSync(process.execPath, [...CLI, ...args], {
+    encoding: 'utf8',
+    timeout,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -60,7 +78,7 @@ const untouched = (file: string) => {
 
 // ------------------------------------------------------------------ -w FILE
 
-test('-w onto another user\'s file (uid 65534): refused, exit 1, the file and its owner untouched', (t) => {
+test("-w onto another user's file (uid 65534): refused, exit 1, the file and its owner untouched", (t) => {
   if (!needRoot(t)) return;
   const file = tmp('theirs');
   writeFileSync(file, 'their notes\n');
@@ -69,7 +87,10 @@ test('-w onto another user\'s file (uid 65534): refused, exit 1, the file and it
   const before = untouched(file);
   const r = runCaptured(['-w', file, '-b', '-t', '1', '-n', '1']);
   assert.equal(r.status, 1, r.stderr);
-  assertOneLine(r.stderr, new RegExp(`refusing to record to ${esc(file)}: it belongs to uid 65534, not to you \\(uid 0\\)`));
+  assertOneLine(
+    r.stderr,
+    new RegExp(`refusing to record to ${esc(file)}: it belongs to uid 65534, not to you \\(uid 0\\)`),
+  );
   assert.match(r.stderr, /Remove it, or name a new file/);
   assert.equal(r.stdout, '', 'nothing ran');
   assert.deepEqual(untouched(file), before);
@@ -96,7 +117,7 @@ test('-w onto a device (/dev/full): refused as not a regular file, exit 1', () =
   assertOneLine(r.stderr, /refusing to record to \/dev\/full: it is a character device, not a regular file/);
 });
 
-test('-w onto an existing file of one\'s own (one link): truncated and made 0600', () => {
+test("-w onto an existing file of one's own (one link): truncated and made 0600", () => {
   const file = tmp('mine');
   writeFileSync(file, 'old contents\n'.repeat(100));
   chmodSync(file, 0o644);
@@ -117,7 +138,9 @@ function smallDisk(t: TestContext): string {
     t.skip(`cannot mount a tmpfs: ${m.stderr.trim()}`);
     return '';
   }
-  t.after(() => { spawnSync('umount', [mnt]); });
+  t.after(() => {
+    spawnSync('umount', [mnt]);
+  });
   return mnt;
 }
 
@@ -125,7 +148,10 @@ function smallDisk(t: TestContext): string {
 function assertEndsOnWholeLine(file: string): void {
   const text = readFileSync(file, 'utf8');
   assert.ok(text.endsWith('\n'), 'the file ends on a whole line');
-  const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string });
+  const lines = text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string });
   assert.equal(lines[0]!.type, 'header');
   assert.notEqual(lines.at(-1)!.type, 'end');
   const r = runCaptured(['--replay', file, '-b', '--speed', 'max']);
@@ -142,7 +168,12 @@ test('-w on a disk that fills (batch): the run ends, exit 1, one line naming the
   assert.equal(r.status, 1, r.stderr);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, r.stderr);
-  assertOneLine(r.stderr, new RegExp(`^delaytop: recording to ${esc(file)} failed: ENOSPC \\(no space left on device\\); the file keeps its first (line|\\d+ lines), without an end line\\n$`));
+  assertOneLine(
+    r.stderr,
+    new RegExp(
+      `^delaytop: recording to ${esc(file)} failed: ENOSPC \\(no space left on device\\); the file keeps its first (line|\\d+ lines), without an end line\\n$`,
+    ),
+  );
   assertEndsOnWholeLine(file);
 });
 
@@ -151,7 +182,9 @@ function inPty(args: string[]): { child: ChildProcess; output: () => string; end
   const cmd = `exec '${process.execPath}' ${[...CLI, ...args].map((a) => `'${a}'`).join(' ')}`;
   const child = spawn('script', ['-qec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString('latin1'); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString('latin1');
+  });
   const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   track(child);
   return { child, output: () => out, ended };
@@ -162,11 +195,15 @@ function track(c: ChildProcess): void {
   live.add(c);
   c.on('exit', () => live.delete(c));
 }
-after(() => { for (const c of live) c.kill('SIGKILL'); });
+after(() => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${what}: not within ${ms} ms`)), ms); });
+  const timeout = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
   try {
     return await Promise.race([p, timeout]);
   } finally {
@@ -204,7 +241,10 @@ test('-w on a disk that fills (dashboard): the terminal is restored first, then 
 // ------------------------------------------------------------------ stdout and stderr
 
 test('stdout that cannot be written (-b > /dev/full, --json too): one line naming ENOSPC, exit 1', () => {
-  for (const args of [['-b', '-t', '1', '-n', '1'], ['-b', '--json', '-t', '1', '-n', '1']]) {
+  for (const args of [
+    ['-b', '-t', '1', '-n', '1'],
+    ['-b', '--json', '-t', '1', '-n', '1'],
+  ]) {
     const err = tmp('err');
     const r = run(args, { stdout: '/dev/full', stderr: err });
     const text = readFileSync(err, 'utf8');
@@ -214,9 +254,28 @@ test('stdout that cannot be written (-b > /dev/full, --json too): one line namin
 });
 
 test('stdout closed by its reader (| head -c 1): quiet, exit 0', () => {
-  const r = spawnSync('sh', ['-c', `"$@" | head -c 1 >/dev/null; echo "status $?"`, 'sh', process.execPath, ...CLI, '-b', '-t', '1', '-d', '0.1', '-n', '50'], {
-    encoding: 'utf8', timeout: 30_000, env,
-  });
+  const r = spawnSync(
+    'sh',
+    [
+      '-c',
+      `"$@" | head -c 1 >/dev/null; echo "status $?"`,
+      'sh',
+      process.execPath,
+      ...CLI,
+      '-b',
+      '-t',
+      '1',
+      '-d',
+      '0.1',
+      '-n',
+      '50',
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env,
+    },
+  );
   assert.equal(r.stderr, '');
   assert.equal(r.stdout.trim(), 'status 0');
 });
@@ -234,10 +293,33 @@ test('stderr that cannot be written (-l 2> /dev/full): the run goes on to its su
 keepStatsBytes(true);
 const facts = systemFacts({ statsSource: 'netlink', exitCpus: [0], delayacct: { on: true, onSinceSec: null } });
 const stats = (pid: number) => decodeTaskstats(buildStats(16, { ...distinctiveValues(), ac_pid: pid, ac_tgid: pid }));
-const counters: CpuCounters[] = [{ cpu: 0, received: 1, seqGapLost: 0, kernelDrops: 0, enobufs: 0, truncated: 0, malformed: 0, queueDropped: 0, unsolicited: 0, decodeFailed: 0, lost: 0 }];
-const queryAt = (t: number) => queryLine(t, 1_767_225_600_000 + t, null, { atNs: 1e9 + t * 1e6, results: [{ target: { kind: 'tgid', id: 4242 }, status: 'ok', stats: stats(4242) }] });
+const counters: CpuCounters[] = [
+  {
+    cpu: 0,
+    received: 1,
+    seqGapLost: 0,
+    kernelDrops: 0,
+    enobufs: 0,
+    truncated: 0,
+    malformed: 0,
+    queueDropped: 0,
+    unsolicited: 0,
+    decodeFailed: 0,
+    lost: 0,
+  },
+];
+const queryAt = (t: number) =>
+  queryLine(t, 1_767_225_600_000 + t, null, {
+    atNs: 1e9 + t * 1e6,
+    results: [{ target: { kind: 'tgid', id: 4242 }, status: 'ok', stats: stats(4242) }],
+  });
 const exitsAt = (t: number, pid: number) =>
-  exitsLine(t, { records: [exitRecordFrom({ cpu: 0, seq: pid, receivedMs: 1_767_225_600_000 + t, pid, tgid: 0 }, stats(pid), undefined)], counters });
+  exitsLine(t, {
+    records: [
+      exitRecordFrom({ cpu: 0, seq: pid, receivedMs: 1_767_225_600_000 + t, pid, tgid: 0 }, stats(pid), undefined),
+    ],
+    counters,
+  });
 
 function recording(lines: string[]): string {
   const file = tmp('rec');
@@ -257,23 +339,38 @@ function cpuTicks(pid: number): number {
 }
 
 function startReplay(args: string[]) {
-  const child = spawn(process.execPath, [...CLI, '--replay', gapRecording, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, '--replay', gapRecording, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   track(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { stdout += d; });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d; });
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d;
+  });
   const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, ended, stdout: () => stdout, stderr: () => stderr };
 }
 
 const SIGNAL_CODE = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
-for (const [mode, sig] of [[['-b'], 'SIGINT'], [['-b', '--json'], 'SIGTERM'], [['-l'], 'SIGHUP']] as const) {
+for (const [mode, sig] of [
+  [['-b'], 'SIGINT'],
+  [['-b', '--json'], 'SIGTERM'],
+  [['-l'], 'SIGHUP'],
+] as const) {
   test(`--replay ${mode.join(' ')} waiting out a gap of 2^31+ ms: no busy loop, the first ${sig} ends it at once (exit ${SIGNAL_CODE[sig]})`, async (t) => {
     const r = startReplay([...mode]);
     // the first records are played at once; then the replay waits for the one 24.8 days on
-    await within(20_000, waitFor(() => r.stdout().includes('5001') || r.stdout().includes('4242'), 20_000, 'the first records'), 'start');
+    await within(
+      20_000,
+      waitFor(() => r.stdout().includes('5001') || r.stdout().includes('4242'), 20_000, 'the first records'),
+      'start',
+    );
     await delay(100);
     const before = cpuTicks(r.child.pid!);
     await delay(600);
@@ -291,7 +388,11 @@ for (const [mode, sig] of [[['-b'], 'SIGINT'], [['-b', '--json'], 'SIGTERM'], [[
 
 test('--replay into the dashboard waiting out a gap of 2^31+ ms: the first SIGINT ends it, exit 130, the terminal restored', async () => {
   const p = inPty(['--replay', gapRecording]);
-  await within(20_000, waitFor(() => p.output().includes('replaying'), 20_000, 'the dashboard'), 'start');
+  await within(
+    20_000,
+    waitFor(() => p.output().includes('replaying'), 20_000, 'the dashboard'),
+    'start',
+  );
   await delay(300);
   const node = spawnSync('pgrep', ['-P', String(p.child.pid)], { encoding: 'utf8' }).stdout.trim();
   assert.match(node, /^\d+$/, 'script runs the binary as its one child');
@@ -304,16 +405,21 @@ test('--replay into the dashboard waiting out a gap of 2^31+ ms: the first SIGIN
 
 /** Peak RSS in KiB of the binary, through python's getrusage of its children. */
 function maxRssKiB(args: string[]): { status: number | null; stderr: string; kib: number } {
-  const py = 'import resource, subprocess, sys\n' +
+  const py =
+    'import resource, subprocess, sys\n' +
     'r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n' +
     'sys.stderr.write(r.stderr.decode(errors="replace"))\n' +
     'print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)';
-  const r = spawnSync('python3', ['-c', py, process.execPath, ...CLI, ...args], { encoding: 'utf8', timeout: 60_000, env });
+  const r = spawnSync('python3', ['-c', py, process.execPath, ...CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env,
+  });
   const [status, kib] = r.stdout.trim().split(' ').map(Number);
   return { status: status ?? null, stderr: r.stderr, kib: kib ?? NaN };
 }
 
-test('--replay of a 100 MB line: an error naming line 2, memory bounded (not the line\'s size many times over)', () => {
+test("--replay of a 100 MB line: an error naming line 2, memory bounded (not the line's size many times over)", () => {
   const small = recording([queryAt(0), endLine(1)]);
   const big = tmp('big');
   writeFileSync(big, headerLine(facts) + '\n{"type":"end","t":1,"x":"');
@@ -326,7 +432,10 @@ test('--replay of a 100 MB line: an error naming line 2, memory bounded (not the
   assert.equal(r.status, 1, r.stderr);
   assertOneLine(r.stderr, new RegExp(`${esc(big)}:2: longer than 64 MiB`));
   const grewMiB = (r.kib - base.kib) / 1024;
-  assert.ok(grewMiB < 100, `peak RSS grew by ${grewMiB.toFixed(0)} MiB over a small replay's (${(base.kib / 1024).toFixed(0)} MiB)`);
+  assert.ok(
+    grewMiB < 100,
+    `peak RSS grew by ${grewMiB.toFixed(0)} MiB over a small replay's (${(base.kib / 1024).toFixed(0)} MiB)`,
+  );
 });
 
 test('--replay of STATS no kernel sent: too long, an implausible version, version 0 without a sibling; each names its line', () => {
@@ -337,9 +446,21 @@ test('--replay of STATS no kernel sent: too long, an implausible version, versio
     return JSON.stringify(o);
   };
   const cases: [string, Uint8Array, RegExp][] = [
-    ['10,000 bytes', buildStats(17, distinctiveValues(), { length: 10_000 }), /STATS of 10000 bytes is longer than any struct taskstats a kernel sends/],
-    ['version 4112', buildStats(4112, distinctiveValues(), { layoutVersion: 17 }), /STATS version 4112 is not plausible/],
-    ['version 0 in a query reply', buildStats(0, distinctiveValues(), { layoutVersion: 17 }), /STATS version 0, where a kernel always sends the version/],
+    [
+      '10,000 bytes',
+      buildStats(17, distinctiveValues(), { length: 10_000 }),
+      /STATS of 10000 bytes is longer than any struct taskstats a kernel sends/,
+    ],
+    [
+      'version 4112',
+      buildStats(4112, distinctiveValues(), { layoutVersion: 17 }),
+      /STATS version 4112 is not plausible/,
+    ],
+    [
+      'version 0 in a query reply',
+      buildStats(0, distinctiveValues(), { layoutVersion: 17 }),
+      /STATS version 0, where a kernel always sends the version/,
+    ],
   ];
   for (const [what, bytes, re] of cases) {
     const file = recording([queryAt(0), withStats(bytes), endLine(10)]);
@@ -363,4 +484,3 @@ test('--replay -b of a recording without samples (an -l recording): a clean end,
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, '');
 });
-

@@ -16,7 +16,12 @@ const runMarker = `${process.pid}-${Date.now()}`;
 const run = (args: string[], asNobody = false) => {
   const cmd = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...args];
   const full = asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...cmd] : cmd;
-  return spawnSync(full[0]!, full.slice(1), { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [MARKER]: runMarker } });
+  return spawnSync(full[0]!, full.slice(1), {
+    encoding: 'utf8',
+    timeout: 30000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, [MARKER]: runMarker },
+  });
 };
 
 const header = JSON.stringify({ type: 'header', format: 'delaytop-recording', version: 1, startedMs: 0 });
@@ -81,7 +86,8 @@ function lingering(marker: string): string[] {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (readFileSync(`/proc/${pid}/environ`).includes(needle)) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
+      if (readFileSync(`/proc/${pid}/environ`).includes(needle))
+        found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
     } catch {
       // gone meanwhile, or another user's (without root: the uid 65534 runs are skipped)
     }
@@ -95,7 +101,10 @@ test('no process of the runs above outlives them', () => {
 
 test('the lingering check finds a descendant left running (a control: it can fail)', async (t) => {
   const control = `${runMarker}-control`;
-  const r = spawnSync('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8', env: { ...process.env, [MARKER]: control } });
+  const r = spawnSync('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], {
+    encoding: 'utf8',
+    env: { ...process.env, [MARKER]: control },
+  });
   const sleeper = Number(r.stdout.trim());
   t.after(() => {
     try {

@@ -23,7 +23,14 @@ function staticClosure(entry: string): Map<string, string[]> {
       deps.push(spec);
       if (spec.startsWith('.')) {
         const base = path.resolve(path.dirname(file), spec).replace(/\.js$/, '');
-        const ts = [`${base}.ts`, `${base}.tsx`].find((f) => { try { readFileSync(f); return true; } catch { return false; } });
+        const ts = [`${base}.ts`, `${base}.tsx`].find((f) => {
+          try {
+            readFileSync(f);
+            return true;
+          } catch {
+            return false;
+          }
+        });
         if (ts) visit(ts);
       }
     }
@@ -36,7 +43,8 @@ test("what cli.ts loads at start loads no Ink, React or .tsx (React's build is c
   const graph = staticClosure(path.join(SRC, 'cli.ts'));
   const offenders: string[] = [];
   for (const [file, deps] of graph) {
-    for (const d of deps) if (/^(ink|react)(\/|$)/.test(d) || d.endsWith('.tsx')) offenders.push(`${path.relative(SRC, file)} -> ${d}`);
+    for (const d of deps)
+      if (/^(ink|react)(\/|$)/.test(d) || d.endsWith('.tsx')) offenders.push(`${path.relative(SRC, file)} -> ${d}`);
     if (file.endsWith('.tsx')) offenders.push(path.relative(SRC, file));
   }
   assert.ok(graph.size > 20, `the walker followed the imports (${graph.size} files)`);

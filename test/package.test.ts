@@ -15,9 +15,13 @@ test('npm pack ships dist/, the addon sources and build script, README, LICENSE,
   const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const files = new Set((JSON.parse(r.stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path));
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+    scripts: Record<string, string>;
+  };
 
-  for (const f of ['README.md', 'LICENSE', 'package.json', 'scripts/install-privileged.sh', 'native/binding.gyp']) assert.ok(files.has(f), f);
+  for (const f of ['README.md', 'LICENSE', 'package.json', 'scripts/install-privileged.sh', 'native/binding.gyp'])
+    assert.ok(files.has(f), f);
   assert.ok(files.has(pkg.bin.delaytop!.replace(/^\.\//, '')), 'the bin');
   // the install script and what it builds from: every source binding.gyp names, every header they include
   const install = /^node (\S+)$/.exec(pkg.scripts.install!)?.[1];
@@ -26,13 +30,18 @@ test('npm pack ships dist/, the addon sources and build script, README, LICENSE,
   const sources = JSON.parse(/"sources":\s*(\[[^\]]*\])/.exec(gyp)![1]!) as string[];
   for (const s of sources) {
     assert.ok(files.has(`native/${s}`), s);
-    for (const [, h] of readFileSync(path.join(root, 'native', s), 'utf8').matchAll(/#include "([^"]+)"/g)) assert.ok(files.has(`native/${h}`), `${h} (from ${s})`);
+    for (const [, h] of readFileSync(path.join(root, 'native', s), 'utf8').matchAll(/#include "([^"]+)"/g))
+      assert.ok(files.has(`native/${h}`), `${h} (from ${s})`);
   }
   // every compiled module, so that whatever dist/cli.js imports is there
-  const built = (readdirSync(path.join(root, 'dist'), { recursive: true }) as string[]).filter((f) => f.endsWith('.js'));
+  const built = (readdirSync(path.join(root, 'dist'), { recursive: true }) as string[]).filter((f) =>
+    f.endsWith('.js'),
+  );
   assert.ok(built.length > 10);
   for (const f of built) assert.ok(files.has(`dist/${f}`), `dist/${f}`);
 
-  const unwanted = [...files].filter((f) => /^(test|src|\.ci|native\/build)\//.test(f) || f.endsWith('.map') || f === 'tsconfig.json');
+  const unwanted = [...files].filter(
+    (f) => /^(test|src|\.ci|native\/build)\//.test(f) || f.endsWith('.map') || f === 'tsconfig.json',
+  );
   assert.deepEqual(unwanted, []);
 });

@@ -22,5 +22,8 @@ const chosen = filter.length ? files.filter((f) => filter.some((x) => f.includes
 // tsx applies a tsconfig only to the files it includes: tsconfig.check.json (src and test) makes
 // the tests run as `npm run typecheck` checks them (the automatic JSX runtime, as in src/).
 const env = { ...process.env, TSX_TSCONFIG_PATH: path.join(root, '..', 'tsconfig.check.json') };
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit', env });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...chosen], {
+  stdio: 'inherit',
+  env,
+});
 process.exit(r.status ?? 1);

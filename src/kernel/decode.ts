@@ -92,7 +92,7 @@ function utf8SeqLength(b: Uint8Array, i: number): number {
 
 export function surrogateEscape(b: Uint8Array): string {
   let out = '';
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const n = utf8SeqLength(b, i);
     if (n === 0) {
       out += String.fromCharCode(RAW_BYTE_BASE + b[i]!);
@@ -181,7 +181,9 @@ export function decodeTaskstats(bytes: Uint8Array, opts: DecodeOptions = {}): Ta
   if (layoutVersion <= MAX_KNOWN_VERSION) {
     const need = STRUCT_SIZE[layoutVersion]!;
     if (length < need) {
-      throw new DecodeError(`STATS attribute of ${length} bytes is shorter than taskstats v${layoutVersion} (${need} bytes)`);
+      throw new DecodeError(
+        `STATS attribute of ${length} bytes is shorter than taskstats v${layoutVersion} (${need} bytes)`,
+      );
     }
   } else if (length < STRUCT_SIZE[MAX_KNOWN_VERSION]!) {
     // A newer version never shrinks the struct: a short one is damaged.

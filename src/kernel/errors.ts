@@ -48,7 +48,11 @@ export function fromNative(e: unknown, what: string): Error {
       );
     case 'EPROTONOSUPPORT':
     case 'EAFNOSUPPORT':
-      return new TaskstatsError(`${what}: netlink is not available (${msg})`, code, 'Run delaytop on Linux with generic netlink.');
+      return new TaskstatsError(
+        `${what}: netlink is not available (${msg})`,
+        code,
+        'Run delaytop on Linux with generic netlink.',
+      );
     case 'ENOADDON':
       return new TaskstatsError(msg, code, '');
     default:

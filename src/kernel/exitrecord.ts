@@ -27,7 +27,14 @@ export interface ExitRecord {
 
 /** Per-CPU counters, in the native Counter order (native/listener.h). */
 export const COUNTER_NAMES = [
-  'received', 'seqGapLost', 'kernelDrops', 'enobufs', 'truncated', 'malformed', 'queueDropped', 'unsolicited',
+  'received',
+  'seqGapLost',
+  'kernelDrops',
+  'enobufs',
+  'truncated',
+  'malformed',
+  'queueDropped',
+  'unsolicited',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
@@ -46,11 +53,17 @@ export function lostOf(c: Omit<CpuCounters, 'lost'>): number {
   return Math.max(c.kernelDrops, c.seqGapLost) + c.truncated + c.malformed + c.queueDropped + c.decodeFailed;
 }
 
-export function decodeCounters(counters: Float64Array, cpus: readonly number[], decodeFailed: readonly number[]): CpuCounters[] {
+export function decodeCounters(
+  counters: Float64Array,
+  cpus: readonly number[],
+  decodeFailed: readonly number[],
+): CpuCounters[] {
   const n = COUNTER_NAMES.length;
   return cpus.map((cpu, i) => {
     const c = { cpu, decodeFailed: decodeFailed[i] ?? 0 } as Omit<CpuCounters, 'lost'>;
-    COUNTER_NAMES.forEach((name, k) => { (c as Record<string, number>)[name] = counters[i * n + k] ?? 0; });
+    COUNTER_NAMES.forEach((name, k) => {
+      (c as Record<string, number>)[name] = counters[i * n + k] ?? 0;
+    });
     return { ...c, lost: lostOf(c) } as CpuCounters;
   });
 }
@@ -80,7 +93,10 @@ type ExitSummary = Omit<ExitRecord, 'stats' | 'tgidStats'>;
 function summarize(env: ExitEnvelope, stats: Taskstats, hasTgidRecord: boolean): ExitSummary {
   const { cpu, seq, receivedMs, pid, tgid } = env;
   return {
-    cpu, seq, receivedMs, pid,
+    cpu,
+    seq,
+    receivedMs,
+    pid,
     tgid: tgid || num(stats, 'ac_tgid') || pid,
     ppid: num(stats, 'ac_ppid') ?? 0,
     uid: num(stats, 'ac_uid') ?? 0,
@@ -103,7 +119,17 @@ export function exitRecordFrom(env: ExitEnvelope, stats: Taskstats, tgidStats?: 
 // What an exit line needs at once; the full record is decoded on first use of .stats.
 // (constants: the decoder caches its readers by the list itself)
 const NO_FIELDS: readonly string[] = [];
-const SUMMARY_FIELDS = ['version', 'ac_exitcode', 'ac_flag', 'ac_tgid', 'ac_ppid', 'ac_uid', 'ac_gid', 'ac_comm', 'ac_etime'] as const;
+const SUMMARY_FIELDS = [
+  'version',
+  'ac_exitcode',
+  'ac_flag',
+  'ac_tgid',
+  'ac_ppid',
+  'ac_uid',
+  'ac_gid',
+  'ac_comm',
+  'ac_etime',
+] as const;
 
 /**
  * An exit record whose full stats are decoded only when read: the engine hands records
@@ -112,12 +138,27 @@ const SUMMARY_FIELDS = ['version', 'ac_exitcode', 'ac_flag', 'ac_tgid', 'ac_ppid
  * are validated now (version, length), so a bad one is counted lost here, not thrown later.
  */
 class LazyExitRecord implements ExitRecord {
-  declare cpu: number; declare seq: number; declare receivedMs: number; declare pid: number; declare tgid: number;
-  declare ppid: number; declare uid: number; declare gid: number; declare comm: string; declare exitCode: number | null;
-  declare signal: number | null; declare coreDumped: boolean; declare processEnded: boolean; declare lifeUs: number;
+  declare cpu: number;
+  declare seq: number;
+  declare receivedMs: number;
+  declare pid: number;
+  declare tgid: number;
+  declare ppid: number;
+  declare uid: number;
+  declare gid: number;
+  declare comm: string;
+  declare exitCode: number | null;
+  declare signal: number | null;
+  declare coreDumped: boolean;
+  declare processEnded: boolean;
+  declare lifeUs: number;
   private full: Taskstats | undefined;
   private fullTgid: Taskstats | undefined;
-  constructor(env: ExitEnvelope, private pidBytes: Uint8Array, private tgidBytes: Uint8Array | undefined) {
+  constructor(
+    env: ExitEnvelope,
+    private pidBytes: Uint8Array,
+    private tgidBytes: Uint8Array | undefined,
+  ) {
     const s = decodeTaskstats(pidBytes, { only: SUMMARY_FIELDS });
     this.version = s.layoutVersion;
     if (tgidBytes) decodeTaskstats(tgidBytes, { fallbackVersion: s.layoutVersion, only: NO_FIELDS });
@@ -141,7 +182,11 @@ export function lazyExitRecord(env: ExitEnvelope, pidBytes: Uint8Array, tgidByte
  * Walk a drained batch (layout in native/listener.h). Records that fail to decode are
  * reported through onBad (counted as lost), never thrown.
  */
-export function decodeExitBatch(data: ArrayBuffer, headerBytes: number, onBad: (cpu: number, why: string) => void): ExitRecord[] {
+export function decodeExitBatch(
+  data: ArrayBuffer,
+  headerBytes: number,
+  onBad: (cpu: number, why: string) => void,
+): ExitRecord[] {
   const out: ExitRecord[] = [];
   const dv = new DataView(data);
   let off = 0;

@@ -131,16 +131,17 @@ export const STRUCT_SIZE: Readonly<Record<number, number>> = {
 export const MIN_VERSION = 2;
 export const MAX_KNOWN_VERSION = 17;
 
-const category = <K extends string, P extends string>(key: K, prefix: P, since: number) => ({
-  key,
-  prefix,
-  since,
-  // the four field names, built once: every row reads them (docs/performance.md)
-  count: `${prefix}_count`,
-  total: `${prefix}_delay_total`,
-  max: `${prefix}_delay_max`,
-  min: `${prefix}_delay_min`,
-}) as const;
+const category = <K extends string, P extends string>(key: K, prefix: P, since: number) =>
+  ({
+    key,
+    prefix,
+    since,
+    // the four field names, built once: every row reads them (docs/performance.md)
+    count: `${prefix}_count`,
+    total: `${prefix}_delay_total`,
+    max: `${prefix}_delay_max`,
+    min: `${prefix}_delay_min`,
+  }) as const;
 
 /** The delay categories, in the order getdelays prints them, with their field names. */
 export const CATEGORIES = [

@@ -3,9 +3,24 @@
 import { num, type Taskstats } from '../kernel/decode.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { CATEGORIES } from '../kernel/layout.js';
-import { targetKey, type FieldsFor, type QueryBatch, type QueryResult, type Target, type TargetKind } from '../sources/types.js';
+import {
+  targetKey,
+  type FieldsFor,
+  type QueryBatch,
+  type QueryResult,
+  type Target,
+  type TargetKind,
+} from '../sources/types.js';
 import { computeDelays, delayPercentOf, spanOf, type Sample, type TaskDelays } from './delays.js';
-import { checkContext, checkedFields, inheritFromMainThread, judge, suspectCount, type CheckContext, type Suspects } from './plausibility.js';
+import {
+  checkContext,
+  checkedFields,
+  inheritFromMainThread,
+  judge,
+  suspectCount,
+  type CheckContext,
+  type Suspects,
+} from './plausibility.js';
 import { recordingFor, type DelayacctState } from './recording.js';
 
 /** The delay columns of the process table. */
@@ -65,7 +80,13 @@ export const IDENTITY_RECHECK_REFRESHES = 8;
  * vouch (`exits` null), always: only an exit frees an id for reuse, so a known identity
  * is kept while the feed, having lost nothing, saw no exit of that process.
  */
-export function identityDue(id: number, known: Pick<Identity, 'stats' | 'atNs'> | undefined, exits: ExitsSince | null, refresh: number, nowNs: number): boolean {
+export function identityDue(
+  id: number,
+  known: Pick<Identity, 'stats' | 'atNs'> | undefined,
+  exits: ExitsSince | null,
+  refresh: number,
+  nowNs: number,
+): boolean {
   if (!known || !exits || exits.lost || exits.exited.has(id)) return true;
   const etimeUs = num(known.stats, 'ac_etime');
   if (etimeUs === undefined || nowNs - (known.atNs - etimeUs * 1000) < YOUNG_NS) return true;
@@ -78,13 +99,19 @@ export function identityDue(id: number, known: Pick<Identity, 'stats' | 'atNs'> 
  * `identityDue` says so (default: always), its main thread (pid:N: comm and start, the
  * task's identity). `extra` (pinned tasks and their threads) is merged in without duplicates.
  */
-export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: readonly Target[] = [], identityDue?: (id: number) => boolean): Target[] {
+export function scanTargets(
+  mode: ListMode,
+  tasks: readonly TaskId[],
+  extra: readonly Target[] = [],
+  identityDue?: (id: number) => boolean,
+): Target[] {
   const out: Target[] = [];
   const pinnedPids = new Set<number>();
   const pinnedTgids = new Set<number>();
   for (const t of extra) (t.kind === 'pid' ? pinnedPids : pinnedTgids).add(t.id);
   for (const t of tasks) {
-    if ((mode === 'thread' || !identityDue || identityDue(t.id)) && !pinnedPids.has(t.id)) out.push({ kind: 'pid', id: t.id });
+    if ((mode === 'thread' || !identityDue || identityDue(t.id)) && !pinnedPids.has(t.id))
+      out.push({ kind: 'pid', id: t.id });
     if (mode === 'process' && !pinnedTgids.has(t.id)) out.push({ kind: 'tgid', id: t.id });
   }
   const seen = new Set<string>();
@@ -102,11 +129,20 @@ export function scanTargets(mode: ListMode, tasks: readonly TaskId[], extra: rea
 // thread mode): lifetime, run time and the table's columns. A pid:N record is also an
 // identity: comm, start, and every category's count (the evidence recordingFor weighs).
 const ROW_FIELDS: readonly string[] = [
-  'version', 'ac_etime', 'cpu_run_virtual_total',
+  'version',
+  'ac_etime',
+  'cpu_run_virtual_total',
   ...[CPU_CAT, IO_CAT, SWAP_CAT].flatMap((c) => [c.count, c.total]),
 ];
 const PID_FIELDS: readonly string[] = [
-  ...new Set([...ROW_FIELDS, 'ac_comm', 'ac_btime', 'ac_btime64', ...CATEGORIES.map((c) => c.count), ...checkedFields(TABLE_CATS)]),
+  ...new Set([
+    ...ROW_FIELDS,
+    'ac_comm',
+    'ac_btime',
+    'ac_btime64',
+    ...CATEGORIES.map((c) => c.count),
+    ...checkedFields(TABLE_CATS),
+  ]),
 ];
 
 const scanFieldsOf = (t: Target): readonly string[] => (t.kind === 'tgid' ? ROW_FIELDS : PID_FIELDS);
@@ -247,10 +283,18 @@ export function computeScan(
     if (r.target.kind === 'pid') id = ownIdentity(r, batch.atNs, comms);
     else {
       const asked = pidResults.get(r.target.id);
-      id = asked ? (asked.status === 'ok' ? ownIdentity(asked, batch.atNs, comms) : undefined) : prev.identities?.get(r.target.id);
+      id = asked
+        ? asked.status === 'ok'
+          ? ownIdentity(asked, batch.atNs, comms)
+          : undefined
+        : prev.identities?.get(r.target.id);
     }
     if (id && r.target.kind === 'tgid') {
-      if (id.atNs !== batch.atNs && before && (num(r.stats, 'ac_etime') ?? Infinity) * 1000 < (batch.atNs - before.atNs) / 2) {
+      if (
+        id.atNs !== batch.atNs &&
+        before &&
+        (num(r.stats, 'ac_etime') ?? Infinity) * 1000 < (batch.atNs - before.atNs) / 2
+      ) {
         // A kept identity, but every live thread is younger than half the interval: the
         // id names a process the exit feed has not reported yet. No row until it is asked.
         continue;
@@ -266,11 +310,27 @@ export function computeScan(
     // A process's wall age is its main thread's (the TGID record sums its live threads' lives).
     const idEtimeUs = id ? num(id.stats, 'ac_etime') : undefined;
     const ageNs = isTgid
-      ? idEtimeUs === undefined ? undefined : idEtimeUs * 1000 + (batch.atNs - id!.atNs)
+      ? idEtimeUs === undefined
+        ? undefined
+        : idEtimeUs * 1000 + (batch.atNs - id!.atNs)
       : (num(r.stats, 'ac_etime') ?? 0) * 1000;
-    const ctx = contextOf(r, id, before, prev.identities, batch.atNs, sys, ageNs, checks, isWanted ? CATEGORIES : TABLE_CATS);
+    const ctx = contextOf(
+      r,
+      id,
+      before,
+      prev.identities,
+      batch.atNs,
+      sys,
+      ageNs,
+      checks,
+      isWanted ? CATEGORIES : TABLE_CATS,
+    );
     if (isWanted) {
-      const d = computeDelays(before, sample, { recording, check: ctx, ...(isTgid && ageNs !== undefined ? { wallAgeNs: ageNs } : {}) });
+      const d = computeDelays(before, sample, {
+        recording,
+        check: ctx,
+        ...(isTgid && ageNs !== undefined ? { wallAgeNs: ageNs } : {}),
+      });
       delays.set(key, d);
       if (isRow) {
         const pct = (k: TableCategory) => {
@@ -290,9 +350,18 @@ export function computeScan(
         IO: delayPercentOf(IO_CAT, before, sample, span, recording),
         SWAP: delayPercentOf(SWAP_CAT, before, sample, span, recording),
       };
-      const suspect = shownSuspects(judge(span.lifetime ? undefined : before?.stats, r.stats, ctx, TABLE_CATS).span, percent);
+      const suspect = shownSuspects(
+        judge(span.lifetime ? undefined : before?.stats, r.stats, ctx, TABLE_CATS).span,
+        percent,
+      );
       flagged += suspectCount(suspect);
-      shown.set(r.target.id, { key: key ?? targetKey(r.target), target: r.target, lifetime: span.lifetime, percent, suspect });
+      shown.set(r.target.id, {
+        key: key ?? targetKey(r.target),
+        target: r.target,
+        lifetime: span.lifetime,
+        percent,
+        suspect,
+      });
     }
   }
   const rows: TaskRow[] = [];
@@ -301,11 +370,29 @@ export function computeScan(
     const comm = comms.get(t.id);
     // A process whose main thread is gone (zombie leader) has no identity: skip it.
     if (!row || comm === undefined) continue;
-    rows.push({ key: row.key, target: row.target, id: t.id, tgid: t.tgid, comm, percent: row.percent, lifetime: row.lifetime, suspect: row.suspect });
+    rows.push({
+      key: row.key,
+      target: row.target,
+      id: t.id,
+      tgid: t.tgid,
+      comm,
+      percent: row.percent,
+      lifetime: row.lifetime,
+      suspect: row.suspect,
+    });
   }
   return {
-    atNs: batch.atNs, rows, rowSamples: { kind: rowKind, byId: rowSamples }, samples, delays, status, comms, identities, taskstatsVersion,
-    errors: [...errors.values()], flagged,
+    atNs: batch.atNs,
+    rows,
+    rowSamples: { kind: rowKind, byId: rowSamples },
+    samples,
+    delays,
+    status,
+    comms,
+    identities,
+    taskstatsVersion,
+    errors: [...errors.values()],
+    flagged,
   };
 }
 
@@ -335,7 +422,7 @@ function contextOf(
 ): CheckContext {
   const ctx = checkContext(r.target.kind, sys, ageNs, before?.wallMs, checks.wallMs);
   if (r.target.kind === 'pid') return ctx;
-  ctx.exitedLivesNs = checks.exitedLivesNs ? checks.exitedLivesNs.get(r.target.id) ?? 0 : null;
+  ctx.exitedLivesNs = checks.exitedLivesNs ? (checks.exitedLivesNs.get(r.target.id) ?? 0) : null;
   if (id && id.atNs === atNs) {
     // the main thread asked at the previous refresh too: its interval says what grew
     const was = prevIdentities?.get(r.target.id);
@@ -343,7 +430,6 @@ function contextOf(
   }
   return ctx;
 }
-
 
 /** `/` filter: digits match a pid/tgid prefix or the name; anything else matches the name. */
 export function matchesFilter(row: TaskRow, filter: string): boolean {

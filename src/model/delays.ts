@@ -123,7 +123,13 @@ function totalDelta(cat: Category, from: Sample | undefined, cur: Sample): numbe
 }
 
 /** One category's delay % over the span, null where n/a: computeDelays' delayPercent alone. */
-export function delayPercentOf(cat: Category, prev: Sample | undefined, cur: Sample, span: Span, recording: Recording): number | null {
+export function delayPercentOf(
+  cat: Category,
+  prev: Sample | undefined,
+  cur: Sample,
+  span: Span,
+  recording: Recording,
+): number | null {
   if (naFor(cat, cur.stats, recording) || span.intervalNs <= 0) return null;
   return (totalDelta(cat, span.lifetime ? undefined : prev, cur) / span.intervalNs) * 100;
 }
@@ -141,8 +147,16 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
     const minNs = num(cur.stats, cat.min) ?? null;
     const na = naFor(cat, cur.stats, recording);
     const base: CategoryDelay = {
-      key: cat.key, count, totalNs, maxNs, minNs,
-      delayPercent: null, avgDelayNs: null, eventsPerSec: null, na, reset: false,
+      key: cat.key,
+      count,
+      totalNs,
+      maxNs,
+      minNs,
+      delayPercent: null,
+      avgDelayNs: null,
+      eventsPerSec: null,
+      na,
+      reset: false,
     };
     if (na) return base;
     const dTotal = totalDelta(cat, from, cur);
@@ -160,7 +174,14 @@ export function computeDelays(prev: Sample | undefined, cur: Sample, opts: Delay
   });
   // Without a context, the record says what it is: a TGID record has no ac_pid.
   const j = judge(from?.stats, cur.stats, opts.check ?? { kind: (num(cur.stats, 'ac_pid') ?? 0) > 0 ? 'pid' : 'tgid' });
-  return { lifetime, reused, intervalNs, categories, suspect: withoutNa(j.span, categories), totalsSuspect: withoutNa(j.totals, categories) };
+  return {
+    lifetime,
+    reused,
+    intervalNs,
+    categories,
+    suspect: withoutNa(j.span, categories),
+    totalsSuspect: withoutNa(j.totals, categories),
+  };
 }
 
 /** A category shown n/a carries no figure to flag. */

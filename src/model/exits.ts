@@ -96,7 +96,12 @@ export function cpuActivity(prev: CpuCounters[] | undefined, cur: CpuCounters[],
     // exits that happened on this CPU = received + lost, whether or not we got them
     const now = c.received + c.lost;
     const before = p ? p.received + p.lost : now;
-    return { cpu: c.cpu, exitsPerSec: dtMs > 0 ? ((now - before) * 1000) / dtMs : 0, received: c.received, lost: c.lost };
+    return {
+      cpu: c.cpu,
+      exitsPerSec: dtMs > 0 ? ((now - before) * 1000) / dtMs : 0,
+      received: c.received,
+      lost: c.lost,
+    };
   });
 }
 

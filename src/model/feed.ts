@@ -3,7 +3,16 @@
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import type { ExitBatch } from '../sources/exits.js';
 import type { Target } from '../sources/types.js';
-import { cpuActivity, entryFlags, feedTotals, Ring, toFeedEntry, type CpuActivity, type FeedEntry, type FeedTotals } from './exits.js';
+import {
+  cpuActivity,
+  entryFlags,
+  feedTotals,
+  Ring,
+  toFeedEntry,
+  type CpuActivity,
+  type FeedEntry,
+  type FeedTotals,
+} from './exits.js';
 import type { DelayacctState } from './recording.js';
 import { exitInfoOf, exitMatches, type ExitInfo } from './watch.js';
 
@@ -100,7 +109,16 @@ export class FeedStore {
 
 function zeroCounters(cpu: number): CpuCounters {
   return {
-    cpu, received: 0, seqGapLost: 0, kernelDrops: 0, enobufs: 0, truncated: 0, malformed: 0,
-    queueDropped: 0, unsolicited: 0, decodeFailed: 0, lost: 0,
+    cpu,
+    received: 0,
+    seqGapLost: 0,
+    kernelDrops: 0,
+    enobufs: 0,
+    truncated: 0,
+    malformed: 0,
+    queueDropped: 0,
+    unsolicited: 0,
+    decodeFailed: 0,
+    lost: 0,
   };
 }

@@ -56,7 +56,11 @@ export function threadSuspects(ts: Taskstats, cats: readonly Category[] = CATEGO
     const count = num(ts, cat.count);
     const max = num(ts, cat.max);
     if (lifeNs !== null && exceeds(total, lifeNs)) {
-      out = add(out, cat.key, `${cat.key} wait totals ${reasonSecs(total)} in a thread that lived ${reasonSecs(lifeNs)}`);
+      out = add(
+        out,
+        cat.key,
+        `${cat.key} wait totals ${reasonSecs(total)} in a thread that lived ${reasonSecs(lifeNs)}`,
+      );
     } else if (lifeNs !== null && max !== undefined && exceeds(max, lifeNs)) {
       out = add(out, cat.key, `one ${cat.key} wait of ${reasonSecs(max)} in a thread that lived ${reasonSecs(lifeNs)}`);
     } else if (cat !== CPU && count === 0 && total > 0) {
@@ -64,7 +68,11 @@ export function threadSuspects(ts: Taskstats, cats: readonly Category[] = CATEGO
       // sched_info_dequeue adds run delay without a count, so not for CPU)
       out = add(out, cat.key, `${cat.key} wait totals ${reasonSecs(total)} with no wait counted`);
     } else if (max !== undefined && count !== undefined && count > 0 && exceeds(max, total)) {
-      out = add(out, cat.key, `the longest ${cat.key} wait (${reasonSecs(max)}) is longer than all of them together (${reasonSecs(total)})`);
+      out = add(
+        out,
+        cat.key,
+        `the longest ${cat.key} wait (${reasonSecs(max)}) is longer than all of them together (${reasonSecs(total)})`,
+      );
     }
   }
   // A thread is in one of these states at a time: running, runnable and waiting for a CPU,
@@ -79,7 +87,11 @@ export function threadSuspects(ts: Taskstats, cats: readonly Category[] = CATEGO
     if (io !== undefined && cpu !== undefined && run !== undefined && io > 0) {
       const events = (num(ts, IO.count) ?? 0) + (num(ts, CPU.count) ?? 0);
       if (io + cpu + run > lifeNs * 1.02 + SLACK_NS + events * 1000) {
-        out = add(out, 'IO', `IO wait ${reasonSecs(io)} + CPU wait ${reasonSecs(cpu)} + run time ${reasonSecs(run)} exceed the thread's life of ${reasonSecs(lifeNs)}`);
+        out = add(
+          out,
+          'IO',
+          `IO wait ${reasonSecs(io)} + CPU wait ${reasonSecs(cpu)} + run time ${reasonSecs(run)} exceed the thread's life of ${reasonSecs(lifeNs)}`,
+        );
       }
     }
   }
@@ -108,7 +120,12 @@ export interface IntervalCheck {
 }
 
 /** The figures of one interval: how much each total grew, against what could have. */
-export function intervalSuspects(prev: Taskstats, cur: Taskstats, check: IntervalCheck, cats: readonly Category[] = CATEGORIES): Suspects | null {
+export function intervalSuspects(
+  prev: Taskstats,
+  cur: Taskstats,
+  check: IntervalCheck,
+  cats: readonly Category[] = CATEGORIES,
+): Suspects | null {
   let out: Suspects | null = null;
   for (const cat of cats) {
     const total = num(cur, cat.total);
@@ -119,15 +136,29 @@ export function intervalSuspects(prev: Taskstats, cur: Taskstats, check: Interva
     const count = num(cur, cat.count);
     const countBefore = num(prev, cat.count);
     if (check.boundNs !== null && exceeds(grew, check.boundNs)) {
-      out = add(out, cat.key, check.what === 'thread'
-        ? `${cat.key} waits of ${reasonSecs(grew)} ended in this interval in a thread that has lived ${reasonSecs(check.boundNs)}`
-        : `${cat.key} waits of ${reasonSecs(grew)} ended in this interval, more than its threads have lived (${reasonSecs(check.boundNs)})`);
-    } else if (check.what === 'thread' && cat !== CPU && count !== undefined && countBefore !== undefined && count === countBefore) {
+      out = add(
+        out,
+        cat.key,
+        check.what === 'thread'
+          ? `${cat.key} waits of ${reasonSecs(grew)} ended in this interval in a thread that has lived ${reasonSecs(check.boundNs)}`
+          : `${cat.key} waits of ${reasonSecs(grew)} ended in this interval, more than its threads have lived (${reasonSecs(check.boundNs)})`,
+      );
+    } else if (
+      check.what === 'thread' &&
+      cat !== CPU &&
+      count !== undefined &&
+      countBefore !== undefined &&
+      count === countBefore
+    ) {
       // (threads only: a TGID sample can count an exiting thread twice, live and in
       // signal->stats, and the next one drops it, so a process's count can stand still)
       out = add(out, cat.key, `${cat.key} total grew by ${reasonSecs(grew)} with no new wait counted`);
     } else if (cat !== CPU && check.switchOffNs !== null && grew >= check.switchOffNs) {
-      out = add(out, cat.key, `delay accounting was switched on in this interval after ${reasonSecs(check.switchOffNs)} off: a wait in flight then was timed from a stale stamp`);
+      out = add(
+        out,
+        cat.key,
+        `delay accounting was switched on in this interval after ${reasonSecs(check.switchOffNs)} off: a wait in flight then was timed from a stale stamp`,
+      );
     }
   }
   return out;
@@ -155,7 +186,11 @@ export function switchSuspects(
     const total = num(ts, cat.total) ?? 0;
     const longest = (num(ts, cat.count) ?? 0) > 0 ? num(ts, cat.max) : undefined;
     if (cat === CPU || total <= 0 || (longest ?? total) < offNs) continue;
-    out = add(out, cat.key, `delay accounting was switched on during this task's life (${clockOf(sw.toMs)}, after ${reasonSecs(offNs)} off): a wait in flight then may have been timed from a stale stamp`);
+    out = add(
+      out,
+      cat.key,
+      `delay accounting was switched on during this task's life (${clockOf(sw.toMs)}, after ${reasonSecs(offNs)} off): a wait in flight then may have been timed from a stale stamp`,
+    );
   }
   return out;
 }
@@ -215,7 +250,13 @@ export interface CheckContext {
  * The context of one sample: its kind, delay accounting as delaytop read it, when the task
  * started (its age at the sample, ns) and the span's wall times (epoch ms).
  */
-export function checkContext(kind: 'pid' | 'tgid', sys: DelayacctState, ageNs: number | undefined, fromMs: number | undefined, toMs: number): CheckContext {
+export function checkContext(
+  kind: 'pid' | 'tgid',
+  sys: DelayacctState,
+  ageNs: number | undefined,
+  fromMs: number | undefined,
+  toMs: number,
+): CheckContext {
   const ctx: CheckContext = { kind, delayacct: sys, toMs };
   if (ageNs !== undefined && toMs) ctx.startMs = toMs - ageNs / 1e6;
   if (fromMs !== undefined) ctx.fromMs = fromMs;
@@ -227,11 +268,21 @@ export function checkContext(kind: 'pid' | 'tgid', sys: DelayacctState, ageNs: n
  * what is impossible there is impossible in the sum; `leadBefore`, the main thread's record
  * at the process's previous sample, says what grew in the interval.
  */
-export function inheritFromMainThread(ctx: CheckContext, lead: Taskstats, leadBefore: Taskstats | undefined, cats: readonly Category[] = CATEGORIES): CheckContext {
+export function inheritFromMainThread(
+  ctx: CheckContext,
+  lead: Taskstats,
+  leadBefore: Taskstats | undefined,
+  cats: readonly Category[] = CATEGORIES,
+): CheckContext {
   ctx.inherited = threadSuspects(lead, cats);
   const etimeUs = num(lead, 'ac_etime');
   if (leadBefore && etimeUs !== undefined) {
-    ctx.inheritedSpan = intervalSuspects(leadBefore, lead, { boundNs: etimeUs * 1000, what: 'thread', switchOffNs: null }, cats);
+    ctx.inheritedSpan = intervalSuspects(
+      leadBefore,
+      lead,
+      { boundNs: etimeUs * 1000, what: 'thread', switchOffNs: null },
+      cats,
+    );
   }
   return ctx;
 }
@@ -244,15 +295,31 @@ export interface Judgement {
 }
 
 /** Judge one sample against the previous one of the same task (prev undefined: a first sample). */
-export function judge(prev: Taskstats | undefined, cur: Taskstats, ctx: CheckContext, cats: readonly Category[] = CATEGORIES): Judgement {
-  let totals: Suspects | null = ctx.kind === 'pid' ? threadSuspects(cur, cats) : ctx.inherited ? { ...ctx.inherited } : null;
-  if (ctx.delayacct && ctx.startMs !== undefined) totals = switchSuspects(cur, ctx.delayacct, ctx.startMs, cats, totals, ctx.toMs);
+export function judge(
+  prev: Taskstats | undefined,
+  cur: Taskstats,
+  ctx: CheckContext,
+  cats: readonly Category[] = CATEGORIES,
+): Judgement {
+  let totals: Suspects | null =
+    ctx.kind === 'pid' ? threadSuspects(cur, cats) : ctx.inherited ? { ...ctx.inherited } : null;
+  if (ctx.delayacct && ctx.startMs !== undefined)
+    totals = switchSuspects(cur, ctx.delayacct, ctx.startMs, cats, totals, ctx.toMs);
   if (!prev) return { span: totals, totals };
   const etimeUs = num(cur, 'ac_etime');
   let boundNs: number | null = null;
   if (ctx.kind === 'pid') boundNs = etimeUs === undefined ? null : etimeUs * 1000;
-  else if (etimeUs !== undefined && ctx.exitedLivesNs !== undefined && ctx.exitedLivesNs !== null) boundNs = etimeUs * 1000 + ctx.exitedLivesNs;
-  const switchOffNs = ctx.delayacct && ctx.fromMs !== undefined && ctx.toMs !== undefined ? switchOffIn(ctx.delayacct, ctx.fromMs, ctx.toMs) : null;
-  const span = intervalSuspects(prev, cur, { boundNs, what: ctx.kind === 'pid' ? 'thread' : 'process', switchOffNs }, cats);
+  else if (etimeUs !== undefined && ctx.exitedLivesNs !== undefined && ctx.exitedLivesNs !== null)
+    boundNs = etimeUs * 1000 + ctx.exitedLivesNs;
+  const switchOffNs =
+    ctx.delayacct && ctx.fromMs !== undefined && ctx.toMs !== undefined
+      ? switchOffIn(ctx.delayacct, ctx.fromMs, ctx.toMs)
+      : null;
+  const span = intervalSuspects(
+    prev,
+    cur,
+    { boundNs, what: ctx.kind === 'pid' ? 'thread' : 'process', switchOffNs },
+    cats,
+  );
   return { span: mergeSuspects(span, ctx.inheritedSpan ?? null), totals };
 }

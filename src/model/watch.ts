@@ -115,7 +115,8 @@ export function updateWatch(
         const td = scan.delays.get(`pid:${tid}`);
         for (const c of td?.categories ?? []) {
           // a thread's impossible max is left out of the largest
-          if (c.maxNs !== null && !c.na && !td!.totalsSuspect?.[c.key]) threadMaxNs[c.key] = Math.max(threadMaxNs[c.key] ?? 0, c.maxNs);
+          if (c.maxNs !== null && !c.na && !td!.totalsSuspect?.[c.key])
+            threadMaxNs[c.key] = Math.max(threadMaxNs[c.key] ?? 0, c.maxNs);
         }
       }
     }

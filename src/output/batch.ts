@@ -2,7 +2,13 @@
 import { num, type Taskstats } from '../kernel/decode.js';
 import { computeDelays, type Sample, type TaskDelays } from '../model/delays.js';
 import { CATEGORIES } from '../kernel/layout.js';
-import { checkContext, checkedFields, inheritFromMainThread, type CheckContext, type Suspects } from '../model/plausibility.js';
+import {
+  checkContext,
+  checkedFields,
+  inheritFromMainThread,
+  type CheckContext,
+  type Suspects,
+} from '../model/plausibility.js';
 import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { readProcComm } from '../sources/system.js';
 import { targetKey, type StatsSource, type Target } from '../sources/types.js';
@@ -25,11 +31,32 @@ export interface BatchOptions {
 }
 
 const SHORT: Record<string, string> = {
-  CPU: 'CPU%', IO: 'IO%', SWAP: 'SWAP%', RECLAIM: 'RECL%', THRASHING: 'THRSH%', COMPACT: 'CMPCT%', WPCOPY: 'WPCPY%', IRQ: 'IRQ%',
+  CPU: 'CPU%',
+  IO: 'IO%',
+  SWAP: 'SWAP%',
+  RECLAIM: 'RECL%',
+  THRASHING: 'THRSH%',
+  COMPACT: 'CMPCT%',
+  WPCOPY: 'WPCPY%',
+  IRQ: 'IRQ%',
 };
 
-function textHeader(atMs: number, intervalSec: number, lifetime: boolean, sys: DelayacctState, count: number): string[] {
-  const cols = ['KIND', '     ID', ' COMMAND        ', ...Object.values(SHORT).map((s) => pad(s, 7)), '  CPUavg', '   IOavg', ' SWAPavg'];
+function textHeader(
+  atMs: number,
+  intervalSec: number,
+  lifetime: boolean,
+  sys: DelayacctState,
+  count: number,
+): string[] {
+  const cols = [
+    'KIND',
+    '     ID',
+    ' COMMAND        ',
+    ...Object.values(SHORT).map((s) => pad(s, 7)),
+    '  CPUavg',
+    '   IOavg',
+    ' SWAPavg',
+  ];
   return [
     `delaytop - ${clock(new Date(atMs))}  ${lifetime ? 'lifetime averages (first sample)' : `interval ${intervalSec.toFixed(2)}s`}` +
       `  delayacct ${sys.on === undefined ? 'n/a' : sys.on ? 'on' : 'off'}  tasks ${count}`,
@@ -38,12 +65,22 @@ function textHeader(atMs: number, intervalSec: number, lifetime: boolean, sys: D
 }
 
 export function textRow(t: Target, comm: string, d: TaskDelays): string {
-  const cells = d.categories.map((c) => (c.na ? pad('n/a', 7) : pad(fmtPercent(c.delayPercent, 6), 6) + figureMark(!!d.suspect?.[c.key], d.lifetime)));
+  const cells = d.categories.map((c) =>
+    c.na ? pad('n/a', 7) : pad(fmtPercent(c.delayPercent, 6), 6) + figureMark(!!d.suspect?.[c.key], d.lifetime),
+  );
   const avg = (k: string) => {
     const c = d.categories.find((x) => x.key === k)!;
     return c.na ? pad('n/a', 8) : pad(fmtNs(c.avgDelayNs, 7), 7) + figureMark(!!d.suspect?.[c.key], d.lifetime);
   };
-  return [pad(t.kind, 4, true), padNum(String(t.id), 7), ' ' + padText(comm, 15), ...cells, avg('CPU'), avg('IO'), avg('SWAP')].join(' ');
+  return [
+    pad(t.kind, 4, true),
+    padNum(String(t.id), 7),
+    ' ' + padText(comm, 15),
+    ...cells,
+    avg('CPU'),
+    avg('IO'),
+    avg('SWAP'),
+  ].join(' ');
 }
 
 /** The footnotes of a text table: one line per flagged category of a task. */
@@ -51,7 +88,8 @@ export function suspectNotes(t: Target, d: TaskDelays): string[] {
   const out: string[] = [];
   for (const [k, why] of Object.entries(d.suspect ?? {})) out.push(`  ! ${t.kind} ${t.id} ${k}: ${why}`);
   for (const [k, why] of Object.entries(d.totalsSuspect ?? {})) {
-    if (!d.suspect?.[k as keyof Suspects]) out.push(`  ! ${t.kind} ${t.id} ${k} totals since start (not this interval's figures): ${why}`);
+    if (!d.suspect?.[k as keyof Suspects])
+      out.push(`  ! ${t.kind} ${t.id} ${k} totals since start (not this interval's figures): ${why}`);
   }
   return out;
 }
@@ -88,20 +126,36 @@ const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once above this
 /** Wait ms (Infinity: until `until`), or less if `until` settles first; leaves no timer behind. */
 export async function sleep(ms: number, until: Promise<void>): Promise<void> {
   let done = false;
-  void until.then(() => { done = true; });
+  void until.then(() => {
+    done = true;
+  });
   const end = Date.now() + ms;
   while (!done) {
     const left = Number.isFinite(ms) ? end - Date.now() : MAX_TIMER_MS;
     if (left <= 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([new Promise<void>((r) => { timer = setTimeout(r, Math.min(left, MAX_TIMER_MS)); }), until]);
+    await Promise.race([
+      new Promise<void>((r) => {
+        timer = setTimeout(r, Math.min(left, MAX_TIMER_MS));
+      }),
+      until,
+    ]);
     clearTimeout(timer);
   }
 }
 
 /** What is read of a process's main thread: its start, comm, and what the rules check. */
 const LEADER_FIELDS: readonly string[] = [
-  ...new Set(['version', 'ac_pid', 'ac_etime', 'ac_comm', 'ac_btime', 'ac_btime64', ...CATEGORIES.map((c) => c.count), ...checkedFields(CATEGORIES)]),
+  ...new Set([
+    'version',
+    'ac_pid',
+    'ac_etime',
+    'ac_comm',
+    'ac_btime',
+    'ac_btime64',
+    ...CATEGORIES.map((c) => c.count),
+    ...checkedFields(CATEGORIES),
+  ]),
 ];
 
 /** The main thread of each process target (pid:N), unless asked for already. */
@@ -142,7 +196,9 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
   let comms = new Map<string, string>();
   let leaderPrev = new Map<number, Taskstats>();
   let stop = false;
-  void opts.interrupted.then(() => { stop = true; });
+  void opts.interrupted.then(() => {
+    stop = true;
+  });
   let exitCode = 0;
   for (let iter = 0; iter < opts.iterations && !stop && (everyProcess || alive.length > 0); iter++) {
     if (iter > 0) {
@@ -154,9 +210,12 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
     // impossible in it is impossible in the process's sum.
     const leaders = leadersOf(alive);
     const leaderKeys = new Set(leaders.map(targetKey));
-    const batch = await source.query([...alive, ...leaders], (t) => (leaderKeys.has(targetKey(t)) ? LEADER_FIELDS : undefined));
+    const batch = await source.query([...alive, ...leaders], (t) =>
+      leaderKeys.has(targetKey(t)) ? LEADER_FIELDS : undefined,
+    );
     const leaderStats = new Map<number, Taskstats>();
-    for (const r of batch.results) if (r.status === 'ok' && r.target.kind === 'pid') leaderStats.set(r.target.id, r.stats);
+    for (const r of batch.results)
+      if (r.status === 'ok' && r.target.kind === 'pid') leaderStats.set(r.target.id, r.stats);
     const atMs = batch.wallMs ?? Date.now();
     const sys = opts.delayacct();
     const lines: string[] = [];
@@ -176,7 +235,9 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
           opts.warn(`delaytop: ${r.target.kind} ${r.target.id}: no such process`);
           exitCode = 1;
         } else if (opts.json) {
-          lines.push(jsonLine({ type: 'gone', time: new Date(atMs).toISOString(), kind: r.target.kind, id: r.target.id }));
+          lines.push(
+            jsonLine({ type: 'gone', time: new Date(atMs).toISOString(), kind: r.target.kind, id: r.target.id }),
+          );
         } else {
           lines.push(`${pad(r.target.kind, 4, true)} ${pad(String(r.target.id), 7)}  exited`);
         }
@@ -194,7 +255,11 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
       const lead = r.target.kind === 'tgid' ? leaderStats.get(r.target.id) : undefined;
       const wallAgeNs = lead ? (num(lead, 'ac_etime') ?? 0) * 1000 : undefined;
       const check = checkOf(r.target.kind, r.stats, lead, leaderPrev.get(r.target.id), before, sys, atMs, wallAgeNs);
-      const d = computeDelays(before, sample, { recording: recordingFor(lead ?? r.stats, sys), check, ...(wallAgeNs !== undefined ? { wallAgeNs } : {}) });
+      const d = computeDelays(before, sample, {
+        recording: recordingFor(lead ?? r.stats, sys),
+        check,
+        ...(wallAgeNs !== undefined ? { wallAgeNs } : {}),
+      });
       nextPrev.set(key, sample);
       if (lead) nextLeaderPrev.set(r.target.id, lead);
       lifetimeAll &&= d.lifetime;
@@ -222,9 +287,12 @@ export async function runBatch(source: StatsSource, opts: BatchOptions): Promise
         notes.push(...suspectNotes(r.target, d));
       }
     }
-    if (!opts.json && (lines.length > 0)) {
+    if (!opts.json && lines.length > 0) {
       const hdr = textHeader(atMs, opts.intervalSec, lifetimeAll, sys, next.length);
-      if (notes.length) notes.unshift(`${notes.length} figure${notes.length === 1 ? '' : 's'} marked ! cannot have happened (the kernel's numbers, shown as sent):`);
+      if (notes.length)
+        notes.unshift(
+          `${notes.length} figure${notes.length === 1 ? '' : 's'} marked ! cannot have happened (the kernel's numbers, shown as sent):`,
+        );
       opts.write([...hdr, ...lines, ...notes, ''].join('\n'));
     } else if (lines.length) {
       opts.write(lines.join('\n'));

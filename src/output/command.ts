@@ -7,7 +7,14 @@ import { num, type Taskstats } from '../kernel/decode.js';
 import type { ExitRecord } from '../kernel/exitrecord.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import { computeDelays, type CategoryDelay } from '../model/delays.js';
-import { exitSuspects, mergeSuspects, reasonSecs, suspectCount, switchSuspects, type Suspects } from '../model/plausibility.js';
+import {
+  exitSuspects,
+  mergeSuspects,
+  reasonSecs,
+  suspectCount,
+  switchSuspects,
+  type Suspects,
+} from '../model/plausibility.js';
 import { holdSignals, onCleanup } from '../lifecycle.js';
 import { recordingFor, type DelayacctState } from '../model/recording.js';
 import { expandCpulist } from '../args.js';
@@ -62,7 +69,15 @@ export interface CommandTask {
   suspect: Suspects | null;
 }
 
-export const IO_FIELDS = ['read_bytes', 'write_bytes', 'cancelled_write_bytes', 'read_char', 'write_char', 'read_syscalls', 'write_syscalls'] as const;
+export const IO_FIELDS = [
+  'read_bytes',
+  'write_bytes',
+  'cancelled_write_bytes',
+  'read_char',
+  'write_char',
+  'read_syscalls',
+  'write_syscalls',
+] as const;
 export const CTXSW_FIELDS = ['nvcsw', 'nivcsw'] as const;
 
 export interface CommandReport {
@@ -112,7 +127,8 @@ function sumBound(whole: Taskstats, threads: readonly ExitRecord[]): Suspects | 
   for (const c of CATEGORIES) {
     const total = num(whole, c.total) ?? 0;
     if (total > livesNs * 1.001 + 10e6 * threads.length) {
-      (out ??= {})[c.key] = `${c.key} wait totals ${reasonSecs(total)} in a process whose ${threads.length} thread${threads.length === 1 ? '' : 's'} lived ${reasonSecs(livesNs)} in all`;
+      (out ??= {})[c.key] =
+        `${c.key} wait totals ${reasonSecs(total)} in a process whose ${threads.length} thread${threads.length === 1 ? '' : 's'} lived ${reasonSecs(livesNs)} in all`;
     }
   }
   return out;
@@ -144,7 +160,11 @@ export function summarizeCommand(
   const tgidRec = mine.find((r) => r.tgidStats);
   const leader = mine.find((r) => r.pid === pid);
   const threads: CommandTask[] = mine.map((r) => ({
-    pid: r.pid, comm: r.comm, stats: r.stats, categories: categoriesOf(r.stats, sys), suspect: exitSuspects(r.stats, r.receivedMs, sys),
+    pid: r.pid,
+    comm: r.comm,
+    stats: r.stats,
+    categories: categoriesOf(r.stats, sys),
+    suspect: exitSuspects(r.stats, r.receivedMs, sys),
   }));
   let wholeFrom: CommandReport['wholeFrom'] = 'none';
   let whole: CommandCategory[] | null = null;
@@ -184,14 +204,23 @@ export function summarizeCommand(
         startMs = Math.min(startMs, r.receivedMs - r.lifeUs / 1000);
         endMs = Math.max(endMs, r.receivedMs);
       }
-      wholeSuspect = switchSuspects(wholeStats, sys, startMs, CATEGORIES, wholeSuspect ? { ...wholeSuspect } : null, endMs);
+      wholeSuspect = switchSuspects(
+        wholeStats,
+        sys,
+        startMs,
+        CATEGORIES,
+        wholeSuspect ? { ...wholeSuspect } : null,
+        endMs,
+      );
     }
   }
   const ended = mine.some((r) => r.processEnded);
-  const status = end.signal !== null ? 128 + (os.constants.signals[end.signal as NodeJS.Signals] ?? 0) : end.exitCode ?? 1;
+  const status =
+    end.signal !== null ? 128 + (os.constants.signals[end.signal as NodeJS.Signals] ?? 0) : (end.exitCode ?? 1);
   let missing: string | null = null;
   if (mine.length === 0) missing = `no exit record of pid ${pid} arrived`;
-  else if (!ended || whole === null) missing = `the exit record of the process as a whole (pid ${pid}) did not arrive; figures below are per thread only`;
+  else if (!ended || whole === null)
+    missing = `the exit record of the process as a whole (pid ${pid}) did not arrive; figures below are per thread only`;
   if (missing && end.lost > 0) missing += ` (the listener lost ${end.lost} exit records)`;
   return {
     argv: end.argv,
@@ -203,8 +232,8 @@ export function summarizeCommand(
     wholeFrom,
     whole,
     wholeSuspect,
-    cpuRunRealNs: wholeStats ? num(wholeStats, 'cpu_run_real_total') ?? null : null,
-    cpuRunVirtualNs: wholeStats ? num(wholeStats, 'cpu_run_virtual_total') ?? null : null,
+    cpuRunRealNs: wholeStats ? (num(wholeStats, 'cpu_run_real_total') ?? null) : null,
+    cpuRunVirtualNs: wholeStats ? (num(wholeStats, 'cpu_run_virtual_total') ?? null) : null,
     io: mine.length ? sumFields(mine, IO_FIELDS) : null,
     ctxsw: mine.length ? sumFields(mine, CTXSW_FIELDS) : null,
     threads,
@@ -236,7 +265,9 @@ function categoryTable(cats: readonly CommandCategory[], suspect: Suspects | nul
           fmtNs(c.avgNs, W - 1) + m,
           (c.maxNs === null ? '-' : fmtNs(c.maxNs, W - 1)) + m,
           (c.minNs === null ? '-' : fmtNs(c.minNs, W - 1)) + ' ',
-        ].map(cell).join(''),
+        ]
+          .map(cell)
+          .join(''),
     );
   }
   for (const [k, why] of Object.entries(suspect ?? {})) lines.push(`  ! ${k}: ${why}`);
@@ -248,7 +279,10 @@ function statusText(r: CommandReport): string {
   return `exited with status ${r.status}`;
 }
 
-export function formatCommandReport(r: CommandReport, opts: Pick<CommandOptions, 'perThread' | 'io' | 'ctxsw'>): string[] {
+export function formatCommandReport(
+  r: CommandReport,
+  opts: Pick<CommandOptions, 'perThread' | 'io' | 'ctxsw'>,
+): string[] {
   const comm = printable(r.threads.find((t) => t.pid === r.pid)?.comm ?? r.argv[0] ?? '?');
   const nThreads = r.threads.length;
   const out = [
@@ -256,7 +290,10 @@ export function formatCommandReport(r: CommandReport, opts: Pick<CommandOptions,
   ];
   if (r.missing) out.push(`delaytop: warning: ${r.missing}`);
   const flagged = commandFlags(r);
-  if (flagged) out.push(`delaytop: ${flagged} figure${flagged === 1 ? '' : 's'} marked ! cannot have happened (the kernel's numbers, shown as sent; see the notes under each table)`);
+  if (flagged)
+    out.push(
+      `delaytop: ${flagged} figure${flagged === 1 ? '' : 's'} marked ! cannot have happened (the kernel's numbers, shown as sent; see the notes under each table)`,
+    );
   if (r.whole) {
     out.push(
       r.wholeFrom === 'tgid'
@@ -264,8 +301,10 @@ export function formatCommandReport(r: CommandReport, opts: Pick<CommandOptions,
         : 'Whole process (its only thread):',
       ...categoryTable(r.whole, r.wholeSuspect),
     );
-    if (r.cpuRunRealNs !== null) out.push(`  CPU run time: real ${fmtNs(r.cpuRunRealNs)}, virtual ${fmtNs(r.cpuRunVirtualNs)}`);
-    if (r.whole.some((c) => c.key === 'IRQ' && !c.na)) out.push('  IRQ count ticks with the scheduler clock: no average per event.');
+    if (r.cpuRunRealNs !== null)
+      out.push(`  CPU run time: real ${fmtNs(r.cpuRunRealNs)}, virtual ${fmtNs(r.cpuRunVirtualNs)}`);
+    if (r.whole.some((c) => c.key === 'IRQ' && !c.na))
+      out.push('  IRQ count ticks with the scheduler clock: no average per event.');
   }
   if (opts.io && r.io) {
     const io = r.io;
@@ -283,9 +322,14 @@ export function formatCommandReport(r: CommandReport, opts: Pick<CommandOptions,
       out.push(`Thread ${t.pid} (${printable(t.comm)}):`, ...categoryTable(t.categories, t.suspect));
       if (opts.io) {
         const v = (f: string) => num(t.stats, f) ?? 0;
-        out.push(`  IO: read_bytes ${v('read_bytes')}  write_bytes ${v('write_bytes')}  read_char ${v('read_char')}  write_char ${v('write_char')}`);
+        out.push(
+          `  IO: read_bytes ${v('read_bytes')}  write_bytes ${v('write_bytes')}  read_char ${v('read_char')}  write_char ${v('write_char')}`,
+        );
       }
-      if (opts.ctxsw) out.push(`  Context switches: voluntary ${num(t.stats, 'nvcsw') ?? 0}  involuntary ${num(t.stats, 'nivcsw') ?? 0}`);
+      if (opts.ctxsw)
+        out.push(
+          `  Context switches: voluntary ${num(t.stats, 'nvcsw') ?? 0}  involuntary ${num(t.stats, 'nivcsw') ?? 0}`,
+        );
     }
   }
   return out;
@@ -299,7 +343,9 @@ export function commandFlags(r: CommandReport): number {
 function categoriesJson(cats: readonly CommandCategory[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of cats) {
-    out[c.key] = c.na ? { na: c.na } : { count: c.count, total_ns: c.totalNs, avg_ns: c.avgNs, max_ns: c.maxNs, min_ns: c.minNs };
+    out[c.key] = c.na
+      ? { na: c.na }
+      : { count: c.count, total_ns: c.totalNs, avg_ns: c.avgNs, max_ns: c.maxNs, min_ns: c.minNs };
   }
   return out;
 }
@@ -330,7 +376,9 @@ export function commandJson(r: CommandReport, opts: Pick<CommandOptions, 'perThr
             delays: categoriesJson(t.categories),
             ...(t.suspect ? { suspect: t.suspect } : {}),
             ...(opts.io ? { io: Object.fromEntries(IO_FIELDS.map((f) => [f, num(t.stats, f) ?? 0])) } : {}),
-            ...(opts.ctxsw ? { context_switches: Object.fromEntries(CTXSW_FIELDS.map((f) => [f, num(t.stats, f) ?? 0])) } : {}),
+            ...(opts.ctxsw
+              ? { context_switches: Object.fromEntries(CTXSW_FIELDS.map((f) => [f, num(t.stats, f) ?? 0])) }
+              : {}),
           })),
         }
       : {}),
@@ -344,7 +392,11 @@ export function commandJson(r: CommandReport, opts: Pick<CommandOptions, 'perThr
 /** A command that cannot be started: the shell's status for it (127 not found, 126 not executable). */
 export class CommandNotStarted extends Error {
   override name = 'CommandNotStarted';
-  constructor(message: string, readonly status: number, readonly code: string) {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
     super(message);
   }
 }
@@ -384,7 +436,9 @@ export async function runCommand(argv: readonly string[], opts: CommandOptions):
   let lost = 0;
   let pid = -1;
   let ended: () => void = () => {};
-  const endSeen = new Promise<void>((r) => { ended = r; });
+  const endSeen = new Promise<void>((r) => {
+    ended = r;
+  });
   const take = (b: ExitBatch) => {
     lost = b.counters.reduce((s, c) => s + c.lost, 0);
     for (const r of b.records) {
@@ -400,7 +454,9 @@ export async function runCommand(argv: readonly string[], opts: CommandOptions):
   // a SIGTERM or SIGHUP sent to delaytop is passed on to it.
   const ignore = () => {};
   let child: ReturnType<typeof spawn> | undefined;
-  const forward = (sig: NodeJS.Signals) => () => { child?.kill(sig); };
+  const forward = (sig: NodeJS.Signals) => () => {
+    child?.kill(sig);
+  };
   const fwdTerm = forward('SIGTERM');
   const fwdHup = forward('SIGHUP');
   process.on('SIGINT', ignore);
@@ -443,13 +499,23 @@ export async function runCommand(argv: readonly string[], opts: CommandOptions):
   // The kernel sends the exit event before the parent learns of the exit; give the
   // listener thread a moment to hand it over.
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([endSeen, new Promise<void>((r) => { timer = setTimeout(r, opts.recordTimeoutMs ?? 2000); })]);
+  await Promise.race([
+    endSeen,
+    new Promise<void>((r) => {
+      timer = setTimeout(r, opts.recordTimeoutMs ?? 2000);
+    }),
+  ]);
   clearTimeout(timer);
   take(listener.close());
 
   // switch-ons seen while it ran (the tracker's later readings), judged with the setting it started under
   const seen = opts.delayacct?.().seen;
-  const report = summarizeCommand(pid, records, seen ? { ...sys, seen } : sys, { argv: [...argv], ...exit, wallMs, lost });
+  const report = summarizeCommand(pid, records, seen ? { ...sys, seen } : sys, {
+    argv: [...argv],
+    ...exit,
+    wallMs,
+    lost,
+  });
   if (opts.json) opts.write(commandJson(report, opts));
   else opts.write(formatCommandReport(report, opts).join('\n'));
   return report.status;

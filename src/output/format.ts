@@ -43,7 +43,12 @@ export function fmtPercent(p: number | null, width = Infinity): string {
   return compact(p, width);
 }
 
-const UNITS: readonly [number, string][] = [[86400 * 365.25, 'y'], [86400, 'd'], [3600, 'h'], [60, 'm']];
+const UNITS: readonly [number, string][] = [
+  [86400 * 365.25, 'y'],
+  [86400, 'd'],
+  [3600, 'h'],
+  [60, 'm'],
+];
 
 /** A duration in ns, in the unit that keeps 3-4 significant digits, in at most `width` characters. */
 export function fmtNs(ns: number | null, width = Infinity): string {

@@ -25,19 +25,36 @@ export interface ListenRunOptions {
   delayacct?: () => DelayacctState;
 }
 
-
 /** One exit as a text line; a flagged category gets `!KEY: why` at the end. */
 export function exitText(r: ExitRecord, e: FeedEntry = toFeedEntry(r)): string {
   const t = new Date(r.receivedMs).toISOString().slice(11, 23);
   const big = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
-  const flags = e.suspect ? Object.entries(e.suspect).map(([k, why]) => ` !${k}: ${why}`).join(';') : '';
-  return [t, `cpu ${padNum(String(r.cpu), 3, true)}`, `pid ${padNum(String(r.pid), 7, true)}`, `tgid ${padNum(String(r.tgid), 7, true)}`,
-    `ppid ${padNum(String(r.ppid), 7, true)}`, `uid ${padNum(String(r.uid), 5, true)}`, padText(r.comm, 15), pad(exitStatusText(r), 14, true),
-    `${r.processEnded ? 'P' : 'T'}`, `life ${pad(fmtNs(e.lifetimeUs * 1000, 8), 8)}`, `waited-most ${big}${flags}`].join(' ');
+  const flags = e.suspect
+    ? Object.entries(e.suspect)
+        .map(([k, why]) => ` !${k}: ${why}`)
+        .join(';')
+    : '';
+  return [
+    t,
+    `cpu ${padNum(String(r.cpu), 3, true)}`,
+    `pid ${padNum(String(r.pid), 7, true)}`,
+    `tgid ${padNum(String(r.tgid), 7, true)}`,
+    `ppid ${padNum(String(r.ppid), 7, true)}`,
+    `uid ${padNum(String(r.uid), 5, true)}`,
+    padText(r.comm, 15),
+    pad(exitStatusText(r), 14, true),
+    `${r.processEnded ? 'P' : 'T'}`,
+    `life ${pad(fmtNs(e.lifetimeUs * 1000, 8), 8)}`,
+    `waited-most ${big}${flags}`,
+  ].join(' ');
 }
 
 /** One exit as a JSON line; `suspect` (the thread's figures that cannot have happened) holds for its process sum too. */
-export function exitJson(r: ExitRecord, sys: DelayacctState | null = null, suspect = exitSuspects(r.stats, r.receivedMs, sys)): string {
+export function exitJson(
+  r: ExitRecord,
+  sys: DelayacctState | null = null,
+  suspect = exitSuspects(r.stats, r.receivedMs, sys),
+): string {
   return jsonLine({
     type: 'exit',
     time: new Date(r.receivedMs).toISOString(),
@@ -61,9 +78,17 @@ export function exitJson(r: ExitRecord, sys: DelayacctState | null = null, suspe
 
 function perCpuJson(c: CpuCounters) {
   return {
-    cpu: c.cpu, received: c.received, lost: c.lost, kernel_drops: c.kernelDrops, seq_gap_lost: c.seqGapLost,
-    enobufs: c.enobufs, truncated: c.truncated, malformed: c.malformed, queue_dropped: c.queueDropped,
-    decode_failed: c.decodeFailed, unsolicited: c.unsolicited,
+    cpu: c.cpu,
+    received: c.received,
+    lost: c.lost,
+    kernel_drops: c.kernelDrops,
+    seq_gap_lost: c.seqGapLost,
+    enobufs: c.enobufs,
+    truncated: c.truncated,
+    malformed: c.malformed,
+    queue_dropped: c.queueDropped,
+    decode_failed: c.decodeFailed,
+    unsolicited: c.unsolicited,
   };
 }
 
@@ -92,8 +117,17 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
     if (lost > lastLost) {
       lines.push(
         opts.json
-          ? jsonLine({ type: 'loss', time: new Date().toISOString(), lost, new_lost: lost - lastLost, per_cpu: b.counters.map(perCpuJson) })
-          : `LOSS: ${lost - lastLost} more exit records lost (total ${lost}: ${b.counters.filter((c) => c.lost).map((c) => `cpu ${c.cpu} ${c.lost}`).join(', ')})`,
+          ? jsonLine({
+              type: 'loss',
+              time: new Date().toISOString(),
+              lost,
+              new_lost: lost - lastLost,
+              per_cpu: b.counters.map(perCpuJson),
+            })
+          : `LOSS: ${lost - lastLost} more exit records lost (total ${lost}: ${b.counters
+              .filter((c) => c.lost)
+              .map((c) => `cpu ${c.cpu} ${c.lost}`)
+              .join(', ')})`,
       );
       lastLost = lost;
     }
@@ -103,7 +137,14 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
   if (opts.readers) {
     const cpus = opts.readers.map((r) => r.cpu);
     if (opts.json) {
-      opts.write(jsonLine({ type: 'listening', time: new Date().toISOString(), cpus, readers: opts.readers.map((r) => ({ cpu: r.cpu, port_id: r.portId, rcvbuf_bytes: r.rcvbufBytes })) }));
+      opts.write(
+        jsonLine({
+          type: 'listening',
+          time: new Date().toISOString(),
+          cpus,
+          readers: opts.readers.map((r) => ({ cpu: r.cpu, port_id: r.portId, rcvbuf_bytes: r.rcvbufBytes })),
+        }),
+      );
     } else {
       opts.warn(`delaytop: listening for exits on cpu ${cpus.join(',')} (Ctrl-C to stop)`);
     }
@@ -115,17 +156,32 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
   const secs = (Date.now() - started) / 1000;
   const regs = opts.registrations?.() ?? [];
   const stale = regs.filter((r) => r.registered);
-  for (const r of stale) opts.warn(`delaytop: cpu ${r.cpu}: deregistration failed (${r.deregisterError || 'no answer'}); the kernel drops the stale entry at the next exit on that CPU`);
+  for (const r of stale)
+    opts.warn(
+      `delaytop: cpu ${r.cpu}: deregistration failed (${r.deregisterError || 'no answer'}); the kernel drops the stale entry at the next exit on that CPU`,
+    );
   if (opts.json) {
     const perCpu = counters.map((c) => {
       const reg = regs.find((r) => r.cpu === c.cpu);
       return { ...perCpuJson(c), ...(reg ? { deregistered: !reg.registered } : {}) };
     });
-    opts.write(jsonLine({ type: 'summary', duration_s: Number(secs.toFixed(3)), received, lost, suspect_exits: flaggedExits, suspect_values: flagged, per_cpu: perCpu }));
+    opts.write(
+      jsonLine({
+        type: 'summary',
+        duration_s: Number(secs.toFixed(3)),
+        received,
+        lost,
+        suspect_exits: flaggedExits,
+        suspect_values: flagged,
+        per_cpu: perCpu,
+      }),
+    );
   } else {
-    opts.write(`summary: ${received} exits received, ${lost} lost in ${secs.toFixed(1)}s; ` +
-      `${flaggedExits} with figures that cannot have happened (${flagged} flagged !); ` +
-      counters.map((c) => `cpu ${c.cpu}: ${c.received} received, ${c.lost} lost`).join('; '));
+    opts.write(
+      `summary: ${received} exits received, ${lost} lost in ${secs.toFixed(1)}s; ` +
+        `${flaggedExits} with figures that cannot have happened (${flagged} flagged !); ` +
+        counters.map((c) => `cpu ${c.cpu}: ${c.received} received, ${c.lost} lost`).join('; '),
+    );
   }
   return 0;
 }

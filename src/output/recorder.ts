@@ -4,7 +4,17 @@
 // symlink or a hard link, never another user's, and flushed at least once a second, so a
 // crash loses at most the last second. A write that fails (disk full, EIO) stops the
 // recording on its last whole line.
-import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, openSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { keepStatsBytes } from '../kernel/decode.js';
@@ -68,7 +78,11 @@ export function openRecordingFile(path: string): number {
     const opened = fstatSync(fd);
     refuseUnlessOwnFile(path, opened);
     if (opened.dev !== st.dev || opened.ino !== st.ino) {
-      throw new RecordingError(`refusing to record to ${path}: it was replaced while being opened`, 'EAGAIN', ANOTHER_FILE);
+      throw new RecordingError(
+        `refusing to record to ${path}: it was replaced while being opened`,
+        'EAGAIN',
+        ANOTHER_FILE,
+      );
     }
     if ((opened.mode & 0o077) !== 0) fchmodSync(fd, 0o600); // O_TRUNC would keep an old file's mode
     ftruncateSync(fd, 0);
@@ -114,8 +128,20 @@ function refuseUnlessOwnFile(path: string, st: Stats): void {
   if (st.isSymbolicLink()) throw recordingOpenError(path, Object.assign(new Error('symlink'), { code: 'ELOOP' }));
   if (st.isDirectory()) throw recordingOpenError(path, Object.assign(new Error('directory'), { code: 'EISDIR' }));
   if (!st.isFile()) {
-    const kind = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
-    throw new RecordingError(`refusing to record to ${path}: it is ${kind}, not a regular file`, 'EINVAL', ANOTHER_FILE);
+    const kind = st.isFIFO()
+      ? 'a FIFO'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : st.isBlockDevice()
+          ? 'a block device'
+          : st.isSocket()
+            ? 'a socket'
+            : 'not a regular file';
+    throw new RecordingError(
+      `refusing to record to ${path}: it is ${kind}, not a regular file`,
+      'EINVAL',
+      ANOTHER_FILE,
+    );
   }
   const euid = process.geteuid?.() ?? st.uid;
   if (st.uid !== euid) {
@@ -144,13 +170,29 @@ function recordingOpenError(path: string, e: NodeJS.ErrnoException): RecordingEr
       );
     case 'EACCES':
     case 'EPERM':
-      return new RecordingError(`cannot record to ${path}: permission denied`, e.code, 'Choose a file in a directory you can write to.');
+      return new RecordingError(
+        `cannot record to ${path}: permission denied`,
+        e.code,
+        'Choose a file in a directory you can write to.',
+      );
     case 'ENOENT':
-      return new RecordingError(`cannot record to ${path}: no such directory`, e.code, 'Create the directory first, or name a file in an existing one.');
+      return new RecordingError(
+        `cannot record to ${path}: no such directory`,
+        e.code,
+        'Create the directory first, or name a file in an existing one.',
+      );
     case 'ENXIO': // a FIFO nobody reads
-      return new RecordingError(`refusing to record to ${path}: it is a FIFO, not a regular file`, e.code, ANOTHER_FILE);
+      return new RecordingError(
+        `refusing to record to ${path}: it is a FIFO, not a regular file`,
+        e.code,
+        ANOTHER_FILE,
+      );
     case 'EISDIR':
-      return new RecordingError(`cannot record to ${path}: it is a directory`, e.code, 'Name a file, e.g. -w delaytop.jsonl');
+      return new RecordingError(
+        `cannot record to ${path}: it is a directory`,
+        e.code,
+        'Name a file, e.g. -w delaytop.jsonl',
+      );
     default:
       return new RecordingError(`cannot record to ${path}: ${describeErrno(e)}`, e.code ?? 'EIO', '');
   }
@@ -164,7 +206,9 @@ export interface RecorderOptions {
 }
 
 /** The facts of this machine for the header; the CLI fills in the session's parts. */
-export function systemFacts(session: Pick<RecordingFacts, 'statsSource' | 'exitCpus' | 'delayacct'> & Partial<RecordingFacts>): RecordingFacts {
+export function systemFacts(
+  session: Pick<RecordingFacts, 'statsSource' | 'exitCpus' | 'delayacct'> & Partial<RecordingFacts>,
+): RecordingFacts {
   const boot = bootTimeSec();
   return {
     startedMs: Date.now(),
@@ -195,7 +239,11 @@ export class Recorder {
   error: RecordingError | null = null;
 
   /** Open FILE and write the header. Throws RecordingError (symlink, another user's file, a full disk, ...). */
-  constructor(readonly path: string, facts: RecordingFacts, private opts: RecorderOptions = {}) {
+  constructor(
+    readonly path: string,
+    facts: RecordingFacts,
+    private opts: RecorderOptions = {},
+  ) {
     this.fd = openRecordingFile(path);
     if (recording++ === 0) keepStatsBytes(true);
     this.write(headerLine(facts));
@@ -260,7 +308,11 @@ export class Recorder {
       e.code ?? 'EIO',
       '',
     );
-    try { closeSync(this.fd!); } catch { /* already failing */ }
+    try {
+      closeSync(this.fd!);
+    } catch {
+      /* already failing */
+    }
     this.release();
     return this.error;
   }
@@ -318,7 +370,10 @@ export class Recorder {
 }
 
 class RecordingStatsSource implements StatsSource {
-  constructor(private inner: StatsSource, private rec: Recorder) {}
+  constructor(
+    private inner: StatsSource,
+    private rec: Recorder,
+  ) {}
   get name() {
     return this.inner.name;
   }
@@ -339,7 +394,10 @@ class RecordingStatsSource implements StatsSource {
 class RecordingExitSource implements ExitSource {
   /** hands over on demand where the inner source can (what it hands over is recorded as it passes) */
   readonly flush?: () => void;
-  constructor(private inner: ExitSource, private rec: Recorder) {
+  constructor(
+    private inner: ExitSource,
+    private rec: Recorder,
+  ) {
     if (inner.flush) this.flush = () => inner.flush!();
   }
   get cpus() {

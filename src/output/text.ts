@@ -16,7 +16,8 @@ const ZERO_WIDTH = /[\p{Mn}\p{Me}]/u;
 // that was (so U+0085 and the raw byte 0x85 never look the same).
 function escapeOf(cp: number): string {
   if (cp === 0x5c) return '\\\\';
-  if (cp >= RAW_BYTE_BASE + 0x80 && cp <= RAW_BYTE_BASE + 0xff) return `\\x${(cp - RAW_BYTE_BASE).toString(16).padStart(2, '0')}`;
+  if (cp >= RAW_BYTE_BASE + 0x80 && cp <= RAW_BYTE_BASE + 0xff)
+    return `\\x${(cp - RAW_BYTE_BASE).toString(16).padStart(2, '0')}`;
   if (cp < 0x80) return `\\x${cp.toString(16).padStart(2, '0')}`;
   return `\\u{${cp.toString(16)}}`;
 }

@@ -85,7 +85,13 @@ export class NetlinkExitSource implements ExitSource {
     try {
       this.native = new addon.Listener(
         this.cpus as number[],
-        { rcvbufBytes: opts.rcvbufBytes, forceRcvbuf: true, pin: opts.pin, maxQueueBytes: opts.maxQueueBytes, possible: opts.possible },
+        {
+          rcvbufBytes: opts.rcvbufBytes,
+          forceRcvbuf: true,
+          pin: opts.pin,
+          maxQueueBytes: opts.maxQueueBytes,
+          possible: opts.possible,
+        },
         () => this.onNotify(),
       );
     } catch (e) {
@@ -125,7 +131,9 @@ export class NetlinkExitSource implements ExitSource {
       try {
         this.fn?.(this.drain());
       } catch (e) {
-        process.nextTick(() => { throw e; });
+        process.nextTick(() => {
+          throw e;
+        });
       }
     }, this.opts.batchMs);
   }

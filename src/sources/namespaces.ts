@@ -61,7 +61,7 @@ export function exitFeedBlocked(f: NsFacts = liveNsFacts(), unsure?: (warning: s
   const user = f.stat('/proc/self/ns/user')?.ino;
   if (user !== undefined && user !== INIT_NS_INO.user) {
     return new TaskstatsError(
-      'exit records cannot reach delaytop here: it runs in a user namespace other than the host\'s (a container?), and the kernel takes exit listeners only from the initial one',
+      "exit records cannot reach delaytop here: it runs in a user namespace other than the host's (a container?), and the kernel takes exit listeners only from the initial one",
       'EUSERNS',
       'Run delaytop on the host, as root or with CAP_NET_ADMIN there.',
     );
@@ -69,7 +69,7 @@ export function exitFeedBlocked(f: NsFacts = liveNsFacts(), unsure?: (warning: s
   const pid = f.stat('/proc/self/ns/pid')?.ino;
   if (pid !== undefined && pid !== INIT_NS_INO.pid) {
     return new TaskstatsError(
-      'exit records cannot reach delaytop here: it runs in a pid namespace other than the host\'s (a container?), and the kernel takes exit listeners only from the initial one',
+      "exit records cannot reach delaytop here: it runs in a pid namespace other than the host's (a container?), and the kernel takes exit listeners only from the initial one",
       'EPIDNS',
       "Run delaytop in the host's pid namespace, e.g. sudo nsenter -t 1 -p -n delaytop ...",
     );
@@ -77,13 +77,15 @@ export function exitFeedBlocked(f: NsFacts = liveNsFacts(), unsure?: (warning: s
   const net = inInitialNetns(f);
   if (net === false) {
     return new TaskstatsError(
-      'exit records cannot reach delaytop here: it runs in a network namespace other than the host\'s, and the kernel delivers them only in the initial one (a listener here would hear nothing)',
+      "exit records cannot reach delaytop here: it runs in a network namespace other than the host's, and the kernel delivers them only in the initial one (a listener here would hear nothing)",
       'ENETNS',
       "Run it in the host's network namespace, e.g. sudo nsenter -t 1 -n delaytop ... (not under ip netns exec or in a container's own network).",
     );
   }
   if (net === undefined) {
-    unsure?.('cannot tell whether this is the host\'s network namespace (/proc/1/ns/net is not readable here): if it is not, the exit feed stays empty');
+    unsure?.(
+      "cannot tell whether this is the host's network namespace (/proc/1/ns/net is not readable here): if it is not, the exit feed stays empty",
+    );
   }
   return null;
 }

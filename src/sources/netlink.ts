@@ -3,9 +3,23 @@ import { loadAddon, type NativeQuerySocket } from '../kernel/addon.js';
 import { decodeTaskstats, DecodeError, type DecodeOptions } from '../kernel/decode.js';
 import { fromNative } from '../kernel/errors.js';
 import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
-import { monotonicNs, type FieldsFor, type QueryBatch, type QueryResult, type StatsSource, type Target } from './types.js';
+import {
+  monotonicNs,
+  type FieldsFor,
+  type QueryBatch,
+  type QueryResult,
+  type StatsSource,
+  type Target,
+} from './types.js';
 
-const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 5: 'EIO', 13: 'EACCES', 22: 'EINVAL', 110: 'ETIMEDOUT' };
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM',
+  3: 'ESRCH',
+  5: 'EIO',
+  13: 'EACCES',
+  22: 'EINVAL',
+  110: 'ETIMEDOUT',
+};
 
 const WHOLE: DecodeOptions = {};
 const partial = new WeakMap<readonly string[], DecodeOptions>();
@@ -18,7 +32,12 @@ function optionsFor(only: readonly string[] | undefined): DecodeOptions {
 }
 
 /** Turn the native result buffer into one result per target. */
-export function decodeQueryResult(ab: ArrayBuffer, targets: readonly Target[], entryBytes: number, fields?: FieldsFor): QueryResult[] {
+export function decodeQueryResult(
+  ab: ArrayBuffer,
+  targets: readonly Target[],
+  entryBytes: number,
+  fields?: FieldsFor,
+): QueryResult[] {
   const dv = new DataView(ab);
   const out: QueryResult[] = new Array(targets.length);
   for (let i = 0; i < targets.length; i++) {
@@ -28,12 +47,21 @@ export function decodeQueryResult(ab: ArrayBuffer, targets: readonly Target[], e
       out[i] = { target, status: 'gone' };
     } else if (status !== 0) {
       const code = ERRNO_NAMES[status] ?? `errno ${status}`;
-      out[i] = { target, status: 'error', code, message: `taskstats query of ${target.kind} ${target.id} failed: ${code}` };
+      out[i] = {
+        target,
+        status: 'error',
+        code,
+        message: `taskstats query of ${target.kind} ${target.id} failed: ${code}`,
+      };
     } else {
       const off = dv.getUint32(i * entryBytes + 4, true);
       const len = dv.getUint32(i * entryBytes + 8, true);
       try {
-        out[i] = { target, status: 'ok', stats: decodeTaskstats(new Uint8Array(ab, off, len), optionsFor(fields?.(target))) };
+        out[i] = {
+          target,
+          status: 'ok',
+          stats: decodeTaskstats(new Uint8Array(ab, off, len), optionsFor(fields?.(target))),
+        };
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         out[i] = { target, status: 'error', code: 'EDECODE', message: `${target.kind} ${target.id}: ${e.message}` };
@@ -50,7 +78,11 @@ export class NetlinkSource implements StatsSource {
 
   constructor(timeoutMs = 1000) {
     const addon = (() => {
-      try { return loadAddon(); } catch (e) { throw fromNative(e, 'load native addon'); }
+      try {
+        return loadAddon();
+      } catch (e) {
+        throw fromNative(e, 'load native addon');
+      }
     })();
     try {
       this.sock = new addon.QuerySocket(timeoutMs);
@@ -88,7 +120,8 @@ export class NetlinkSource implements StatsSource {
   /** EPERM on a query means the whole source is unusable: raise it with advice. */
   private check(results: QueryResult[]): QueryResult[] {
     for (const r of results) {
-      if (r.status === 'error' && (r.code === 'EPERM' || r.code === 'EACCES')) throw fromNative({ code: r.code, message: r.message }, 'taskstats query');
+      if (r.status === 'error' && (r.code === 'EPERM' || r.code === 'EACCES'))
+        throw fromNative({ code: r.code, message: r.message }, 'taskstats query');
     }
     return results;
   }

@@ -28,7 +28,13 @@ export function parsePressure(text: string): Psi {
   const out: Psi = { some: null, full: null };
   for (const line of text.split('\n')) {
     const m = /^(some|full)\s+avg10=([0-9.]+)\s+avg60=([0-9.]+)\s+avg300=([0-9.]+)\s+total=([0-9]+)/.exec(line.trim());
-    if (m) out[m[1] as 'some' | 'full'] = { avg10: Number(m[2]), avg60: Number(m[3]), avg300: Number(m[4]), totalUs: Number(m[5]) };
+    if (m)
+      out[m[1] as 'some' | 'full'] = {
+        avg10: Number(m[2]),
+        avg60: Number(m[3]),
+        avg300: Number(m[4]),
+        totalUs: Number(m[5]),
+      };
   }
   return out;
 }
@@ -69,7 +75,10 @@ export function formatPressureLine(r: PressureReading | null): string {
     const p = r.psi[res];
     if (!p) continue;
     // CPU "full" is always 0 system-wide and irq has only "full".
-    const bits = [p.some && res !== 'irq' ? `some ${pct(p.some.avg10)}` : null, p.full && res !== 'cpu' ? `full ${pct(p.full.avg10)}` : null].filter(Boolean);
+    const bits = [
+      p.some && res !== 'irq' ? `some ${pct(p.some.avg10)}` : null,
+      p.full && res !== 'cpu' ? `full ${pct(p.full.avg10)}` : null,
+    ].filter(Boolean);
     parts.push(`${res.toUpperCase()} ${bits.join(' ')}`);
   }
   return `PSI avg10: ${parts.join('  ')}`;
@@ -86,12 +95,13 @@ export class CgroupError extends TaskstatsError {
 
 export const CGROUP_V2_NOTE =
   'cgroup v2: the kernel gives cgroupstats (CGROUPSTATS_CMD_GET: tasks sleeping, running, stopped, ' +
-  'uninterruptible, waiting on IO) only for cgroup v1 hierarchies, so delaytop shows this cgroup\'s ' +
+  "uninterruptible, waiting on IO) only for cgroup v1 hierarchies, so delaytop shows this cgroup's " +
   'pressure (cpu.pressure, io.pressure, memory.pressure) instead.';
 
 // Seen on 6.18: cgroupstats_build() matches task states exactly, so a task sleeping with
 // TASK_FREEZABLE set (nanosleep, futex waits: most idle threads since 6.1) is counted nowhere.
-export const CGROUP_V1_NOTE = 'tasks in a freezable sleep (nanosleep, futex waits) are counted in none of these: the kernel matches states exactly';
+export const CGROUP_V1_NOTE =
+  'tasks in a freezable sleep (nanosleep, futex waits) are counted in none of these: the kernel matches states exactly';
 
 export type CgroupView =
   | { path: string; version: 1; stats: CgroupStats }
@@ -101,12 +111,21 @@ export type CgroupView =
 export function cgroupVersion(path: string): 1 | 2 {
   let type: number;
   try {
-    if (!statSync(path).isDirectory()) throw new CgroupError(`-C ${path}: not a directory`, 'ENOTDIR', 'Name a cgroup directory, e.g. -C /sys/fs/cgroup/system.slice');
+    if (!statSync(path).isDirectory())
+      throw new CgroupError(
+        `-C ${path}: not a directory`,
+        'ENOTDIR',
+        'Name a cgroup directory, e.g. -C /sys/fs/cgroup/system.slice',
+      );
     type = statfsSync(path).type;
   } catch (e) {
     if (e instanceof CgroupError) throw e;
     const err = e as NodeJS.ErrnoException;
-    throw new CgroupError(`-C ${path}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`, err.code ?? 'EIO', 'Name a cgroup directory under /sys/fs/cgroup.');
+    throw new CgroupError(
+      `-C ${path}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`,
+      err.code ?? 'EIO',
+      'Name a cgroup directory under /sys/fs/cgroup.',
+    );
   }
   if (type === CGROUP2_SUPER_MAGIC) return 2;
   if (type === CGROUP_SUPER_MAGIC) return 1;
@@ -121,7 +140,12 @@ export function cgroupVersion(path: string): 1 | 2 {
 export function readCgroup(path: string): CgroupView {
   const version = cgroupVersion(path);
   if (version === 2) {
-    return { path, version, note: CGROUP_V2_NOTE, pressure: readPsiFiles((r) => `${path}/${r}.pressure`, ['cpu', 'io', 'memory']) };
+    return {
+      path,
+      version,
+      note: CGROUP_V2_NOTE,
+      pressure: readPsiFiles((r) => `${path}/${r}.pressure`, ['cpu', 'io', 'memory']),
+    };
   }
   let ab: ArrayBuffer;
   try {
@@ -145,11 +169,14 @@ export function formatCgroup(v: CgroupView): string[] {
   }
   const lines = [`cgroup ${v.path} (v2): ${v.note}`];
   for (const [res, p] of Object.entries(v.pressure.psi)) {
-    const f = (l: PsiLine | null) => (l ? `avg10 ${pct(l.avg10)} avg60 ${pct(l.avg60)} avg300 ${pct(l.avg300)} total ${l.totalUs}us` : 'n/a');
+    const f = (l: PsiLine | null) =>
+      l ? `avg10 ${pct(l.avg10)} avg60 ${pct(l.avg60)} avg300 ${pct(l.avg300)} total ${l.totalUs}us` : 'n/a';
     lines.push(`  ${res}.pressure  some: ${f(p.some)}  full: ${f(p.full)}`);
   }
   if (v.pressure.missing.length) {
-    lines.push(`  no ${v.pressure.missing.map((r) => `${r}.pressure`).join(', ')} here (PSI off for this cgroup, or the controller not enabled)`);
+    lines.push(
+      `  no ${v.pressure.missing.map((r) => `${r}.pressure`).join(', ')} here (PSI off for this cgroup, or the controller not enabled)`,
+    );
   }
   return lines;
 }

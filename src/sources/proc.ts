@@ -19,7 +19,6 @@ const US_PER_TICK = 1e6 / USER_HZ;
 
 const toU64 = (v: bigint): U64 => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
 
-
 /** One thread's figures as /proc shows them; times in the kernel's units. */
 export interface ProcThread {
   tid: number;
@@ -43,7 +42,11 @@ export function parseStat(buf: Buffer): Omit<ProcThread, 'runNs' | 'waitNs' | 's
   const open = buf.indexOf(0x28); // '('
   const close = buf.lastIndexOf(0x29); // ')'
   if (open < 0 || close < open) throw new Error('unrecognised /proc stat line');
-  const f = buf.subarray(close + 2).toString('latin1').trim().split(' ');
+  const f = buf
+    .subarray(close + 2)
+    .toString('latin1')
+    .trim()
+    .split(' ');
   // f[0] is field 3 (state): field n is f[n - 3].
   const at = (n: number): bigint => {
     const s = f[n - 3];
@@ -89,11 +92,31 @@ function uptimeTicks(procRoot: string): bigint | undefined {
  * other category as n/a. length 0 marks it as not a struct taskstats. A TGID is the sum of
  * its live threads (the kernel's TGID answer also counts threads that already exited).
  */
-export function procTaskstats(threads: readonly ProcThread[], kind: Target['kind'], id: number, bootSec: number | undefined, nowTicks: bigint | undefined): Taskstats {
-  let run = 0n, wait = 0n, slices = 0n, blkio = 0n, minflt = 0n, majflt = 0n, utime = 0n, stime = 0n, etimeTicks = 0n;
+export function procTaskstats(
+  threads: readonly ProcThread[],
+  kind: Target['kind'],
+  id: number,
+  bootSec: number | undefined,
+  nowTicks: bigint | undefined,
+): Taskstats {
+  let run = 0n,
+    wait = 0n,
+    slices = 0n,
+    blkio = 0n,
+    minflt = 0n,
+    majflt = 0n,
+    utime = 0n,
+    stime = 0n,
+    etimeTicks = 0n;
   for (const t of threads) {
-    run += t.runNs; wait += t.waitNs; slices += t.slices; blkio += t.blkioTicks;
-    minflt += t.minflt; majflt += t.majflt; utime += t.utimeTicks; stime += t.stimeTicks;
+    run += t.runNs;
+    wait += t.waitNs;
+    slices += t.slices;
+    blkio += t.blkioTicks;
+    minflt += t.minflt;
+    majflt += t.majflt;
+    utime += t.utimeTicks;
+    stime += t.stimeTicks;
     // ac_etime: per thread since it started; a TGID record sums them, as the kernel does.
     if (nowTicks !== undefined && nowTicks > t.starttimeTicks) etimeTicks += nowTicks - t.starttimeTicks;
   }
@@ -147,7 +170,12 @@ export class ProcSource implements StatsSource {
       } catch (e) {
         if (isGone(e)) return { target, status: 'gone' };
         const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-        return { target, status: 'error', code, message: `/proc of ${target.kind} ${target.id}: ${(e as Error).message}` };
+        return {
+          target,
+          status: 'error',
+          code,
+          message: `/proc of ${target.kind} ${target.id}: ${(e as Error).message}`,
+        };
       }
     });
     return { atNs, results };
@@ -208,10 +236,7 @@ export function unprivilegedFor(code: string, detail: string): Unprivileged {
         code,
         reason: `taskstats needs CAP_NET_ADMIN in the initial user namespace (the kernel answered ${code})`,
         // Reason and remedy first: a narrow screen keeps the first line of each banner.
-        banner: [
-          `No CAP_NET_ADMIN (${code}): ${CAP_REMEDY}`,
-          SHOWN_AND_MISSING,
-        ],
+        banner: [`No CAP_NET_ADMIN (${code}): ${CAP_REMEDY}`, SHOWN_AND_MISSING],
         exitsOffReason: 'Exit feed off: listening for exits needs CAP_NET_ADMIN (run delaytop with sudo).',
       };
     case 'ENOENT':
@@ -228,14 +253,20 @@ export function unprivilegedFor(code: string, detail: string): Unprivileged {
       return {
         code,
         reason: 'the native addon is not built',
-        banner: ["delaytop's native addon is not built. Get it: npm run build (needs python3, make and g++).", SHOWN_AND_MISSING],
+        banner: [
+          "delaytop's native addon is not built. Get it: npm run build (needs python3, make and g++).",
+          SHOWN_AND_MISSING,
+        ],
         exitsOffReason: "Exit feed off: delaytop's native addon is not built (npm run build).",
       };
     default:
       return {
         code,
         reason: `taskstats over netlink failed: ${detail}`,
-        banner: [`taskstats over netlink failed (${detail}). Get it: run delaytop with sudo; if that fails too, see the error above.`, SHOWN_AND_MISSING],
+        banner: [
+          `taskstats over netlink failed (${detail}). Get it: run delaytop with sudo; if that fails too, see the error above.`,
+          SHOWN_AND_MISSING,
+        ],
         exitsOffReason: `Exit feed off: taskstats over netlink failed (${code}).`,
       };
   }
@@ -260,7 +291,8 @@ export function probeNetlink(timeoutMs = 1000): NetlinkProbe {
 }
 
 /** The best source this process may use: netlink when permitted, else /proc with the reason. */
-export function openStatsSource(): { source: StatsSource; privileged: true } | ({ source: ProcSource; privileged: false } & Unprivileged) {
+export function openStatsSource():
+  { source: StatsSource; privileged: true } | ({ source: ProcSource; privileged: false } & Unprivileged) {
   const probe = probeNetlink();
   if (probe.usable) return { source: probe.source, privileged: true };
   const { usable: _, ...why } = probe;

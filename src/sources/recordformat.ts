@@ -9,7 +9,14 @@
 //   {"type":"end","t":ms}                                        (clean close)
 // t is ms since the recording started (monotonic); lines appear in time order.
 import { decodeTaskstats, statsBytes, type RawValue, type Taskstats } from '../kernel/decode.js';
-import { COUNTER_NAMES, decodeExitStats, exitRecordFrom, lostOf, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
+import {
+  COUNTER_NAMES,
+  decodeExitStats,
+  exitRecordFrom,
+  lostOf,
+  type CpuCounters,
+  type ExitRecord,
+} from '../kernel/exitrecord.js';
 import { FIELDS, MAX_KNOWN_VERSION, STRUCT_SIZE } from '../kernel/layout.js';
 import { withChange, type DelayacctSeen, type DelayacctState } from './system.js';
 import { exactRaw } from '../kernel/json.js';
@@ -98,12 +105,25 @@ function resultJson(r: QueryResult): Record<string, unknown> {
 }
 
 export function queryLine(t: number, wallMs: number, delayacct: DelayacctState | null, batch: QueryBatch): string {
-  return JSON.stringify({ type: 'query', t, atNs: batch.atNs, wallMs, delayacct, results: batch.results.map(resultJson) });
+  return JSON.stringify({
+    type: 'query',
+    t,
+    atNs: batch.atNs,
+    wallMs,
+    delayacct,
+    results: batch.results.map(resultJson),
+  });
 }
 
 function exitJson(r: ExitRecord): Record<string, unknown> {
   // tgid as the listener saw it: the AGGR_TGID id, or 0 when the message had none.
-  const out: Record<string, unknown> = { cpu: r.cpu, seq: r.seq, receivedMs: r.receivedMs, pid: r.pid, tgid: r.tgidStats ? r.tgid : 0 };
+  const out: Record<string, unknown> = {
+    cpu: r.cpu,
+    seq: r.seq,
+    receivedMs: r.receivedMs,
+    pid: r.pid,
+    tgid: r.tgidStats ? r.tgid : 0,
+  };
   const s = statsJson(r.stats);
   if ('stats' in s) out.stats = s.stats;
   else out.ts = s.ts;
@@ -122,11 +142,25 @@ function countersJson(c: CpuCounters): Record<string, number> {
 }
 
 export function exitsLine(t: number, batch: ExitBatch): string {
-  return JSON.stringify({ type: 'exits', t, records: batch.records.map(exitJson), counters: batch.counters.map(countersJson) });
+  return JSON.stringify({
+    type: 'exits',
+    t,
+    records: batch.records.map(exitJson),
+    counters: batch.counters.map(countersJson),
+  });
 }
 
 export function lossLine(t: number, c: CpuCounters): string {
-  return JSON.stringify({ type: 'loss', t, cpu: c.cpu, lost: c.lost, kernelDrops: c.kernelDrops, seqGapLost: c.seqGapLost, queueDropped: c.queueDropped, received: c.received });
+  return JSON.stringify({
+    type: 'loss',
+    t,
+    cpu: c.cpu,
+    lost: c.lost,
+    kernelDrops: c.kernelDrops,
+    seqGapLost: c.seqGapLost,
+    queueDropped: c.queueDropped,
+    received: c.received,
+  });
 }
 
 export function endLine(t: number): string {
@@ -168,11 +202,15 @@ const MAX_RECORDED_STATS_BYTES = STRUCT_SIZE[MAX_KNOWN_VERSION]! + 4 * 128;
 /** Refuse a record no kernel sent: too long, an implausible version, or version 0 where no sibling gives one. */
 function checkPlausible(version: number, length: number, ctx: string, hasSibling: boolean): void {
   if (length > MAX_RECORDED_STATS_BYTES) {
-    throw new LineError(`${ctx}: STATS of ${length} bytes is longer than any struct taskstats a kernel sends ` +
-      `(v${MAX_KNOWN_VERSION} has ${STRUCT_SIZE[MAX_KNOWN_VERSION]}; a recording may hold up to ${MAX_RECORDED_STATS_BYTES})`);
+    throw new LineError(
+      `${ctx}: STATS of ${length} bytes is longer than any struct taskstats a kernel sends ` +
+        `(v${MAX_KNOWN_VERSION} has ${STRUCT_SIZE[MAX_KNOWN_VERSION]}; a recording may hold up to ${MAX_RECORDED_STATS_BYTES})`,
+    );
   }
   if (version > MAX_RECORDED_VERSION) {
-    throw new LineError(`${ctx}: STATS version ${version} is not plausible (the newest known is ${MAX_KNOWN_VERSION}; a recording may hold up to ${MAX_RECORDED_VERSION})`);
+    throw new LineError(
+      `${ctx}: STATS version ${version} is not plausible (the newest known is ${MAX_KNOWN_VERSION}; a recording may hold up to ${MAX_RECORDED_VERSION})`,
+    );
   }
   if (version === 0 && !hasSibling) {
     // older kernels left the version out of an exit's TGID record only; its PID record has it
@@ -182,7 +220,8 @@ function checkPlausible(version: number, length: number, ctx: string, hasSibling
 
 /** The STATS bytes of a record; hasSibling: an exit's TGID record, whose PID record gives a version 0 one its version. */
 function bytesOf(v: unknown, ctx: string, hasSibling = false): Uint8Array {
-  if (typeof v !== 'string' || v.length % 4 !== 0 || !B64.test(v)) throw new LineError(`${ctx}: STATS bytes are not base64`);
+  if (typeof v !== 'string' || v.length % 4 !== 0 || !B64.test(v))
+    throw new LineError(`${ctx}: STATS bytes are not base64`);
   // the length is checked on the text first: a huge string is never decoded
   const length = (v.length / 4) * 3 - (v.endsWith('==') ? 2 : v.endsWith('=') ? 1 : 0);
   if (length > MAX_RECORDED_STATS_BYTES) checkPlausible(0, length, ctx, hasSibling);
@@ -211,7 +250,12 @@ function tsOf(v: unknown, ctx: string): Taskstats {
       raw[k] = { tv_sec: u64Of(x.tv_sec, `${ctx}: ${k}`), tv_nsec: u64Of(x.tv_nsec, `${ctx}: ${k}`) };
     } else raw[k] = u64Of(x, `${ctx}: ${k}`);
   }
-  const ts = { version: int(v, 'version', ctx), layoutVersion: int(v, 'layoutVersion', ctx), length: int(v, 'length', ctx), raw };
+  const ts = {
+    version: int(v, 'version', ctx),
+    layoutVersion: int(v, 'layoutVersion', ctx),
+    length: int(v, 'length', ctx),
+    raw,
+  };
   checkPlausible(ts.version, ts.length, ctx, true); // version 0: a /proc record, built without a kernel struct
   return ts;
 }
@@ -257,7 +301,11 @@ function delayacctOf(v: unknown): DelayacctState | null {
 /** delaytop's own readings of the setting, where the recording has them; anything malformed is dropped. */
 function seenOf(v: unknown): DelayacctSeen | null {
   if (!isObj(v) || typeof v.firstMs !== 'number' || !Array.isArray(v.changes)) return null;
-  let seen: DelayacctSeen = { firstMs: v.firstMs, firstOn: typeof v.firstOn === 'boolean' ? v.firstOn : undefined, changes: [] };
+  let seen: DelayacctSeen = {
+    firstMs: v.firstMs,
+    firstOn: typeof v.firstOn === 'boolean' ? v.firstOn : undefined,
+    changes: [],
+  };
   for (const c of v.changes) {
     if (isObj(c) && typeof c.fromMs === 'number' && typeof c.toMs === 'number' && typeof c.on === 'boolean') {
       seen = withChange(seen, { fromMs: c.fromMs, toMs: c.toMs, on: c.on });
@@ -269,11 +317,20 @@ function seenOf(v: unknown): DelayacctSeen | null {
 function exitOf(v: unknown, i: number): ExitRecord {
   const ctx = `exit record ${i + 1}`;
   if (!isObj(v)) throw new LineError(`${ctx} is not an object`);
-  const env = { cpu: int(v, 'cpu', ctx), seq: int(v, 'seq', ctx), receivedMs: finite(v, 'receivedMs', ctx), pid: int(v, 'pid', ctx), tgid: int(v, 'tgid', ctx) };
+  const env = {
+    cpu: int(v, 'cpu', ctx),
+    seq: int(v, 'seq', ctx),
+    receivedMs: finite(v, 'receivedMs', ctx),
+    pid: int(v, 'pid', ctx),
+    tgid: int(v, 'tgid', ctx),
+  };
   let stats: Taskstats, tgidStats: Taskstats | undefined;
   if ('stats' in v) {
     try {
-      [stats, tgidStats] = decodeExitStats(bytesOf(v.stats, ctx), 'tgidStats' in v ? bytesOf(v.tgidStats, `${ctx} (TGID)`, true) : undefined);
+      [stats, tgidStats] = decodeExitStats(
+        bytesOf(v.stats, ctx),
+        'tgidStats' in v ? bytesOf(v.tgidStats, `${ctx} (TGID)`, true) : undefined,
+      );
     } catch (e) {
       if (e instanceof LineError) throw e;
       throw new LineError(`${ctx}: ${(e as Error).message}`);
@@ -313,13 +370,18 @@ export function parseRecord(text: string): Rec {
   switch (o.type) {
     case 'query':
       return {
-        type: 'query', t,
+        type: 'query',
+        t,
         wallMs: finite(o, 'wallMs', 'query'),
         delayacct: delayacctOf(o.delayacct),
         batch: { atNs: finite(o, 'atNs', 'query'), results: arrayOf(o, 'results', resultOf) },
       };
     case 'exits':
-      return { type: 'exits', t, batch: { records: arrayOf(o, 'records', exitOf), counters: arrayOf(o, 'counters', countersOf) } };
+      return {
+        type: 'exits',
+        t,
+        batch: { records: arrayOf(o, 'records', exitOf), counters: arrayOf(o, 'counters', countersOf) },
+      };
     case 'loss':
       return { type: 'loss', t, cpu: int(o, 'cpu', 'loss'), lost: int(o, 'lost', 'loss') };
     case 'end':
@@ -340,14 +402,20 @@ export function parseHeader(text: string): HeaderRec {
     throw new LineError('not a delaytop recording (the first line is not a JSON header)');
   }
   if (!isObj(o) || o.type !== 'header' || o.format !== RECORDING_FORMAT) {
-    throw new LineError(`not a delaytop recording (the first line is not a {"type":"header","format":"${RECORDING_FORMAT}"} header)`);
+    throw new LineError(
+      `not a delaytop recording (the first line is not a {"type":"header","format":"${RECORDING_FORMAT}"} header)`,
+    );
   }
   const version = o.version;
-  if (!Number.isSafeInteger(version) || (version as number) < 1) throw new LineError(`unknown recording format version ${JSON.stringify(version)}`);
+  if (!Number.isSafeInteger(version) || (version as number) < 1)
+    throw new LineError(`unknown recording format version ${JSON.stringify(version)}`);
   if ((version as number) > RECORDING_VERSION) {
-    throw new LineError(`recorded by a newer delaytop (format version ${version}); this one reads version ${RECORDING_VERSION}`);
+    throw new LineError(
+      `recorded by a newer delaytop (format version ${version}); this one reads version ${RECORDING_VERSION}`,
+    );
   }
-  const exitCpus = Array.isArray(o.exitCpus) && o.exitCpus.every((c) => Number.isSafeInteger(c)) ? (o.exitCpus as number[]) : null;
+  const exitCpus =
+    Array.isArray(o.exitCpus) && o.exitCpus.every((c) => Number.isSafeInteger(c)) ? (o.exitCpus as number[]) : null;
   return {
     type: 'header',
     format: RECORDING_FORMAT,

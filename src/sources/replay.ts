@@ -62,7 +62,10 @@ class LineReader {
   private eof = false;
   private no = 0;
   private decoder = new TextDecoder('utf-8', { fatal: true });
-  constructor(private fd: number, private file: string) {}
+  constructor(
+    private fd: number,
+    private file: string,
+  ) {}
 
   next(): Line | null {
     for (;;) {
@@ -85,7 +88,13 @@ class LineReader {
       try {
         n = readSync(this.fd, chunk, 0, CHUNK_BYTES, null);
       } catch (e) {
-        throw new ReplayError(`cannot read ${this.file}: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code ?? 'EIO', '', this.file, this.no + 1);
+        throw new ReplayError(
+          `cannot read ${this.file}: ${(e as Error).message}`,
+          (e as NodeJS.ErrnoException).code ?? 'EIO',
+          '',
+          this.file,
+          this.no + 1,
+        );
       }
       if (n === 0) this.eof = true;
       else this.buf = chunk.subarray(0, n);
@@ -95,7 +104,10 @@ class LineReader {
   /** The current line would grow by `more` bytes: refused past the bound, before it is all read. */
   private checkLength(more: number): void {
     if (this.partsBytes + more > MAX_LINE_BYTES) {
-      throw new LineErrorAt(this.no + 1, `longer than ${MAX_LINE_BYTES >> 20} MiB (delaytop writes about 1 KB per task): not a delaytop recording, or a damaged one`);
+      throw new LineErrorAt(
+        this.no + 1,
+        `longer than ${MAX_LINE_BYTES >> 20} MiB (delaytop writes about 1 KB per task): not a delaytop recording, or a damaged one`,
+      );
     }
   }
 
@@ -109,7 +121,8 @@ class LineReader {
 
   private make(raw: Buffer, terminated: boolean): Line {
     const no = ++this.no;
-    if (raw.includes(0)) throw new LineErrorAt(no, 'holds binary data (NUL bytes): not a delaytop recording, or a damaged one');
+    if (raw.includes(0))
+      throw new LineErrorAt(no, 'holds binary data (NUL bytes): not a delaytop recording, or a damaged one');
     let text: string;
     try {
       text = this.decoder.decode(raw);
@@ -121,7 +134,10 @@ class LineReader {
 }
 
 class LineErrorAt extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -132,9 +148,21 @@ function openError(file: string, e: NodeJS.ErrnoException): ReplayError {
       return new ReplayError(`cannot replay ${file}: no such file`, e.code, '', file, null);
     case 'EACCES':
     case 'EPERM':
-      return new ReplayError(`cannot replay ${file}: permission denied`, e.code, 'Recordings are created readable by their owner only (0600): replay as the user who recorded, or with sudo.', file, null);
+      return new ReplayError(
+        `cannot replay ${file}: permission denied`,
+        e.code,
+        'Recordings are created readable by their owner only (0600): replay as the user who recorded, or with sudo.',
+        file,
+        null,
+      );
     case 'ELOOP':
-      return new ReplayError(`refusing to replay ${file}: it is a symbolic link`, e.code, 'delaytop does not follow symlinks for recordings; give the real path.', file, null);
+      return new ReplayError(
+        `refusing to replay ${file}: it is a symbolic link`,
+        e.code,
+        'delaytop does not follow symlinks for recordings; give the real path.',
+        file,
+        null,
+      );
     default:
       return new ReplayError(`cannot replay ${file}: ${e.message}`, e.code ?? 'EIO', '', file, null);
   }
@@ -180,11 +208,18 @@ export class ReplaySource implements StatsSource {
   private finishedFired = false;
 
   /** Opens FILE and reads its header. Throws ReplayError (missing, unreadable, symlink, empty, not a recording). */
-  constructor(readonly file: string, private opts: ReplayOptions = {}) {
+  constructor(
+    readonly file: string,
+    private opts: ReplayOptions = {},
+  ) {
     this.speed = opts.speed ?? 1;
     if (!(this.speed > 0)) throw new RangeError(`replay speed must be above 0, not ${this.speed}`);
-    this.queriesDone = new Promise((r) => { this.resolveQueriesDone = r; });
-    this.finished = new Promise((r) => { this.resolveFinished = r; });
+    this.queriesDone = new Promise((r) => {
+      this.resolveQueriesDone = r;
+    });
+    this.finished = new Promise((r) => {
+      this.resolveFinished = r;
+    });
     try {
       this.fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (e) {
@@ -200,7 +235,14 @@ export class ReplaySource implements StatsSource {
       } catch (e) {
         throw this.lineError(e);
       }
-      if (!first) throw new ReplayError(`${file} is empty: not a delaytop recording (it has no header line)`, 'EBADRECORDING', '', file, 1);
+      if (!first)
+        throw new ReplayError(
+          `${file} is empty: not a delaytop recording (it has no header line)`,
+          'EBADRECORDING',
+          '',
+          file,
+          1,
+        );
       try {
         this.header = parseHeader(first.text);
       } catch (e) {
@@ -222,7 +264,7 @@ export class ReplaySource implements StatsSource {
 
   private lineError(e: unknown, no?: number): ReplayError {
     if (e instanceof ReplayError) return e;
-    const line = e instanceof LineErrorAt ? e.line : no ?? 0;
+    const line = e instanceof LineErrorAt ? e.line : (no ?? 0);
     if (!(e instanceof LineErrorAt) && !(e instanceof LineError)) throw e;
     const advice = line > 1 ? `Every valid record before line ${line} was played.` : '';
     return new ReplayError(`${this.file}:${line}: ${e.message}`, 'EBADRECORDING', advice, this.file, line);
@@ -245,7 +287,9 @@ export class ReplaySource implements StatsSource {
       this.exhausted = true;
       // The writer ends every line with \n: one without it was cut off mid-write.
       const cut = line && !line.terminated && e instanceof LineError;
-      const err = cut ? new LineError(`cut short (the file ends in the middle of a record: the recording was truncated)`) : e;
+      const err = cut
+        ? new LineError(`cut short (the file ends in the middle of a record: the recording was truncated)`)
+        : e;
       this.pendingError = this.lineError(err, line?.no);
       return null;
     }
@@ -331,17 +375,20 @@ export class ReplaySource implements StatsSource {
       return;
     }
     const dueMs = this.anchorMs + (next.t - this.firstT) / this.speed;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const now = monotonicNs() / 1e6;
-      let r: Rec | undefined;
-      while ((r = this.peek()) && this.anchorMs + (r.t - this.firstT) / this.speed <= now) {
-        this.ahead.shift();
-        // A woken query() consumer runs before the records after its batch are played.
-        if (this.play(r)) break;
-      }
-      this.schedule();
-    }, Math.min(MAX_TIMER_MS, Math.max(0, dueMs - monotonicNs() / 1e6)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const now = monotonicNs() / 1e6;
+        let r: Rec | undefined;
+        while ((r = this.peek()) && this.anchorMs + (r.t - this.firstT) / this.speed <= now) {
+          this.ahead.shift();
+          // A woken query() consumer runs before the records after its batch are played.
+          if (this.play(r)) break;
+        }
+        this.schedule();
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, dueMs - monotonicNs() / 1e6)),
+    );
   }
 
   /** Fast, exits only: play everything in order, yielding to the event loop between records. */
@@ -446,9 +493,17 @@ export class ReplaySource implements StatsSource {
     const out: TaskId[] = [];
     const threads = tasks.filter((x) => x.kind === 'pid');
     if (mode === 'thread' && threads.length) {
-      for (const x of threads) if (!seen.has(x.id)) { seen.add(x.id); out.push({ id: x.id, tgid: x.tgid }); }
+      for (const x of threads)
+        if (!seen.has(x.id)) {
+          seen.add(x.id);
+          out.push({ id: x.id, tgid: x.tgid });
+        }
     } else {
-      for (const x of tasks) if (!seen.has(x.tgid)) { seen.add(x.tgid); out.push({ id: x.tgid, tgid: x.tgid }); }
+      for (const x of tasks)
+        if (!seen.has(x.tgid)) {
+          seen.add(x.tgid);
+          out.push({ id: x.tgid, tgid: x.tgid });
+        }
     }
     return out;
   }

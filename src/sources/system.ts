@@ -114,7 +114,10 @@ export function readProcComm(pid: number): string | undefined {
  * readings: each call is a reading, so a caller that must see switches (waits in flight
  * then are timed from stale stamps) calls it often enough (watchDelayacct).
  */
-export function delayacctTracker(read: () => boolean | undefined = readDelayacct, now: () => number = Date.now): () => DelayacctState {
+export function delayacctTracker(
+  read: () => boolean | undefined = readDelayacct,
+  now: () => number = Date.now,
+): () => DelayacctState {
   const atBoot = delayacctAtBoot();
   let onSinceSec: number | null = atBoot ? 0 : null;
   let lastMs = now();

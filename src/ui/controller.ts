@@ -2,7 +2,15 @@
 // in one batch, folds the result into the model and publishes one immutable snapshot.
 // Exit batches are folded in between refreshes and published at a capped rate.
 import type { DelayacctState } from '../model/recording.js';
-import { computeScan, identityDue, scanFields, scanTargets, type ExitsSince, type ScanResult, type TaskRow } from '../model/dashboard.js';
+import {
+  computeScan,
+  identityDue,
+  scanFields,
+  scanTargets,
+  type ExitsSince,
+  type ScanResult,
+  type TaskRow,
+} from '../model/dashboard.js';
 import { FeedStore, type FeedSnapshot } from '../model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
 import type { ExitBatch } from '../sources/exits.js';
@@ -236,11 +244,22 @@ export class DashboardController {
       const tasks = this.opts.stats.list(mode);
       const threadsOf = this.threadIndex(mode, tasks);
       const extra = watchTargets(this.pinned, threadsOf);
-      const batch = await this.opts.stats.query(scanTargets(mode, tasks, extra, this.identityDue(mode, taken)), scanFields(extra));
+      const batch = await this.opts.stats.query(
+        scanTargets(mode, tasks, extra, this.identityDue(mode, taken)),
+        scanFields(extra),
+      );
       if (mode !== this.mode) return; // toggled while querying: the next refresh is already asked for
       lives = this.takeExitedLives();
       const checks = { wallMs: batch.wallMs ?? this.now(), exitedLivesNs: lives };
-      const scan = computeScan(mode, tasks, batch, this.lastScan ?? { samples: new Map() }, this.delayacct, extra, checks);
+      const scan = computeScan(
+        mode,
+        tasks,
+        batch,
+        this.lastScan ?? { samples: new Map() },
+        this.delayacct,
+        extra,
+        checks,
+      );
       this.lastScan = scan;
       stored = true;
       this.flagged += scan.flagged;
@@ -254,7 +273,12 @@ export class DashboardController {
         // A replay has no more samples (or stopped at a bad line): the last figures stay,
         // the exit feed plays on, and the status says so until quit.
         this.sourceEnded = true;
-        this.say(code === 'EREPLAYEND' ? 'replay finished: no more samples in the recording (q quits)' : `replay stopped: ${(e as Error).message.split('\n')[0]}`, Infinity);
+        this.say(
+          code === 'EREPLAYEND'
+            ? 'replay finished: no more samples in the recording (q quits)'
+            : `replay stopped: ${(e as Error).message.split('\n')[0]}`,
+          Infinity,
+        );
       } else {
         this.say(`refresh failed: ${(e as Error).message.split('\n')[0]}`);
       }
@@ -280,7 +304,10 @@ export class DashboardController {
   private takeExits(): { exits: ExitsSince; lostAtScan: number } | null {
     if (!this.opts.keepIdentities || !this.feed) return null;
     const lost = this.feed.lost();
-    const taken = { exits: { exited: this.exited, lost: lost !== this.exitsLostAtScan }, lostAtScan: this.exitsLostAtScan };
+    const taken = {
+      exits: { exited: this.exited, lost: lost !== this.exitsLostAtScan },
+      lostAtScan: this.exitsLostAtScan,
+    };
     this.exited = new Set();
     this.exitsLostAtScan = lost;
     return taken;
@@ -399,7 +426,11 @@ export class DashboardController {
         this.say(err);
       } else {
         this.setDelayacctHere = true;
-        this.say(!cur ? 'delay accounting on: new tasks get every category, older ones keep n/a' : 'delay accounting off: only CPU delay is recorded now');
+        this.say(
+          !cur
+            ? 'delay accounting on: new tasks get every category, older ones keep n/a'
+            : 'delay accounting off: only CPU delay is recorded now',
+        );
       }
     }
     this.delayacct = this.opts.delayacct();

@@ -32,8 +32,14 @@ function Footer({ scopes }: { scopes: Scope[] }) {
     <Text wrap="truncate">
       {hints.map((h, i) => (
         <Text key={i}>
-          <Text bold color="cyan">{h.keys}</Text>
-          <Text> {h.help}{i < hints.length - 1 ? '  ' : ''}</Text>
+          <Text bold color="cyan">
+            {h.keys}
+          </Text>
+          <Text>
+            {' '}
+            {h.help}
+            {i < hints.length - 1 ? '  ' : ''}
+          </Text>
         </Text>
       ))}
     </Text>
@@ -47,7 +53,11 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
   const size = useTerminalSize(sizeSource);
   const [ui, setUi] = useState<UiState>(initialState ?? initialUiState);
-  const layout = layoutFor(size.columns, size.rows, bannerLines(headerBanners(snap.header).map(printable), Math.max(60, size.columns)).length);
+  const layout = layoutFor(
+    size.columns,
+    size.rows,
+    bannerLines(headerBanners(snap.header).map(printable), Math.max(60, size.columns)).length,
+  );
 
   const { sort, descending, filter } = ui.table;
   const rows = useMemo(() => viewRows(snap.rows, sort, descending, filter), [snap.rows, sort, descending, filter]);
@@ -98,7 +108,8 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
     return (
       <Box width={size.columns} height={Math.max(1, size.rows - 1)} overflow="hidden">
         <Text wrap="wrap">
-          delaytop needs a terminal of at least {MIN_COLUMNS}x{MIN_ROWS} (this one is {size.columns}x{size.rows}); q quits
+          delaytop needs a terminal of at least {MIN_COLUMNS}x{MIN_ROWS} (this one is {size.columns}x{size.rows}); q
+          quits
         </Text>
       </Box>
     );

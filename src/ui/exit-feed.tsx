@@ -17,13 +17,20 @@ export function feedPageSize(box: PaneBox): number {
 }
 
 export function feedHeader(width: number): string {
-  return clip(`${pad('TIME', 8, true)} ${pad('CPU', 3)} ${pad('PID', 7)} ${pad('TGID', 7)} ${pad('COMMAND', 15, true)} ${pad('STATUS', 11, true)} ${pad('LIFETIME', 8)} WAITED MOST (total)`, width);
+  return clip(
+    `${pad('TIME', 8, true)} ${pad('CPU', 3)} ${pad('PID', 7)} ${pad('TGID', 7)} ${pad('COMMAND', 15, true)} ${pad('STATUS', 11, true)} ${pad('LIFETIME', 8)} WAITED MOST (total)`,
+    width,
+  );
 }
 
 /** The category it waited in most, with that total; `!KEY` for each category whose figures cannot have happened. */
 export function mostWaited(e: FeedEntry): string {
   const most = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
-  return e.suspect ? `${most} ${Object.keys(e.suspect).map((k) => `!${k}`).join(' ')}` : most;
+  return e.suspect
+    ? `${most} ${Object.keys(e.suspect)
+        .map((k) => `!${k}`)
+        .join(' ')}`
+    : most;
 }
 
 export function feedRow(e: FeedEntry, width: number): string {
@@ -57,7 +64,11 @@ function CpuBars({ perCpu, width, lines }: { perCpu: CpuActivity[]; width: numbe
           <Text dimColor>{pad(`cpu${c.cpu}`, labelW - 1, true)} </Text>
           <Text color="green">{hbar(c.exitsPerSec, max, barW)}</Text>
           <Text>{pad(fmtRate(c.exitsPerSec, 6), 6)}/s</Text>
-          <Text color={c.lost ? 'red' : undefined} bold={c.lost > 0} dimColor={!c.lost}>{` lost ${pad(String(c.lost), lostW)}`}</Text>
+          <Text
+            color={c.lost ? 'red' : undefined}
+            bold={c.lost > 0}
+            dimColor={!c.lost}
+          >{` lost ${pad(String(c.lost), lostW)}`}</Text>
         </Text>,
       );
     }
@@ -97,8 +108,12 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
   if (!feed) {
     return (
       <Box flexDirection="column" width={box.width} height={box.height} {...border}>
-        <Text bold color={focused ? 'cyan' : undefined}>Exit feed</Text>
-        <Text color="yellow" wrap="wrap">{offReason ?? 'Exit feed off.'}</Text>
+        <Text bold color={focused ? 'cyan' : undefined}>
+          Exit feed
+        </Text>
+        <Text color="yellow" wrap="wrap">
+          {offReason ?? 'Exit feed off.'}
+        </Text>
       </Box>
     );
   }
@@ -107,25 +122,42 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
   const start = feedStart(state, view);
   const visible = feed.entries.slice(start, start + page);
   const lost = feed.totals.lost;
-  const mode = state.paused ? `PAUSED (${start ? `${start} newer hidden` : 'p resumes'})` : isFrozen(state) ? `SCROLLED BACK ${start} (Home: live)` : 'LIVE';
+  const mode = state.paused
+    ? `PAUSED (${start ? `${start} newer hidden` : 'p resumes'})`
+    : isFrozen(state)
+      ? `SCROLLED BACK ${start} (Home: live)`
+      : 'LIVE';
   return (
     <Box flexDirection="column" width={box.width} height={box.height} {...border}>
       <Text wrap="truncate">
-        <Text bold color={focused ? 'cyan' : undefined}>Exit feed</Text>
-        <Text> {feed.totals.received + lost} exits · {fmtRate(feed.exitsPerSec)}/s · </Text>
-        <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>lost {lost}</Text>
+        <Text bold color={focused ? 'cyan' : undefined}>
+          Exit feed
+        </Text>
+        <Text>
+          {' '}
+          {feed.totals.received + lost} exits · {fmtRate(feed.exitsPerSec)}/s ·{' '}
+        </Text>
+        <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>
+          lost {lost}
+        </Text>
         <Text color={isFrozen(state) ? 'yellow' : 'green'}> · {mode}</Text>
       </Text>
       <Box flexDirection="row">
         <Box flexDirection="column" width={listW} marginRight={1}>
-          <Text dimColor wrap="truncate">{feedHeader(listW)}</Text>
+          <Text dimColor wrap="truncate">
+            {feedHeader(listW)}
+          </Text>
           {visible.length === 0 ? <Text dimColor>no exits yet</Text> : null}
           {visible.map((e, i) => (
-            <Text key={`${feed.pushedTotal - start - i}`} wrap="truncate">{feedRow(e, listW)}</Text>
+            <Text key={`${feed.pushedTotal - start - i}`} wrap="truncate">
+              {feedRow(e, listW)}
+            </Text>
           ))}
         </Box>
         <Box flexDirection="column" width={cpuWidth}>
-          <Text dimColor wrap="truncate">exits/s per CPU</Text>
+          <Text dimColor wrap="truncate">
+            exits/s per CPU
+          </Text>
           <CpuBars perCpu={feed.totals.perCpu} width={cpuWidth} lines={page} />
         </Box>
       </Box>

@@ -67,33 +67,53 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate">
-        <Text bold color="cyan">delaytop</Text>
-        <Text> · kernel {printable(h.kernelRelease)} · taskstats {h.taskstatsVersion ? `v${h.taskstatsVersion}` : 'n/a'} · </Text>
+        <Text bold color="cyan">
+          delaytop
+        </Text>
+        <Text>
+          {' '}
+          · kernel {printable(h.kernelRelease)} · taskstats {h.taskstatsVersion ? `v${h.taskstatsVersion}` : 'n/a'}{' '}
+          ·{' '}
+        </Text>
         {da === undefined ? (
           <Text dimColor>delayacct n/a</Text>
         ) : da ? (
           <Text color="green">delayacct on{h.delayacctChanged ? ' (by delaytop)' : ''}</Text>
         ) : (
-          <Text color="yellow" bold>delayacct OFF{h.delayacctChanged ? ' (by delaytop)' : ''} (Ctrl-T: on)</Text>
+          <Text color="yellow" bold>
+            delayacct OFF{h.delayacctChanged ? ' (by delaytop)' : ''} (Ctrl-T: on)
+          </Text>
         )}
         <Text> · every {fmtInterval(snap.intervalSec)} (+/-) · </Text>
-        {h.privileged ? <Text color="green">privileged</Text> : <Text color="red">unprivileged ({h.sourceName === 'proc' ? '/proc' : h.sourceName} only)</Text>}
+        {h.privileged ? (
+          <Text color="green">privileged</Text>
+        ) : (
+          <Text color="red">unprivileged ({h.sourceName === 'proc' ? '/proc' : h.sourceName} only)</Text>
+        )}
       </Text>
       <Text wrap="truncate">
         {snap.message ? <Text color="yellow">{snap.message} · </Text> : null}
-        <Text bold>{taskCount} {snap.mode === 'thread' ? 'threads' : 'processes'}</Text>
-        {exits === null ? <Text dimColor> · exit feed off</Text> : (
+        <Text bold>
+          {taskCount} {snap.mode === 'thread' ? 'threads' : 'processes'}
+        </Text>
+        {exits === null ? (
+          <Text dimColor> · exit feed off</Text>
+        ) : (
           <>
             <Text bold> · {exits} exits</Text>
             <Text> ({(snap.feed?.exitsPerSec ?? 0).toFixed(1)}/s) · </Text>
-            <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>lost {lost}</Text>
+            <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>
+              lost {lost}
+            </Text>
           </>
         )}
         {snap.flagged ? <Text color="yellow"> · {snap.flagged} impossible (!)</Text> : null}
         {snap.message ? null : <Text dimColor> · {status}</Text>}
       </Text>
       {banners.map((b, i) => (
-        <Text key={i} color="yellow" wrap="truncate">{b}</Text>
+        <Text key={i} color="yellow" wrap="truncate">
+          {b}
+        </Text>
       ))}
     </Box>
   );

@@ -49,7 +49,12 @@ interface InkOutput {
 }
 type Frame = { output: string; height: number };
 
-const BLANK: StyledChar = Object.freeze({ type: 'char', value: ' ', fullWidth: false, styles: Object.freeze([]) as unknown as StyledChar['styles'] }) as StyledChar;
+const BLANK: StyledChar = Object.freeze({
+  type: 'char',
+  value: ' ',
+  fullWidth: false,
+  styles: Object.freeze([]) as unknown as StyledChar['styles'],
+}) as StyledChar;
 
 // Plain loops here and in draw, not callbacks made per frame: see comparatorFor in model/dashboard.ts.
 function sameCells(a: readonly StyledChar[], b: readonly StyledChar[]): boolean {
@@ -106,7 +111,8 @@ function draw(o: InkOutput): Frame {
           row[x] = cell;
           const width = Math.max(1, o.caches.getStringWidth(cell.value));
           // a wide character covers the cells after it
-          for (let i = 1; i < width; i++) row[x + i] = { type: 'char', value: '', fullWidth: false, styles: cell.styles };
+          for (let i = 1; i < width; i++)
+            row[x + i] = { type: 'char', value: '', fullWidth: false, styles: cell.styles };
           x += width;
         }
       }
@@ -128,7 +134,12 @@ function draw(o: InkOutput): Frame {
 export type FrameCache = { carried: true } | { carried: false; reason: string };
 
 type OutputClass = new (o: { width: number; height: number }) => InkOutput & {
-  write(x: number, y: number, text: string, options: { transformers: ((line: string, index: number) => string)[] }): void;
+  write(
+    x: number,
+    y: number,
+    text: string,
+    options: { transformers: ((line: string, index: number) => string)[] },
+  ): void;
   get(): Frame;
 };
 
@@ -139,15 +150,17 @@ export function inkOutputModule(): string {
 }
 
 const hasMethod = (o: object, name: string, arity: number): boolean =>
-  typeof (o as Record<string, unknown>)[name] === 'function' && ((o as Record<string, unknown>)[name] as () => void).length === arity;
+  typeof (o as Record<string, unknown>)[name] === 'function' &&
+  ((o as Record<string, unknown>)[name] as () => void).length === arity;
 
 /** Why an Output instance is not shaped as the carry-over reads it, or null. */
 function misshapen(o: InkOutput): string | null {
   const caches = o.caches as Partial<InkOutput['caches']> | undefined;
   if (!Array.isArray(o.operations)) return 'Output has no operations array';
   if (!caches || !(caches.styledChars instanceof Map)) return 'Output.caches.styledChars is not a Map';
-  if (caches.styledChars.size !== 0) return 'a new Output\'s styledChars cache is not empty';
-  if (!hasMethod(caches, 'getStyledChars', 1) || !hasMethod(caches, 'getStringWidth', 1)) return 'Output.caches lacks getStyledChars(line) or getStringWidth(text)';
+  if (caches.styledChars.size !== 0) return "a new Output's styledChars cache is not empty";
+  if (!hasMethod(caches, 'getStyledChars', 1) || !hasMethod(caches, 'getStringWidth', 1))
+    return 'Output.caches lacks getStyledChars(line) or getStringWidth(text)';
   return null;
 }
 
@@ -173,10 +186,17 @@ function probe(Output: OutputClass, second: boolean): InkOutput & { get(): Frame
  */
 function patchOutput(mod: unknown): FrameCache {
   const Output = (mod as { default?: unknown } | null)?.default;
-  if (typeof Output !== 'function' || typeof Output.prototype !== 'object') return { carried: false, reason: 'output.js has no default Output class' };
+  if (typeof Output !== 'function' || typeof Output.prototype !== 'object')
+    return { carried: false, reason: 'output.js has no default Output class' };
   const proto = Output.prototype as Record<string, unknown>;
-  for (const [name, arity] of [['get', 0], ['write', 4], ['clip', 1], ['unclip', 0]] as const) {
-    if (!hasMethod(proto, name, arity)) return { carried: false, reason: `Output.prototype.${name} is not a method of ${arity} argument(s)` };
+  for (const [name, arity] of [
+    ['get', 0],
+    ['write', 4],
+    ['clip', 1],
+    ['unclip', 0],
+  ] as const) {
+    if (!hasMethod(proto, name, arity))
+      return { carried: false, reason: `Output.prototype.${name} is not a method of ${arity} argument(s)` };
   }
   const inkGet = proto.get as (this: InkOutput) => Frame;
   const Class = Output as OutputClass;
@@ -199,7 +219,10 @@ function patchOutput(mod: unknown): FrameCache {
       const ink = inkGet.call(probe(Class, second));
       const ours = carriedGet.call(probe(Class, second));
       if (ours.output !== ink.output || ours.height !== ink.height) {
-        return { carried: false, reason: `a probe frame differs from Ink's: ${JSON.stringify(ours.output)} instead of ${JSON.stringify(ink.output)}` };
+        return {
+          carried: false,
+          reason: `a probe frame differs from Ink's: ${JSON.stringify(ours.output)} instead of ${JSON.stringify(ink.output)}`,
+        };
       }
     }
   } catch (e) {
@@ -229,7 +252,10 @@ export function carryFramesOver(outputModule?: string): Promise<FrameCache> {
   }
   let installed = installs.get(url);
   if (!installed) {
-    installed = import(url).then(patchOutput, (e: unknown) => ({ carried: false as const, reason: `Ink's output.js did not load: ${(e as Error)?.message ?? e}` }));
+    installed = import(url).then(patchOutput, (e: unknown) => ({
+      carried: false as const,
+      reason: `Ink's output.js did not load: ${(e as Error)?.message ?? e}`,
+    }));
     installs.set(url, installed);
   }
   return installed;

@@ -5,14 +5,51 @@ import type { Key } from 'ink';
 export type Scope = 'global' | 'procs' | 'watch' | 'feed' | 'filter' | 'help';
 
 export type Command =
-  | 'quit' | 'help' | 'focusNext' | 'focusPrev' | 'toggleThreads' | 'intervalUp' | 'intervalDown'
-  | 'toggleDelayacct' | 'pauseFeed' | 'filter'
-  | 'up' | 'down' | 'pageUp' | 'pageDown' | 'home' | 'end'
-  | 'pin' | 'unpin' | 'sortCpu' | 'sortIo' | 'sortSwap' | 'sortPid' | 'sortNext' | 'sortPrev' | 'sortReverse' | 'clearFilter'
-  | 'filterType' | 'filterErase' | 'filterAccept' | 'filterCancel' | 'closeHelp';
+  | 'quit'
+  | 'help'
+  | 'focusNext'
+  | 'focusPrev'
+  | 'toggleThreads'
+  | 'intervalUp'
+  | 'intervalDown'
+  | 'toggleDelayacct'
+  | 'pauseFeed'
+  | 'filter'
+  | 'up'
+  | 'down'
+  | 'pageUp'
+  | 'pageDown'
+  | 'home'
+  | 'end'
+  | 'pin'
+  | 'unpin'
+  | 'sortCpu'
+  | 'sortIo'
+  | 'sortSwap'
+  | 'sortPid'
+  | 'sortNext'
+  | 'sortPrev'
+  | 'sortReverse'
+  | 'clearFilter'
+  | 'filterType'
+  | 'filterErase'
+  | 'filterAccept'
+  | 'filterCancel'
+  | 'closeHelp';
 
 export type KeyName =
-  | 'up' | 'down' | 'pageUp' | 'pageDown' | 'home' | 'end' | 'return' | 'escape' | 'tab' | 'shiftTab' | 'backspace' | 'space';
+  | 'up'
+  | 'down'
+  | 'pageUp'
+  | 'pageDown'
+  | 'home'
+  | 'end'
+  | 'return'
+  | 'escape'
+  | 'tab'
+  | 'shiftTab'
+  | 'backspace'
+  | 'space';
 
 /** One key press, normalised from Ink's (input, key) pair. */
 export type KeyEvent = { name: KeyName } | { ch: string } | { ctrl: string };
@@ -37,12 +74,24 @@ const HOME: KeySpec[] = [{ name: 'home' }, { ch: 'g' }];
 const END: KeySpec[] = [{ name: 'end' }, { ch: 'G' }];
 
 export const KEYMAP: readonly Binding[] = [
-  { scope: 'global', command: 'quit', keys: [{ ch: 'q' }, { ctrl: 'c' }], help: 'quit (the terminal is restored)', hint: 'quit' },
+  {
+    scope: 'global',
+    command: 'quit',
+    keys: [{ ch: 'q' }, { ctrl: 'c' }],
+    help: 'quit (the terminal is restored)',
+    hint: 'quit',
+  },
   { scope: 'global', command: 'help', keys: [{ ch: '?' }], help: 'show or hide this help', hint: 'help' },
   { scope: 'global', command: 'focusNext', keys: [{ name: 'tab' }], help: 'focus the next pane', hint: 'pane' },
   { scope: 'global', command: 'focusPrev', keys: [{ name: 'shiftTab' }], help: 'focus the previous pane' },
   { scope: 'global', command: 'filter', keys: [{ ch: '/' }], help: 'filter processes by name or pid', hint: 'filter' },
-  { scope: 'global', command: 'toggleThreads', keys: [{ ch: 't' }, { ch: 'H' }], help: 'show every thread / every process', hint: 'threads' },
+  {
+    scope: 'global',
+    command: 'toggleThreads',
+    keys: [{ ch: 't' }, { ch: 'H' }],
+    help: 'show every thread / every process',
+    hint: 'threads',
+  },
   { scope: 'global', command: 'intervalUp', keys: [{ ch: '+' }, { ch: '=' }], help: 'refresh less often' },
   { scope: 'global', command: 'intervalDown', keys: [{ ch: '-' }], help: 'refresh more often' },
   { scope: 'global', command: 'toggleDelayacct', keys: [{ ctrl: 't' }], help: 'delay accounting on/off (root only)' },
@@ -54,7 +103,13 @@ export const KEYMAP: readonly Binding[] = [
   { scope: 'procs', command: 'pageDown', keys: PGDN, help: 'move the highlight a page down' },
   { scope: 'procs', command: 'home', keys: HOME, help: 'highlight the first row' },
   { scope: 'procs', command: 'end', keys: END, help: 'highlight the last row' },
-  { scope: 'procs', command: 'pin', keys: [{ name: 'return' }, { name: 'space' }], help: 'pin / unpin the highlighted task', hint: 'pin' },
+  {
+    scope: 'procs',
+    command: 'pin',
+    keys: [{ name: 'return' }, { name: 'space' }],
+    help: 'pin / unpin the highlighted task',
+    hint: 'pin',
+  },
   { scope: 'procs', command: 'sortCpu', keys: [{ ch: 'c' }], help: 'sort by CPU delay %', hint: 'sort' },
   { scope: 'procs', command: 'sortIo', keys: [{ ch: 'i' }], help: 'sort by IO delay %', hint: 'sort' },
   { scope: 'procs', command: 'sortSwap', keys: [{ ch: 's' }], help: 'sort by SWAP delay %', hint: 'sort' },
@@ -68,7 +123,13 @@ export const KEYMAP: readonly Binding[] = [
   { scope: 'watch', command: 'down', keys: DOWN, help: 'select the next pinned task', hint: 'select' },
   { scope: 'watch', command: 'home', keys: HOME, help: 'select the first pinned task' },
   { scope: 'watch', command: 'end', keys: END, help: 'select the last pinned task' },
-  { scope: 'watch', command: 'unpin', keys: [{ name: 'return' }, { name: 'space' }, { ch: 'u' }], help: 'unpin the selected task', hint: 'unpin' },
+  {
+    scope: 'watch',
+    command: 'unpin',
+    keys: [{ name: 'return' }, { name: 'space' }, { ch: 'u' }],
+    help: 'unpin the selected task',
+    hint: 'unpin',
+  },
 
   { scope: 'feed', command: 'up', keys: UP, help: 'one newer exit (top: live again)', hint: 'scroll' },
   { scope: 'feed', command: 'down', keys: DOWN, help: 'one older exit (freezes the view)', hint: 'scroll' },
@@ -76,19 +137,47 @@ export const KEYMAP: readonly Binding[] = [
   { scope: 'feed', command: 'pageDown', keys: PGDN, help: 'a page older' },
   { scope: 'feed', command: 'home', keys: HOME, help: 'back to the newest exits, live', hint: 'live' },
   { scope: 'feed', command: 'end', keys: END, help: 'the oldest exit kept' },
-  { scope: 'feed', command: 'pauseFeed', keys: [{ name: 'space' }], help: 'pause / resume the exit feed', hint: 'pause' },
+  {
+    scope: 'feed',
+    command: 'pauseFeed',
+    keys: [{ name: 'space' }],
+    help: 'pause / resume the exit feed',
+    hint: 'pause',
+  },
 
   { scope: 'filter', command: 'filterType', keys: [{ printable: true }], help: 'type a name or pid' },
   { scope: 'filter', command: 'filterErase', keys: [{ name: 'backspace' }], help: 'erase a character' },
-  { scope: 'filter', command: 'filterAccept', keys: [{ name: 'return' }], help: 'keep the filter, back to the table', hint: 'keep' },
+  {
+    scope: 'filter',
+    command: 'filterAccept',
+    keys: [{ name: 'return' }],
+    help: 'keep the filter, back to the table',
+    hint: 'keep',
+  },
   { scope: 'filter', command: 'filterCancel', keys: [{ name: 'escape' }], help: 'drop the filter', hint: 'drop' },
 
-  { scope: 'help', command: 'closeHelp', keys: [{ name: 'escape' }], help: 'close the help (or ? again)', hint: 'close' },
+  {
+    scope: 'help',
+    command: 'closeHelp',
+    keys: [{ name: 'escape' }],
+    help: 'close the help (or ? again)',
+    hint: 'close',
+  },
 ];
 
 const NAME_LABEL: Record<KeyName, string> = {
-  up: '↑', down: '↓', pageUp: 'PgUp', pageDown: 'PgDn', home: 'Home', end: 'End', return: 'Enter',
-  escape: 'Esc', tab: 'Tab', shiftTab: 'Shift-Tab', backspace: 'Backspace', space: 'Space',
+  up: '↑',
+  down: '↓',
+  pageUp: 'PgUp',
+  pageDown: 'PgDn',
+  home: 'Home',
+  end: 'End',
+  return: 'Enter',
+  escape: 'Esc',
+  tab: 'Tab',
+  shiftTab: 'Shift-Tab',
+  backspace: 'Backspace',
+  space: 'Space',
 };
 
 export function keyLabel(k: KeySpec): string {

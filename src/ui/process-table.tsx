@@ -26,7 +26,10 @@ interface Cell {
 
 /** Header cells, each the width of its column plus the separator after it, which holds the sort mark. */
 export function headerCells(mode: ListMode, state: TableState): Cell[] {
-  const cells: Cell[] = [{ col: null, text: ' ' }, { col: 'PID', text: pad(mode === 'thread' ? 'TID' : 'PID', 7) + sortMark('PID', state) }];
+  const cells: Cell[] = [
+    { col: null, text: ' ' },
+    { col: 'PID', text: pad(mode === 'thread' ? 'TID' : 'PID', 7) + sortMark('PID', state) },
+  ];
   if (mode === 'thread') cells.push({ col: null, text: pad('TGID', 7) + ' ' });
   for (const c of TABLE_CATEGORIES) cells.push({ col: c, text: pad(`${c}%`, PCT_WIDTH) + sortMark(c, state) });
   cells.push({ col: 'COMMAND', text: `  COMMAND${sortMark('COMMAND', state)}` });
@@ -38,7 +41,10 @@ export function formatRow(r: TaskRow, mode: ListMode, width: number, pinned: boo
   if (mode === 'thread') s += padNum(String(r.tgid), 7) + ' ';
   for (const c of TABLE_CATEGORIES) {
     const p = r.percent[c];
-    s += p === null ? pad('n/a', PCT_WIDTH) + ' ' : pad(fmtPercent(p, PCT_WIDTH), PCT_WIDTH) + figureMark(!!r.suspect?.[c], r.lifetime);
+    s +=
+      p === null
+        ? pad('n/a', PCT_WIDTH) + ' '
+        : pad(fmtPercent(p, PCT_WIDTH), PCT_WIDTH) + figureMark(!!r.suspect?.[c], r.lifetime);
   }
   s += '  ' + printable(r.comm);
   return clip(s, width);
@@ -61,7 +67,18 @@ export interface ProcessTableProps {
 
 const anyFlagged = (rows: readonly TaskRow[]) => rows.some((r) => r.suspect !== null);
 
-export function ProcessTable({ rows, rowKeys, total, state, mode, box, focused, pinnedKeys, lifetime, waiting }: ProcessTableProps) {
+export function ProcessTable({
+  rows,
+  rowKeys,
+  total,
+  state,
+  mode,
+  box,
+  focused,
+  pinnedKeys,
+  lifetime,
+  waiting,
+}: ProcessTableProps) {
   const inner = box.width - 2;
   const page = tablePageSize(box);
   const sel = selectedIndex(state, rowKeys);
@@ -75,30 +92,52 @@ export function ProcessTable({ rows, rowKeys, total, state, mode, box, focused, 
     const isSel = top + i === sel;
     return (
       <Text key={r.key} inverse={isSel && focused} color={isSel && !focused ? 'cyan' : undefined} wrap="truncate">
-        {isSel ? pad(formatRow(r, mode, inner, pinnedKeys.has(r.key)), inner, true) : formatRow(r, mode, inner, pinnedKeys.has(r.key))}
+        {isSel
+          ? pad(formatRow(r, mode, inner, pinnedKeys.has(r.key)), inner, true)
+          : formatRow(r, mode, inner, pinnedKeys.has(r.key))}
       </Text>
     );
   });
   if (visible.length === 0) {
     lines.push(
       <Text key="empty" dimColor wrap="truncate">
-        {waiting ? 'reading tasks…' : state.filter ? `no task matches "${state.filter}" (Esc clears the filter)` : 'no tasks'}
+        {waiting
+          ? 'reading tasks…'
+          : state.filter
+            ? `no task matches "${state.filter}" (Esc clears the filter)`
+            : 'no tasks'}
       </Text>,
     );
   }
   return (
-    <Box flexDirection="column" width={box.width} height={box.height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'}>
+    <Box
+      flexDirection="column"
+      width={box.width}
+      height={box.height}
+      borderStyle="round"
+      borderColor={focused ? 'cyan' : 'gray'}
+    >
       <Text wrap="truncate">
-        <Text bold color={focused ? 'cyan' : undefined}>{what} {count}</Text>
+        <Text bold color={focused ? 'cyan' : undefined}>
+          {what} {count}
+        </Text>
         {filterText ? <Text color="yellow"> {filterText}</Text> : null}
-        <Text dimColor>{mode === 'process' ? ' (threads summed)' : ''}{lifetime ? ' · lifetime averages' : ' · % of interval · ~ lifetime avg'}{flagged ? ' · ! impossible' : ''}</Text>
+        <Text dimColor>
+          {mode === 'process' ? ' (threads summed)' : ''}
+          {lifetime ? ' · lifetime averages' : ' · % of interval · ~ lifetime avg'}
+          {flagged ? ' · ! impossible' : ''}
+        </Text>
       </Text>
       <Text wrap="truncate">
         {headerCells(mode, state).map((c, i) =>
           c.col !== null && c.col === state.sort ? (
-            <Text key={i} bold underline>{c.text}</Text>
+            <Text key={i} bold underline>
+              {c.text}
+            </Text>
           ) : (
-            <Text key={i} dimColor>{c.text}</Text>
+            <Text key={i} dimColor>
+              {c.text}
+            </Text>
           ),
         )}
       </Text>

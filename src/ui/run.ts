@@ -27,8 +27,11 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   const interactive = !!stdin.isTTY;
   const frames = await carryFramesOver(overrides.inkOutputModule);
   // before the alternate screen: the line stays on the terminal after the dashboard
-  opts.verbose?.(frames.carried ? 'dashboard frames: Ink 6.8 Output patched to reuse the previous frame' :
-    `dashboard frames: drawn by Ink itself (its Output is not what the frame cache expects: ${frames.reason})`);
+  opts.verbose?.(
+    frames.carried
+      ? 'dashboard frames: Ink 6.8 Output patched to reuse the previous frame'
+      : `dashboard frames: drawn by Ink itself (its Output is not what the frame cache expects: ${frames.reason})`,
+  );
   const controller = new DashboardController(opts);
   const screen = enterAltScreen(stdout, stdin);
   const inkStdout = new FullScreenStdout(stdout, colourWanted());
@@ -52,7 +55,9 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   onCleanup(stop);
 
   let quit!: () => void;
-  const quitting = new Promise<void>((r) => { quit = r; });
+  const quitting = new Promise<void>((r) => {
+    quit = r;
+  });
   let timer: NodeJS.Timeout | undefined;
   if (overrides.durationMs !== undefined) timer = setTimeout(quit, overrides.durationMs);
 

@@ -23,5 +23,5 @@ export function hbar(value: number, max: number, width: number): string {
   const eighths = max > 0 ? Math.round(Math.min(1, Math.max(0, value / max)) * width * 8) : 0;
   const full = Math.floor(eighths / 8);
   const part = eighths % 8;
-  return ('█'.repeat(full) + (part ? '▏▎▍▌▋▊▉'[part - 1] ?? '' : '')).padEnd(width);
+  return ('█'.repeat(full) + (part ? ('▏▎▍▌▋▊▉'[part - 1] ?? '') : '')).padEnd(width);
 }

@@ -110,7 +110,10 @@ export class FullScreenStdout extends EventEmitter {
       if (cb) process.nextTick(cb);
       return true;
     }
-    const frame = typeof data === 'string' && data.length > 0 ? BEGIN_FRAME + HOME + (this.colour ? data : stripColour(data)) + END_FRAME : data;
+    const frame =
+      typeof data === 'string' && data.length > 0
+        ? BEGIN_FRAME + HOME + (this.colour ? data : stripColour(data)) + END_FRAME
+        : data;
     return (this.real.write as (...a: unknown[]) => boolean)(frame, ...rest);
   }
 

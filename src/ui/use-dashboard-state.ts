@@ -64,7 +64,12 @@ function commandFor(state: UiState, ev: KeyEvent): Command | undefined {
 }
 
 const NAV: Partial<Record<Command, number | 'home' | 'end'>> = {
-  up: -1, down: 1, pageUp: -Infinity, pageDown: Infinity, home: 'home', end: 'end',
+  up: -1,
+  down: 1,
+  pageUp: -Infinity,
+  pageDown: Infinity,
+  home: 'home',
+  end: 'end',
 };
 
 function navigate(state: UiState, command: Command, ctx: UiContext): UiState {
@@ -74,21 +79,30 @@ function navigate(state: UiState, command: Command, ctx: UiContext): UiState {
       const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize };
       const page = Math.max(1, ctx.tablePageSize - 1);
       const action =
-        nav === 'home' ? { type: 'home' as const }
-          : nav === 'end' ? { type: 'end' as const }
+        nav === 'home'
+          ? { type: 'home' as const }
+          : nav === 'end'
+            ? { type: 'end' as const }
             : { type: 'move' as const, delta: Number.isFinite(nav) ? nav : Math.sign(nav) * page };
       return { ...state, table: reduceTable(state.table, action, view) };
     }
     case 'watch': {
-      const action = nav === 'home' ? { type: 'home' as const } : nav === 'end' ? { type: 'end' as const } : { type: 'move' as const, delta: Math.sign(nav) };
+      const action =
+        nav === 'home'
+          ? { type: 'home' as const }
+          : nav === 'end'
+            ? { type: 'end' as const }
+            : { type: 'move' as const, delta: Math.sign(nav) };
       return { ...state, watch: reduceWatchPane(state.watch, action, ctx.pinnedKeys) };
     }
     case 'feed': {
       const page = Math.max(1, ctx.feed.pageSize - 1);
       // newest first: down goes back in time (and freezes the view), up toward the newest
       const action =
-        nav === 'home' ? { type: 'live' as const }
-          : nav === 'end' ? { type: 'oldest' as const }
+        nav === 'home'
+          ? { type: 'live' as const }
+          : nav === 'end'
+            ? { type: 'oldest' as const }
             : { type: 'scroll' as const, delta: Number.isFinite(nav) ? nav : Math.sign(nav) * page };
       return { ...state, feed: reduceFeedPane(state.feed, action, ctx.feed) };
     }
@@ -121,9 +135,17 @@ export function applyKey(state: UiState, ev: KeyEvent, ctx: UiContext): KeyResul
       return none({ ...state, focus: PANES[(i + d) % PANES.length]! });
     }
     case 'filter':
-      return none({ ...state, focus: 'procs', help: false, table: reduceTable(state.table, { type: 'filterStart' }, view) });
+      return none({
+        ...state,
+        focus: 'procs',
+        help: false,
+        table: reduceTable(state.table, { type: 'filterStart' }, view),
+      });
     case 'toggleThreads':
-      return { state: { ...state, table: { ...state.table, selectedKey: null, selectedIndex: 0, top: 0 } }, effects: [{ type: 'toggleThreads' }] };
+      return {
+        state: { ...state, table: { ...state.table, selectedKey: null, selectedIndex: 0, top: 0 } },
+        effects: [{ type: 'toggleThreads' }],
+      };
     case 'intervalUp':
       return { state, effects: [{ type: 'interval', dir: 1 }] };
     case 'intervalDown':
@@ -143,7 +165,9 @@ export function applyKey(state: UiState, ev: KeyEvent, ctx: UiContext): KeyResul
       const row = ctx.rows[selectedIndex(state.table, ctx.rowKeys)];
       if (!row) return none(state);
       // a newly pinned task becomes the watch pane's selection, so its table is in view
-      const watch = ctx.pinnedKeys.includes(row.key) ? state.watch : { selectedKey: row.key, selectedIndex: ctx.pinnedKeys.length };
+      const watch = ctx.pinnedKeys.includes(row.key)
+        ? state.watch
+        : { selectedKey: row.key, selectedIndex: ctx.pinnedKeys.length };
       return { state: { ...state, watch }, effects: [{ type: 'togglePin', target: row.target, comm: row.comm }] };
     }
     case 'unpin': {

@@ -19,10 +19,7 @@ export interface FeedView {
 }
 
 export type FeedPaneAction =
-  | { type: 'togglePause' }
-  | { type: 'scroll'; delta: number }
-  | { type: 'live' }
-  | { type: 'oldest' };
+  { type: 'togglePause' } | { type: 'scroll'; delta: number } | { type: 'live' } | { type: 'oldest' };
 
 /** Index (0 = newest) of the first entry to show. */
 export function feedStart(state: FeedPaneState, view: FeedView): number {

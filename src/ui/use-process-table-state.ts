@@ -71,7 +71,12 @@ export function windowTop(top: number, selected: number, count: number, pageSize
 function select(state: TableState, index: number, view: TableView): TableState {
   if (view.keys.length === 0) return { ...state, selectedKey: null, selectedIndex: 0, top: 0 };
   const i = clamp(index, 0, view.keys.length - 1);
-  return { ...state, selectedKey: view.keys[i]!, selectedIndex: i, top: windowTop(state.top, i, view.keys.length, view.pageSize) };
+  return {
+    ...state,
+    selectedKey: view.keys[i]!,
+    selectedIndex: i,
+    top: windowTop(state.top, i, view.keys.length, view.pageSize),
+  };
 }
 
 /** Delay columns start largest-first; pid and command smallest-first. */

@@ -14,7 +14,10 @@ export const DEFAULT_SIZE: TerminalSize = { columns: 120, rows: 40 };
 export function useTerminalSize(source?: NodeJS.WriteStream): TerminalSize {
   const { stdout: inkStdout } = useStdout();
   const stdout = source ?? inkStdout;
-  const read = (): TerminalSize => ({ columns: stdout.columns || DEFAULT_SIZE.columns, rows: stdout.rows || DEFAULT_SIZE.rows });
+  const read = (): TerminalSize => ({
+    columns: stdout.columns || DEFAULT_SIZE.columns,
+    rows: stdout.rows || DEFAULT_SIZE.rows,
+  });
   const [size, setSize] = useState(read);
   useEffect(() => {
     const onResize = () => setSize(read());

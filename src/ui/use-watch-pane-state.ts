@@ -15,7 +15,11 @@ export function selectedPinned(state: WatchPaneState, keys: readonly string[]): 
   return i >= 0 ? i : Math.max(0, Math.min(state.selectedIndex, keys.length - 1));
 }
 
-export function reduceWatchPane(state: WatchPaneState, action: WatchPaneAction, keys: readonly string[]): WatchPaneState {
+export function reduceWatchPane(
+  state: WatchPaneState,
+  action: WatchPaneAction,
+  keys: readonly string[],
+): WatchPaneState {
   if (keys.length === 0) return initialWatchPaneState;
   const cur = selectedPinned(state, keys);
   const to = action.type === 'home' ? 0 : action.type === 'end' ? keys.length - 1 : cur + action.delta;

@@ -40,7 +40,9 @@ export function watchHeader(width: number, tgid: boolean, lifetime = false): str
   const spark = Math.max(0, width - FIXED - 2);
   const span = (cols: readonly (typeof COLS)[number][]) => cols.reduce((s, c) => s + c.width + 1, 0);
   const group = (text: string, w: number) => pad(`${text} `.padStart(w), w);
-  const groups = pad('', LABEL, true) + group(lifetime ? 'lifetime avg' : 'last interval', span(COLS.slice(0, INTERVAL_COLS))) +
+  const groups =
+    pad('', LABEL, true) +
+    group(lifetime ? 'lifetime avg' : 'last interval', span(COLS.slice(0, INTERVAL_COLS))) +
     group('since start', span(COLS.slice(INTERVAL_COLS)));
   const cols = COLS.map((c) => pad(c.title === 'max' && tgid ? 'max*' : c.title, c.width) + ' ').join('');
   return [clip(groups, width), clip(pad('', LABEL, true) + cols + (spark >= 8 ? '  history' : ''), width)];
@@ -100,21 +102,41 @@ function Block({ e, width, selected, focused }: { e: WatchEntry; width: number; 
   const exited = exitText(e);
   const lines: ReactNode[] = [
     <Text key="t" wrap="truncate">
-      <Text color={selected && focused ? 'cyan' : undefined} bold={selected}>{selected ? '▶ ' : '  '}{entryTitle(e)}</Text>
-      {exited ? <Text color="red" bold> · {exited}</Text> : <Text color="green"> · running</Text>}
+      <Text color={selected && focused ? 'cyan' : undefined} bold={selected}>
+        {selected ? '▶ ' : '  '}
+        {entryTitle(e)}
+      </Text>
+      {exited ? (
+        <Text color="red" bold>
+          {' '}
+          · {exited}
+        </Text>
+      ) : (
+        <Text color="green"> · running</Text>
+      )}
       <Text dimColor> · {entryScope(e)}</Text>
     </Text>,
   ];
   if (!e.delays) {
-    lines.push(<Text key="w" dimColor wrap="truncate">{exited ? '  no sample was taken before it ended' : '  waiting for the first sample…'}</Text>);
+    lines.push(
+      <Text key="w" dimColor wrap="truncate">
+        {exited ? '  no sample was taken before it ended' : '  waiting for the first sample…'}
+      </Text>,
+    );
   } else {
     for (const c of e.delays.categories) {
       lines.push(
-        <Text key={c.key} dimColor={!!c.na || !!e.exited} wrap="truncate">{watchRow(c, e, width)}</Text>,
+        <Text key={c.key} dimColor={!!c.na || !!e.exited} wrap="truncate">
+          {watchRow(c, e, width)}
+        </Text>,
       );
     }
   }
-  lines.push(<Text key="why" color="yellow" wrap="truncate">{suspectNote(e.delays) || ' '}</Text>);
+  lines.push(
+    <Text key="why" color="yellow" wrap="truncate">
+      {suspectNote(e.delays) || ' '}
+    </Text>,
+  );
   return <>{lines}</>;
 }
 
@@ -128,7 +150,10 @@ export interface WatchPaneProps {
 export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
   const inner = box.width - 2;
   const bodyLines = box.height - 3;
-  const sel = selectedPinned(state, entries.map((e) => e.key));
+  const sel = selectedPinned(
+    state,
+    entries.map((e) => e.key),
+  );
   const fit = blocksThatFit(bodyLines);
   // the selected task first in view, then the ones after it
   const start = Math.max(0, Math.min(sel, entries.length - fit));
@@ -136,22 +161,46 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
   const hidden = entries.length - shown.length;
   const tgidShown = shown.some((e) => e.target.kind === 'tgid');
   return (
-    <Box flexDirection="column" width={box.width} height={box.height} borderStyle="round" borderColor={focused ? 'cyan' : 'gray'}>
+    <Box
+      flexDirection="column"
+      width={box.width}
+      height={box.height}
+      borderStyle="round"
+      borderColor={focused ? 'cyan' : 'gray'}
+    >
       <Text wrap="truncate">
-        <Text bold color={focused ? 'cyan' : undefined}>Watch</Text>
+        <Text bold color={focused ? 'cyan' : undefined}>
+          Watch
+        </Text>
         <Text dimColor>
-          {entries.length ? ` ${entries.length} pinned${hidden ? ` (${hidden} more: ↑/↓)` : ''}${tgidShown ? ' · max*: of its threads' : ''} · ! impossible (why below)` : ''}
+          {entries.length
+            ? ` ${entries.length} pinned${hidden ? ` (${hidden} more: ↑/↓)` : ''}${tgidShown ? ' · max*: of its threads' : ''} · ! impossible (why below)`
+            : ''}
         </Text>
       </Text>
       {entries.length === 0 ? (
         <Box flexDirection="column">
-          <Text dimColor wrap="truncate">No task pinned.</Text>
-          <Text dimColor wrap="wrap">Highlight a process with ↑/↓ in the process pane and press Enter to watch its delays here.</Text>
+          <Text dimColor wrap="truncate">
+            No task pinned.
+          </Text>
+          <Text dimColor wrap="wrap">
+            Highlight a process with ↑/↓ in the process pane and press Enter to watch its delays here.
+          </Text>
         </Box>
       ) : (
         <>
-          {watchHeader(inner, tgidShown, shown.some((e) => e.delays?.lifetime)).map((h, i) => <Text key={`h${i}`} dimColor wrap="truncate">{h}</Text>)}
-          {shown.map((e, i) => <Block key={e.key} e={e} width={inner} selected={start + i === sel} focused={focused} />)}
+          {watchHeader(
+            inner,
+            tgidShown,
+            shown.some((e) => e.delays?.lifetime),
+          ).map((h, i) => (
+            <Text key={`h${i}`} dimColor wrap="truncate">
+              {h}
+            </Text>
+          ))}
+          {shown.map((e, i) => (
+            <Block key={e.key} e={e} width={inner} selected={start + i === sel} focused={focused} />
+          ))}
         </>
       )}
     </Box>

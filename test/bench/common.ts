@@ -48,8 +48,19 @@ export function report(t: Target): boolean {
   const m = /^(<=|>=|<|>|==)\s*([0-9.eE+-]+)$/.exec(t.target.trim());
   if (!m) throw new Error(`bad target ${t.target}`);
   const lim = Number(m[2]);
-  const ok = m[1] === '<=' ? t.value <= lim : m[1] === '>=' ? t.value >= lim : m[1] === '<' ? t.value < lim : m[1] === '>' ? t.value > lim : t.value === lim;
-  console.log(JSON.stringify({ bench: t.bench, value: Number(t.value.toFixed(4)), unit: t.unit, target: t.target, ok }));
+  const ok =
+    m[1] === '<='
+      ? t.value <= lim
+      : m[1] === '>='
+        ? t.value >= lim
+        : m[1] === '<'
+          ? t.value < lim
+          : m[1] === '>'
+            ? t.value > lim
+            : t.value === lim;
+  console.log(
+    JSON.stringify({ bench: t.bench, value: Number(t.value.toFixed(4)), unit: t.unit, target: t.target, ok }),
+  );
   return ok;
 }
 

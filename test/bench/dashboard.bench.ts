@@ -112,12 +112,20 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 // --- tmux ---
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
 const paneVar = (v: string) => tmux('display-message', '-p', '-t', SESSION, `#{${v}}`).trim();
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | null | false, everyMs = 100): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => T | undefined | null | false,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
@@ -157,7 +165,11 @@ function counters(s: string): Counters | null {
   const byHead = head ? Number(head[1]) : 0;
   const byFeed = Number(feed[2]);
   const lost = Math.max(byHead, byFeed, perCpu);
-  return { exits: Number(feed[1]), lost, lostBy: `header ${head ? byHead : 'n/a'}, feed pane ${byFeed}, per-CPU sum ${perCpu}` };
+  return {
+    exits: Number(feed[1]),
+    lost,
+    lostBy: `header ${head ? byHead : 'n/a'}, feed pane ${byFeed}, per-CPU sum ${perCpu}`,
+  };
 }
 
 const processCount = (s: string) => Number(/(\d+) processes/.exec(s)?.[1] ?? NaN);
@@ -225,7 +237,8 @@ function procTimes(pid: number): { user: number; system: number } {
   return { user: (Number(f[11]) * 1000) / CLK_TCK, system: (Number(f[12]) * 1000) / CLK_TCK };
 }
 
-const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+const rssBytes = (pid: number) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 const mb = (b: number) => b / (1 << 20);
 
 /** The node process running dist/cli.js (or DASHBOARD_BENCH_CLI) under the pane's shell. */
@@ -275,7 +288,8 @@ async function startIdle(bin: string, n: number): Promise<{ proc: ChildProcess; 
   proc.on('exit', () => live.delete(proc));
   const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
   const first = await lines.next();
-  if (first.done || !/"ready"/.test(first.value)) throw new Error(`idle_procs did not start (${proc.exitCode ?? proc.signalCode})`);
+  if (first.done || !/"ready"/.test(first.value))
+    throw new Error(`idle_procs did not start (${proc.exitCode ?? proc.signalCode})`);
   return {
     proc,
     stop: async () => {
@@ -346,7 +360,11 @@ function summariseProfile(file: string, fromMs: number, toMs: number, frames?: n
   const stage = new Map<string, number>();
   let t = 0;
   let total = 0;
-  const short = (url: string) => url.replace(/^file:\/\//, '').replace(repoRoot + '/', '').replace(/.*node_modules\//, 'node_modules/');
+  const short = (url: string) =>
+    url
+      .replace(/^file:\/\//, '')
+      .replace(repoRoot + '/', '')
+      .replace(/.*node_modules\//, 'node_modules/');
   for (let i = 0; i < p.samples.length; i++) {
     t += p.timeDeltas[i]! / 1000;
     const dt = (p.timeDeltas[i + 1] ?? 0) / 1000; // a sample covers the time until the next one
@@ -374,7 +392,11 @@ function summariseProfile(file: string, fromMs: number, toMs: number, frames?: n
   const secs = (toMs - fromMs) / 1000;
   const pct = (v: number) => `${((v / total) * 100).toFixed(1).padStart(5)}%`;
   const top = (m: Map<string, number>, n: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `    ${v.toFixed(0).padStart(6)} ms ${pct(v)}  ${k}`).join('\n');
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `    ${v.toFixed(0).padStart(6)} ms ${pct(v)}  ${k}`)
+      .join('\n');
   const stages = STAGES.map(([label]) => {
     const v = stage.get(label) ?? 0;
     const perFrame = frames && /^(React|Ink)/.test(label) ? `, ${(v / frames).toFixed(2)} ms per frame` : '';
@@ -405,14 +427,29 @@ async function main(): Promise<boolean> {
   const idle = await startIdle(idleBin, PROCS);
   log(`${PROCS} idle processes started (${before} processes before)`);
 
-  tmux('new-session', '-d', '-s', SESSION, '-x', String(COLS), '-y', String(ROWS), '-c', repoRoot, "exec env PS1='bench$ ' bash --norc --noprofile");
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    SESSION,
+    '-x',
+    String(COLS),
+    '-y',
+    String(ROWS),
+    '-c',
+    repoRoot,
+    "exec env PS1='bench$ ' bash --norc --noprofile",
+  );
   tmuxStarted = true;
   socketPath = paneVar('socket_path');
   // Should this process be SIGKILLed, nothing here runs: a watchdog outside it ends the tmux
   // server (and with it the dashboard) then. It leaves by itself once the server is gone.
   spawn(
     'sh',
-    ['-c', `while kill -0 ${process.pid} 2>/dev/null && tmux -L ${SOCKET} has-session 2>/dev/null; do sleep 1; done; tmux -L ${SOCKET} kill-server 2>/dev/null; rm -rf '${socketPath}' '${dir}'`],
+    [
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null && tmux -L ${SOCKET} has-session 2>/dev/null; do sleep 1; done; tmux -L ${SOCKET} kill-server 2>/dev/null; rm -rf '${socketPath}' '${dir}'`,
+    ],
     { detached: true, stdio: 'ignore' },
   ).unref();
   const shellPid = Number(paneVar('pane_pid'));
@@ -424,7 +461,13 @@ async function main(): Promise<boolean> {
   // the node flags the installed `delaytop` runs with: its shebang's
   const shebang = /^#!.*\bnode\b(.*)$/.exec(readFileSync(cli, 'utf8').split('\n')[0] ?? '');
   const nodeFlags = shebang ? shebang[1]!.trim() + ' ' : '';
-  tmux('send-keys', '-t', SESSION, '-l', `${prefix}node ${nodeFlags}${prof}${CLI ?? 'dist/cli.js'} -d 1; echo "${EXIT_MARK}$?"`);
+  tmux(
+    'send-keys',
+    '-t',
+    SESSION,
+    '-l',
+    `${prefix}node ${nodeFlags}${prof}${CLI ?? 'dist/cli.js'} -d 1; echo "${EXIT_MARK}$?"`,
+  );
   tmux('send-keys', '-t', SESSION, 'Enter');
   const pid = await waitFor('the dashboard process', 10_000, () => findDashboard(shellPid), 20);
   dashPid = pid;
@@ -434,7 +477,9 @@ async function main(): Promise<boolean> {
     return refreshMsOnScreen(s) !== null && processCount(s) >= PROCS ? s : null;
   });
   const firstFrameMs = Date.now() - startedAt;
-  log(`dashboard pid ${pid}: first frame after ${firstFrameMs} ms, ${processCount(first)} processes, ${(procCpuMs(pid) / 1000).toFixed(2)} s CPU so far, RSS ${mb(rssBytes(pid)).toFixed(0)} MB`);
+  log(
+    `dashboard pid ${pid}: first frame after ${firstFrameMs} ms, ${processCount(first)} processes, ${(procCpuMs(pid) / 1000).toFixed(2)} s CPU so far, RSS ${mb(rssBytes(pid)).toFixed(0)} MB`,
+  );
   if (VERBOSE) console.error(first);
 
   // 0. Warm-up: V8 compiles the hot code (TurboFan) and grows its heap over the first
@@ -445,7 +490,12 @@ async function main(): Promise<boolean> {
     const wt0 = performance.now();
     await sleep(WARMUP_SECONDS * 1000);
     const wPct = ((procCpuMs(pid) - w0) / (performance.now() - wt0)) * 100;
-    report({ bench: 'dashboard_warmup_cpu', value: wPct, unit: `% of one core over the first ${WARMUP_SECONDS} s after the first frame (JIT warm-up); informational`, target: '>= 0' });
+    report({
+      bench: 'dashboard_warmup_cpu',
+      value: wPct,
+      unit: `% of one core over the first ${WARMUP_SECONDS} s after the first frame (JIT warm-up); informational`,
+      target: '>= 0',
+    });
   }
 
   // 1. Scanning. What the dashboard writes to its terminal is copied to a file meanwhile, to
@@ -481,7 +531,9 @@ async function main(): Promise<boolean> {
   const schedScan1 = schedByTid(pid);
   const peak = procPeakRssBytes(pid);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssParts = ['RssAnon', 'RssFile', 'RssShmem'].map((k) => `${k} ${(Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024).toFixed(0)}`).join(', ');
+  const rssParts = ['RssAnon', 'RssFile', 'RssShmem']
+    .map((k) => `${k} ${(Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024).toFixed(0)}`)
+    .join(', ');
   const cpuPct = ((cpu1 - cpu0) / elapsedMs) * 100;
   const sorted = [...refreshTimes].sort((a, b) => a - b);
   log(
@@ -494,8 +546,19 @@ async function main(): Promise<boolean> {
       `  refresh time on screen (list + query + model), ms: median ${sorted[sorted.length >> 1] ?? 'n/a'}, max ${sorted.at(-1) ?? 'n/a'}\n` +
       `  RSS (MB) along the window: ${rssTrace.join(', ')}; VmHWM ${mb(peak).toFixed(1)} MB; now ${rssParts} MB`,
   );
-  let ok = report({ bench: 'dashboard_scan_cpu', value: cpuPct, unit: `% of one core, ${SECONDS} s at -d 1 with ${processCount(screen())} processes`, target: '<= 3' });
-  ok = report({ bench: 'dashboard_peak_rss', value: mb(peak), unit: 'MB VmHWM of the dashboard process', target: '<= 150' }) && ok;
+  let ok = report({
+    bench: 'dashboard_scan_cpu',
+    value: cpuPct,
+    unit: `% of one core, ${SECONDS} s at -d 1 with ${processCount(screen())} processes`,
+    target: '<= 3',
+  });
+  ok =
+    report({
+      bench: 'dashboard_peak_rss',
+      value: mb(peak),
+      unit: 'MB VmHWM of the dashboard process',
+      target: '<= 150',
+    }) && ok;
 
   // 2. Storm, the dashboard still open. First a key press without a storm, for comparison.
   /** When (performance.now()) the help overlay appeared after pressing ?, or NaN; then closes it. */
@@ -518,7 +581,9 @@ async function main(): Promise<boolean> {
   if (FIFO_READERS) {
     // The listener's reader threads are the ones asleep in poll()/ppoll() (libuv's are in
     // epoll_wait, V8's and the pool's in futex_wait).
-    const readers = readdirSync(`/proc/${pid}/task`).filter((t) => readFileSync(`/proc/${pid}/task/${t}/wchan`, 'utf8').startsWith('poll_schedule_timeout'));
+    const readers = readdirSync(`/proc/${pid}/task`).filter((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/wchan`, 'utf8').startsWith('poll_schedule_timeout'),
+    );
     for (const t of readers) execFileSync('chrt', ['-f', '-p', '1', t]);
     log(`what-if: reader threads ${readers.join(', ')} set to SCHED_FIFO 1`);
   }
@@ -542,18 +607,23 @@ async function main(): Promise<boolean> {
   const want = base.exits + stormInfo.taskExits;
   let last = base;
   let lastChange = performance.now();
-  const drained = await waitFor('the feed to drain', 120_000, () => {
-    const c = counters(screen());
-    if (!c) return null;
-    if (c.exits !== last.exits) lastChange = performance.now();
-    last = c;
-    if (c.exits >= want) return c;
-    if (performance.now() - lastChange > 10_000) {
-      log(`feed stopped counting ${want - c.exits} short of the storm`);
-      return c;
-    }
-    return null;
-  }, 50);
+  const drained = await waitFor(
+    'the feed to drain',
+    120_000,
+    () => {
+      const c = counters(screen());
+      if (!c) return null;
+      if (c.exits !== last.exits) lastChange = performance.now();
+      last = c;
+      if (c.exits >= want) return c;
+      if (performance.now() - lastChange > 10_000) {
+        log(`feed stopped counting ${want - c.exits} short of the storm`);
+        return c;
+      }
+      return null;
+    },
+    50,
+  );
   const drainMs = performance.now() - storm0;
   const stormTo = Date.now() - startedAt;
   const s1 = procCpuMs(pid);
@@ -580,27 +650,55 @@ async function main(): Promise<boolean> {
       `of which ${keyLagMs.toFixed(0)} ms after the storm had ended; ${quietKeyMs.toFixed(0)} ms without a storm`,
   );
   if (VERBOSE) console.error(screen());
-  ok = report({ bench: 'dashboard_storm_lost', value: fin.lost, unit: `exits lost on the dashboard's screen, storm of ${EXITS}`, target: '<= 0' }) && ok;
-  ok = report({ bench: 'dashboard_storm_unaccounted', value: Math.max(0, stormInfo.taskExits - heard), unit: 'storm exits the feed never counted (received or lost)', target: '<= 0' }) && ok;
-  report({ bench: 'dashboard_storm_cpu', value: stormCpuPct, unit: `% of one core from the storm's start until the feed drained (${(drainMs / 1000).toFixed(1)} s); informational`, target: '>= 0' });
-  ok = report({
-    bench: 'dashboard_storm_key_lag',
-    value: keyLagMs,
-    unit: `ms a key (?) pressed ${keyDuringStorm ? 'during' : 'after'} the storm still waited once the storm was over (key to screen ${stormKeyMs.toFixed(0)} ms in all, ${quietKeyMs.toFixed(0)} ms without a storm)`,
-    target: '<= 1000',
-  }) && ok;
+  ok =
+    report({
+      bench: 'dashboard_storm_lost',
+      value: fin.lost,
+      unit: `exits lost on the dashboard's screen, storm of ${EXITS}`,
+      target: '<= 0',
+    }) && ok;
+  ok =
+    report({
+      bench: 'dashboard_storm_unaccounted',
+      value: Math.max(0, stormInfo.taskExits - heard),
+      unit: 'storm exits the feed never counted (received or lost)',
+      target: '<= 0',
+    }) && ok;
+  report({
+    bench: 'dashboard_storm_cpu',
+    value: stormCpuPct,
+    unit: `% of one core from the storm's start until the feed drained (${(drainMs / 1000).toFixed(1)} s); informational`,
+    target: '>= 0',
+  });
+  ok =
+    report({
+      bench: 'dashboard_storm_key_lag',
+      value: keyLagMs,
+      unit: `ms a key (?) pressed ${keyDuringStorm ? 'during' : 'after'} the storm still waited once the storm was over (key to screen ${stormKeyMs.toFixed(0)} ms in all, ${quietKeyMs.toFixed(0)} ms without a storm)`,
+      target: '<= 1000',
+    }) && ok;
 
   // 3. Quit and check the shell's screen is back.
   tmux('send-keys', '-t', SESSION, 'q');
-  const exitLine = await waitFor('the dashboard to quit', 10_000, () => new RegExp(`${EXIT_MARK}(\\d+)`).exec(screen()));
+  const exitLine = await waitFor('the dashboard to quit', 10_000, () =>
+    new RegExp(`${EXIT_MARK}(\\d+)`).exec(screen()),
+  );
   await waitFor('the dashboard process to end', 5_000, () => !alive(pid));
   dashPid = null;
   const altScreen = paneVar('alternate_on');
   const after = screen();
   const restored = exitLine[1] === '0' && altScreen === '0' && after.includes('bench$');
-  log(`quit: exit status ${exitLine[1]}, alternate screen ${altScreen === '0' ? 'off' : 'STILL ON'}, prompt ${after.includes('bench$') ? 'back' : 'MISSING'}`);
+  log(
+    `quit: exit status ${exitLine[1]}, alternate screen ${altScreen === '0' ? 'off' : 'STILL ON'}, prompt ${after.includes('bench$') ? 'back' : 'MISSING'}`,
+  );
   if (VERBOSE || !restored) console.error(after);
-  ok = report({ bench: 'dashboard_quit_restored', value: restored ? 1 : 0, unit: 'q restored the shell screen (exit 0, alternate screen off, prompt back)', target: '== 1' }) && ok;
+  ok =
+    report({
+      bench: 'dashboard_quit_restored',
+      value: restored ? 1 : 0,
+      unit: 'q restored the shell screen (exit 0, alternate screen off, prompt back)',
+      target: '== 1',
+    }) && ok;
 
   if (PROFILE_DIR) {
     const prof = readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f));
@@ -609,20 +707,23 @@ async function main(): Promise<boolean> {
       summariseProfile(path.join(PROFILE_DIR, prof[0]!), winFrom, winTo, frames);
       log('where the storm window went:');
       summariseProfile(path.join(PROFILE_DIR, prof[0]!), stormFrom, stormTo);
-    }
-    else log(`no new .cpuprofile in ${PROFILE_DIR}`);
+    } else log(`no new .cpuprofile in ${PROFILE_DIR}`);
   }
 
   cleanup(); // the tmux server and its socket
   const idleSummary = await idle.stop();
   const survivors = await waitFor('no idle process left', 5_000, () => {
-    const n = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && (() => {
-      try {
-        return readFileSync(`/proc/${d}/stat`, 'utf8').includes(' (idle_procs) ');
-      } catch {
-        return false;
-      }
-    })()).length;
+    const n = readdirSync('/proc').filter(
+      (d) =>
+        /^\d+$/.test(d) &&
+        (() => {
+          try {
+            return readFileSync(`/proc/${d}/stat`, 'utf8').includes(' (idle_procs) ');
+          } catch {
+            return false;
+          }
+        })(),
+    ).length;
     return n === 0 ? 'none' : null;
   }).catch(() => 'SOME (see ps)');
   log(`idle processes: ${idleSummary}; left afterwards: ${survivors}`);

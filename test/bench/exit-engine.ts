@@ -92,7 +92,12 @@ function stop(): void {
     received,
     lost: sumLost(counters),
     cpuMs: cpuMs(),
-    perCpu: counters.map((c, i) => ({ ...c, portId: info[i]?.portId, registered: info[i]?.registered, deregisterError: info[i]?.deregisterError })),
+    perCpu: counters.map((c, i) => ({
+      ...c,
+      portId: info[i]?.portId,
+      registered: info[i]?.registered,
+      deregisterError: info[i]?.deregisterError,
+    })),
     procNetlinkDrops: procDrops,
   });
   process.exit(info.some((r) => r.registered || r.deregisterError) ? 1 : 0);

@@ -39,7 +39,11 @@ class LineChild {
   private waiters: ((l: string | undefined) => void)[] = [];
   private closed = false;
   readonly proc: ChildProcess;
-  constructor(readonly name: string, cmd: string, args: string[]) {
+  constructor(
+    readonly name: string,
+    cmd: string,
+    args: string[],
+  ) {
     // detached: each listener in a session of its own, as when delaytop runs in another
     // terminal than the storm (the scheduler's autogroups then compete for the CPU).
     this.proc = spawn(cmd, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'], detached: true });
@@ -70,7 +74,8 @@ class LineChild {
               resolve(x);
             });
           }));
-    if (l === undefined) throw new Error(`${this.name} ended early (exit ${this.proc.exitCode ?? this.proc.signalCode})`);
+    if (l === undefined)
+      throw new Error(`${this.name} ended early (exit ${this.proc.exitCode ?? this.proc.signalCode})`);
     return JSON.parse(l) as T;
   }
 
@@ -110,7 +115,17 @@ interface EngineSummary {
   received: number;
   lost: number;
   cpuMs: number;
-  perCpu: { cpu: number; portId: number; received: number; lost: number; kernelDrops: number; seqGapLost: number; enobufs: number; registered: boolean; deregisterError: string }[];
+  perCpu: {
+    cpu: number;
+    portId: number;
+    received: number;
+    lost: number;
+    kernelDrops: number;
+    seqGapLost: number;
+    enobufs: number;
+    registered: boolean;
+    deregisterError: string;
+  }[];
   procNetlinkDrops: Record<string, number>;
 }
 interface CSummary {
@@ -143,7 +158,9 @@ async function drained(kids: LineChild[], from: Mark[], want: number): Promise<M
     const short = now.map((m, i) => want - (m.received + m.lost - from[i]!.received - from[i]!.lost));
     if (short.every((s) => s <= 0)) return now;
     if (Date.now() > deadline) {
-      console.error(`exit.bench: not drained after 30 s: short by ${kids.map((k, i) => `${k.name} ${short[i]}`).join(', ')}`);
+      console.error(
+        `exit.bench: not drained after 30 s: short by ${kids.map((k, i) => `${k.name} ${short[i]}`).join(', ')}`,
+      );
       return now;
     }
     await sleep(100);
@@ -168,7 +185,9 @@ async function compareRound(n: number): Promise<Round> {
   const e = new LineChild('exit-engine', process.execPath, engineArgs());
   try {
     const [cr, er] = await Promise.all([c.next<Ready>(), e.next<Ready>()]);
-    console.error(`round ${n}: both registered on cpus ${er.cpus.join(',')} (rcvbuf: engine ${er.rcvbufBytes}, C ${cr.rcvbufBytes} bytes as the kernel reports it)`);
+    console.error(
+      `round ${n}: both registered on cpus ${er.cpus.join(',')} (rcvbuf: engine ${er.rcvbufBytes}, C ${cr.rcvbufBytes} bytes as the kernel reports it)`,
+    );
     await sleep(300); // let the engine's start-up work (JIT, GC of module loading) settle
     const [c0, e0] = await Promise.all([c.mark(), e.mark()]);
     const storm = await runStorm();
@@ -189,7 +208,17 @@ async function compareRound(n: number): Promise<Round> {
         `  other exits on the machine in delaytop's window: ${engineReceived + e1.lost - e0.lost - storm.taskExits}; ratio ${ratio.toFixed(2)}x` +
         (clean ? '' : `  UNCLEAN EXIT: engine ${ee.code}, C ${ce.code}`),
     );
-    return { storm, engineLost: ee.summary.lost, engineReceived, cReceived, cLost: ce.summary.lost, engineCpuMs, cCpuMs, ratio, clean };
+    return {
+      storm,
+      engineLost: ee.summary.lost,
+      engineReceived,
+      cReceived,
+      cLost: ce.summary.lost,
+      engineCpuMs,
+      cCpuMs,
+      ratio,
+      clean,
+    };
   } finally {
     for (const k of [c, e]) if (k.proc.exitCode === null && k.proc.signalCode === null) k.proc.kill('SIGTERM');
   }
@@ -206,7 +235,10 @@ async function tinyRound(): Promise<boolean> {
     const [e1] = (await drained([e], [e0], storm.taskExits)) as [Mark];
     const { summary: s, code } = await e.end<EngineSummary>();
     const accounted = e1.received + e1.lost - e0.received - e0.lost;
-    const mismatch = s.perCpu.reduce((sum, p) => sum + Math.abs(p.kernelDrops - (s.procNetlinkDrops[String(p.portId)] ?? NaN)), 0);
+    const mismatch = s.perCpu.reduce(
+      (sum, p) => sum + Math.abs(p.kernelDrops - (s.procNetlinkDrops[String(p.portId)] ?? NaN)),
+      0,
+    );
     console.error(
       `tiny buffer (${TINY_RCVBUF_BYTES} asked, ${er.rcvbufBytes} granted): storm ${storm.exited} exits at ${storm.exitsPerSec} exits/s\n` +
         `  received ${e1.received - e0.received} + lost ${e1.lost - e0.lost} = ${accounted} of ${storm.taskExits} task exits (other exits: ${accounted - storm.taskExits})\n` +
@@ -219,9 +251,26 @@ async function tinyRound(): Promise<boolean> {
           .join('\n') +
         (code === 0 ? '' : `\n  UNCLEAN EXIT: engine ${code}`),
     );
-    let ok = report({ bench: 'exit_tinybuf_lost', value: s.lost, unit: `exits lost with a ${TINY_RCVBUF_BYTES}-byte buffer (must show)`, target: '> 0' });
-    ok = report({ bench: 'exit_tinybuf_drops_vs_proc', value: mismatch, unit: 'sum over CPUs of |kernelDrops - /proc/net/netlink Drops|', target: '<= 0' }) && ok;
-    ok = report({ bench: 'exit_tinybuf_unaccounted', value: Math.max(0, storm.taskExits - accounted), unit: 'storm exits neither received nor counted lost', target: '<= 0' }) && ok;
+    let ok = report({
+      bench: 'exit_tinybuf_lost',
+      value: s.lost,
+      unit: `exits lost with a ${TINY_RCVBUF_BYTES}-byte buffer (must show)`,
+      target: '> 0',
+    });
+    ok =
+      report({
+        bench: 'exit_tinybuf_drops_vs_proc',
+        value: mismatch,
+        unit: 'sum over CPUs of |kernelDrops - /proc/net/netlink Drops|',
+        target: '<= 0',
+      }) && ok;
+    ok =
+      report({
+        bench: 'exit_tinybuf_unaccounted',
+        value: Math.max(0, storm.taskExits - accounted),
+        unit: 'storm exits neither received nor counted lost',
+        target: '<= 0',
+      }) && ok;
     return ok && code === 0;
   } finally {
     if (e.proc.exitCode === null && e.proc.signalCode === null) e.proc.kill('SIGTERM');
@@ -241,9 +290,26 @@ console.error(
   `median over ${ROUNDS} rounds: delaytop ${engMs.toFixed(0)} ms, C ${cMs.toFixed(0)} ms CPU per 100,000 exits; ` +
     `storm ${median(rounds.map((r) => r.storm.exitsPerSec)).toFixed(0)} exits/s`,
 );
-let ok = report({ bench: 'exit_storm_lost', value: Math.max(...rounds.map((r) => r.engineLost)), unit: `exits lost by delaytop, worst of ${ROUNDS} storms of ${EXITS}`, target: '<= 0' });
-ok = report({ bench: 'exit_storm_received', value: Math.min(...rounds.map((r) => r.engineReceived)), unit: `exits received by delaytop in a storm of ${EXITS} (least of ${ROUNDS})`, target: `>= ${EXITS}` }) && ok;
-ok = report({ bench: 'exit_storm_cpu_ratio', value: median(rounds.map((r) => r.ratio)), unit: `x C listener CPU per 100,000 exits (median of ${ROUNDS})`, target: '<= 2' }) && ok;
+let ok = report({
+  bench: 'exit_storm_lost',
+  value: Math.max(...rounds.map((r) => r.engineLost)),
+  unit: `exits lost by delaytop, worst of ${ROUNDS} storms of ${EXITS}`,
+  target: '<= 0',
+});
+ok =
+  report({
+    bench: 'exit_storm_received',
+    value: Math.min(...rounds.map((r) => r.engineReceived)),
+    unit: `exits received by delaytop in a storm of ${EXITS} (least of ${ROUNDS})`,
+    target: `>= ${EXITS}`,
+  }) && ok;
+ok =
+  report({
+    bench: 'exit_storm_cpu_ratio',
+    value: median(rounds.map((r) => r.ratio)),
+    unit: `x C listener CPU per 100,000 exits (median of ${ROUNDS})`,
+    target: '<= 2',
+  }) && ok;
 ok = (await tinyRound()) && ok;
 ok = rounds.every((r) => r.clean) && ok;
 process.exit(ok ? 0 : 1);

@@ -54,10 +54,19 @@ function allThreadIds(): number[] {
   return ids;
 }
 
-interface Counts { ok: number; esrch: number; other: number }
+interface Counts {
+  ok: number;
+  esrch: number;
+  other: number;
+}
 
 /** A: delaytop's crossing. ns per id over `reps` back-to-back querySync calls, after a warm-up. */
-function timeNative(sock: NativeQuerySocket, ids: Uint32Array, reps: number, entryBytes: number): { nsPerId: number; counts: Counts } {
+function timeNative(
+  sock: NativeQuerySocket,
+  ids: Uint32Array,
+  reps: number,
+  entryBytes: number,
+): { nsPerId: number; counts: Counts } {
   const kinds = new Uint8Array(ids.length); // all PID queries, as the C loop does
   let ab = sock.querySync(ids, kinds);
   const t0 = nowNs();
@@ -77,7 +86,12 @@ function timeNative(sock: NativeQuerySocket, ids: Uint32Array, reps: number, ent
 /** B: the C loop over the same list; it times itself (no process start-up in the figure). */
 function timeC(bin: string, idsFile: string, reps: number): { nsPerId: number; counts: Counts } {
   const out = execFileSync(bin, ['-r', String(reps), idsFile], { encoding: 'utf8' });
-  const f = Object.fromEntries(out.trim().split(/\s+/).map((kv) => kv.split('=') as [string, string]));
+  const f = Object.fromEntries(
+    out
+      .trim()
+      .split(/\s+/)
+      .map((kv) => kv.split('=') as [string, string]),
+  );
   const per = (k: string) => Number(f[k]) / reps;
   return { nsPerId: Number(f.ns_per_id), counts: { ok: per('ok'), esrch: per('esrch'), other: per('other') } };
 }
@@ -90,19 +104,40 @@ function compare(name: string, ids: number[], sock: NativeQuerySocket, entryByte
   writeFileSync(idsFile, ids.join('\n') + '\n');
   const idArr = Uint32Array.from(ids);
   const reps = Math.max(1, Math.round(SAMPLE_IDS / ids.length));
-  const a: number[] = [], b: number[] = [], ratio: number[] = [];
+  const a: number[] = [],
+    b: number[] = [],
+    ratio: number[] = [];
   let ca: Counts | undefined, cb: Counts | undefined;
   for (let p = 0; p < PAIRS; p++) {
     // Alternate which side goes first so neither always runs on a freshly warmed kernel.
-    const runA = () => { const r = timeNative(sock, idArr, reps, entryBytes); a.push(r.nsPerId); ca = r.counts; };
-    const runB = () => { const r = timeC(cBin, idsFile, reps); b.push(r.nsPerId); cb = r.counts; };
-    if (p % 2) { runB(); runA(); } else { runA(); runB(); }
+    const runA = () => {
+      const r = timeNative(sock, idArr, reps, entryBytes);
+      a.push(r.nsPerId);
+      ca = r.counts;
+    };
+    const runB = () => {
+      const r = timeC(cBin, idsFile, reps);
+      b.push(r.nsPerId);
+      cb = r.counts;
+    };
+    if (p % 2) {
+      runB();
+      runA();
+    } else {
+      runA();
+      runB();
+    }
     ratio.push(a[p]! / b[p]!);
   }
-  const ua = median(a) / 1000, ub = median(b) / 1000;
+  const ua = median(a) / 1000,
+    ub = median(b) / 1000;
   log(`${name}: ${ids.length} ids x ${reps} reps x ${PAIRS} pairs`);
-  log(`  delaytop querySync ${ua.toFixed(3)} µs/id (${fmtCounts(ca!)}; samples ${a.map((x) => (x / 1000).toFixed(2)).join(' ')})`);
-  log(`  C send+recv loop   ${ub.toFixed(3)} µs/id (${fmtCounts(cb!)}; samples ${b.map((x) => (x / 1000).toFixed(2)).join(' ')})`);
+  log(
+    `  delaytop querySync ${ua.toFixed(3)} µs/id (${fmtCounts(ca!)}; samples ${a.map((x) => (x / 1000).toFixed(2)).join(' ')})`,
+  );
+  log(
+    `  C send+recv loop   ${ub.toFixed(3)} µs/id (${fmtCounts(cb!)}; samples ${b.map((x) => (x / 1000).toFixed(2)).join(' ')})`,
+  );
   let ok = report({ bench: `${name}_ratio`, value: median(ratio), unit: 'x C loop', target: '<= 1.5' });
   // Absolute figures, loosely bounded: 10 µs/id is a 10,000-thread refresh in 100 ms.
   ok = report({ bench: `${name}_delaytop`, value: ua, unit: 'us/id', target: '<= 10' }) && ok;
@@ -202,7 +237,9 @@ async function main(): Promise<number> {
     const ab = sock.querySync(idArr, new Uint8Array(idArr.length));
     const payloads = payloadsOf(ab, idArr.length, eb);
     const decodeMs = timeDecode(payloads, DECODES);
-    log(`decode: ${DECODES} payloads (${payloads.length} distinct, ${payloads[0]?.length} bytes) in ${decodeMs.toFixed(1)} ms = ${((decodeMs * 1000) / DECODES).toFixed(2)} µs each`);
+    log(
+      `decode: ${DECODES} payloads (${payloads.length} distinct, ${payloads[0]?.length} bytes) in ${decodeMs.toFixed(1)} ms = ${((decodeMs * 1000) / DECODES).toFixed(2)} µs each`,
+    );
     // 1000 ms per 100,000 = 10 µs per record: a 10,000-thread refresh decodes in 100 ms,
     // a tenth of a core at one refresh a second.
     ok = report({ bench: 'decode_100k_payloads', value: decodeMs, unit: 'ms', target: '<= 1000' }) && ok;
@@ -210,7 +247,9 @@ async function main(): Promise<number> {
     // Informational: what a refresh costs end to end through the source.
     const targets: Target[] = ids.map((id) => ({ kind: 'pid', id }));
     const fullMs = timeSource(src, targets);
-    log(`NetlinkSource.querySync (query + decode): ${ids.length} ids in ${fullMs.toFixed(1)} ms = ${((fullMs * 1000) / ids.length).toFixed(3)} µs/id`);
+    log(
+      `NetlinkSource.querySync (query + decode): ${ids.length} ids in ${fullMs.toFixed(1)} ms = ${((fullMs * 1000) / ids.length).toFixed(3)} µs/id`,
+    );
   } finally {
     if (threads) await stopThreads(threads);
     sock.close();

@@ -69,6 +69,9 @@ const code = await runDashboard(
   values.seconds ? { durationMs: Number(values.seconds) * 1000 } : {},
 );
 void interrupted;
-if (changed !== undefined) process.stderr.write(`delaytop: note: kernel.task_delayacct set to ${changed ? 1 : 0} during this session, and left so\n`);
+if (changed !== undefined)
+  process.stderr.write(
+    `delaytop: note: kernel.task_delayacct set to ${changed ? 1 : 0} during this session, and left so\n`,
+  );
 runCleanups();
 process.exit(code);

@@ -25,7 +25,11 @@ async function round(dir: string, track: () => unknown): Promise<ChildProcess[]>
   setDelayacct(true);
   track();
   const writers = [1, 2, 3].map((i) =>
-    spawnTracked('sh', ['-c', `sleep 0.3; exec dd if=/dev/zero of=${dir}/f${i} bs=64k count=100000 oflag=direct status=none`]));
+    spawnTracked('sh', [
+      '-c',
+      `sleep 0.3; exec dd if=/dev/zero of=${dir}/f${i} bs=64k count=100000 oflag=direct status=none`,
+    ]),
+  );
   await delay(50);
   setDelayacct(false);
   track();
@@ -60,9 +64,16 @@ test('a stale-stamp IO wait (the time since boot in a seconds-old dd) is flagged
     assert.ok(victim !== undefined, 'the kernel produced a stale-stamp wait in 6 rounds of 3 writers');
 
     // JSON, through the real binary: the thread and its process are both flagged; stats stay raw
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', '-b', '--json', '-p', String(victim), '-t', String(victim), '-n', '1'], { encoding: 'utf8', timeout: 20000 });
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', '-b', '--json', '-p', String(victim), '-t', String(victim), '-n', '1'],
+      { encoding: 'utf8', timeout: 20000 },
+    );
     assert.equal(run.status, 0, run.stderr);
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const pid = lines.find((l) => l.kind === 'pid');
     const tgid = lines.find((l) => l.kind === 'tgid');
     assert.match(pid.suspect.IO, /IO wait totals .* in a thread that lived/);
@@ -75,10 +86,16 @@ test('a stale-stamp IO wait (the time since boot in a seconds-old dd) is flagged
     const tasks = [{ id: victim, tgid: victim }];
     for (const mode of ['process', 'thread'] as const) {
       const batch = await src.query(scanTargets(mode, tasks));
-      const scan = computeScan(mode, tasks, batch, { samples: new Map() }, sys, [], { wallMs: Date.now(), exitedLivesNs: null });
+      const scan = computeScan(mode, tasks, batch, { samples: new Map() }, sys, [], {
+        wallMs: Date.now(),
+        exitedLivesNs: null,
+      });
       const row = scan.rows.find((r) => r.id === victim);
       assert.ok(row, `${mode}: a row for ${victim}`);
-      assert.ok(row.percent.IO !== null && row.percent.IO > 1000, `${mode}: the kernel's figure is shown (${row.percent.IO}%)`);
+      assert.ok(
+        row.percent.IO !== null && row.percent.IO > 1000,
+        `${mode}: the kernel's figure is shown (${row.percent.IO}%)`,
+      );
       assert.match(row.suspect?.IO ?? '', /in a thread that lived/, `${mode}: flagged`);
     }
   } finally {

@@ -12,15 +12,29 @@ import { ROOT } from './tmux.js';
 const CLI = 'node --import tsx src/cli.ts';
 
 /** Ink renders nothing until exit when it thinks it runs in CI: the terminal must not say so. */
-const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && !k.startsWith('CI_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR'));
+const ENV = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) =>
+      k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && !k.startsWith('CI_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR',
+  ),
+);
 
 /**
  * Run a shell command in a 120x40 pseudo-terminal; once its output matches `until`, type
  * `keys` (if any). Resolves with everything the terminal received.
  */
-function inPty(command: string, until: RegExp, keys: string | null, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ out: string; status: number | null }> {
+function inPty(
+  command: string,
+  until: RegExp,
+  keys: string | null,
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<{ out: string; status: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${command}`, '/dev/null'], { cwd: ROOT, env: { ...ENV, TERM: 'xterm-256color', ...env } });
+    const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${command}`, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...ENV, TERM: 'xterm-256color', ...env },
+    });
     let out = '';
     let typed = false;
     const timer = setTimeout(() => {
@@ -68,24 +82,32 @@ test('the dashboard writes nothing to stderr, and colour by default', { timeout:
   assert.ok(sgrParams(r.out).some(setsColour), 'colour without NO_COLOR (so the check below can see it)');
 });
 
-test('NO_COLOR=1: no colour in the dashboard, bold and inverse stay; FORCE_COLOR=1 brings colour back', { timeout: 120_000 }, async (t) => {
-  if (skipWithoutScript(t)) return;
-  const r = await inPty(CLI, DASHBOARD_UP, 'q', { NO_COLOR: '1' });
-  assert.equal(r.status, 0);
-  const params = sgrParams(r.out);
-  assert.deepEqual(params.filter(setsColour), [], 'no colour escapes');
-  assert.ok(params.includes('7'), 'the highlight is still inverse video');
-  assert.ok(params.includes('1'), 'bold stays');
+test(
+  'NO_COLOR=1: no colour in the dashboard, bold and inverse stay; FORCE_COLOR=1 brings colour back',
+  { timeout: 120_000 },
+  async (t) => {
+    if (skipWithoutScript(t)) return;
+    const r = await inPty(CLI, DASHBOARD_UP, 'q', { NO_COLOR: '1' });
+    assert.equal(r.status, 0);
+    const params = sgrParams(r.out);
+    assert.deepEqual(params.filter(setsColour), [], 'no colour escapes');
+    assert.ok(params.includes('7'), 'the highlight is still inverse video');
+    assert.ok(params.includes('1'), 'bold stays');
 
-  const forced = await inPty(CLI, DASHBOARD_UP, 'q', { NO_COLOR: '1', FORCE_COLOR: '1' });
-  assert.ok(sgrParams(forced.out).some(setsColour), 'FORCE_COLOR wins over NO_COLOR (force-color.org)');
-});
+    const forced = await inPty(CLI, DASHBOARD_UP, 'q', { NO_COLOR: '1', FORCE_COLOR: '1' });
+    assert.ok(sgrParams(forced.out).some(setsColour), 'FORCE_COLOR wins over NO_COLOR (force-color.org)');
+  },
+);
 
-test('TERM=dumb: batch output and a note why, no cursor movement or alternate screen', { timeout: 60_000 }, async (t) => {
-  if (skipWithoutScript(t)) return;
-  const r = await inPty(`TERM=dumb timeout -s INT 3 ${CLI}`, /$^/, null);
-  assert.match(r.out, /TERM=dumb: this terminal cannot move the cursor, so batch output instead of the dashboard/);
-  assert.match(r.out, /^delaytop - \d\d:\d\d:\d\d/m, 'a batch table');
-  assert.match(r.out, /^KIND +ID +COMMAND +CPU%/m);
-  assert.doesNotMatch(r.out, /\x1b/, 'not one escape sequence');
-});
+test(
+  'TERM=dumb: batch output and a note why, no cursor movement or alternate screen',
+  { timeout: 60_000 },
+  async (t) => {
+    if (skipWithoutScript(t)) return;
+    const r = await inPty(`TERM=dumb timeout -s INT 3 ${CLI}`, /$^/, null);
+    assert.match(r.out, /TERM=dumb: this terminal cannot move the cursor, so batch output instead of the dashboard/);
+    assert.match(r.out, /^delaytop - \d\d:\d\d:\d\d/m, 'a batch table');
+    assert.match(r.out, /^KIND +ID +COMMAND +CPU%/m);
+    assert.doesNotMatch(r.out, /\x1b/, 'not one escape sequence');
+  },
+);

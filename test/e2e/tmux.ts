@@ -24,9 +24,35 @@ export class Tmux {
 
   start(): void {
     // Ink renders nothing until exit when it thinks it runs in CI: the terminal must not say so.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && !k.startsWith('CI_')));
-    execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'e2e', '-x', '120', '-y', '40', '-c', ROOT,
-      'env', 'PS1=e2e$ ', 'TERM=xterm-256color', 'bash', '--norc', '--noprofile'], { env });
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && !k.startsWith('CI_')),
+    );
+    execFileSync(
+      'tmux',
+      [
+        '-L',
+        this.socket,
+        '-f',
+        '/dev/null',
+        'new-session',
+        '-d',
+        '-s',
+        'e2e',
+        '-x',
+        '120',
+        '-y',
+        '40',
+        '-c',
+        ROOT,
+        'env',
+        'PS1=e2e$ ',
+        'TERM=xterm-256color',
+        'bash',
+        '--norc',
+        '--noprofile',
+      ],
+      { env },
+    );
     this.started = true;
     this.socketPath = this.tmux('display-message', '-p', '#{socket_path}').trim();
   }
@@ -86,7 +112,10 @@ export async function assertRestored(tm: Tmux): Promise<void> {
   assert.ok(s.includes('E2E-SHELL-MARKER'), `the shell's screen is back:\n${s}`);
   assert.ok(!s.includes('Exit feed'), 'no dashboard left on the main screen');
   assert.equal(tm.flag('cursor_flag'), '1', 'cursor shown');
-  tm.keys('clear; stty -a | tr " " "\\n" | grep -x -e icanon -e -icanon -e echo -e -echo | tr "\\n" " "; echo :STTY', 'Enter');
+  tm.keys(
+    'clear; stty -a | tr " " "\\n" | grep -x -e icanon -e -icanon -e echo -e -echo | tr "\\n" " "; echo :STTY',
+    'Enter',
+  );
   // the output line, not the command line that mentions it
   const stty = await tm.waitFor('stty', (x) => /^-?\w+ -?\w+ :STTY\s*$/m.test(x));
   assert.match(stty, /^icanon echo :STTY\s*$/m, `raw mode is off:\n${stty}`);

@@ -24,12 +24,15 @@ export interface FakeTask {
 }
 
 /** A decoded v16 record: every field present (0 unless given), as the decoder shapes it. */
-export const record = (fields: Record<string, number | string>, version = 16): Taskstats => decodedRecord(fields, version);
+export const record = (fields: Record<string, number | string>, version = 16): Taskstats =>
+  decodedRecord(fields, version);
 
 function delayFields(ts: FakeTask[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const c of CATEGORIES) {
-    let count = 0, total = 0, max = 0;
+    let count = 0,
+      total = 0,
+      max = 0;
     for (const t of ts) {
       const d = t.delays[c.key];
       if (!d) continue;
@@ -84,14 +87,24 @@ export class FakeStatsSource implements StatsSource {
           target,
           status: 'ok',
           stats: record({
-            ac_pid: t.id, ac_tgid: t.tgid, ac_comm: t.comm, ac_btime64: t.btime + jitter, ac_btime: t.btime + jitter, ac_etime: etimeUs(t), ...delayFields([t]),
+            ac_pid: t.id,
+            ac_tgid: t.tgid,
+            ac_comm: t.comm,
+            ac_btime64: t.btime + jitter,
+            ac_btime: t.btime + jitter,
+            ac_etime: etimeUs(t),
+            ...delayFields([t]),
           }),
         };
       }
       const threads = [...this.tasks.values()].filter((t) => t.tgid === target.id);
       if (!this.tasks.has(target.id) || threads.length === 0) return { target, status: 'gone' };
       // a TGID record: the threads' sum, with no comm, pid or start time (as the kernel sends it)
-      return { target, status: 'ok', stats: record({ ac_etime: threads.reduce((sum, t) => sum + etimeUs(t), 0), ...delayFields(threads) }) };
+      return {
+        target,
+        status: 'ok',
+        stats: record({ ac_etime: threads.reduce((sum, t) => sum + etimeUs(t), 0), ...delayFields(threads) }),
+      };
     });
     return { atNs: this.nowNs, results };
   }
@@ -101,12 +114,31 @@ export class FakeStatsSource implements StatsSource {
 
 export function counters(cpu: number, received: number, lost = 0): CpuCounters {
   return {
-    cpu, received, seqGapLost: lost, kernelDrops: lost, enobufs: 0, truncated: 0, malformed: 0,
-    queueDropped: 0, unsolicited: 0, decodeFailed: 0, lost,
+    cpu,
+    received,
+    seqGapLost: lost,
+    kernelDrops: lost,
+    enobufs: 0,
+    truncated: 0,
+    malformed: 0,
+    queueDropped: 0,
+    unsolicited: 0,
+    decodeFailed: 0,
+    lost,
   };
 }
 
-export function exitRecord(p: { pid: number; tgid?: number; comm: string; cpu?: number; exitCode?: number | null; signal?: number | null; processEnded?: boolean; receivedMs?: number; lifeUs?: number }): ExitRecord {
+export function exitRecord(p: {
+  pid: number;
+  tgid?: number;
+  comm: string;
+  cpu?: number;
+  exitCode?: number | null;
+  signal?: number | null;
+  processEnded?: boolean;
+  receivedMs?: number;
+  lifeUs?: number;
+}): ExitRecord {
   return {
     cpu: p.cpu ?? 0,
     seq: 1,
@@ -122,7 +154,15 @@ export function exitRecord(p: { pid: number; tgid?: number; comm: string; cpu?: 
     coreDumped: false,
     processEnded: p.processEnded ?? true,
     lifeUs: p.lifeUs ?? 1500e3,
-    stats: record({ ac_pid: p.pid, ac_comm: p.comm, ac_etime: p.lifeUs ?? 1500e3, blkio_count: 2, blkio_delay_total: 4e6, cpu_count: 3, cpu_delay_total: 1e6 }),
+    stats: record({
+      ac_pid: p.pid,
+      ac_comm: p.comm,
+      ac_etime: p.lifeUs ?? 1500e3,
+      blkio_count: 2,
+      blkio_delay_total: 4e6,
+      cpu_count: 3,
+      cpu_delay_total: 1e6,
+    }),
   };
 }
 
@@ -162,7 +202,11 @@ export class FakeExitSource implements ExitSource {
   }
 }
 
-export function fakeOptions(stats: StatsSource, exits: ExitSource | null, over: Partial<DashboardOptions> = {}): DashboardOptions {
+export function fakeOptions(
+  stats: StatsSource,
+  exits: ExitSource | null,
+  over: Partial<DashboardOptions> = {},
+): DashboardOptions {
   return {
     stats,
     exits,
@@ -184,6 +228,12 @@ export function sampleTasks(): FakeTask[] {
     { id: 100, tgid: 100, comm: 'alpha', btime: 1_700_000_000, delays: { CPU: { count: 10, totalNs: 1e6 } } },
     { id: 200, tgid: 200, comm: 'bravo', btime: 1_700_000_001, delays: { CPU: { count: 10, totalNs: 1e6 } } },
     { id: 201, tgid: 200, comm: 'bravo-worker', btime: 1_700_000_001, delays: { CPU: { count: 10, totalNs: 1e6 } } },
-    { id: 300, tgid: 300, comm: 'charlie', btime: 1_700_000_002, delays: { CPU: { count: 10, totalNs: 1e6 }, IO: { count: 1, totalNs: 5e5 } } },
+    {
+      id: 300,
+      tgid: 300,
+      comm: 'charlie',
+      btime: 1_700_000_002,
+      delays: { CPU: { count: 10, totalNs: 1e6 }, IO: { count: 1, totalNs: 5e5 } },
+    },
   ];
 }

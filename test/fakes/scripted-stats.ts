@@ -23,13 +23,19 @@ export function makeStats(values: Record<string, number | bigint | string>, vers
   return decodeTaskstats(buf);
 }
 
-export type Step = (t: Target) => { status: 'ok'; values: Record<string, number | bigint | string> } | { status: 'gone' };
+export type Step = (
+  t: Target,
+) => { status: 'ok'; values: Record<string, number | bigint | string> } | { status: 'gone' };
 
 export class ScriptedStatsSource implements StatsSource {
   readonly name = 'replay' as const;
   queries = 0;
   closed = false;
-  constructor(private steps: Step[], private tasks: TaskId[] = [], private stepNs = 1e9) {}
+  constructor(
+    private steps: Step[],
+    private tasks: TaskId[] = [],
+    private stepNs = 1e9,
+  ) {}
   async query(targets: readonly Target[]): Promise<QueryBatch> {
     const step = this.steps[Math.min(this.queries, this.steps.length - 1)]!;
     const atNs = (this.queries + 1) * this.stepNs;

@@ -9,8 +9,22 @@ import { loadAddon, type ParsedMessage } from '../../src/kernel/addon.js';
 import { decodeTaskstats, DecodeError, type RawValue, type Taskstats } from '../../src/kernel/decode.js';
 import { FIELDS, STRUCT_SIZE } from '../../src/kernel/layout.js';
 import {
-  asU64, buildDatagram, buildError, buildStats, cat, distinctiveValues, fieldsIn, genlhdr, GENL_ID_CTRL,
-  handWrittenV2, nla, NLMSG_DONE, NLMSG_NOOP, nlmsg, TASKSTATS_CMD_NEW, u32le,
+  asU64,
+  buildDatagram,
+  buildError,
+  buildStats,
+  cat,
+  distinctiveValues,
+  fieldsIn,
+  genlhdr,
+  GENL_ID_CTRL,
+  handWrittenV2,
+  nla,
+  NLMSG_DONE,
+  NLMSG_NOOP,
+  nlmsg,
+  TASKSTATS_CMD_NEW,
+  u32le,
 } from '../kernel/fixtures.js';
 
 // ---- deterministic randomness ----------------------------------------------------------
@@ -75,7 +89,12 @@ function refNextAttr(dv: DataView, off: number, end: number): Step {
   };
 }
 
-interface RefAggr { id: number; offset: number; length: number; haveStats: boolean }
+interface RefAggr {
+  id: number;
+  offset: number;
+  length: number;
+  haveStats: boolean;
+}
 
 function refAggr(dv: DataView, off: number, end: number, idType: number, acc: RefAggr, hdrs: number[]): boolean {
   let haveId = false;
@@ -159,9 +178,10 @@ export function refParse(buf: Uint8Array, familyId: number): RefResult {
             }
             attrHdrs.push(a.hdr);
             if (a.type === 4 || a.type === 5) {
-              const ok = a.type === 4
-                ? refAggr(dv, a.payload, a.payload + a.payloadLen, 1, pid, attrHdrs)
-                : refAggr(dv, a.payload, a.payload + a.payloadLen, 2, tgid, attrHdrs);
+              const ok =
+                a.type === 4
+                  ? refAggr(dv, a.payload, a.payload + a.payloadLen, 1, pid, attrHdrs)
+                  : refAggr(dv, a.payload, a.payload + a.payloadLen, 2, tgid, attrHdrs);
               if (!ok) {
                 bad = 'malformed attribute';
                 break;
@@ -203,30 +223,77 @@ export function seedCorpus(): Seed[] {
   const fam = 0x1a;
   for (let v = 2; v <= 18; v++) {
     const stats = buildStats(v, vals);
-    seeds.push({ name: `v${v} pid`, familyId: fam, bytes: buildDatagram({ familyId: fam, seq: v, portId: 4242, pid: 1000 + v, statsPid: stats }) });
+    seeds.push({
+      name: `v${v} pid`,
+      familyId: fam,
+      bytes: buildDatagram({ familyId: fam, seq: v, portId: 4242, pid: 1000 + v, statsPid: stats }),
+    });
     seeds.push({
       name: `v${v} pid+tgid null-pad`,
       familyId: fam,
-      bytes: buildDatagram({ familyId: fam, seq: v, pid: 2000 + v, tgid: 2000, statsPid: stats, statsTgid: buildStats(v === 16 ? 0 : v, vals, { layoutVersion: v }), nullPad: true }),
+      bytes: buildDatagram({
+        familyId: fam,
+        seq: v,
+        pid: 2000 + v,
+        tgid: 2000,
+        statsPid: stats,
+        statsTgid: buildStats(v === 16 ? 0 : v, vals, { layoutVersion: v }),
+        nullPad: true,
+      }),
     });
   }
-  seeds.push({ name: 'tgid only', familyId: fam, bytes: buildDatagram({ familyId: fam, seq: 9, portId: 7, tgid: 77, statsTgid: buildStats(16) }) });
-  seeds.push({ name: 'nested flag', familyId: fam, bytes: buildDatagram({ familyId: fam, pid: 5, tgid: 6, nestedFlag: true }) });
+  seeds.push({
+    name: 'tgid only',
+    familyId: fam,
+    bytes: buildDatagram({ familyId: fam, seq: 9, portId: 7, tgid: 77, statsTgid: buildStats(16) }),
+  });
+  seeds.push({
+    name: 'nested flag',
+    familyId: fam,
+    bytes: buildDatagram({ familyId: fam, pid: 5, tgid: 6, nestedFlag: true }),
+  });
   seeds.push({
     name: 'two messages',
     familyId: fam,
-    bytes: cat(buildDatagram({ familyId: fam, seq: 1, pid: 11 }), buildDatagram({ familyId: fam, seq: 2, pid: 12, tgid: 12, statsPid: buildStats(14) })),
+    bytes: cat(
+      buildDatagram({ familyId: fam, seq: 1, pid: 11 }),
+      buildDatagram({ familyId: fam, seq: 2, pid: 12, tgid: 12, statsPid: buildStats(14) }),
+    ),
   });
   seeds.push({ name: 'error EPERM', familyId: fam, bytes: buildError(1, 5, 4242, fam) });
-  seeds.push({ name: 'ack then reply', familyId: fam, bytes: cat(buildError(0, 5, 4242, fam), buildDatagram({ familyId: fam, seq: 6, pid: 3 })) });
-  seeds.push({ name: 'noop+done', familyId: fam, bytes: cat(nlmsg(NLMSG_NOOP, 0, 1, 0, new Uint8Array(0)), nlmsg(NLMSG_DONE, 2, 1, 0, u32le(0))) });
+  seeds.push({
+    name: 'ack then reply',
+    familyId: fam,
+    bytes: cat(buildError(0, 5, 4242, fam), buildDatagram({ familyId: fam, seq: 6, pid: 3 })),
+  });
+  seeds.push({
+    name: 'noop+done',
+    familyId: fam,
+    bytes: cat(nlmsg(NLMSG_NOOP, 0, 1, 0, new Uint8Array(0)), nlmsg(NLMSG_DONE, 2, 1, 0, u32le(0))),
+  });
   seeds.push({
     name: 'ctrl reply',
     familyId: fam,
-    bytes: nlmsg(GENL_ID_CTRL, 0, 3, 9, cat(genlhdr(1, 2), nla(2, new TextEncoder().encode('TASKSTATS\0')), nla(1, Uint8Array.of(fam, 0)))),
+    bytes: nlmsg(
+      GENL_ID_CTRL,
+      0,
+      3,
+      9,
+      cat(genlhdr(1, 2), nla(2, new TextEncoder().encode('TASKSTATS\0')), nla(1, Uint8Array.of(fam, 0))),
+    ),
   });
   seeds.push({ name: 'other family', familyId: 0x17, bytes: buildDatagram({ familyId: fam, pid: 1 }) });
-  seeds.push({ name: 'unknown attrs', familyId: fam, bytes: nlmsg(fam, 0, 1, 0, cat(genlhdr(TASKSTATS_CMD_NEW), nla(9, u32le(1)), nla(4, cat(nla(7), nla(1, u32le(8)), nla(3, buildStats(2)))))) });
+  seeds.push({
+    name: 'unknown attrs',
+    familyId: fam,
+    bytes: nlmsg(
+      fam,
+      0,
+      1,
+      0,
+      cat(genlhdr(TASKSTATS_CMD_NEW), nla(9, u32le(1)), nla(4, cat(nla(7), nla(1, u32le(8)), nla(3, buildStats(2))))),
+    ),
+  });
   seeds.push({ name: 'hand-written v2', familyId: 0x1a, bytes: handWrittenV2() });
   return seeds;
 }
@@ -237,7 +304,10 @@ const INTERESTING_U16 = [0, 1, 3, 4, 5, 7, 8, 12, 0x7fff, 0x8000, 0xfffc, 0xffff
 const INTERESTING_U32 = [0, 1, 15, 16, 17, 19, 20, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff];
 
 function put16(b: Uint8Array, at: number, v: number) {
-  if (at + 2 <= b.length) { b[at] = v & 0xff; b[at + 1] = (v >> 8) & 0xff; }
+  if (at + 2 <= b.length) {
+    b[at] = v & 0xff;
+    b[at + 1] = (v >> 8) & 0xff;
+  }
 }
 function put32(b: Uint8Array, at: number, v: number) {
   if (at + 4 <= b.length) new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(at, v >>> 0, true);
@@ -246,10 +316,14 @@ function put32(b: Uint8Array, at: number, v: number) {
 /** A length value near the truth or wildly off. */
 function lengthValue(rng: Rng, truth: number, max: number): number {
   switch (rng.int(4)) {
-    case 0: return rng.pick(INTERESTING_U32);
-    case 1: return truth + rng.int(17) - 8;
-    case 2: return max + rng.int(9) - 4;
-    default: return rng.u32();
+    case 0:
+      return rng.pick(INTERESTING_U32);
+    case 1:
+      return truth + rng.int(17) - 8;
+    case 2:
+      return max + rng.int(9) - 4;
+    default:
+      return rng.u32();
   }
 }
 
@@ -258,11 +332,40 @@ let VALUES: ReturnType<typeof distinctiveValues> | undefined;
 
 /** A STATS payload of a random version and length, near the sizes the kernel uses. */
 function randomStats(rng: Rng): Uint8Array {
-  const version = rng.pick([0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 16, 17, 18, 0xffff, rng.u32() & 0xffff]);
-  const length = rng.chance(0.7) ? Math.max(1, rng.pick(SIZES) + rng.pick([0, 0, 0, -1, -8, 8, 1, 4])) : 1 + rng.int(800);
+  const version = rng.pick([
+    0,
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    16,
+    17,
+    18,
+    0xffff,
+    rng.u32() & 0xffff,
+  ]);
+  const length = rng.chance(0.7)
+    ? Math.max(1, rng.pick(SIZES) + rng.pick([0, 0, 0, -1, -8, 8, 1, 4]))
+    : 1 + rng.int(800);
   if (rng.chance(0.3)) {
     const b = rng.bytes(length);
-    if (length >= 2) { b[0] = version & 0xff; b[1] = version >> 8; }
+    if (length >= 2) {
+      b[0] = version & 0xff;
+      b[1] = version >> 8;
+    }
     return b;
   }
   const layout = version >= 2 && version <= 17 ? version : rng.pick([2, 15, 16, 17]);
@@ -302,7 +405,8 @@ export function makeInput(rng: Rng, seeds: readonly Seed[]): Input {
   const n = seed.name === 'well-framed' ? rng.int(2) : 1 + rng.int(5);
   for (let k = 0; k < n && b.length > 0; k++) {
     switch (rng.int(10)) {
-      case 0: { // bit flips
+      case 0: {
+        // bit flips
         const flips = 1 + rng.int(8);
         for (let j = 0; j < flips; j++) b[rng.int(b.length)]! ^= 1 << rng.int(8);
         break;
@@ -313,7 +417,8 @@ export function makeInput(rng: Rng, seeds: readonly Seed[]): Input {
       case 2: // truncation (datagrams are cut short by MSG_TRUNC or a too-small buffer)
         b = b.slice(0, rng.int(b.length + 1));
         break;
-      case 3: { // extension with junk
+      case 3: {
+        // extension with junk
         const e = new Uint8Array(b.length + 1 + rng.int(64));
         e.set(b);
         e.set(rng.bytes(e.length - b.length), b.length);
@@ -323,7 +428,9 @@ export function makeInput(rng: Rng, seeds: readonly Seed[]): Input {
       case 4: // nlmsg_len corruption
         put32(b, msgHdrs.length ? rng.pick(msgHdrs) : 0, lengthValue(rng, b.length, b.length));
         break;
-      case 5: case 6: { // nla_len corruption: the commonest way to lie
+      case 5:
+      case 6: {
+        // nla_len corruption: the commonest way to lie
         const at = attrHdrs.length ? rng.pick(attrHdrs) : 20;
         put16(b, at, rng.chance(0.5) ? rng.pick(INTERESTING_U16) : lengthValue(rng, 4, b.length - at) & 0xffff);
         break;
@@ -387,27 +494,47 @@ export function checkDecoded(slice: Uint8Array, ts: Taskstats): void {
   const dv = new DataView(slice.buffer, slice.byteOffset, slice.byteLength);
   const want = fieldsIn(ts.layoutVersion, slice.length);
   const got = Object.keys(ts.raw);
-  if (got.length !== want.length) throw new Violation(`decoded ${got.length} fields, layout v${ts.layoutVersion} at ${slice.length} bytes has ${want.length}`);
+  if (got.length !== want.length)
+    throw new Violation(
+      `decoded ${got.length} fields, layout v${ts.layoutVersion} at ${slice.length} bytes has ${want.length}`,
+    );
   for (const f of want) {
     const v: RawValue | undefined = ts.raw[f.name];
     let ok: boolean;
     switch (f.type) {
-      case 'u64': ok = v === asU64(dv.getBigUint64(f.at, true)); break;
-      case 'u32': ok = v === dv.getUint32(f.at, true); break;
-      case 'u16': ok = v === dv.getUint16(f.at, true); break;
-      case 'u8': ok = v === dv.getUint8(f.at); break;
-      case 'comm': ok = typeof v === 'string' && v.length <= 32; break;
+      case 'u64':
+        ok = v === asU64(dv.getBigUint64(f.at, true));
+        break;
+      case 'u32':
+        ok = v === dv.getUint32(f.at, true);
+        break;
+      case 'u16':
+        ok = v === dv.getUint16(f.at, true);
+        break;
+      case 'u8':
+        ok = v === dv.getUint8(f.at);
+        break;
+      case 'comm':
+        ok = typeof v === 'string' && v.length <= 32;
+        break;
       case 'timespec': {
         const t = v as { tv_sec: unknown; tv_nsec: unknown };
         ok = t.tv_sec === asU64(dv.getBigInt64(f.at, true)) && t.tv_nsec === asU64(dv.getBigInt64(f.at + 8, true));
         break;
       }
     }
-    if (!ok || !KNOWN.has(f.name)) throw new Violation(`field ${f.name} decoded as ${String(v)} at offset ${f.at} of v${ts.layoutVersion}`);
+    if (!ok || !KNOWN.has(f.name))
+      throw new Violation(`field ${f.name} decoded as ${String(v)} at offset ${f.at} of v${ts.layoutVersion}`);
   }
 }
 
-function decodeSlice(buf: Uint8Array, at: unknown, what: string, tally: Tally, fallbackVersion?: number): Taskstats | undefined {
+function decodeSlice(
+  buf: Uint8Array,
+  at: unknown,
+  what: string,
+  tally: Tally,
+  fallbackVersion?: number,
+): Taskstats | undefined {
   const a = at as { id: unknown; offset: unknown; length: unknown };
   if (typeof a.id !== 'number' || !Number.isInteger(a.offset) || !Number.isInteger(a.length)) {
     throw new Violation(`${what}: malformed record ${JSON.stringify(at)}`);
@@ -446,7 +573,9 @@ export function runInput(buf: Uint8Array, familyId: number, tally: Tally): Parse
   if (!Array.isArray(msgs)) throw new Violation('parseDatagram returned no array');
   const ref = refParse(buf, familyId).msgs;
   if (!sameMessages(msgs, ref)) {
-    throw new Violation(`native walker disagrees with the model:\n  native ${JSON.stringify(msgs)}\n  model  ${JSON.stringify(ref)}`);
+    throw new Violation(
+      `native walker disagrees with the model:\n  native ${JSON.stringify(msgs)}\n  model  ${JSON.stringify(ref)}`,
+    );
   }
   checkMessages(buf, msgs, tally);
   return msgs;
@@ -480,8 +609,10 @@ function sameMessages(a: ParsedMessage[], b: ParsedMessage[]): boolean {
       const u = x[k];
       const v = y[k];
       if (typeof u === 'object' && u !== null && typeof v === 'object' && v !== null) {
-        const p = u as Record<string, unknown>, q = v as Record<string, unknown>;
-        if (p.id !== q.id || p.offset !== q.offset || p.length !== q.length || Object.keys(p).length !== 3) return false;
+        const p = u as Record<string, unknown>,
+          q = v as Record<string, unknown>;
+        if (p.id !== q.id || p.offset !== q.offset || p.length !== q.length || Object.keys(p).length !== 3)
+          return false;
       } else if (u !== v) return false;
     }
   }
@@ -489,7 +620,14 @@ function sameMessages(a: ParsedMessage[], b: ParsedMessage[]): boolean {
 }
 
 /** Run inputs [from, to) of run `runSeed`; calls onViolation and goes on (the long run counts them). */
-export function fuzzRange(runSeed: number, from: number, to: number, tally: Tally, seeds: readonly Seed[], onViolation: (index: number, input: Input, e: Violation) => void): void {
+export function fuzzRange(
+  runSeed: number,
+  from: number,
+  to: number,
+  tally: Tally,
+  seeds: readonly Seed[],
+  onViolation: (index: number, input: Input, e: Violation) => void,
+): void {
   for (let i = from; i < to; i++) {
     const rng = new Rng(inputSeed(runSeed, i));
     const input = makeInput(rng, seeds);

@@ -27,20 +27,30 @@ for (let from = 0; from < inputs; from += CHUNK) {
   const now = performance.now();
   if (now - lastReport > 5000) {
     lastReport = now;
-    console.log(`  ${tally.inputs} inputs, ${Math.round(tally.inputs / ((now - t0) / 1000))}/s, ${violations.length} violations`);
+    console.log(
+      `  ${tally.inputs} inputs, ${Math.round(tally.inputs / ((now - t0) / 1000))}/s, ${violations.length} violations`,
+    );
   }
 }
 const secs = (performance.now() - t0) / 1000;
 
 const pct = (n: number, d: number) => `${((100 * n) / Math.max(d, 1)).toFixed(1)}%`;
-console.log(`inputs:              ${tally.inputs} in ${secs.toFixed(1)} s (${Math.round(tally.inputs / secs)} inputs/s)`);
-console.log(`walk parsed whole:   ${tally.inputs - tally.inputsRejected} (${pct(tally.inputs - tally.inputsRejected, tally.inputs)})`);
-console.log(`walk rejected:       ${tally.inputsRejected} (${pct(tally.inputsRejected, tally.inputs)}) with an error field`);
+console.log(
+  `inputs:              ${tally.inputs} in ${secs.toFixed(1)} s (${Math.round(tally.inputs / secs)} inputs/s)`,
+);
+console.log(
+  `walk parsed whole:   ${tally.inputs - tally.inputsRejected} (${pct(tally.inputs - tally.inputsRejected, tally.inputs)})`,
+);
+console.log(
+  `walk rejected:       ${tally.inputsRejected} (${pct(tally.inputsRejected, tally.inputs)}) with an error field`,
+);
 console.log(`messages parsed ok:  ${tally.msgsOk}`);
 console.log(`STATS decoded:       ${tally.statsDecoded}`);
 console.log(`STATS rejected:      ${tally.statsRejected} (DecodeError)`);
 console.log(`violations:          ${violations.length}`);
 for (const v of violations.filter(Boolean)) {
-  console.log(`\n#${v.index} (seed ${v.input.seed}, familyId ${v.input.familyId}): ${v.e.message}\n  bytes ${hex(v.input.bytes)}`);
+  console.log(
+    `\n#${v.index} (seed ${v.input.seed}, familyId ${v.input.familyId}): ${v.e.message}\n  bytes ${hex(v.input.bytes)}`,
+  );
 }
 process.exit(violations.length ? 1 : 0);

@@ -43,26 +43,79 @@ test('v15 interleaves max/min after each total; v16 has them at the end', () => 
   const dv = new DataView(b.buffer);
   dv.setUint16(0, 15, true);
   const at = (off: number, v: bigint) => dv.setBigUint64(off, v, true);
-  at(16, 1n); at(24, 2n); at(32, 3n); at(40, 4n); // cpu count, total, max, min
-  at(48, 5n); at(56, 6n); at(64, 7n); at(72, 8n); // blkio
-  at(80, 9n); at(88, 10n); at(96, 11n); at(104, 12n); // swapin
-  at(112, 13n); at(120, 14n); // cpu_run_real_total, cpu_run_virtual_total
+  at(16, 1n);
+  at(24, 2n);
+  at(32, 3n);
+  at(40, 4n); // cpu count, total, max, min
+  at(48, 5n);
+  at(56, 6n);
+  at(64, 7n);
+  at(72, 8n); // blkio
+  at(80, 9n);
+  at(88, 10n);
+  at(96, 11n);
+  at(104, 12n); // swapin
+  at(112, 13n);
+  at(120, 14n); // cpu_run_real_total, cpu_run_virtual_total
   b.set([0x76, 0x31, 0x35], 128); // ac_comm "v15"
   dv.setUint32(176, 4321, true); // ac_pid
-  at(360, 20n); at(368, 21n); at(376, 22n); at(384, 23n); // freepages
-  at(392, 24n); at(400, 25n); at(408, 26n); at(416, 27n); // thrashing
-  at(432, 28n); at(440, 29n); at(448, 30n); at(456, 31n); // compact
-  at(496, 32n); at(504, 33n); at(512, 34n); at(520, 35n); // wpcopy
-  at(528, 36n); at(536, 37n); at(544, 38n); at(552, 39n); // irq
+  at(360, 20n);
+  at(368, 21n);
+  at(376, 22n);
+  at(384, 23n); // freepages
+  at(392, 24n);
+  at(400, 25n);
+  at(408, 26n);
+  at(416, 27n); // thrashing
+  at(432, 28n);
+  at(440, 29n);
+  at(448, 30n);
+  at(456, 31n); // compact
+  at(496, 32n);
+  at(504, 33n);
+  at(512, 34n);
+  at(520, 35n); // wpcopy
+  at(528, 36n);
+  at(536, 37n);
+  at(544, 38n);
+  at(552, 39n); // irq
   const r = decodeTaskstats(b).raw;
   assert.deepEqual(
-    [r.cpu_count, r.cpu_delay_total, r.cpu_delay_max, r.cpu_delay_min, r.blkio_count, r.blkio_delay_total, r.blkio_delay_max, r.blkio_delay_min],
+    [
+      r.cpu_count,
+      r.cpu_delay_total,
+      r.cpu_delay_max,
+      r.cpu_delay_min,
+      r.blkio_count,
+      r.blkio_delay_total,
+      r.blkio_delay_max,
+      r.blkio_delay_min,
+    ],
     [1, 2, 3, 4, 5, 6, 7, 8],
   );
-  assert.deepEqual([r.swapin_count, r.swapin_delay_total, r.swapin_delay_max, r.swapin_delay_min, r.cpu_run_real_total, r.cpu_run_virtual_total], [9, 10, 11, 12, 13, 14]);
-  assert.deepEqual([r.freepages_count, r.freepages_delay_total, r.freepages_delay_max, r.freepages_delay_min], [20, 21, 22, 23]);
-  assert.deepEqual([r.thrashing_count, r.thrashing_delay_total, r.thrashing_delay_max, r.thrashing_delay_min], [24, 25, 26, 27]);
-  assert.deepEqual([r.compact_count, r.compact_delay_total, r.compact_delay_max, r.compact_delay_min], [28, 29, 30, 31]);
+  assert.deepEqual(
+    [
+      r.swapin_count,
+      r.swapin_delay_total,
+      r.swapin_delay_max,
+      r.swapin_delay_min,
+      r.cpu_run_real_total,
+      r.cpu_run_virtual_total,
+    ],
+    [9, 10, 11, 12, 13, 14],
+  );
+  assert.deepEqual(
+    [r.freepages_count, r.freepages_delay_total, r.freepages_delay_max, r.freepages_delay_min],
+    [20, 21, 22, 23],
+  );
+  assert.deepEqual(
+    [r.thrashing_count, r.thrashing_delay_total, r.thrashing_delay_max, r.thrashing_delay_min],
+    [24, 25, 26, 27],
+  );
+  assert.deepEqual(
+    [r.compact_count, r.compact_delay_total, r.compact_delay_max, r.compact_delay_min],
+    [28, 29, 30, 31],
+  );
   assert.deepEqual([r.wpcopy_count, r.wpcopy_delay_total, r.wpcopy_delay_max, r.wpcopy_delay_min], [32, 33, 34, 35]);
   assert.deepEqual([r.irq_count, r.irq_delay_total, r.irq_delay_max, r.irq_delay_min], [36, 37, 38, 39]);
   assert.equal(r.ac_comm, 'v15');
@@ -97,7 +150,7 @@ test('an unknown newer version (v18) with a longer length decodes the fields it 
   assert.deepEqual(Object.keys(decodeTaskstats(b.subarray(0, 689)).raw).length, FIELDS.length);
 });
 
-test('a payload longer than its version decodes that version\'s fields only', () => {
+test("a payload longer than its version decodes that version's fields only", () => {
   const b = buildStats(14, distinctiveValues(), { length: 500 });
   const ts = decodeTaskstats(b);
   assert.equal(ts.layoutVersion, 14);
@@ -108,7 +161,11 @@ test('a payload shorter than its version is rejected with DecodeError', () => {
   for (const v of VERSIONS) {
     for (const cut of [1, 8, STRUCT_SIZE[v]! - 2]) {
       const b = buildStats(v).subarray(0, STRUCT_SIZE[v]! - cut);
-      assert.throws(() => decodeTaskstats(b), isDecodeError(new RegExp(`shorter than taskstats v${v}`)), `v${v} cut by ${cut}`);
+      assert.throws(
+        () => decodeTaskstats(b),
+        isDecodeError(new RegExp(`shorter than taskstats v${v}`)),
+        `v${v} cut by ${cut}`,
+      );
     }
   }
   assert.throws(() => decodeTaskstats(new Uint8Array(0)), isDecodeError(/no version field/));
@@ -118,7 +175,8 @@ test('a payload shorter than its version is rejected with DecodeError', () => {
 test('version 0 (old TGID exit records): the sibling version, else the length', () => {
   // A TGID record: sums of delays and times, no comm/pid/uid/IO/memory (all zero).
   const vals = distinctiveValues();
-  for (const f of ['ac_uid', 'ac_gid', 'ac_pid', 'ac_ppid', 'ac_btime', 'read_bytes', 'write_bytes', 'hiwater_rss']) vals[f] = 0;
+  for (const f of ['ac_uid', 'ac_gid', 'ac_pid', 'ac_ppid', 'ac_btime', 'read_bytes', 'write_bytes', 'hiwater_rss'])
+    vals[f] = 0;
   vals.ac_comm = comm([], '');
   const b = buildStats(0, vals, { layoutVersion: 16 });
 
@@ -137,16 +195,35 @@ test('version 0 (old TGID exit records): the sibling version, else the length', 
   const b15 = buildStats(0, vals, { layoutVersion: 15 });
   assert.deepEqual(decodeTaskstats(b15, { fallbackVersion: 15 }).raw, expectedRaw(0, vals, { layoutVersion: 15 }));
 
-  const byLength: Array<[number, number]> = [[248, 2], [272, 3], [288, 4], [312, 6], [328, 8], [344, 9], [352, 10], [368, 11], [400, 12], [416, 13], [432, 14], [688, 17]];
+  const byLength: Array<[number, number]> = [
+    [248, 2],
+    [272, 3],
+    [288, 4],
+    [312, 6],
+    [328, 8],
+    [344, 9],
+    [352, 10],
+    [368, 11],
+    [400, 12],
+    [416, 13],
+    [432, 14],
+    [688, 17],
+  ];
   for (const [len, v] of byLength) {
     const ts = decodeTaskstats(buildStats(0, vals, { layoutVersion: v, length: len }));
     assert.equal(ts.layoutVersion, v, `${len} bytes`);
     assert.deepEqual(ts.raw, expectedRaw(0, vals, { layoutVersion: v, length: len }), `${len} bytes`);
   }
-  assert.throws(() => decodeTaskstats(buildStats(0, vals, { layoutVersion: 16, length: 500 })), isDecodeError(/version 0 with unrecognised length 500/));
+  assert.throws(
+    () => decodeTaskstats(buildStats(0, vals, { layoutVersion: 16, length: 500 })),
+    isDecodeError(/version 0 with unrecognised length 500/),
+  );
   assert.throws(() => decodeTaskstats(b, { fallbackVersion: 1 }), isDecodeError(/version 1/));
   // A sibling version larger than the record: shorter than that version.
-  assert.throws(() => decodeTaskstats(b.subarray(0, 248), { fallbackVersion: 16 }), isDecodeError(/shorter than taskstats v16/));
+  assert.throws(
+    () => decodeTaskstats(b.subarray(0, 248), { fallbackVersion: 16 }),
+    isDecodeError(/shorter than taskstats v16/),
+  );
 });
 
 test('ac_comm: NUL padding, 32 bytes without NUL, bytes after the NUL, invalid UTF-8', () => {
@@ -188,7 +265,10 @@ test('random garbage: decoded right by its version and length, or DecodeError, n
   for (let i = 0; i < 3000; i++) {
     const len = rng.chance(0.5) ? Object.values(STRUCT_SIZE)[rng.int(16)]! + rng.int(9) - 4 : rng.int(900);
     const b = rng.bytes(Math.max(0, len));
-    if (b.length >= 2 && rng.chance(0.7)) { b[0] = rng.int(20); b[1] = rng.chance(0.9) ? 0 : rng.int(256); }
+    if (b.length >= 2 && rng.chance(0.7)) {
+      b[0] = rng.int(20);
+      b[1] = rng.chance(0.9) ? 0 : rng.int(256);
+    }
     try {
       const ts = decodeTaskstats(b);
       decoded++;

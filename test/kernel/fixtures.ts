@@ -61,9 +61,10 @@ export function distinctiveValues(): FixtureValues {
         v[f.name] = (0x80000000 | ((i + 1) * 0x00010307)) >>> 0; // top bit set: must read unsigned
         break;
       case 'u64':
-        v[f.name] = i % 2 === 0
-          ? (0xc0n << 56n) | (k << 48n) | (0x5an << 40n) | (k << 32n) | (0xf1n << 24n) | (k << 8n) | 0x33n // > 2^53
-          : (0x1fn << 48n) | (k << 40n) | (0xe7n << 32n) | (0x80n << 24n) | (k << 16n) | 0x0103n; // < 2^53, > 2^32
+        v[f.name] =
+          i % 2 === 0
+            ? (0xc0n << 56n) | (k << 48n) | (0x5an << 40n) | (k << 32n) | (0xf1n << 24n) | (k << 8n) | 0x33n // > 2^53
+            : (0x1fn << 48n) | (k << 40n) | (0xe7n << 32n) | (0x80n << 24n) | (k << 16n) | 0x0103n; // < 2^53, > 2^32
         break;
       case 'comm':
         break; // below
@@ -124,7 +125,11 @@ export interface StatsOptions {
  * at its offset for that version (v15: offsetV15), holes filled with junk, returned as a
  * view at an unaligned offset inside a larger buffer that has junk on both sides.
  */
-export function buildStats(version: number, values: FixtureValues = distinctiveValues(), opts: StatsOptions = {}): Uint8Array {
+export function buildStats(
+  version: number,
+  values: FixtureValues = distinctiveValues(),
+  opts: StatsOptions = {},
+): Uint8Array {
   const layout = opts.layoutVersion ?? version;
   const length = opts.length ?? sizeOf(layout);
   const placeAt = opts.placeAt ?? 3;
@@ -145,10 +150,18 @@ export function buildStats(version: number, values: FixtureValues = distinctiveV
 
 function writeField(dv: DataView, bytes: Uint8Array, type: FieldSpec['type'], at: number, val: FixtureValue): void {
   switch (type) {
-    case 'u8': dv.setUint8(at, val as number); break;
-    case 'u16': dv.setUint16(at, val as number, true); break;
-    case 'u32': dv.setUint32(at, val as number, true); break;
-    case 'u64': dv.setBigUint64(at, BigInt(val as bigint | number), true); break;
+    case 'u8':
+      dv.setUint8(at, val as number);
+      break;
+    case 'u16':
+      dv.setUint16(at, val as number, true);
+      break;
+    case 'u32':
+      dv.setUint32(at, val as number, true);
+      break;
+    case 'u64':
+      dv.setBigUint64(at, BigInt(val as bigint | number), true);
+      break;
     case 'comm': {
       const c = val as CommValue;
       if (c.bytes.length > FIELD_SIZE.comm) throw new Error('fixture: comm longer than 32 bytes');
@@ -171,7 +184,11 @@ export function asU64(v: bigint): number | bigint {
 }
 
 /** What decodeTaskstats must return in `raw` for a buildStats payload (version field aside). */
-export function expectedRaw(version: number, values: FixtureValues = distinctiveValues(), opts: StatsOptions = {}): Record<string, RawValue> {
+export function expectedRaw(
+  version: number,
+  values: FixtureValues = distinctiveValues(),
+  opts: StatsOptions = {},
+): Record<string, RawValue> {
   const layout = opts.layoutVersion ?? version;
   const length = opts.length ?? sizeOf(layout);
   const out: Record<string, RawValue> = {};
@@ -182,14 +199,19 @@ export function expectedRaw(version: number, values: FixtureValues = distinctive
     }
     const val = values[f.name]!;
     switch (f.type) {
-      case 'u64': out[f.name] = asU64(BigInt(val as bigint | number)); break;
-      case 'comm': out[f.name] = (val as CommValue).text; break;
+      case 'u64':
+        out[f.name] = asU64(BigInt(val as bigint | number));
+        break;
+      case 'comm':
+        out[f.name] = (val as CommValue).text;
+        break;
       case 'timespec': {
         const t = val as TimespecValue;
         out[f.name] = { tv_sec: asU64(t.tv_sec), tv_nsec: asU64(t.tv_nsec) };
         break;
       }
-      default: out[f.name] = val as number;
+      default:
+        out[f.name] = val as number;
     }
   }
   return out;
@@ -278,7 +300,8 @@ export function buildDatagram(spec: DatagramSpec): Uint8Array {
   const attrs = records.map(([aggrType, idType, id, stats]) => {
     tail += 4 + 8; // nest header, id attribute
     const inner = [nla(idType, u32le(id))];
-    if (spec.nullPad && tail % 8 === 0) { // nla_need_padding_for_64bit(): header aligned, payload not
+    if (spec.nullPad && tail % 8 === 0) {
+      // nla_need_padding_for_64bit(): header aligned, payload not
       inner.push(nla(TYPE_NULL));
       tail += 4;
     }

@@ -4,7 +4,20 @@
 // with its TypeScript model, every decoded field equals the bytes at its layout offset.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkMessages, fuzzRange, hex, inputSeed, makeInput, newTally, place, refParse, Rng, runInput, seedCorpus, Violation } from '../fuzz/fuzzer.js';
+import {
+  checkMessages,
+  fuzzRange,
+  hex,
+  inputSeed,
+  makeInput,
+  newTally,
+  place,
+  refParse,
+  Rng,
+  runInput,
+  seedCorpus,
+  Violation,
+} from '../fuzz/fuzzer.js';
 
 const INPUTS = 50_000;
 

@@ -29,10 +29,15 @@ function check(bytes: Uint8Array, rows: readonly Row[], version: number): void {
   assert.equal(ts.length, bytes.length);
   for (const [name, off, , v] of rows) {
     // u64s above 2^53-1 come back as bigint, the rest as numbers
-    const want: RawValue = typeof v === 'bigint' && v > BigInt(Number.MAX_SAFE_INTEGER) ? v : typeof v === 'bigint' ? Number(v) : v;
+    const want: RawValue =
+      typeof v === 'bigint' && v > BigInt(Number.MAX_SAFE_INTEGER) ? v : typeof v === 'bigint' ? Number(v) : v;
     assert.deepEqual(ts.raw[name], want, `${name} at ${off}`);
   }
-  assert.deepEqual(Object.keys(ts.raw).sort(), rows.map(([n]) => n).sort(), 'no field more or less than the header has');
+  assert.deepEqual(
+    Object.keys(ts.raw).sort(),
+    rows.map(([n]) => n).sort(),
+    'no field more or less than the header has',
+  );
 }
 
 // A `dd` thread that dumped core on SIGSEGV, as a v16 exit record (Linux 6.15+: 560 bytes,

@@ -8,8 +8,28 @@ import { decodeTaskstats } from '../../src/kernel/decode.js';
 import { STRUCT_SIZE } from '../../src/kernel/layout.js';
 import { needsRoot } from '../helpers.js';
 import {
-  buildDatagram, buildError, buildStats, cat, expectedRaw, genlhdr, GENL_ID_CTRL, handWrittenV2, nla, NLMSG_DONE, NLMSG_ERROR,
-  NLMSG_NOOP, nlmsg, slice, TASKSTATS_CMD_NEW, TYPE_AGGR_PID, TYPE_NULL, TYPE_PID, TYPE_STATS, u32le, withU16, withU32,
+  buildDatagram,
+  buildError,
+  buildStats,
+  cat,
+  expectedRaw,
+  genlhdr,
+  GENL_ID_CTRL,
+  handWrittenV2,
+  nla,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_NOOP,
+  nlmsg,
+  slice,
+  TASKSTATS_CMD_NEW,
+  TYPE_AGGR_PID,
+  TYPE_NULL,
+  TYPE_PID,
+  TYPE_STATS,
+  u32le,
+  withU16,
+  withU32,
 } from './fixtures.js';
 
 const FAM = 0x1a;
@@ -21,7 +41,9 @@ const TRUNCATED = [{ error: 'truncated netlink header' }];
 test('a v16 PID reply (x86 framing): 596 bytes, STATS at byte 36, ids and header echoed', () => {
   const b = buildDatagram({ familyId: FAM, seq: 41, portId: 0x8000_1234, pid: 4242 });
   assert.equal(b.length, 596);
-  assert.deepEqual(parse(b), [{ type: FAM, seq: 41, portId: 0x8000_1234, cmd: TASKSTATS_CMD_NEW, pid: { id: 4242, offset: 36, length: 560 } }]);
+  assert.deepEqual(parse(b), [
+    { type: FAM, seq: 41, portId: 0x8000_1234, cmd: TASKSTATS_CMD_NEW, pid: { id: 4242, offset: 36, length: 560 } },
+  ]);
   assert.deepEqual(decodeTaskstats(slice(b, parse(b)[0]!.pid!)).raw, expectedRaw(16));
 });
 
@@ -39,13 +61,23 @@ test('an exit of a multi-threaded process: AGGR_PID and AGGR_TGID in one 1172-by
   const b = buildDatagram({ familyId: FAM, seq: 9, pid: 101, tgid: 100, statsTgid: tg });
   assert.equal(b.length, 1172);
   const [m] = parse(b);
-  assert.deepEqual(m, { type: FAM, seq: 9, portId: 0, cmd: 2, pid: { id: 101, offset: 36, length: 560 }, tgid: { id: 100, offset: 36 + 560 + 16, length: 560 } });
+  assert.deepEqual(m, {
+    type: FAM,
+    seq: 9,
+    portId: 0,
+    cmd: 2,
+    pid: { id: 101, offset: 36, length: 560 },
+    tgid: { id: 100, offset: 36 + 560 + 16, length: 560 },
+  });
   const pidStats = decodeTaskstats(slice(b, m!.pid!));
   const tgidStats = decodeTaskstats(slice(b, m!.tgid!), { fallbackVersion: pidStats.layoutVersion });
   assert.equal(tgidStats.version, 0);
   assert.deepEqual(tgidStats.raw, expectedRaw(0, undefined, { layoutVersion: 16 }));
   // v17 grows it to 1428, as the reference says.
-  assert.equal(buildDatagram({ familyId: FAM, pid: 1, tgid: 1, statsPid: buildStats(17), statsTgid: buildStats(17) }).length, 1428);
+  assert.equal(
+    buildDatagram({ familyId: FAM, pid: 1, tgid: 1, statsPid: buildStats(17), statsTgid: buildStats(17) }).length,
+    1428,
+  );
 });
 
 test('a TGID query reply carries AGGR_TGID only', () => {
@@ -63,7 +95,17 @@ test('TYPE_NULL padding (arches without efficient unaligned access) is skipped',
   assert.equal(m!.tgid!.offset % 8, 0);
   assert.deepEqual(decodeTaskstats(slice(b, m!.pid!)).raw, expectedRaw(16));
   // A pad anywhere else in the nest, and unknown attribute types, are skipped too.
-  const odd = nlmsg(FAM, 0, 1, 0, cat(genlhdr(2), nla(9, u32le(5)), nla(TYPE_AGGR_PID, cat(nla(TYPE_NULL), nla(TYPE_STATS, buildStats(2)), nla(7), nla(TYPE_PID, u32le(8))))));
+  const odd = nlmsg(
+    FAM,
+    0,
+    1,
+    0,
+    cat(
+      genlhdr(2),
+      nla(9, u32le(5)),
+      nla(TYPE_AGGR_PID, cat(nla(TYPE_NULL), nla(TYPE_STATS, buildStats(2)), nla(7), nla(TYPE_PID, u32le(8)))),
+    ),
+  );
   assert.deepEqual(parse(odd)[0]!.pid, { id: 8, offset: 20 + 8 + 4 + 4 + 4, length: 248 });
 });
 
@@ -106,20 +148,33 @@ test('nla_len 0 (and 1..3) never loops and is rejected', () => {
   // nla_len 4 on STATS: an empty payload, which is no record.
   assert.deepEqual(parse(withU16(full, 32, 4)), MALFORMED);
   // A PID attribute with a payload shorter than a u32.
-  const shortId = nlmsg(FAM, 0, 1, 0, cat(genlhdr(2), nla(TYPE_AGGR_PID, cat(nla(TYPE_PID, Uint8Array.of(1, 2)), nla(TYPE_STATS, buildStats(2))))));
+  const shortId = nlmsg(
+    FAM,
+    0,
+    1,
+    0,
+    cat(genlhdr(2), nla(TYPE_AGGR_PID, cat(nla(TYPE_PID, Uint8Array.of(1, 2)), nla(TYPE_STATS, buildStats(2))))),
+  );
   assert.deepEqual(parse(shortId), MALFORMED);
 });
 
 test('nla_len past the buffer is rejected', () => {
   const full = buildDatagram({ familyId: FAM, pid: 1 });
-  for (const [at, len] of [[20, 0xffff], [20, 597], [24, 0x8000], [32, 4 + 560 + 4], [32, 0xfffc]] as const) {
+  for (const [at, len] of [
+    [20, 0xffff],
+    [20, 597],
+    [24, 0x8000],
+    [32, 4 + 560 + 4],
+    [32, 0xfffc],
+  ] as const) {
     assert.deepEqual(parse(withU16(full, at, len)), MALFORMED, `nla_len ${len} at ${at}`);
   }
 });
 
 test('nlmsg_len past the buffer, below a header, or a datagram shorter than a header', () => {
   const full = buildDatagram({ familyId: FAM, pid: 1 });
-  for (const len of [full.length + 1, full.length + 4, 0xffffffff, 0x80000000]) assert.deepEqual(parse(withU32(full, 0, len)), BAD_LENGTH, `nlmsg_len ${len}`);
+  for (const len of [full.length + 1, full.length + 4, 0xffffffff, 0x80000000])
+    assert.deepEqual(parse(withU32(full, 0, len)), BAD_LENGTH, `nlmsg_len ${len}`);
   for (const len of [0, 1, 15]) assert.deepEqual(parse(withU32(full, 0, len)), BAD_LENGTH, `nlmsg_len ${len}`);
   // Long enough for nlmsghdr but not for genlmsghdr.
   assert.deepEqual(parse(withU32(full, 0, 19)), BAD_LENGTH);
@@ -148,24 +203,34 @@ test('two messages in one datagram: both walked, offsets from the datagram start
   assert.deepEqual(msgs[1]!.pid, { id: 12, offset: 596 + 36, length: 432 });
   assert.deepEqual(msgs[1]!.tgid, { id: 12, offset: 596 + 36 + 432 + 16, length: 560 });
   // An ACK followed by a reply, and a reply followed by a broken message.
-  assert.deepEqual(parse(cat(buildError(0, 5, 1, FAM), a)).map((m) => m.type), [NLMSG_ERROR, FAM]);
+  assert.deepEqual(
+    parse(cat(buildError(0, 5, 1, FAM), a)).map((m) => m.type),
+    [NLMSG_ERROR, FAM],
+  );
   const tail = parse(cat(a, withU16(b, 20, 0)));
   assert.deepEqual(tail[0]!.pid!.id, 11);
   assert.deepEqual(tail.slice(1), MALFORMED);
 });
 
 test('other message types pass without attributes looked at', () => {
-  assert.deepEqual(parse(nlmsg(NLMSG_NOOP, 0, 1, 2, new Uint8Array(0))), [{ type: NLMSG_NOOP, seq: 1, portId: 2, cmd: 0 }]);
+  assert.deepEqual(parse(nlmsg(NLMSG_NOOP, 0, 1, 2, new Uint8Array(0))), [
+    { type: NLMSG_NOOP, seq: 1, portId: 2, cmd: 0 },
+  ]);
   assert.deepEqual(parse(nlmsg(NLMSG_DONE, 0, 1, 2, u32le(0))), [{ type: NLMSG_DONE, seq: 1, portId: 2, cmd: 0 }]);
   // Another family's message, even with garbage attributes, is the caller's to skip.
   const other = withU16(buildDatagram({ familyId: 0x17, pid: 1 }), 20, 0);
   assert.deepEqual(parse(other), [{ type: 0x17, seq: 0, portId: 0, cmd: 0 }]);
   // CTRL replies: the command is read, the attributes are not.
-  assert.deepEqual(parse(nlmsg(GENL_ID_CTRL, 0, 1, 0, cat(genlhdr(1, 2), Uint8Array.of(0, 0, 0, 0)))), [{ type: GENL_ID_CTRL, seq: 1, portId: 0, cmd: 1 }]);
+  assert.deepEqual(parse(nlmsg(GENL_ID_CTRL, 0, 1, 0, cat(genlhdr(1, 2), Uint8Array.of(0, 0, 0, 0)))), [
+    { type: GENL_ID_CTRL, seq: 1, portId: 0, cmd: 1 },
+  ]);
   // A taskstats message with no record at all is fine; one whose nest lacks STATS or the id is not.
   assert.deepEqual(parse(nlmsg(FAM, 0, 1, 0, genlhdr(2))), [{ type: FAM, seq: 1, portId: 0, cmd: 2 }]);
   assert.deepEqual(parse(nlmsg(FAM, 0, 1, 0, cat(genlhdr(2), nla(TYPE_AGGR_PID, nla(TYPE_PID, u32le(5)))))), MALFORMED);
-  assert.deepEqual(parse(nlmsg(FAM, 0, 1, 0, cat(genlhdr(2), nla(TYPE_AGGR_PID, nla(TYPE_STATS, buildStats(2)))))), MALFORMED);
+  assert.deepEqual(
+    parse(nlmsg(FAM, 0, 1, 0, cat(genlhdr(2), nla(TYPE_AGGR_PID, nla(TYPE_STATS, buildStats(2)))))),
+    MALFORMED,
+  );
 });
 
 test('offsets are relative to the view passed in, at any alignment', () => {
@@ -204,7 +269,8 @@ test('a real kernel reply: our own pid and tgid decode, ac_pid matches', (t) => 
     });
     const [pid, tgid] = decoded as [ReturnType<typeof decodeTaskstats>, ReturnType<typeof decodeTaskstats>];
     assert.ok(pid.version >= 2, `version ${pid.version}`);
-    if (STRUCT_SIZE[pid.version]) assert.equal(pid.length, STRUCT_SIZE[pid.version], 'STATS length is the size of its version');
+    if (STRUCT_SIZE[pid.version])
+      assert.equal(pid.length, STRUCT_SIZE[pid.version], 'STATS length is the size of its version');
     assert.equal(pid.raw.ac_pid, process.pid);
     assert.equal(pid.raw.ac_ppid, process.ppid);
     assert.equal(pid.raw.ac_comm, comm);

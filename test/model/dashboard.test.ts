@@ -1,7 +1,17 @@
 // The process table's model: one batch per refresh, rows from it, pid reuse, sort and filter.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeScan, IDENTITY_RECHECK_REFRESHES, identityDue, matchesFilter, scanTargets, viewRows, type ExitsSince, type PrevScan, type TaskRow } from '../../src/model/dashboard.js';
+import {
+  computeScan,
+  IDENTITY_RECHECK_REFRESHES,
+  identityDue,
+  matchesFilter,
+  scanTargets,
+  viewRows,
+  type ExitsSince,
+  type PrevScan,
+  type TaskRow,
+} from '../../src/model/dashboard.js';
 import type { Sample } from '../../src/model/delays.js';
 import { targetKey, type Target } from '../../src/sources/types.js';
 import { FakeStatsSource, record, S, sampleTasks } from '../fakes/dashboard-sources.js';
@@ -9,11 +19,34 @@ import { FakeStatsSource, record, S, sampleTasks } from '../fakes/dashboard-sour
 const ON = { on: true, onSinceSec: 0 };
 
 test('process mode queries every process as pid (identity) and tgid (the sum), once each', () => {
-  const t = scanTargets('process', [{ id: 1, tgid: 1 }, { id: 7, tgid: 7 }], [{ kind: 'tgid', id: 7 }, { kind: 'pid', id: 8 }]);
+  const t = scanTargets(
+    'process',
+    [
+      { id: 1, tgid: 1 },
+      { id: 7, tgid: 7 },
+    ],
+    [
+      { kind: 'tgid', id: 7 },
+      { kind: 'pid', id: 8 },
+    ],
+  );
   assert.deepEqual(t, [
-    { kind: 'pid', id: 1 }, { kind: 'tgid', id: 1 }, { kind: 'pid', id: 7 }, { kind: 'tgid', id: 7 }, { kind: 'pid', id: 8 },
+    { kind: 'pid', id: 1 },
+    { kind: 'tgid', id: 1 },
+    { kind: 'pid', id: 7 },
+    { kind: 'tgid', id: 7 },
+    { kind: 'pid', id: 8 },
   ]);
-  assert.deepEqual(scanTargets('thread', [{ id: 7, tgid: 7 }, { id: 8, tgid: 7 }]), [{ kind: 'pid', id: 7 }, { kind: 'pid', id: 8 }]);
+  assert.deepEqual(
+    scanTargets('thread', [
+      { id: 7, tgid: 7 },
+      { id: 8, tgid: 7 },
+    ]),
+    [
+      { kind: 'pid', id: 7 },
+      { kind: 'pid', id: 8 },
+    ],
+  );
 });
 
 test('rows: process rows show the tgid sum with the main thread comm; second refresh gives interval figures', async () => {
@@ -21,8 +54,18 @@ test('rows: process rows show the tgid sum with the main thread comm; second ref
   const tasks = src.list('process');
   const b1 = await src.query(scanTargets('process', tasks));
   const s1 = computeScan('process', tasks, b1, { samples: new Map() }, ON);
-  assert.deepEqual(s1.rows.map((r) => [r.id, r.comm, r.target.kind]), [[100, 'alpha', 'tgid'], [200, 'bravo', 'tgid'], [300, 'charlie', 'tgid']]);
-  assert.ok(s1.rows.every((r) => r.lifetime), 'first sample: lifetime figures');
+  assert.deepEqual(
+    s1.rows.map((r) => [r.id, r.comm, r.target.kind]),
+    [
+      [100, 'alpha', 'tgid'],
+      [200, 'bravo', 'tgid'],
+      [300, 'charlie', 'tgid'],
+    ],
+  );
+  assert.ok(
+    s1.rows.every((r) => r.lifetime),
+    'first sample: lifetime figures',
+  );
   assert.equal(s1.taskstatsVersion, 16);
   src.wait(200, 'CPU', 5, 0.2 * S);
   src.wait(201, 'CPU', 5, 0.3 * S);
@@ -35,10 +78,19 @@ test('rows: process rows show the tgid sum with the main thread comm; second ref
 });
 
 test('a reused pid starts over as a lifetime sample instead of a bogus delta', async () => {
-  const src = new FakeStatsSource([{ id: 5, tgid: 5, comm: 'old', btime: 1000, delays: { CPU: { count: 100, totalNs: 50 * S } } }]);
+  const src = new FakeStatsSource([
+    { id: 5, tgid: 5, comm: 'old', btime: 1000, delays: { CPU: { count: 100, totalNs: 50 * S } } },
+  ]);
   const tasks = src.list('thread');
   const s1 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), { samples: new Map() }, ON);
-  src.tasks.set(5, { id: 5, tgid: 5, comm: 'new', btime: 2000, startNs: src.nowNs + 0.5 * S, delays: { CPU: { count: 1, totalNs: 1e6 } } });
+  src.tasks.set(5, {
+    id: 5,
+    tgid: 5,
+    comm: 'new',
+    btime: 2000,
+    startNs: src.nowNs + 0.5 * S,
+    delays: { CPU: { count: 1, totalNs: 1e6 } },
+  });
   const s2 = computeScan('thread', tasks, await src.query(scanTargets('thread', tasks)), s1, ON);
   assert.equal(s2.rows[0]!.lifetime, true);
   assert.equal(s2.rows[0]!.comm, 'new');
@@ -59,16 +111,35 @@ test('after a switch between processes and threads, rows start as lifetime sampl
 
 test('a pinned process and its threads keep their history across a switch between processes and threads', async () => {
   const src = new FakeStatsSource(sampleTasks());
-  const pinned: Target[] = [{ kind: 'tgid', id: 200 }, { kind: 'pid', id: 200 }, { kind: 'pid', id: 201 }];
+  const pinned: Target[] = [
+    { kind: 'tgid', id: 200 },
+    { kind: 'pid', id: 200 },
+    { kind: 'pid', id: 201 },
+  ];
   const procs = src.list('process');
   const threads = src.list('thread');
-  const s1 = computeScan('process', procs, await src.query(scanTargets('process', procs, pinned)), { samples: new Map() }, ON, pinned);
+  const s1 = computeScan(
+    'process',
+    procs,
+    await src.query(scanTargets('process', procs, pinned)),
+    { samples: new Map() },
+    ON,
+    pinned,
+  );
   const s2 = computeScan('thread', threads, await src.query(scanTargets('thread', threads, pinned)), s1, ON, pinned);
   const s3 = computeScan('process', procs, await src.query(scanTargets('process', procs, pinned)), s2, ON, pinned);
-  for (const [n, s] of [[2, s2], [3, s3]] as const) {
-    for (const t of pinned) assert.equal(s.delays.get(targetKey(t))?.lifetime, false, `scan ${n}: ${targetKey(t)} is an interval, not a lifetime`);
+  for (const [n, s] of [
+    [2, s2],
+    [3, s3],
+  ] as const) {
+    for (const t of pinned)
+      assert.equal(
+        s.delays.get(targetKey(t))?.lifetime,
+        false,
+        `scan ${n}: ${targetKey(t)} is an interval, not a lifetime`,
+      );
   }
-  assert.equal(s2.rows.find((r) => r.id === 201)?.lifetime, false, 'the pinned thread\'s row too');
+  assert.equal(s2.rows.find((r) => r.id === 201)?.lifetime, false, "the pinned thread's row too");
 });
 
 const VOUCHED: ExitsSince = { exited: new Set(), lost: false };
@@ -80,8 +151,14 @@ test('identityDue: a known process is asked again on evidence only, or in its re
   assert.equal(identityDue(7, known, null, 1, now), true, 'no exit feed to vouch');
   assert.equal(identityDue(7, known, { exited: new Set(), lost: true }, 1, now), true, 'the feed lost exits');
   assert.equal(identityDue(7, known, { exited: new Set([7]), lost: false }, 1, now), true, 'it exited');
-  assert.equal(identityDue(7, { stats: record({ ac_etime: 2e6 }), atNs: 1000 * S }, VOUCHED, 1, now), true, 'young: exec may follow');
-  const rounds = Array.from({ length: 2 * IDENTITY_RECHECK_REFRESHES }, (_, r) => identityDue(7, known, VOUCHED, r, now));
+  assert.equal(
+    identityDue(7, { stats: record({ ac_etime: 2e6 }), atNs: 1000 * S }, VOUCHED, 1, now),
+    true,
+    'young: exec may follow',
+  );
+  const rounds = Array.from({ length: 2 * IDENTITY_RECHECK_REFRESHES }, (_, r) =>
+    identityDue(7, known, VOUCHED, r, now),
+  );
   assert.equal(rounds.filter(Boolean).length, 2, 'one refresh in IDENTITY_RECHECK_REFRESHES');
 });
 
@@ -89,33 +166,64 @@ test('process rows keep a known identity: comm and interval figures without the 
   const src = new FakeStatsSource(sampleTasks());
   const tasks = src.list('process');
   const s1 = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), { samples: new Map() }, ON);
-  const targets = scanTargets('process', tasks, [], (id) => identityDue(id, s1.identities.get(id), VOUCHED, 1, s1.atNs));
-  assert.deepEqual(targets, [{ kind: 'tgid', id: 100 }, { kind: 'tgid', id: 200 }, { kind: 'tgid', id: 300 }]);
+  const targets = scanTargets('process', tasks, [], (id) =>
+    identityDue(id, s1.identities.get(id), VOUCHED, 1, s1.atNs),
+  );
+  assert.deepEqual(targets, [
+    { kind: 'tgid', id: 100 },
+    { kind: 'tgid', id: 200 },
+    { kind: 'tgid', id: 300 },
+  ]);
   src.wait(200, 'CPU', 5, 0.5 * S);
   const s2 = computeScan('process', tasks, await src.query(targets), s1, ON);
-  assert.deepEqual(s2.rows.map((r) => [r.id, r.comm, r.lifetime]), [[100, 'alpha', false], [200, 'bravo', false], [300, 'charlie', false]]);
+  assert.deepEqual(
+    s2.rows.map((r) => [r.id, r.comm, r.lifetime]),
+    [
+      [100, 'alpha', false],
+      [200, 'bravo', false],
+      [300, 'charlie', false],
+    ],
+  );
   assert.ok(Math.abs(s2.rows[1]!.percent.CPU! - 50) < 1e-9);
   assert.equal(s2.identities.get(200), s1.identities.get(200), 'kept as it was');
 });
 
 test('a kept identity is dropped when every live thread is younger than the interval (an exit not delivered yet)', async () => {
-  const src = new FakeStatsSource([{ id: 5, tgid: 5, comm: 'old', btime: 1000, delays: { CPU: { count: 100, totalNs: 50 * S } } }]);
+  const src = new FakeStatsSource([
+    { id: 5, tgid: 5, comm: 'old', btime: 1000, delays: { CPU: { count: 100, totalNs: 50 * S } } },
+  ]);
   const tasks = src.list('process');
   const s1 = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), { samples: new Map() }, ON);
   // the id is reused: the next query (one second later) finds a process 0.3 s old
-  src.tasks.set(5, { id: 5, tgid: 5, comm: 'new', btime: 2000, startNs: src.nowNs + 0.7 * S, delays: { CPU: { count: 1, totalNs: 1e6 } } });
+  src.tasks.set(5, {
+    id: 5,
+    tgid: 5,
+    comm: 'new',
+    btime: 2000,
+    startNs: src.nowNs + 0.7 * S,
+    delays: { CPU: { count: 1, totalNs: 1e6 } },
+  });
   const s2 = computeScan('process', tasks, await src.query(scanTargets('process', tasks, [], () => false)), s1, ON);
   assert.deepEqual(s2.rows, [], 'no row under the old name');
   assert.equal(s2.identities.has(5), false);
   const due = (id: number) => identityDue(id, s2.identities.get(id), VOUCHED, 2, s2.atNs);
   const s3 = computeScan('process', tasks, await src.query(scanTargets('process', tasks, [], due)), s2, ON);
-  assert.deepEqual(s3.rows.map((r) => [r.comm, r.lifetime]), [['new', true]]);
+  assert.deepEqual(
+    s3.rows.map((r) => [r.comm, r.lifetime]),
+    [['new', true]],
+  );
 });
 
 test('IO and SWAP are n/a (null) when delay accounting is off; CPU stays', async () => {
   const src = new FakeStatsSource(sampleTasks());
   const tasks = src.list('process');
-  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), { samples: new Map<string, Sample>() }, { on: false, onSinceSec: null });
+  const s = computeScan(
+    'process',
+    tasks,
+    await src.query(scanTargets('process', tasks)),
+    { samples: new Map<string, Sample>() },
+    { on: false, onSinceSec: null },
+  );
   for (const r of s.rows) {
     assert.equal(r.percent.IO, null);
     assert.equal(r.percent.SWAP, null);
@@ -123,19 +231,36 @@ test('IO and SWAP are n/a (null) when delay accounting is off; CPU stays', async
   }
 });
 
-test('a task gone between listing and query has no row; a pinned one\'s status says gone', async () => {
+test("a task gone between listing and query has no row; a pinned one's status says gone", async () => {
   const src = new FakeStatsSource(sampleTasks());
   const tasks = src.list('process');
   src.tasks.delete(300);
   const pinned: Target[] = [{ kind: 'tgid', id: 300 }];
-  const s = computeScan('process', tasks, await src.query(scanTargets('process', tasks, pinned)), { samples: new Map() }, ON, pinned);
-  assert.deepEqual(s.rows.map((r) => r.id), [100, 200]);
+  const s = computeScan(
+    'process',
+    tasks,
+    await src.query(scanTargets('process', tasks, pinned)),
+    { samples: new Map() },
+    ON,
+    pinned,
+  );
+  assert.deepEqual(
+    s.rows.map((r) => r.id),
+    [100, 200],
+  );
   assert.equal(s.status.get('tgid:300'), 'gone');
   assert.equal(s.status.get('tgid:100'), undefined, 'status is kept for pinned tasks only');
 });
 
 const row = (id: number, cpu: number | null, io: number | null, comm = `c${id}`): TaskRow => ({
-  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm, percent: { CPU: cpu, IO: io, SWAP: 0 }, lifetime: false, suspect: null,
+  key: `tgid:${id}`,
+  target: { kind: 'tgid', id },
+  id,
+  tgid: id,
+  comm,
+  percent: { CPU: cpu, IO: io, SWAP: 0 },
+  lifetime: false,
+  suspect: null,
 });
 
 test('ac_btime64 flipping by a second between queries (as the kernel does) is not pid reuse', async () => {
@@ -151,12 +276,30 @@ test('ac_btime64 flipping by a second between queries (as the kernel does) is no
 
 test('sort by a delay column: n/a always last, ties by pid; filter by name or pid prefix', () => {
   const rows = [row(3, 1, null), row(1, 5, 2), row(2, 5, 9, 'bash'), row(4, null, 1)];
-  assert.deepEqual(viewRows(rows, 'CPU', true, '').map((r) => r.id), [1, 2, 3, 4]);
-  assert.deepEqual(viewRows(rows, 'CPU', false, '').map((r) => r.id), [3, 1, 2, 4]);
-  assert.deepEqual(viewRows(rows, 'IO', true, '').map((r) => r.id), [2, 1, 4, 3]);
-  assert.deepEqual(viewRows(rows, 'PID', false, '').map((r) => r.id), [1, 2, 3, 4]);
-  assert.deepEqual(viewRows(rows, 'COMMAND', false, '').map((r) => r.comm), ['bash', 'c1', 'c3', 'c4']);
-  assert.deepEqual(viewRows(rows, 'CPU', true, 'BA').map((r) => r.id), [2]);
+  assert.deepEqual(
+    viewRows(rows, 'CPU', true, '').map((r) => r.id),
+    [1, 2, 3, 4],
+  );
+  assert.deepEqual(
+    viewRows(rows, 'CPU', false, '').map((r) => r.id),
+    [3, 1, 2, 4],
+  );
+  assert.deepEqual(
+    viewRows(rows, 'IO', true, '').map((r) => r.id),
+    [2, 1, 4, 3],
+  );
+  assert.deepEqual(
+    viewRows(rows, 'PID', false, '').map((r) => r.id),
+    [1, 2, 3, 4],
+  );
+  assert.deepEqual(
+    viewRows(rows, 'COMMAND', false, '').map((r) => r.comm),
+    ['bash', 'c1', 'c3', 'c4'],
+  );
+  assert.deepEqual(
+    viewRows(rows, 'CPU', true, 'BA').map((r) => r.id),
+    [2],
+  );
   assert.ok(matchesFilter(row(1234, 0, 0, 'x'), '12'));
   assert.ok(!matchesFilter(row(1234, 0, 0, 'x'), '34'), 'a pid matches by prefix only');
 });

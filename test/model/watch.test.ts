@@ -8,9 +8,17 @@ import { counters, exitRecord, FakeStatsSource, S, sampleTasks } from '../fakes/
 
 const ON = { on: true, onSinceSec: 0 };
 
-async function refresh(src: FakeStatsSource, pinned: ReturnType<typeof pinEntry>[], prev: PrevScan = { samples: new Map() }) {
+async function refresh(
+  src: FakeStatsSource,
+  pinned: ReturnType<typeof pinEntry>[],
+  prev: PrevScan = { samples: new Map() },
+) {
   const tasks = src.list('process');
-  const threadsOf = (tgid: number) => src.list('thread').filter((t) => t.tgid === tgid).map((t) => t.id);
+  const threadsOf = (tgid: number) =>
+    src
+      .list('thread')
+      .filter((t) => t.tgid === tgid)
+      .map((t) => t.id);
   const extra = watchTargets(pinned, threadsOf);
   const scan = computeScan('process', tasks, await src.query(scanTargets('process', tasks, extra)), prev, ON, extra);
   return { scan, threadsOf };
@@ -63,7 +71,11 @@ test('a pinned task that ends stays, marked exited with the status from the exit
   // through a local: tsc keeps pinned[0]!.exited narrowed by the deepEqual above across the assignment
   const charlie = pinned[0]!;
   assert.equal(charlie.exited?.status?.signal, 9);
-  assert.deepEqual(watchTargets(pinned, () => []), [], 'exited tasks are no longer queried (their id may be reused)');
+  assert.deepEqual(
+    watchTargets(pinned, () => []),
+    [],
+    'exited tasks are no longer queried (their id may be reused)',
+  );
 });
 
 test('a thread exit does not end a pinned process; the last thread (AGROUP) does', () => {
@@ -75,12 +87,25 @@ test('a thread exit does not end a pinned process; the last thread (AGROUP) does
 test('feed store: newest first, per-CPU rates per refresh, losses in the totals', () => {
   const feed = new FeedStore([0, 1], 3);
   feed.sample(0);
-  feed.fold({ records: [1, 2, 3, 4].map((pid) => exitRecord({ pid, comm: `p${pid}`, cpu: pid % 2 })), counters: [counters(0, 2), counters(1, 2, 5)] });
+  feed.fold({
+    records: [1, 2, 3, 4].map((pid) => exitRecord({ pid, comm: `p${pid}`, cpu: pid % 2 })),
+    counters: [counters(0, 2), counters(1, 2, 5)],
+  });
   feed.sample(2000);
   const s = feed.snapshot();
-  assert.deepEqual(s.entries.map((e) => e.pid), [4, 3, 2], 'ring keeps the newest');
+  assert.deepEqual(
+    s.entries.map((e) => e.pid),
+    [4, 3, 2],
+    'ring keeps the newest',
+  );
   assert.equal(s.pushedTotal, 4);
   assert.equal(s.totals.lost, 5);
-  assert.deepEqual(s.totals.perCpu.map((c) => [c.cpu, c.exitsPerSec, c.lost]), [[0, 1, 0], [1, 3.5, 5]]);
+  assert.deepEqual(
+    s.totals.perCpu.map((c) => [c.cpu, c.exitsPerSec, c.lost]),
+    [
+      [0, 1, 0],
+      [1, 3.5, 5],
+    ],
+  );
   assert.equal(s.entries[0]!.largest?.key, 'IO');
 });

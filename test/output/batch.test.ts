@@ -21,18 +21,33 @@ function opts(over: Partial<BatchOptions>): BatchOptions & { out: string[]; err:
   };
 }
 
-const base = { ac_comm: 'worker', ac_pid: 42, ac_btime64: 1000, ac_etime: 2_000_000, cpu_count: 10, cpu_delay_total: 1_000_000, blkio_count: 2, blkio_delay_total: 4_000_000 };
+const base = {
+  ac_comm: 'worker',
+  ac_pid: 42,
+  ac_btime64: 1000,
+  ac_etime: 2_000_000,
+  cpu_count: 10,
+  cpu_delay_total: 1_000_000,
+  blkio_count: 2,
+  blkio_delay_total: 4_000_000,
+};
 
 test('JSON: lifetime first, then rates; exact integers; a gone line once', async () => {
   const src = new ScriptedStatsSource([
     () => ({ status: 'ok', values: base }),
-    () => ({ status: 'ok', values: { ...base, cpu_count: 20, cpu_delay_total: 101_000_000, blkio_delay_total: 2n ** 60n } }),
+    () => ({
+      status: 'ok',
+      values: { ...base, cpu_count: 20, cpu_delay_total: 101_000_000, blkio_delay_total: 2n ** 60n },
+    }),
     () => ({ status: 'gone' }),
   ]);
   const o = opts({});
   assert.equal(await runBatch(src, o), 0);
   const lines = o.out.map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => l.type), ['sample', 'sample', 'gone']);
+  assert.deepEqual(
+    lines.map((l) => l.type),
+    ['sample', 'sample', 'gone'],
+  );
   assert.equal(lines[0].lifetime, true);
   assert.ok(lines[0].lifetime_delays && !lines[0].rates);
   // lifetime: 1 ms of CPU delay over 2 s of life
@@ -87,13 +102,15 @@ test('interrupted: stops before the next refresh', async () => {
   assert.equal(src.queries, 1);
 });
 
-test('sleep: beyond setTimeout\'s 2^31-1 ms limit it still waits (and Infinity waits for the interrupt)', async () => {
+test("sleep: beyond setTimeout's 2^31-1 ms limit it still waits (and Infinity waits for the interrupt)", async () => {
   const { sleep } = await import('../../src/output/batch.js');
   for (const ms of [3e9, Infinity]) {
     let stop!: () => void;
     const until = new Promise<void>((r) => (stop = r));
     let done = false;
-    const p = sleep(ms, until).then(() => { done = true; });
+    const p = sleep(ms, until).then(() => {
+      done = true;
+    });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(done, false, `sleep(${ms}) returned at once`);
     stop();

@@ -18,8 +18,14 @@ async function run(argv: string[], over: Partial<CommandOptions> = {}) {
   const out: string[] = [];
   const warnings: string[] = [];
   const status = await runCommand(argv, {
-    perThread: false, io: false, ctxsw: false, stdio: 'ignore',
-    write: (s) => out.push(s), warn: (s) => warnings.push(s), delayacct: () => SYS, ...over,
+    perThread: false,
+    io: false,
+    ctxsw: false,
+    stdio: 'ignore',
+    write: (s) => out.push(s),
+    warn: (s) => warnings.push(s),
+    delayacct: () => SYS,
+    ...over,
   });
   return { status, text: out.join('\n'), warnings, json: over.json ? JSON.parse(out.join('')) : undefined };
 }
@@ -31,7 +37,9 @@ function ourGenlSockets(): Set<string> {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
       if (m) mine.add(m[1]!);
-    } catch { /* closed meanwhile */ }
+    } catch {
+      /* closed meanwhile */
+    }
   }
   const out = new Set<string>();
   for (const line of readFileSync('/proc/net/netlink', 'utf8').trim().split('\n').slice(1)) {
@@ -55,7 +63,8 @@ test("-c sh -c 'exit 3': status 3, the single PID record is the whole process", 
   const text = await run(['sh', '-c', 'exit 3']);
   assert.match(text.text, /^sh \(pid \d+, 1 thread\) exited with status 3/);
   assert.match(text.text, /^CPU +\d+/m);
-  for (const k of ['IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ']) assert.match(text.text, new RegExp(`^${k} `, 'm'));
+  for (const k of ['IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ'])
+    assert.match(text.text, new RegExp(`^${k} `, 'm'));
 });
 
 test("-c sh -c 'kill -TERM $$': status 143 (128 + SIGTERM)", async (t) => {
@@ -76,12 +85,18 @@ test('-c of a multi-threaded command: the TGID record, equal to the sum of its t
   assert.equal(j.whole_from, 'tgid');
   assert.ok(j.threads >= 2 && j.per_thread.length === j.threads, `threads ${j.threads}`);
   for (const f of ['count', 'total_ns'] as const) {
-    const sum = j.per_thread.reduce((s: number, x: { delays: { CPU: Record<string, number> } }) => s + x.delays.CPU[f]!, 0);
+    const sum = j.per_thread.reduce(
+      (s: number, x: { delays: { CPU: Record<string, number> } }) => s + x.delays.CPU[f]!,
+      0,
+    );
     assert.equal(j.delays.CPU[f], sum, `CPU ${f}: TGID record vs the sum of the thread records`);
   }
   const maxes = j.per_thread.map((x: { delays: { CPU: { max_ns: number | null } } }) => x.delays.CPU.max_ns ?? 0);
   assert.equal(j.delays.CPU.max_ns, Math.max(...maxes), 'max over the threads, not the last thread visited');
-  assert.equal(j.context_switches.nvcsw, j.per_thread.reduce((s: number, x: { context_switches: { nvcsw: number } }) => s + x.context_switches.nvcsw, 0));
+  assert.equal(
+    j.context_switches.nvcsw,
+    j.per_thread.reduce((s: number, x: { context_switches: { nvcsw: number } }) => s + x.context_switches.nvcsw, 0),
+  );
   const text = await run([process.execPath, '-e', code], { perThread: true });
   assert.match(text.text, /Whole process \(the kernel's TGID sum of \d+ threads/);
   assert.match(text.text, /^Thread \d+ \(node\):/m);
@@ -89,7 +104,11 @@ test('-c of a multi-threaded command: the TGID record, equal to the sum of its t
 
 test('-c with -i and -q: IO accounting and context switches of the command', async (t) => {
   if (!needsRoot(t)) return;
-  const r = await run(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=4096', 'count=100'], { io: true, ctxsw: true, json: true });
+  const r = await run(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=4096', 'count=100'], {
+    io: true,
+    ctxsw: true,
+    json: true,
+  });
   assert.equal(r.status, 0);
   assert.ok(r.json.io.read_char >= 409600 - 1024, `read_char ${r.json.io.read_char}`);
   assert.ok(r.json.io.write_char >= 409600 - 1024, `write_char ${r.json.io.write_char}`);
@@ -108,11 +127,25 @@ test('-c of a command that does not exist: a clear message, 127, and no listener
   const { NetlinkExitSource } = await import('../../src/sources/exits.js');
   const r = await run(['delaytop-no-such-command-here', 'x'], {
     openListener: () => {
-      opened = new NetlinkExitSource({ cpus: [0], possible: readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim(), rcvbufBytes: 1 << 20, pin: false, batchMs: 10, maxQueueBytes: 1 << 20 });
+      opened = new NetlinkExitSource({
+        cpus: [0],
+        possible: readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim(),
+        rcvbufBytes: 1 << 20,
+        pin: false,
+        batchMs: 10,
+        maxQueueBytes: 1 << 20,
+      });
       assert.ok(ourGenlSockets().size > before.size, 'the listener was open while spawning');
       return opened;
     },
-    wrapExits: (s) => ({ cpus: s.cpus, start: (fn) => s.start(fn), close: () => { closed++; return s.close(); } }),
+    wrapExits: (s) => ({
+      cpus: s.cpus,
+      start: (fn) => s.start(fn),
+      close: () => {
+        closed++;
+        return s.close();
+      },
+    }),
   });
   assert.equal(r.status, 127);
   assert.deepEqual(r.warnings, ['delaytop: delaytop-no-such-command-here: command not found']);
@@ -129,15 +162,26 @@ test('-c of a command that does not exist: a clear message, 127, and no listener
 
 // ---------------------------------------------------------------- pure summary
 
-function exitRec(pid: number, tgid: number, values: Record<string, number | bigint>, tgidValues?: Record<string, number | bigint>): ExitRecord {
+function exitRec(
+  pid: number,
+  tgid: number,
+  values: Record<string, number | bigint>,
+  tgidValues?: Record<string, number | bigint>,
+): ExitRecord {
   const v = { ...distinctiveValues(), ac_pid: pid, ac_tgid: tgid, ac_flag: tgidValues ? 0x20 : 0, ...values };
   const stats = decodeTaskstats(buildStats(16, v));
   const tgidStats = tgidValues ? decodeTaskstats(buildStats(16, { ...distinctiveValues(), ...tgidValues })) : undefined;
   return exitRecordFrom({ cpu: 0, seq: pid, receivedMs: 0, pid, tgid: tgidValues ? tgid : 0 }, stats, tgidStats);
 }
 
-const cpu = (count: number, total: number, max: number, min: number) =>
-  ({ cpu_count: count, cpu_delay_total: total, cpu_delay_max: max, cpu_delay_min: min, read_char: 2048, nvcsw: 3 });
+const cpu = (count: number, total: number, max: number, min: number) => ({
+  cpu_count: count,
+  cpu_delay_total: total,
+  cpu_delay_max: max,
+  cpu_delay_min: min,
+  read_char: 2048,
+  nvcsw: 3,
+});
 
 test('summarizeCommand: TGID totals, max/min over threads, IO and context switches summed, other tgids ignored', () => {
   const recs = [
@@ -147,7 +191,10 @@ test('summarizeCommand: TGID totals, max/min over threads, IO and context switch
   ];
   const r = summarizeCommand(100, recs, SYS, { argv: ['x'], exitCode: 0, signal: null, wallMs: 1, lost: 0 });
   assert.equal(r.wholeFrom, 'tgid');
-  assert.deepEqual(r.threads.map((x) => x.pid), [100, 101]);
+  assert.deepEqual(
+    r.threads.map((x) => x.pid),
+    [100, 101],
+  );
   const c = r.whole!.find((x) => x.key === 'CPU')!;
   assert.equal(c.count, 5);
   assert.equal(c.totalNs, 700);
@@ -160,13 +207,24 @@ test('summarizeCommand: TGID totals, max/min over threads, IO and context switch
 });
 
 test('summarizeCommand: a lone PID record is the whole process; a missing one is said plainly; signals map to 128+N', () => {
-  const one = summarizeCommand(7, [exitRec(7, 7, { ...cpu(1, 5, 5, 5), ac_flag: 0x20 })], SYS, { argv: ['x'], exitCode: null, signal: 'SIGKILL', wallMs: 1, lost: 0 });
+  const one = summarizeCommand(7, [exitRec(7, 7, { ...cpu(1, 5, 5, 5), ac_flag: 0x20 })], SYS, {
+    argv: ['x'],
+    exitCode: null,
+    signal: 'SIGKILL',
+    wallMs: 1,
+    lost: 0,
+  });
   assert.equal(one.wholeFrom, 'pid');
   assert.equal(one.status, 137);
   const none = summarizeCommand(8, [], SYS, { argv: ['x'], exitCode: 1, signal: null, wallMs: 1, lost: 3 });
   assert.equal(none.whole, null);
   assert.match(none.missing!, /no exit record of pid 8 arrived \(the listener lost 3 exit records\)/);
-  const off = summarizeCommand(7, [exitRec(7, 7, { ...cpu(1, 5, 5, 5), ac_flag: 0x20 })], { on: false, onSinceSec: null }, { argv: ['x'], exitCode: 0, signal: null, wallMs: 1, lost: 0 });
+  const off = summarizeCommand(
+    7,
+    [exitRec(7, 7, { ...cpu(1, 5, 5, 5), ac_flag: 0x20 })],
+    { on: false, onSinceSec: null },
+    { argv: ['x'], exitCode: 0, signal: null, wallMs: 1, lost: 0 },
+  );
   assert.match(off.whole!.find((x) => x.key === 'IO')!.na!, /delay accounting is off/);
   assert.equal(off.whole!.find((x) => x.key === 'CPU')!.na, null);
 });
@@ -176,9 +234,30 @@ test('summarizeCommand: impossible figures are marked with a footnote and counte
   const { commandJson, formatCommandReport } = await import('../../src/output/command.js');
   const S = 1e9;
   // two threads lived 0.2 s and 0.3 s; the kernel's TGID sum says 5 s of IO (python3 -c ... of the issue)
-  const t1 = decodedRecord({ ac_pid: 300, ac_tgid: 300, ac_comm: 'python3', ac_etime: 0.2e6, blkio_count: 2, blkio_delay_total: 0.05 * S, blkio_delay_max: 0.03 * S });
-  const t2 = decodedRecord({ ac_pid: 301, ac_tgid: 300, ac_comm: 'python3', ac_etime: 0.3e6, blkio_count: 3, blkio_delay_total: 0.1 * S, blkio_delay_max: 0.05 * S });
-  const whole = decodedRecord({ ac_etime: 0, blkio_count: 124, blkio_delay_total: 4969.5 * S, blkio_delay_max: 2484.5 * S });
+  const t1 = decodedRecord({
+    ac_pid: 300,
+    ac_tgid: 300,
+    ac_comm: 'python3',
+    ac_etime: 0.2e6,
+    blkio_count: 2,
+    blkio_delay_total: 0.05 * S,
+    blkio_delay_max: 0.03 * S,
+  });
+  const t2 = decodedRecord({
+    ac_pid: 301,
+    ac_tgid: 300,
+    ac_comm: 'python3',
+    ac_etime: 0.3e6,
+    blkio_count: 3,
+    blkio_delay_total: 0.1 * S,
+    blkio_delay_max: 0.05 * S,
+  });
+  const whole = decodedRecord({
+    ac_etime: 0,
+    blkio_count: 124,
+    blkio_delay_total: 4969.5 * S,
+    blkio_delay_max: 2484.5 * S,
+  });
   const recs = [
     exitRecordFrom({ cpu: 0, seq: 1, receivedMs: 1000, pid: 301, tgid: 0 }, t2),
     exitRecordFrom({ cpu: 0, seq: 2, receivedMs: 1001, pid: 300, tgid: 300 }, t1, whole),
@@ -186,7 +265,11 @@ test('summarizeCommand: impossible figures are marked with a footnote and counte
   const end = { argv: ['python3', '-c', 'x'], exitCode: 0, signal: null, wallMs: 270, lost: 0 };
   const r = summarizeCommand(300, recs, SYS, end);
   assert.match(r.wholeSuspect?.IO ?? '', /IO wait totals 4970 s in a process whose 2 threads lived 500 ms in all/);
-  assert.equal(r.threads.every((t) => t.suspect === null), true, "each thread's own figures are plausible");
+  assert.equal(
+    r.threads.every((t) => t.suspect === null),
+    true,
+    "each thread's own figures are plausible",
+  );
   const text = formatCommandReport(r, { perThread: false, io: false, ctxsw: false }).join('\n');
   assert.match(text, /^IO +124 +4969\.5s! +40\.1s! +50\.0ms! /m, 'the figures carry !, and no digit is cut');
   assert.match(text, /^ {2}! IO: IO wait totals 4970 s/m, 'a footnote says why');

@@ -35,10 +35,12 @@ function startListen(extra: string[] = []): Run {
   });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<number | null>((r) => child.on('exit', (code) => {
-    if (code !== 0) process.stderr.write(stderr);
-    r(code);
-  }));
+  const done = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      if (code !== 0) process.stderr.write(stderr);
+      r(code);
+    }),
+  );
   return { child, lines, listening, done };
 }
 
@@ -59,8 +61,13 @@ test('children with known names, exit codes, signals and CPUs each appear exactl
     await run.listening;
     const expected: { pid: number; comm: string; cpu: number; code: number | null; signal: number | null }[] = [];
     const cases: [string, number | null, number | null][] = [
-      ['exit 0', 0, null], ['exit 3', 3, null], ['exit 42', 42, null], ['exit 255', 255, null],
-      ['kill -TERM $$', null, 15], ['kill -KILL $$', null, 9], ['kill -USR1 $$', null, 10],
+      ['exit 0', 0, null],
+      ['exit 3', 3, null],
+      ['exit 42', 42, null],
+      ['exit 255', 255, null],
+      ['kill -TERM $$', null, 15],
+      ['kill -KILL $$', null, 9],
+      ['kill -USR1 $$', null, 10],
     ];
     for (let i = 0; i < cases.length; i++) {
       const [script, code, signal] = cases[i]!;
@@ -160,8 +167,14 @@ test('tiny receive buffer under a storm: reported loss equals the kernel drop co
     assert.ok(kernelDrops > 0, 'the storm overflowed a 4 KiB buffer');
     assert.equal(summary.lost, kernelDrops);
     // every exit is accounted for: N + 20 + the shell itself, received or lost
-    assert.ok(summary.received + summary.lost >= N + 21, `received ${summary.received} + lost ${summary.lost} < ${N + 21}`);
-    assert.ok(run.lines.some((l) => l.type === 'loss' && l.lost > 0), 'a loss line was printed');
+    assert.ok(
+      summary.received + summary.lost >= N + 21,
+      `received ${summary.received} + lost ${summary.lost} < ${N + 21}`,
+    );
+    assert.ok(
+      run.lines.some((l) => l.type === 'loss' && l.lost > 0),
+      'a loss line was printed',
+    );
   } finally {
     run.child.kill('SIGCONT');
     run.child.kill('SIGKILL');

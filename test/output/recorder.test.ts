@@ -1,7 +1,18 @@
 // -w FILE: private, never through a symlink, flushed within a second, survives a crash.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -37,7 +48,10 @@ test('a new recording is created 0600 whatever the umask, and starts with a vers
     process.umask(old);
   }
   assert.equal(statSync(file).mode & 0o777, 0o600);
-  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines[0].type, 'header');
   assert.equal(lines[0].format, 'delaytop-recording');
   assert.equal(lines[0].version, 1);
@@ -106,7 +120,10 @@ test('a killed recorder loses at most the last second; the replay plays what is 
   await delay(2500);
   child.kill('SIGKILL');
   await new Promise((r) => child.on('exit', r));
-  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   const queries = lines.filter((l) => l.type === 'query');
   assert.ok(queries.length >= 5, `only ${queries.length} batches reached the file`);
   assert.equal(lines.at(-1).type === 'end', false, 'no end line: it was killed');
@@ -127,7 +144,14 @@ test('a killed recorder loses at most the last second; the replay plays what is 
 
 test('-w refuses a path through a directory symlink of another user (a planted /tmp/x -> /root)', async (t) => {
   if (process.getuid?.() !== 0) return t.skip('needs root to plant a symlink of another user');
-  const { lchownSync, mkdtempSync: mk, rmSync: rm, symlinkSync: ln, writeFileSync: wf, readFileSync: rf } = await import('node:fs');
+  const {
+    lchownSync,
+    mkdtempSync: mk,
+    rmSync: rm,
+    symlinkSync: ln,
+    writeFileSync: wf,
+    readFileSync: rf,
+  } = await import('node:fs');
   const { openRecordingFile } = await import('../../src/output/recorder.js');
   const base = mk(path.join(os.tmpdir(), 'dt-wdir-'));
   t.after(() => rm(base, { recursive: true, force: true }));

@@ -19,64 +19,80 @@ const ok = (cmd: string, args: string[]) => {
   return r.stdout;
 };
 
-test('install-privileged.sh: a group member gets CAP_NET_ADMIN through the copy of node, an outsider cannot run it', { timeout: 120_000 }, (t) => {
-  if (!needsRoot(t)) return;
-  for (const cmd of ['setcap', 'getcap', 'useradd', 'groupadd', 'runuser']) {
-    if (!has(cmd)) return t.skip(`${cmd} is not installed (setcap/getcap: libcap2-bin; the rest: passwd, util-linux)`);
-  }
-  const tag = `dt${process.pid % 100000}`;
-  const group = `${tag}grp`;
-  const member = `${tag}in`;
-  const outsider = `${tag}out`;
-  // /tmp is root's and sticky: the script accepts it as an ancestor of the prefix
-  const dir = mkdtempSync('/tmp/delaytop-priv-');
-  chmodSync(dir, 0o755); // (mkdtemp makes it 0700: the member could not reach the prefix)
-  const prefix = path.join(dir, 'opt');
-  t.after(() => {
-    for (const u of [member, outsider]) run('userdel', [u]);
-    run('groupdel', [group]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  ok('groupadd', [group]);
-  ok('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '-G', group, member]);
-  ok('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', outsider]);
+test(
+  'install-privileged.sh: a group member gets CAP_NET_ADMIN through the copy of node, an outsider cannot run it',
+  { timeout: 120_000 },
+  (t) => {
+    if (!needsRoot(t)) return;
+    for (const cmd of ['setcap', 'getcap', 'useradd', 'groupadd', 'runuser']) {
+      if (!has(cmd))
+        return t.skip(`${cmd} is not installed (setcap/getcap: libcap2-bin; the rest: passwd, util-linux)`);
+    }
+    const tag = `dt${process.pid % 100000}`;
+    const group = `${tag}grp`;
+    const member = `${tag}in`;
+    const outsider = `${tag}out`;
+    // /tmp is root's and sticky: the script accepts it as an ancestor of the prefix
+    const dir = mkdtempSync('/tmp/delaytop-priv-');
+    chmodSync(dir, 0o755); // (mkdtemp makes it 0700: the member could not reach the prefix)
+    const prefix = path.join(dir, 'opt');
+    t.after(() => {
+      for (const u of [member, outsider]) run('userdel', [u]);
+      run('groupdel', [group]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    ok('groupadd', [group]);
+    ok('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '-G', group, member]);
+    ok('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', outsider]);
 
-  const out = ok(SCRIPT, ['--group', group, '--prefix', prefix]);
-  assert.match(out, /members can run any JavaScript with CAP_NET_ADMIN/, 'the script states the trade-off');
-  const node = path.join(prefix, 'node');
-  const launcher = path.join(prefix, 'delaytop');
-  assert.match(ok('getcap', [node]), /cap_net_admin[=+]ep/);
-  const gid = Number(ok('getent', ['group', group]).split(':')[2]);
-  for (const f of [node, launcher]) {
-    const st = statSync(f);
-    assert.equal(st.mode & 0o7777, 0o750, `${f} is 0750`);
-    assert.equal(st.uid, 0, `${f} is root's`);
-    assert.equal(st.gid, gid, `${f} belongs to ${group}`);
-  }
+    const out = ok(SCRIPT, ['--group', group, '--prefix', prefix]);
+    assert.match(out, /members can run any JavaScript with CAP_NET_ADMIN/, 'the script states the trade-off');
+    const node = path.join(prefix, 'node');
+    const launcher = path.join(prefix, 'delaytop');
+    assert.match(ok('getcap', [node]), /cap_net_admin[=+]ep/);
+    const gid = Number(ok('getent', ['group', group]).split(':')[2]);
+    for (const f of [node, launcher]) {
+      const st = statSync(f);
+      assert.equal(st.mode & 0o7777, 0o750, `${f} is 0750`);
+      assert.equal(st.uid, 0, `${f} is root's`);
+      assert.equal(st.gid, gid, `${f} belongs to ${group}`);
+    }
 
-  // The member: netlink statistics (taskstats version 16, not the /proc fallback's 0) and no banner.
-  const r = run('runuser', ['-u', member, '--', launcher, '-b', '--json', '-p', '1', '-n', '1']);
-  assert.equal(r.status, 0, r.stderr);
-  assert.doesNotMatch(r.stderr, /No CAP_NET_ADMIN|from \/proc/, 'no unprivileged banner');
-  const sample = JSON.parse(r.stdout.trim().split('\n')[0]!);
-  assert.equal(sample.type, 'sample');
-  assert.ok(sample.version > 0, `a taskstats record from netlink: version ${sample.version}`);
-  assert.ok('ac_uid' in sample.stats, 'fields only netlink gives');
-  // really as the member, with the capability from the file
-  const caps = ok('runuser', ['-u', member, '--', node, '-e', 'process.stdout.write(require("fs").readFileSync("/proc/self/status","utf8"))']);
-  assert.doesNotMatch(caps, /^Uid:\s+0\s/m, 'not root');
-  assert.equal((BigInt('0x' + /^CapEff:\s+([0-9a-f]+)$/m.exec(caps)![1]) >> 12n) & 1n, 1n, 'CAP_NET_ADMIN (12) effective');
+    // The member: netlink statistics (taskstats version 16, not the /proc fallback's 0) and no banner.
+    const r = run('runuser', ['-u', member, '--', launcher, '-b', '--json', '-p', '1', '-n', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /No CAP_NET_ADMIN|from \/proc/, 'no unprivileged banner');
+    const sample = JSON.parse(r.stdout.trim().split('\n')[0]!);
+    assert.equal(sample.type, 'sample');
+    assert.ok(sample.version > 0, `a taskstats record from netlink: version ${sample.version}`);
+    assert.ok('ac_uid' in sample.stats, 'fields only netlink gives');
+    // really as the member, with the capability from the file
+    const caps = ok('runuser', [
+      '-u',
+      member,
+      '--',
+      node,
+      '-e',
+      'process.stdout.write(require("fs").readFileSync("/proc/self/status","utf8"))',
+    ]);
+    assert.doesNotMatch(caps, /^Uid:\s+0\s/m, 'not root');
+    assert.equal(
+      (BigInt('0x' + /^CapEff:\s+([0-9a-f]+)$/m.exec(caps)![1]) >> 12n) & 1n,
+      1n,
+      'CAP_NET_ADMIN (12) effective',
+    );
 
-  // The outsider: permission denied for both files, before any code runs.
-  for (const f of [launcher, node]) {
-    const o = run('runuser', ['-u', outsider, '--', f, '--version']);
-    assert.notEqual(o.status, 0, `${f} ran for ${outsider}`);
-    assert.match(o.stderr, /Permission denied/, o.stderr);
-  }
+    // The outsider: permission denied for both files, before any code runs.
+    for (const f of [launcher, node]) {
+      const o = run('runuser', ['-u', outsider, '--', f, '--version']);
+      assert.notEqual(o.status, 0, `${f} ran for ${outsider}`);
+      assert.match(o.stderr, /Permission denied/, o.stderr);
+    }
 
-  ok(SCRIPT, ['--uninstall', '--prefix', prefix]);
-  assert.throws(() => statSync(node), /ENOENT/);
-});
+    ok(SCRIPT, ['--uninstall', '--prefix', prefix]);
+    assert.throws(() => statSync(node), /ENOENT/);
+  },
+);
 
 test('install-privileged.sh refuses a prefix others can write to', (t) => {
   if (!needsRoot(t)) return;

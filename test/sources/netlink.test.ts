@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { NetlinkSource } from '../../src/sources/netlink.js';
 import { delay, exited, needsRoot, schedstat, spawnTracked, waitStopped } from '../helpers.js';
 
-const BUSY = 'let x=0; for(;;){ x++; if (x % 1e7 === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); }';
+const BUSY =
+  'let x=0; for(;;){ x++; if (x % 1e7 === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); }';
 
 test('a stopped process: pid query equals /proc/<pid>/schedstat exactly', async (t) => {
   if (!needsRoot(t)) return;
@@ -40,10 +41,17 @@ test('delaytop -b --json -p <stopped pid> -n 1 prints the kernel numbers', async
   child.kill('SIGSTOP');
   await waitStopped(child.pid!);
   try {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', '-b', '--json', '-p', String(child.pid), '-n', '1'], {
-      encoding: 'utf8',
-    });
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', '-b', '--json', '-p', String(child.pid), '-n', '1'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 1);
     const [o] = lines;
     assert.equal(o.type, 'sample');
@@ -73,12 +81,19 @@ test('a TGID query of a multi-threaded process sums all its threads', async (t) 
   try {
     const tids = readdirSync(`/proc/${child.pid}/task`).map(Number);
     assert.ok(tids.length >= 5, `expected >= 5 threads, saw ${tids.length}`);
-    let run = 0n, wait = 0n, slices = 0n;
+    let run = 0n,
+      wait = 0n,
+      slices = 0n;
     for (const tid of tids) {
       const [a, b, c] = schedstat(`/proc/${child.pid}/task/${tid}/schedstat`);
-      run += a; wait += b; slices += c;
+      run += a;
+      wait += b;
+      slices += c;
     }
-    const { results } = src.querySync([{ kind: 'tgid', id: child.pid! }, ...tids.map((id) => ({ kind: 'pid' as const, id }))]);
+    const { results } = src.querySync([
+      { kind: 'tgid', id: child.pid! },
+      ...tids.map((id) => ({ kind: 'pid' as const, id })),
+    ]);
     const tg = results[0]!;
     assert.equal(tg.status, 'ok');
     if (tg.status !== 'ok') return;
@@ -105,8 +120,14 @@ test('a reaped pid comes back "gone"', async (t) => {
   await exited(child);
   const src = new NetlinkSource();
   try {
-    const { results } = src.querySync([{ kind: 'pid', id: pid }, { kind: 'tgid', id: pid }]);
-    assert.deepEqual(results.map((r) => r.status), ['gone', 'gone']);
+    const { results } = src.querySync([
+      { kind: 'pid', id: pid },
+      { kind: 'tgid', id: pid },
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['gone', 'gone'],
+    );
   } finally {
     src.close();
   }

@@ -9,7 +9,13 @@ import { loadAddon } from '../../src/kernel/addon.js';
 import { decodeCgroupStats } from '../../src/kernel/cgroupstats.js';
 import { DecodeError } from '../../src/kernel/decode.js';
 import {
-  CgroupError, cgroupVersion, formatCgroup, formatPressureLine, parsePressure, readCgroup, readSystemPressure,
+  CgroupError,
+  cgroupVersion,
+  formatCgroup,
+  formatPressureLine,
+  parsePressure,
+  readCgroup,
+  readSystemPressure,
 } from '../../src/sources/pressure.js';
 import { delay, needsRoot, spawnTracked, waitStopped } from '../helpers.js';
 
@@ -38,36 +44,52 @@ test('system PSI tolerates a missing irq file, and says plainly when there is no
   const r = readSystemPressure(root)!;
   assert.deepEqual(r.missing, ['irq']);
   assert.equal(r.psi.io!.some!.avg10, 12.34);
-  assert.equal(formatPressureLine(r), 'PSI avg10: CPU some 1.50%  IO some 12.34% full 10.00%  MEMORY some 1.50% full 0.00%');
+  assert.equal(
+    formatPressureLine(r),
+    'PSI avg10: CPU some 1.50%  IO some 12.34% full 10.00%  MEMORY some 1.50% full 0.00%',
+  );
   writeFileSync(path.join(root, 'irq'), IRQ);
   assert.match(formatPressureLine(readSystemPressure(root)), /IRQ full 0\.31%$/);
   assert.equal(readSystemPressure(path.join(dir, 'none')), null);
   assert.match(formatPressureLine(null), /PSI n\/a/);
 });
 
-test('this machine\'s /proc/pressure reads (irq optional)', (t) => {
+test("this machine's /proc/pressure reads (irq optional)", (t) => {
   const r = readSystemPressure();
   if (!r) {
     t.skip('this kernel has no /proc/pressure (CONFIG_PSI off or psi=0)');
     return;
   }
   for (const res of ['cpu', 'io', 'memory'] as const) assert.ok(r.psi[res]?.some, res);
-  assert.ok(r.missing.every((m) => m === 'irq'), `missing ${r.missing}`);
+  assert.ok(
+    r.missing.every((m) => m === 'irq'),
+    `missing ${r.missing}`,
+  );
 });
 
 test('decodeCgroupStats: five u64 by length, exact above 2^53; short payloads refused', () => {
   const b = new Uint8Array(48).fill(0xee); // 8 bytes more than today's struct: a future field
   const dv = new DataView(b.buffer);
   [3n, 1n, 0n, 2n ** 60n + 1n, 7n].forEach((v, i) => dv.setBigUint64(i * 8, v, true));
-  assert.deepEqual(decodeCgroupStats(b), { nr_sleeping: 3, nr_running: 1, nr_stopped: 0, nr_uninterruptible: 2n ** 60n + 1n, nr_io_wait: 7 });
+  assert.deepEqual(decodeCgroupStats(b), {
+    nr_sleeping: 3,
+    nr_running: 1,
+    nr_stopped: 0,
+    nr_uninterruptible: 2n ** 60n + 1n,
+    nr_io_wait: 7,
+  });
   assert.throws(() => decodeCgroupStats(b.subarray(0, 39)), DecodeError);
 });
 
 function mountsOf(fstype: string): string[] {
-  return readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[2] === fstype).map((f) => f[1]!);
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f[2] === fstype)
+    .map((f) => f[1]!);
 }
 
-test('-C on cgroup v2: says cgroupstats are v1-only, and shows the cgroup\'s pressure files', async (t) => {
+test("-C on cgroup v2: says cgroupstats are v1-only, and shows the cgroup's pressure files", async (t) => {
   const [v2] = mountsOf('cgroup2');
   if (!v2) {
     t.skip('no cgroup2 filesystem is mounted here');
@@ -82,7 +104,10 @@ test('-C on cgroup v2: says cgroupstats are v1-only, and shows the cgroup\'s pre
   assert.ok(v.pressure.psi.cpu?.some, 'cpu.pressure read');
   assert.match(formatCgroup(v).join('\n'), /\(v2\): cgroup v2: .*\n {2}cpu\.pressure {2}some: avg10 [0-9.]+%/);
   // and the kernel agrees: CGROUPSTATS_CMD_GET on a v2 directory is EINVAL
-  assert.throws(() => loadAddon().cgroupStats(v2), (e: NodeJS.ErrnoException) => e.code === 'EINVAL');
+  assert.throws(
+    () => loadAddon().cgroupStats(v2),
+    (e: NodeJS.ErrnoException) => e.code === 'EINVAL',
+  );
   if (!needsRoot(t)) return;
   const child = path.join(v2, `delaytop-test-${process.pid}`);
   mkdirSync(child);
@@ -95,7 +120,7 @@ test('-C on cgroup v2: says cgroupstats are v1-only, and shows the cgroup\'s pre
   }
 });
 
-test('-C on cgroup v1: the kernel\'s cgroupstats count a stopped task', async (t) => {
+test("-C on cgroup v1: the kernel's cgroupstats count a stopped task", async (t) => {
   if (!needsRoot(t)) return; // creating a cgroup and moving a task into it
   const v1 = mountsOf('cgroup').find((m) => /\/(pids|freezer|cpu|systemd)$/.test(m)) ?? mountsOf('cgroup')[0];
   if (!v1) {
@@ -140,9 +165,18 @@ test('-C on cgroup v1: the kernel\'s cgroupstats count a stopped task', async (t
 });
 
 test('-C on something that is not a cgroup directory: a clear error', () => {
-  assert.throws(() => readCgroup(dir), (e: unknown) => e instanceof CgroupError && /not a cgroup directory \(filesystem magic 0x/.test(e.message));
-  assert.throws(() => readCgroup(path.join(dir, 'nope')), (e: unknown) => e instanceof CgroupError && /no such directory/.test(e.message));
+  assert.throws(
+    () => readCgroup(dir),
+    (e: unknown) => e instanceof CgroupError && /not a cgroup directory \(filesystem magic 0x/.test(e.message),
+  );
+  assert.throws(
+    () => readCgroup(path.join(dir, 'nope')),
+    (e: unknown) => e instanceof CgroupError && /no such directory/.test(e.message),
+  );
   const f = path.join(dir, 'file');
   writeFileSync(f, '');
-  assert.throws(() => readCgroup(f), (e: unknown) => e instanceof CgroupError && /not a directory/.test(e.message));
+  assert.throws(
+    () => readCgroup(f),
+    (e: unknown) => e instanceof CgroupError && /not a directory/.test(e.message),
+  );
 });

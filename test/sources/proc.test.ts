@@ -8,12 +8,21 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { computeDelays, NA_NO_NETLINK } from '../../src/model/delays.js';
 import { NetlinkSource } from '../../src/sources/netlink.js';
-import { parseStat, probeNetlink, ProcSource, procTaskstats, unprivilegedFor, USER_HZ, type ProcThread } from '../../src/sources/proc.js';
+import {
+  parseStat,
+  probeNetlink,
+  ProcSource,
+  procTaskstats,
+  unprivilegedFor,
+  USER_HZ,
+  type ProcThread,
+} from '../../src/sources/proc.js';
 import { delay, exited, needsRoot, schedstat, spawnTracked, waitStopped } from '../helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
-const BUSY = 'let x=0; for(;;){ x++; if (x % 1e7 === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); }';
+const BUSY =
+  'let x=0; for(;;){ x++; if (x % 1e7 === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); }';
 // Writes and fsyncs a file a few times (block-IO delay where the disk makes it wait), then burns CPU.
 const IO_THEN_BUSY = `const fs = require('fs'); const p = require('os').tmpdir() + '/delaytop-proc-' + process.pid;
   for (let i = 0; i < 20; i++) { fs.writeFileSync(p, Buffer.alloc(1 << 20, i)); const fd = fs.openSync(p, 'r+'); fs.fsyncSync(fd); fs.closeSync(fd); }
@@ -37,8 +46,18 @@ test('parseStat: a comm with spaces and parentheses, fields counted from the las
 
 test('procTaskstats: only /proc fields; the model shows the rest n/a and IO without average or rate', () => {
   const t: ProcThread = {
-    tid: 10, comm: 'x', ppid: 1, runNs: 2n ** 60n, waitNs: 5_000_000n, slices: 50n,
-    minflt: 1n, majflt: 0n, utimeTicks: 3n, stimeTicks: 1n, starttimeTicks: 100n, blkioTicks: 7n,
+    tid: 10,
+    comm: 'x',
+    ppid: 1,
+    runNs: 2n ** 60n,
+    waitNs: 5_000_000n,
+    slices: 50n,
+    minflt: 1n,
+    majflt: 0n,
+    utimeTicks: 3n,
+    stimeTicks: 1n,
+    starttimeTicks: 100n,
+    blkioTicks: 7n,
   };
   const ts = procTaskstats([t], 'pid', 10, 1_700_000_000, 1100n);
   assert.equal(ts.length, 0);
@@ -47,7 +66,15 @@ test('procTaskstats: only /proc fields; the model shows the rest n/a and IO with
   assert.equal(ts.raw.blkio_delay_total, 7 * (1e9 / USER_HZ));
   assert.equal(ts.raw.ac_etime, 10_000_000, '1000 ticks = 10 s in µs');
   assert.equal(ts.raw.ac_btime64, 1_700_000_001);
-  for (const absent of ['blkio_count', 'swapin_count', 'swapin_delay_total', 'irq_count', 'cpu_delay_max', 'read_bytes', 'nvcsw']) {
+  for (const absent of [
+    'blkio_count',
+    'swapin_count',
+    'swapin_delay_total',
+    'irq_count',
+    'cpu_delay_max',
+    'read_bytes',
+    'nvcsw',
+  ]) {
     assert.equal(absent in ts.raw, false, absent);
   }
   const d = computeDelays(undefined, { stats: ts, atNs: 0 });
@@ -60,7 +87,8 @@ test('procTaskstats: only /proc fields; the model shows the rest n/a and IO with
   assert.equal(byKey.IO!.avgDelayNs, null, 'no count: no average');
   assert.equal(byKey.IO!.eventsPerSec, null, 'no count: no rate');
   assert.equal(byKey.IO!.maxNs, null);
-  for (const k of ['SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ']) assert.equal(byKey[k]!.na, NA_NO_NETLINK, k);
+  for (const k of ['SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ'])
+    assert.equal(byKey[k]!.na, NA_NO_NETLINK, k);
   // Delay accounting off: IO from /proc is then meaningless, and says so.
   const off = computeDelays(undefined, { stats: ts, atNs: 0 }, { recording: 'off-now' });
   assert.match(off.categories.find((c) => c.key === 'IO')!.na!, /delay accounting is off/);
@@ -89,7 +117,7 @@ async function allThreadsStopped(pid: number): Promise<void> {
   throw new Error(`not every thread of ${pid} stopped`);
 }
 
-test('a stopped process: ProcSource CPU fields equal netlink\'s exactly, IO within one tick', async (t) => {
+test("a stopped process: ProcSource CPU fields equal netlink's exactly, IO within one tick", async (t) => {
   if (!needsRoot(t)) return;
   const code = `const { Worker } = require('node:worker_threads');
     for (let i = 0; i < 2; i++) new Worker(${JSON.stringify(BUSY)}, { eval: true }); ${IO_THEN_BUSY}`;
@@ -101,7 +129,11 @@ test('a stopped process: ProcSource CPU fields equal netlink\'s exactly, IO with
   const proc = new ProcSource();
   try {
     const tids = readdirSync(`/proc/${child.pid}/task`).map(Number);
-    const targets = [{ kind: 'pid' as const, id: child.pid! }, { kind: 'tgid' as const, id: child.pid! }, ...tids.map((id) => ({ kind: 'pid' as const, id }))];
+    const targets = [
+      { kind: 'pid' as const, id: child.pid! },
+      { kind: 'tgid' as const, id: child.pid! },
+      ...tids.map((id) => ({ kind: 'pid' as const, id })),
+    ];
     const a = proc.querySync(targets);
     const b = nl.querySync(targets);
     for (let i = 0; i < targets.length; i++) {
@@ -117,12 +149,17 @@ test('a stopped process: ProcSource CPU fields equal netlink\'s exactly, IO with
       // stat field 42 is nsec_to_clock_t of the same total: truncated to whole ticks.
       const ioProc = Number(p.stats.raw.blkio_delay_total);
       const ioNl = Number(n.stats.raw.blkio_delay_total);
-      assert.ok(ioProc <= ioNl && ioNl - ioProc < (1e9 / USER_HZ) * (targets[i]!.kind === 'tgid' ? tids.length : 1), `${what} IO ${ioProc} vs ${ioNl}`);
+      assert.ok(
+        ioProc <= ioNl && ioNl - ioProc < (1e9 / USER_HZ) * (targets[i]!.kind === 'tgid' ? tids.length : 1),
+        `${what} IO ${ioProc} vs ${ioNl}`,
+      );
       assert.equal('blkio_count' in p.stats.raw, false);
     }
     const [run, wait, slices] = schedstat(`/proc/${child.pid}/schedstat`);
     const first = a.results[0]!;
-    assert.ok(first.status === 'ok' && BigInt(first.stats.raw.cpu_delay_total as number) === wait && run > 0n && slices > 0n);
+    assert.ok(
+      first.status === 'ok' && BigInt(first.stats.raw.cpu_delay_total as number) === wait && run > 0n && slices > 0n,
+    );
     assert.equal(first.status === 'ok' && first.stats.raw.ac_comm, 'node');
   } finally {
     nl.close();
@@ -135,8 +172,15 @@ test('ProcSource: a reaped pid is "gone", a live one is listed', async () => {
   const pid = child.pid!;
   await exited(child);
   const src = new ProcSource();
-  const { results } = await src.query([{ kind: 'pid', id: pid }, { kind: 'tgid', id: pid }, { kind: 'pid', id: process.pid }]);
-  assert.deepEqual(results.map((r) => r.status), ['gone', 'gone', 'ok']);
+  const { results } = await src.query([
+    { kind: 'pid', id: pid },
+    { kind: 'tgid', id: pid },
+    { kind: 'pid', id: process.pid },
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['gone', 'gone', 'ok'],
+  );
   assert.ok(src.list('process').some((x) => x.id === process.pid));
   assert.ok(src.list('thread').filter((x) => x.tgid === process.pid).length >= 1);
 });
@@ -156,7 +200,10 @@ test('unprivileged advice names what is missing, why, and how to get it', () => 
 });
 
 function runAsNobody(args: string[]) {
-  return spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...args], { encoding: 'utf8', cwd: repo });
+  return spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...args], {
+    encoding: 'utf8',
+    cwd: repo,
+  });
 }
 
 test('as uid 65534: netlink says EPERM, and the batch path runs from /proc', async (t) => {
@@ -171,7 +218,14 @@ test('as uid 65534: netlink says EPERM, and the batch path runs from /proc', asy
   child.kill('SIGSTOP');
   await waitStopped(child.pid!);
   try {
-    const r = runAsNobody([process.execPath, '--import', 'tsx', path.join(here, 'fixtures/unprivileged-batch.ts'), 'pid', String(child.pid)]);
+    const r = runAsNobody([
+      process.execPath,
+      '--import',
+      'tsx',
+      path.join(here, 'fixtures/unprivileged-batch.ts'),
+      'pid',
+      String(child.pid),
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.uid, 65534);

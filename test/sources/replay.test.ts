@@ -58,7 +58,17 @@ class HandExits implements ExitSource {
 
 function counters(received: number, lost: number): CpuCounters[] {
   return [0, 1].map((cpu) => ({
-    cpu, received, seqGapLost: lost, kernelDrops: lost, enobufs: 0, truncated: 0, malformed: 0, queueDropped: 0, unsolicited: 0, decodeFailed: 0, lost,
+    cpu,
+    received,
+    seqGapLost: lost,
+    kernelDrops: lost,
+    enobufs: 0,
+    truncated: 0,
+    malformed: 0,
+    queueDropped: 0,
+    unsolicited: 0,
+    decodeFailed: 0,
+    lost,
   }));
 }
 
@@ -67,29 +77,72 @@ function fixtureStats(version = 16, tweak: Record<string, bigint | number> = {})
 }
 
 function fixtureExit(pid: number, withTgid: boolean): ExitRecord {
-  const stats = decodeTaskstats(buildStats(16, { ...distinctiveValues(), ac_pid: pid, ac_tgid: pid, ac_exitcode: 3 << 8, ac_flag: 0x20 }));
-  const tgidStats = withTgid ? decodeTaskstats(buildStats(0, distinctiveValues(), { layoutVersion: 16 }), { fallbackVersion: 16 }) : undefined;
-  return exitRecordFrom({ cpu: 1, seq: 40 + pid, receivedMs: 1_767_225_600_123, pid, tgid: withTgid ? pid : 0 }, stats, tgidStats);
+  const stats = decodeTaskstats(
+    buildStats(16, { ...distinctiveValues(), ac_pid: pid, ac_tgid: pid, ac_exitcode: 3 << 8, ac_flag: 0x20 }),
+  );
+  const tgidStats = withTgid
+    ? decodeTaskstats(buildStats(0, distinctiveValues(), { layoutVersion: 16 }), { fallbackVersion: 16 })
+    : undefined;
+  return exitRecordFrom(
+    { cpu: 1, seq: 40 + pid, receivedMs: 1_767_225_600_123, pid, tgid: withTgid ? pid : 0 },
+    stats,
+    tgidStats,
+  );
 }
 
 /** An exit record as the interface describes it, whatever class holds it (live records may decode lazily). */
 function plainExit(r: ExitRecord) {
-  const ts = (x: ExitRecord['stats'] | undefined) => x && { version: x.version, layoutVersion: x.layoutVersion, length: x.length, raw: { ...x.raw } };
+  const ts = (x: ExitRecord['stats'] | undefined) =>
+    x && { version: x.version, layoutVersion: x.layoutVersion, length: x.length, raw: { ...x.raw } };
   const { cpu, seq, receivedMs, pid, tgid, ppid, uid, gid, comm, exitCode, signal, coreDumped, processEnded } = r;
-  return { cpu, seq, receivedMs, pid, tgid, ppid, uid, gid, comm, exitCode, signal, coreDumped, processEnded, stats: ts(r.stats), tgidStats: ts(r.tgidStats) };
+  return {
+    cpu,
+    seq,
+    receivedMs,
+    pid,
+    tgid,
+    ppid,
+    uid,
+    gid,
+    comm,
+    exitCode,
+    signal,
+    coreDumped,
+    processEnded,
+    stats: ts(r.stats),
+    tgidStats: ts(r.tgidStats),
+  };
 }
 
 const A: Target = { kind: 'pid', id: 11 };
 const B: Target = { kind: 'tgid', id: 22 };
 
 /** A recording made through the real Recorder from scripted sources: 3 query batches, 2 exit batches. */
-async function scriptedRecording(file: string, gapsMs = [0, 0, 0]): Promise<{ batches: QueryBatch[]; exits: ExitBatch[] }> {
+async function scriptedRecording(
+  file: string,
+  gapsMs = [0, 0, 0],
+): Promise<{ batches: QueryBatch[]; exits: ExitBatch[] }> {
   // Opened first: STATS bytes are kept for records decoded while a recording is open.
   const rec = new Recorder(file, facts());
   const batches: QueryBatch[] = [
-    { atNs: 1e9, results: [{ target: A, status: 'ok', stats: fixtureStats(16, { ac_tgid: 22 }) }, { target: B, status: 'ok', stats: fixtureStats(16, { cpu_count: 7 }) }] },
-    { atNs: 2e9, results: [{ target: A, status: 'ok', stats: fixtureStats(14) }, { target: B, status: 'gone' }] },
-    { atNs: 3e9, results: [{ target: A, status: 'error', code: 'EIO', message: 'taskstats query of pid 11 failed: EIO' }] },
+    {
+      atNs: 1e9,
+      results: [
+        { target: A, status: 'ok', stats: fixtureStats(16, { ac_tgid: 22 }) },
+        { target: B, status: 'ok', stats: fixtureStats(16, { cpu_count: 7 }) },
+      ],
+    },
+    {
+      atNs: 2e9,
+      results: [
+        { target: A, status: 'ok', stats: fixtureStats(14) },
+        { target: B, status: 'gone' },
+      ],
+    },
+    {
+      atNs: 3e9,
+      results: [{ target: A, status: 'error', code: 'EIO', message: 'taskstats query of pid 11 failed: EIO' }],
+    },
   ];
   const exits: ExitBatch[] = [
     { records: [fixtureExit(31, false), fixtureExit(32, true)], counters: counters(2, 0) },
@@ -114,7 +167,10 @@ async function scriptedRecording(file: string, gapsMs = [0, 0, 0]): Promise<{ ba
   return { batches, exits };
 }
 
-async function playAll(r: ReplaySource, targets: () => Target[]): Promise<{ batches: QueryBatch[]; exits: ExitBatch[]; end: unknown }> {
+async function playAll(
+  r: ReplaySource,
+  targets: () => Target[],
+): Promise<{ batches: QueryBatch[]; exits: ExitBatch[]; end: unknown }> {
   const exits: ExitBatch[] = [];
   r.exits().start((b) => exits.push(b));
   const batches: QueryBatch[] = [];
@@ -144,7 +200,10 @@ test('round trip of scripted batches: same decoded values, exits, counters; list
     assert.equal(got.batches[i]!.atNs, batches[i]!.atNs);
     assert.deepEqual(got.batches[i]!.results, batches[i]!.results);
   }
-  assert.deepEqual(got.exits.slice(0, 2).map((b) => b.records.map(plainExit)), exits.map((b) => b.records.map(plainExit)));
+  assert.deepEqual(
+    got.exits.slice(0, 2).map((b) => b.records.map(plainExit)),
+    exits.map((b) => b.records.map(plainExit)),
+  );
   assert.deepEqual(got.exits[1]!.counters, exits[1]!.counters);
   // the final close() batch had no records but new counters: recorded and played too
   assert.equal(got.exits.length, 3);
@@ -156,9 +215,14 @@ test('round trip of scripted batches: same decoded values, exits, counters; list
   const q1 = JSON.parse(readFileSync(file, 'utf8').split('\n')[1]!);
   assert.equal(q1.type, 'query');
   assert.equal(typeof q1.results[0].stats, 'string');
-  assert.deepEqual(new Uint8Array(Buffer.from(q1.results[0].stats, 'base64')), buildStats(16, { ...distinctiveValues(), ac_tgid: 22 }));
+  assert.deepEqual(
+    new Uint8Array(Buffer.from(q1.results[0].stats, 'base64')),
+    buildStats(16, { ...distinctiveValues(), ac_tgid: 22 }),
+  );
   // loss lines are written whenever a CPU's lost count grows
-  const loss = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"type":"loss"'));
+  const loss = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"type":"loss"'));
   assert.equal(loss.length, 2, 'one per CPU when lost grew 0 -> 4; none when it went back to 1');
 });
 
@@ -169,7 +233,14 @@ test('query() answers the asked targets in order; one the recording lacks is gon
   const C: Target = { kind: 'pid', id: 99 };
   const asked = [B, C, A];
   const b = await r.query(asked);
-  assert.deepEqual(b.results.map((x) => [x.target, x.status]), [[B, 'ok'], [C, 'gone'], [A, 'ok']]);
+  assert.deepEqual(
+    b.results.map((x) => [x.target, x.status]),
+    [
+      [B, 'ok'],
+      [C, 'gone'],
+      [A, 'ok'],
+    ],
+  );
   assert.equal(b.results[0]!.target, B, 'the asked target object itself');
   r.close();
 });
@@ -203,7 +274,9 @@ test('queriesDone resolves once the last batch was handed out; a batch consumer 
   await scriptedRecording(file);
   const r = new ReplaySource(file, { speed: Infinity });
   let done = false;
-  void r.queriesDone.then(() => { done = true; });
+  void r.queriesDone.then(() => {
+    done = true;
+  });
   await r.query([A]);
   await r.query([A]);
   await delay(0);
@@ -220,7 +293,10 @@ test('exitsOnly: the exit feed plays without a query consumer', async () => {
   const got: ExitBatch[] = [];
   r.exits().start((b) => got.push(b));
   await r.finished;
-  assert.deepEqual(got.slice(0, 2).map((b) => b.records.map(plainExit)), exits.map((b) => b.records.map(plainExit)));
+  assert.deepEqual(
+    got.slice(0, 2).map((b) => b.records.map(plainExit)),
+    exits.map((b) => b.records.map(plainExit)),
+  );
 });
 
 test('a /proc recording round-trips: exact integers, only the /proc fields', async () => {
@@ -228,7 +304,11 @@ test('a /proc recording round-trips: exact integers, only the /proc fields', asy
   const proc = new ProcSource();
   const rec = new Recorder(file, facts({ statsSource: 'proc', exitCpus: null }));
   const src = rec.wrapStats(proc);
-  const targets: Target[] = [{ kind: 'pid', id: process.pid }, { kind: 'tgid', id: process.pid }, { kind: 'tgid', id: 1 }];
+  const targets: Target[] = [
+    { kind: 'pid', id: process.pid },
+    { kind: 'tgid', id: process.pid },
+    { kind: 'tgid', id: 1 },
+  ];
   const live = [await src.query(targets), await src.query(targets)];
   rec.close();
   const r = new ReplaySource(file, { speed: Infinity });
@@ -250,13 +330,28 @@ test('live kernel: record query batches and exits, replay them: identical decode
   });
   const rec = new Recorder(file, facts({ exitCpus: cpus }));
   const nl = new NetlinkSource();
-  const listener = new NetlinkExitSource({ cpus, possible: readCpulist('possible'), rcvbufBytes: 4 << 20, pin: false, batchMs: 20, maxQueueBytes: 16 << 20 });
+  const listener = new NetlinkExitSource({
+    cpus,
+    possible: readCpulist('possible'),
+    rcvbufBytes: 4 << 20,
+    pin: false,
+    batchMs: 20,
+    maxQueueBytes: 16 << 20,
+  });
   const src = rec.wrapStats(nl);
   const ex = rec.wrapExits(listener);
   const liveExits: ExitBatch[] = [];
   ex.start((b) => liveExits.push(b));
-  const mt = spawnTracked(process.execPath, ['-e', `const { Worker } = require('node:worker_threads'); new Worker('setTimeout(()=>{}, 100)', { eval: true }); setTimeout(() => process.exit(5), 300);`]);
-  const targets: Target[] = [{ kind: 'pid', id: process.pid }, { kind: 'tgid', id: process.pid }, { kind: 'tgid', id: mt.pid! }, { kind: 'pid', id: 1 }];
+  const mt = spawnTracked(process.execPath, [
+    '-e',
+    `const { Worker } = require('node:worker_threads'); new Worker('setTimeout(()=>{}, 100)', { eval: true }); setTimeout(() => process.exit(5), 300);`,
+  ]);
+  const targets: Target[] = [
+    { kind: 'pid', id: process.pid },
+    { kind: 'tgid', id: process.pid },
+    { kind: 'tgid', id: mt.pid! },
+    { kind: 'pid', id: 1 },
+  ];
   const live: QueryBatch[] = [];
   try {
     for (let i = 0; i < 3; i++) {
@@ -273,13 +368,17 @@ test('live kernel: record query batches and exits, replay them: identical decode
   }
   const liveRecords = liveExits.flatMap((b) => b.records);
   assert.ok(liveRecords.length >= 9, `saw ${liveRecords.length} exits`);
-  assert.ok(liveRecords.some((x) => x.tgid === mt.pid && x.tgidStats), 'the multi-threaded child sent a TGID record');
+  assert.ok(
+    liveRecords.some((x) => x.tgid === mt.pid && x.tgidStats),
+    'the multi-threaded child sent a TGID record',
+  );
 
   const r = new ReplaySource(file, { speed: Infinity });
   const got = await playAll(r, () => targets);
   assert.ok(got.end instanceof ReplayEnded);
   assert.equal(got.batches.length, 3);
-  for (let i = 0; i < 3; i++) assert.deepEqual({ ...got.batches[i], wallMs: undefined }, { ...live[i], wallMs: undefined });
+  for (let i = 0; i < 3; i++)
+    assert.deepEqual({ ...got.batches[i], wallMs: undefined }, { ...live[i], wallMs: undefined });
   assert.deepEqual(got.exits.flatMap((b) => b.records).map(plainExit), liveRecords.map(plainExit));
   const lastLive = liveExits.at(-1)!.counters;
   assert.deepEqual(got.exits.at(-1)!.counters, lastLive);
@@ -375,7 +474,11 @@ test('a damaged line in the middle (garbage, bad base64, short STATS): prefix pl
   const variants: Array<[string, string, RegExp]> = [
     ['garbage', '\u0001\u0002binary\u0000junk', /binary/],
     ['base64', lines[q2]!.replace(/"stats":"[^"]+"/, '"stats":"@@@@"'), /result 1: STATS bytes are not base64/],
-    ['short', lines[q2]!.replace(/"stats":"[^"]+"/, `"stats":"${Buffer.from([16, 0, 1, 2]).toString('base64')}"`), /result 1: STATS attribute of 4 bytes/],
+    [
+      'short',
+      lines[q2]!.replace(/"stats":"[^"]+"/, `"stats":"${Buffer.from([16, 0, 1, 2]).toString('base64')}"`),
+      /result 1: STATS attribute of 4 bytes/,
+    ],
     ['type', '{"type":"bogus","t":5}', /unknown record type "bogus"/],
   ];
   for (const [name, bad, re] of variants) {
@@ -395,14 +498,35 @@ test('unreadable for a non-root user: permission denied, naming the file', async
   await scriptedRecording(file);
   chmodSync(dir, 0o755);
   chmodSync(file, 0o600);
-  const check = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', path.join(repo, 'node_modules/tsx/package.json')]);
+  const check = spawnSync('setpriv', [
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    'test',
+    '-r',
+    path.join(repo, 'node_modules/tsx/package.json'),
+  ]);
   if (check.status !== 0) {
     t.skip('uid 65534 cannot read the checkout');
     return;
   }
   const script = `import { ReplaySource } from ${JSON.stringify(path.join(repo, 'src/sources/replay.ts'))};
     try { new ReplaySource(${JSON.stringify(file)}); console.log('accepted'); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, advice: e.advice })); }`;
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: repo });
+  const r = spawnSync(
+    'setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      script,
+    ],
+    { encoding: 'utf8', cwd: repo },
+  );
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.name, 'ReplayError');
@@ -428,8 +552,13 @@ test('a replay into batch JSON output: every recorded batch printed with its rec
   const r = new ReplaySource(file, { speed: Infinity });
   const lines: string[] = [];
   const code = await runBatch(r, {
-    targets: r.recordedTargets(), intervalSec: 0, iterations: Infinity, json: true,
-    delayacct: () => r.delayacct(), write: (s) => lines.push(...s.split('\n')), warn: (s) => assert.fail(s),
+    targets: r.recordedTargets(),
+    intervalSec: 0,
+    iterations: Infinity,
+    json: true,
+    delayacct: () => r.delayacct(),
+    write: (s) => lines.push(...s.split('\n')),
+    warn: (s) => assert.fail(s),
     interrupted: r.queriesDone,
   });
   assert.equal(code, 0);
@@ -438,7 +567,10 @@ test('a replay into batch JSON output: every recorded batch printed with its rec
   assert.equal(objs.length, 3);
   objs.forEach((o, i) => {
     assert.equal(o.id, process.pid);
-    assert.ok(Math.abs(Date.parse(o.time) - wall[i]!) < 25, `batch ${i}: ${o.time} vs ${new Date(wall[i]!).toISOString()}`);
+    assert.ok(
+      Math.abs(Date.parse(o.time) - wall[i]!) < 25,
+      `batch ${i}: ${o.time} vs ${new Date(wall[i]!).toISOString()}`,
+    );
   });
   assert.equal(objs[0].lifetime, true);
   assert.equal(objs[1].lifetime, false);

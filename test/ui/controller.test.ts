@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Target } from '../../src/sources/types.js';
 import { DashboardController } from '../../src/ui/controller.js';
-import { counters, exitRecord, FakeExitSource, FakeStatsSource, fakeOptions, sampleTasks } from '../fakes/dashboard-sources.js';
+import {
+  counters,
+  exitRecord,
+  FakeExitSource,
+  FakeStatsSource,
+  fakeOptions,
+  sampleTasks,
+} from '../fakes/dashboard-sources.js';
 
 const pidsAsked = (q: readonly Target[]) => q.filter((t) => t.kind === 'pid').map((t) => t.id);
 
@@ -16,7 +23,14 @@ test('with a lossless exit feed, a refresh asks only new, exited or every proces
   c.start(); // refresh 0 starts at once
   await c.refresh(); // and refresh 1 follows it
   assert.deepEqual(stats.queries.map(pidsAsked), [[100, 200, 300], []]);
-  assert.deepEqual(c.getSnapshot().rows.map((r) => [r.id, r.comm, r.lifetime]), [[100, 'alpha', false], [200, 'bravo', false], [300, 'charlie', false]]);
+  assert.deepEqual(
+    c.getSnapshot().rows.map((r) => [r.id, r.comm, r.lifetime]),
+    [
+      [100, 'alpha', false],
+      [200, 'bravo', false],
+      [300, 'charlie', false],
+    ],
+  );
 
   exits.emit({ records: [exitRecord({ pid: 300, comm: 'charlie' })], counters: [counters(0, 1), counters(1, 0)] });
   await c.refresh();
@@ -52,7 +66,10 @@ test('without keepIdentities (no feed, a recording, a replay) every refresh asks
   const c = new DashboardController(fakeOptions(stats, new FakeExitSource()));
   c.start();
   await c.refresh();
-  assert.deepEqual(stats.queries.map(pidsAsked), [[100, 200, 300], [100, 200, 300]]);
+  assert.deepEqual(stats.queries.map(pidsAsked), [
+    [100, 200, 300],
+    [100, 200, 300],
+  ]);
   c.stop();
 });
 
@@ -66,7 +83,14 @@ async function publishes(c: DashboardController, exits: FakeExitSource, ms: numb
     atMs = s.atMs;
   });
   let pid = 1000;
-  const timer = setInterval(() => exits.emit({ records: [exitRecord({ pid: pid++, comm: 'short' })], counters: [counters(0, pid - 1000), counters(1, 0)] }), 50);
+  const timer = setInterval(
+    () =>
+      exits.emit({
+        records: [exitRecord({ pid: pid++, comm: 'short' })],
+        counters: [counters(0, pid - 1000), counters(1, 0)],
+      }),
+    50,
+  );
   await new Promise((r) => setTimeout(r, ms));
   clearInterval(timer);
   off();
@@ -76,18 +100,26 @@ async function publishes(c: DashboardController, exits: FakeExitSource, ms: numb
 test('exits between refreshes ride on the next refresh when it comes before the feed would publish', async () => {
   const exits = new FakeExitSource();
   // the feed would publish 0.9 s after a refresh, the next refresh comes at 1 s
-  const c = new DashboardController(fakeOptions(new FakeStatsSource(sampleTasks()), exits, { intervalSec: 1 }), { feedPublishMs: 900 });
+  const c = new DashboardController(fakeOptions(new FakeStatsSource(sampleTasks()), exits, { intervalSec: 1 }), {
+    feedPublishMs: 900,
+  });
   c.start();
   const seen = await publishes(c, exits, 2300);
   c.stop();
   assert.ok(seen.filter((x) => x === 'refresh').length >= 2, `refreshes went on: ${seen}`);
-  assert.deepEqual(seen.filter((x) => x === 'feed'), [], 'no frame for exits alone');
+  assert.deepEqual(
+    seen.filter((x) => x === 'feed'),
+    [],
+    'no frame for exits alone',
+  );
   assert.ok(c.getSnapshot().feed!.pushedTotal > 20, 'and the feed has them');
 });
 
 test('with a refresh further away than the feed rate, exits publish on their own', async () => {
   const exits = new FakeExitSource();
-  const c = new DashboardController(fakeOptions(new FakeStatsSource(sampleTasks()), exits, { intervalSec: 60 }), { feedPublishMs: 200 });
+  const c = new DashboardController(fakeOptions(new FakeStatsSource(sampleTasks()), exits, { intervalSec: 60 }), {
+    feedPublishMs: 200,
+  });
   c.start();
   await c.refresh();
   const seen = await publishes(c, exits, 700);
@@ -111,9 +143,20 @@ test("a process's interval is bounded by its live threads' lives plus those the 
     c.stop();
     return c.getSnapshot().rows.find((r) => r.id === 200)!.suspect?.IO ?? null;
   };
-  assert.match((await run(() => {})) ?? '', /IO waits of 5000 s ended in this interval, more than its threads have lived \(2\d\d\d s\)/);
+  assert.match(
+    (await run(() => {})) ?? '',
+    /IO waits of 5000 s ended in this interval, more than its threads have lived \(2\d\d\d s\)/,
+  );
   // a thread of bravo that lived 4000 s ended in the interval (the feed hands it over before the figures are judged)
-  assert.equal(await run((e) => e.queue({ records: [exitRecord({ pid: 202, tgid: 200, comm: 'bravo', processEnded: false, lifeUs: 4000e6 })], counters: [counters(0, 1), counters(1, 0)] })), null);
+  assert.equal(
+    await run((e) =>
+      e.queue({
+        records: [exitRecord({ pid: 202, tgid: 200, comm: 'bravo', processEnded: false, lifeUs: 4000e6 })],
+        counters: [counters(0, 1), counters(1, 0)],
+      }),
+    ),
+    null,
+  );
   // the feed lost an exit in the interval: what ended is not known, so nothing is claimed
   assert.equal(await run((e) => e.queue({ records: [], counters: [counters(0, 0, 1), counters(1, 0)] })), null);
 });

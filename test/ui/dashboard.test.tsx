@@ -10,7 +10,15 @@ import { DashboardController } from '../../src/ui/controller.js';
 import { Dashboard } from '../../src/ui/dashboard.js';
 import { KEYMAP, keyLabel } from '../../src/ui/keymap.js';
 import type { DashboardOptions } from '../../src/ui/options.js';
-import { counters, exitRecord, FakeExitSource, fakeOptions, FakeStatsSource, S, sampleTasks } from '../fakes/dashboard-sources.js';
+import {
+  counters,
+  exitRecord,
+  FakeExitSource,
+  fakeOptions,
+  FakeStatsSource,
+  S,
+  sampleTasks,
+} from '../fakes/dashboard-sources.js';
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 const ANSI = /\x1b\[[0-9;]*m/g;
@@ -19,7 +27,16 @@ const lines = (frame: string | undefined) => (frame ?? '').split('\n');
 /** The line the highlight (inverse video) is on, as text. */
 const highlighted = (frame: string | undefined) => plain(lines(frame).find((l) => l.includes('\x1b[7m')) ?? '');
 
-const KEY = { down: '\x1b[B', up: '\x1b[A', pageDown: '\x1b[6~', end: '\x1b[F', home: '\x1b[H', enter: '\r', tab: '\t', esc: '\x1b' };
+const KEY = {
+  down: '\x1b[B',
+  up: '\x1b[A',
+  pageDown: '\x1b[6~',
+  end: '\x1b[F',
+  home: '\x1b[H',
+  enter: '\r',
+  tab: '\t',
+  esc: '\x1b',
+};
 
 async function setup(t: TestContext, over: Partial<DashboardOptions> = {}) {
   const stats = new FakeStatsSource(sampleTasks());
@@ -79,7 +96,8 @@ test('Enter pins the highlighted process: the watch pane shows its delay table, 
   await d.press(KEY.enter);
   let f = plain(d.frame());
   assert.match(f, /tgid 200 bravo/);
-  for (const row of ['CPU', 'IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ']) assert.match(f, new RegExp(`│${row} `), row);
+  for (const row of ['CPU', 'IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ'])
+    assert.match(f, new RegExp(`│${row} `), row);
   assert.match(f, /delay% +avg +count +max\* +total/);
   assert.match(f, /last interval +since start/);
   assert.match(f, /IO +n\/a +n\/a/, 'IO could not be recorded for this task');
@@ -100,7 +118,10 @@ test('a pinned task that exits stays, marked exited with its status from the exi
   const d = await setup(t, { pinned: [{ kind: 'pid', id: 100 }] });
   assert.match(plain(d.frame()), /pid 100 alpha · running · one thread/);
   d.stats.tasks.delete(100);
-  d.exits.emit({ records: [exitRecord({ pid: 100, comm: 'alpha', exitCode: 3, cpu: 1 })], counters: [counters(0, 0), counters(1, 1)] });
+  d.exits.emit({
+    records: [exitRecord({ pid: 100, comm: 'alpha', exitCode: 3, cpu: 1 })],
+    counters: [counters(0, 0), counters(1, 1)],
+  });
   await d.controller.refresh();
   await tick();
   const f = plain(d.frame());
@@ -114,7 +135,10 @@ test('the exit feed lists exits newest first with per-CPU rates; a loss shows in
   assert.match(f, /lost 0/);
   assert.ok(!d.frame().includes('\x1b[41m'), 'no red while nothing is lost');
   d.exits.emit({
-    records: [exitRecord({ pid: 901, comm: 'first', cpu: 0 }), exitRecord({ pid: 902, comm: 'second', cpu: 1, signal: 9 })],
+    records: [
+      exitRecord({ pid: 901, comm: 'first', cpu: 0 }),
+      exitRecord({ pid: 902, comm: 'second', cpu: 1, signal: 9 }),
+    ],
     counters: [counters(0, 1), counters(1, 1, 7)],
   });
   await d.controller.refresh();
@@ -127,7 +151,10 @@ test('the exit feed lists exits newest first with per-CPU rates; a loss shows in
   assert.match(f, /cpu1 .* lost 7/, 'per CPU');
   assert.match(f, /cpu0 .* lost 0/);
   const red = lines(d.frame()).filter((l) => l.includes('\x1b[41m'));
-  assert.ok(red.some((l) => plain(l).includes('lost 7')), 'the loss counter turns red');
+  assert.ok(
+    red.some((l) => plain(l).includes('lost 7')),
+    'the loss counter turns red',
+  );
   // p pauses: new exits do not move the view
   await d.press('p');
   d.exits.emit({ records: [exitRecord({ pid: 903, comm: 'third' })], counters: [counters(0, 2), counters(1, 1, 7)] });
@@ -189,7 +216,10 @@ test('? shows help listing every key of the keymap', async (t) => {
 class FakeTty extends EventEmitter {
   isTTY = true;
   frames: string[] = [];
-  constructor(public columns: number, public rows: number) {
+  constructor(
+    public columns: number,
+    public rows: number,
+  ) {
     super();
   }
   write = (s: string) => {
@@ -204,7 +234,10 @@ class FakeTty extends EventEmitter {
 test('a resize reflows the panes to the new size, never taller than rows - 1', async (t) => {
   const stats = new FakeStatsSource(sampleTasks());
   // the live PSI line is a header line the layout must count (a frame one line too tall scrolls the title off)
-  const controller = new DashboardController(fakeOptions(stats, new FakeExitSource(), { pressure: () => 'PSI avg10: CPU some 1.00%' }), { feedPublishMs: 0 });
+  const controller = new DashboardController(
+    fakeOptions(stats, new FakeExitSource(), { pressure: () => 'PSI avg10: CPU some 1.00%' }),
+    { feedPublishMs: 0 },
+  );
   await controller.refresh();
   const tty = new FakeTty(120, 40);
   const app = inkRender(<Dashboard controller={controller} interactive={false} onQuit={() => {}} />, {
@@ -241,7 +274,7 @@ test('a resize reflows the panes to the new size, never taller than rows - 1', a
   tty.rows = 12;
   tty.emit('resize');
   await tick();
-  assert.match(plain(tty.lastFrame).replace(/\s+/g, " "), /needs a terminal of at least 60x16 \(this one is 50x12\)/);
+  assert.match(plain(tty.lastFrame).replace(/\s+/g, ' '), /needs a terminal of at least 60x16 \(this one is 50x12\)/);
   assert.ok(lines(tty.lastFrame).length <= 11);
 });
 
@@ -309,21 +342,31 @@ test('each refresh queries every task in one batch', async (t) => {
   await d.controller.refresh();
   assert.equal(d.stats.queries.length, before + 1, 'one query per refresh');
   const keys = d.stats.queries.at(-1)!.map((x) => `${x.kind}:${x.id}`);
-  for (const k of ['pid:100', 'tgid:100', 'pid:200', 'tgid:200', 'pid:300', 'tgid:300', 'pid:201']) assert.ok(keys.includes(k), k);
+  for (const k of ['pid:100', 'tgid:100', 'pid:200', 'tgid:200', 'pid:300', 'tgid:300', 'pid:201'])
+    assert.ok(keys.includes(k), k);
   assert.equal(new Set(keys).size, keys.length, 'no target twice');
 });
 
 test('the PSI line in the header is read again at every refresh', async (t) => {
   let reads = 0;
-  const d = await setup(t, { pressure: () => `PSI avg10: CPU some ${(++reads).toFixed(2)}%  IO some 0.00% full 0.00%` });
-  const psiLine = () => plain(d.frame()).split('\n').find((l) => l.startsWith('PSI avg10:'));
+  const d = await setup(t, {
+    pressure: () => `PSI avg10: CPU some ${(++reads).toFixed(2)}%  IO some 0.00% full 0.00%`,
+  });
+  const psiLine = () =>
+    plain(d.frame())
+      .split('\n')
+      .find((l) => l.startsWith('PSI avg10:'));
   const before = psiLine();
   assert.ok(before, `the header shows a PSI line:\n${plain(d.frame())}`);
   await d.controller.refresh();
   await tick();
   const after = psiLine();
   assert.notEqual(after, before, 'a refresh brings the new figures');
-  assert.equal(after, `PSI avg10: CPU some ${reads.toFixed(2)}% IO some 0.00% full 0.00%`, 'the latest reading (banner wrapping folds spaces)');
+  assert.equal(
+    after,
+    `PSI avg10: CPU some ${reads.toFixed(2)}% IO some 0.00% full 0.00%`,
+    'the latest reading (banner wrapping folds spaces)',
+  );
 });
 
 test('an impossible figure: marked ! in its row, never on top of its sort, its reason in Watch, counted in the header', async (t) => {

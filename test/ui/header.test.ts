@@ -8,7 +8,10 @@ test('banners: each keeps its first line; the unprivileged reason and remedy sur
   for (const width of [118, 78]) {
     const lines = bannerLines(banners, width);
     assert.equal(lines.length, 3);
-    assert.ok(lines.every((l) => l.length <= width), `fits ${width}`);
+    assert.ok(
+      lines.every((l) => l.length <= width),
+      `fits ${width}`,
+    );
     assert.match(lines[0]!, /CAP_NET_ADMIN/);
     assert.match(lines[0]!, /sudo/);
     assert.match(lines.join(' '), width > 100 ? /missing: SWAP, RECLAIM/ : /missing:/);

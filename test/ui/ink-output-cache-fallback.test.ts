@@ -19,13 +19,47 @@ const inkGet = InkOutput.prototype.get;
 const stubs: [string, string, RegExp][] = [
   ['a missing file', 'file:///nonexistent/ink/build/output.js', /did not load/],
   ['no default class', js('export const Output = 1;'), /no default Output class/],
-  ['get() with an argument', js(`export default class { write(x, y, t, o) {} clip(c) {} unclip() {} get(full) { return { output: '', height: 0 }; } }`), /get is not a method of 0/],
-  ['no write()', js(`export default class { clip(c) {} unclip() {} get() { return { output: '', height: 0 }; } }`), /write is not a method of 4/],
-  ['caches renamed', js(`import O from ${JSON.stringify(real)}; export default class extends O { constructor(o) { super(o); this.caches = { charCache: new Map() }; } }`), /styledChars is not a Map/],
-  ['caches without getStringWidth', js(`import O from ${JSON.stringify(real)}; export default class extends O { constructor(o) { super(o); this.caches.getStringWidth = undefined; } }`), /lacks getStyledChars/],
+  [
+    'get() with an argument',
+    js(
+      `export default class { write(x, y, t, o) {} clip(c) {} unclip() {} get(full) { return { output: '', height: 0 }; } }`,
+    ),
+    /get is not a method of 0/,
+  ],
+  [
+    'no write()',
+    js(`export default class { clip(c) {} unclip() {} get() { return { output: '', height: 0 }; } }`),
+    /write is not a method of 4/,
+  ],
+  [
+    'caches renamed',
+    js(
+      `import O from ${JSON.stringify(real)}; export default class extends O { constructor(o) { super(o); this.caches = { charCache: new Map() }; } }`,
+    ),
+    /styledChars is not a Map/,
+  ],
+  [
+    'caches without getStringWidth',
+    js(
+      `import O from ${JSON.stringify(real)}; export default class extends O { constructor(o) { super(o); this.caches.getStringWidth = undefined; } }`,
+    ),
+    /lacks getStyledChars/,
+  ],
   // right shape, but Ink draws something else now (here: every frame a line taller)
-  ['another picture', js(`import O from ${JSON.stringify(real)}; export default class extends O { get() { const f = super.get(); return { output: f.output + '\\n', height: f.height + 1 }; } }`), /probe frame differs/],
-  ['a probe that throws', js(`import O from ${JSON.stringify(real)}; export default class extends O { write(x, y, t, o) { throw new Error('new signature'); } }`), /probe frame failed: new signature/],
+  [
+    'another picture',
+    js(
+      `import O from ${JSON.stringify(real)}; export default class extends O { get() { const f = super.get(); return { output: f.output + '\\n', height: f.height + 1 }; } }`,
+    ),
+    /probe frame differs/,
+  ],
+  [
+    'a probe that throws',
+    js(
+      `import O from ${JSON.stringify(real)}; export default class extends O { write(x, y, t, o) { throw new Error('new signature'); } }`,
+    ),
+    /probe frame failed: new signature/,
+  ],
 ];
 
 for (const [what, url, reason] of stubs) {
@@ -76,7 +110,9 @@ async function frames(inkOutputModule: string): Promise<{ frames: string[]; verb
   });
   assert.equal(await runDashboard(opts, { durationMs: 400, inkOutputModule }), 0);
   // every frame is written as BEGIN_FRAME HOME frame END_FRAME
-  const drawn = [...terminal.written.matchAll(/\x1b\[\?2026h\x1b\[H([\s\S]*?)\x1b\[\?2026l/g)].map((m) => m[1]!.replace(/refreshed \S+ in \d+ ms/, 'refreshed T'));
+  const drawn = [...terminal.written.matchAll(/\x1b\[\?2026h\x1b\[H([\s\S]*?)\x1b\[\?2026l/g)].map((m) =>
+    m[1]!.replace(/refreshed \S+ in \d+ ms/, 'refreshed T'),
+  );
   assert.ok(drawn.length >= 2, `the empty frame, then the tasks:\n${JSON.stringify(terminal.written.slice(0, 400))}`);
   return { frames: drawn, verbose };
 }
@@ -85,7 +121,10 @@ test('the dashboard on an Output of another shape: a -v line says so, and Ink dr
   const fallback = await frames(js('export default class {}'));
   assert.equal(InkOutput.prototype.get, inkGet, "Ink's own Output is untouched");
   assert.equal(fallback.verbose.length, 1);
-  assert.match(fallback.verbose[0]!, /^dashboard frames: drawn by Ink itself \(.*Output.prototype.get is not a method of 0 argument\(s\)\)$/);
+  assert.match(
+    fallback.verbose[0]!,
+    /^dashboard frames: drawn by Ink itself \(.*Output.prototype.get is not a method of 0 argument\(s\)\)$/,
+  );
   const plain = fallback.frames[1]!.replace(/\x1b\[[0-9;]*m/g, '');
   for (const shown of [/Processes 3/, / bravo/, / charlie/, / alpha/, /exit feed off/]) assert.match(plain, shown);
 

@@ -17,7 +17,9 @@ interface Output {
 type OutputClass = { new (o: { width: number; height: number }): Output; prototype: Output };
 
 const entry = createRequire(import.meta.url).resolve('ink');
-const Output = ((await import(pathToFileURL(path.join(path.dirname(entry), 'output.js')).href)) as { default: OutputClass }).default;
+const Output = (
+  (await import(pathToFileURL(path.join(path.dirname(entry), 'output.js')).href)) as { default: OutputClass }
+).default;
 const inkGet = Output.prototype.get; // Ink's own, before the carry-over replaces it
 const installed = (await carryFramesOver()).carried;
 
@@ -34,24 +36,37 @@ function build(width: number, height: number, writes: readonly Write[], clip = f
   if (clip) o.unclip();
   return o;
 }
-const inkFrame = (width: number, height: number, writes: readonly Write[], clip = false) => inkGet.call(build(width, height, writes, clip)).output;
+const inkFrame = (width: number, height: number, writes: readonly Write[], clip = false) =>
+  inkGet.call(build(width, height, writes, clip)).output;
 
 test('Ink 6.8 Output is shaped as the carry-over expects; unchanged lines reuse their cells, only from the frame before', () => {
   assert.equal(installed, true, 'installed (an Ink upgrade that changes Output fails here)');
   const red = (s: string) => `\x1b[31m${s}\x1b[39m`;
   const frame = (lines: string[]) => {
-    const o = build(30, lines.length, lines.map((text, y) => ({ x: 0, y, text })));
+    const o = build(
+      30,
+      lines.length,
+      lines.map((text, y) => ({ x: 0, y, text })),
+    );
     return { o, out: o.get().output };
   };
   const a = frame(['same line', red('red line'), 'old text']);
   const b = frame(['same line', red('red line'), 'new text']);
   assert.equal(a.out, `same line\n${red('red line')}\nold text`);
   assert.equal(b.out, `same line\n${red('red line')}\nnew text`);
-  assert.equal(b.o.caches.styledChars.get('same line'), a.o.caches.styledChars.get('same line'), 'an unchanged line reuses its cells');
+  assert.equal(
+    b.o.caches.styledChars.get('same line'),
+    a.o.caches.styledChars.get('same line'),
+    'an unchanged line reuses its cells',
+  );
   assert.equal(b.o.caches.styledChars.has('old text'), false, 'a line the frame did not draw is not kept');
   const c = frame(['old text']);
   assert.equal(c.out, 'old text');
-  assert.notEqual(c.o.caches.styledChars.get('old text'), a.o.caches.styledChars.get('old text'), 'only the frame before is carried, not older ones');
+  assert.notEqual(
+    c.o.caches.styledChars.get('old text'),
+    a.o.caches.styledChars.get('old text'),
+    'only the frame before is carried, not older ones',
+  );
 });
 
 test('frames are what Ink draws, over 300 random frames that change a little at a time', () => {
@@ -60,7 +75,14 @@ test('frames are what Ink draws, over 300 random frames that change a little at 
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return seed % n;
   };
-  const styles: [string, string][] = [['\x1b[31m', '\x1b[39m'], ['\x1b[1m', '\x1b[22m'], ['\x1b[2m', '\x1b[22m'], ['\x1b[7m', '\x1b[27m'], ['\x1b[36m', '\x1b[39m'], ['', '']];
+  const styles: [string, string][] = [
+    ['\x1b[31m', '\x1b[39m'],
+    ['\x1b[1m', '\x1b[22m'],
+    ['\x1b[2m', '\x1b[22m'],
+    ['\x1b[7m', '\x1b[27m'],
+    ['\x1b[36m', '\x1b[39m'],
+    ['', ''],
+  ];
   const words = ['pid', '1234', 'kworker/0:1', '0.00', '漢字', '✓', 'CPU%▼', '│', '─────', ' ', 'n/a', 'lost 0'];
   const text = (): string => {
     let s = '';
@@ -72,7 +94,12 @@ test('frames are what Ink draws, over 300 random frames that change a little at 
   };
   const width = 40;
   const height = 12;
-  let writes: Write[] = Array.from({ length: 14 }, () => ({ x: rnd(width), y: rnd(height), text: text(), upper: rnd(8) === 0 }));
+  let writes: Write[] = Array.from({ length: 14 }, () => ({
+    x: rnd(width),
+    y: rnd(height),
+    text: text(),
+    upper: rnd(8) === 0,
+  }));
   for (let f = 0; f < 300; f++) {
     const clip = rnd(20) === 0;
     const ours = build(width, height, writes, clip).get().output;

@@ -8,12 +8,26 @@ import { feedStart } from '../../src/ui/use-exit-feed-state.js';
 import { selectedIndex, windowTop } from '../../src/ui/use-process-table-state.js';
 
 const row = (id: number): TaskRow => ({
-  key: `tgid:${id}`, target: { kind: 'tgid', id }, id, tgid: id, comm: `p${id}`, percent: { CPU: 0, IO: 0, SWAP: 0 }, lifetime: false, suspect: null,
+  key: `tgid:${id}`,
+  target: { kind: 'tgid', id },
+  id,
+  tgid: id,
+  comm: `p${id}`,
+  percent: { CPU: 0, IO: 0, SWAP: 0 },
+  lifetime: false,
+  suspect: null,
 });
 
 function ctx(ids: number[], over: Partial<UiContext> = {}): UiContext {
   const rows = ids.map(row);
-  return { rows, rowKeys: rows.map((r) => r.key), tablePageSize: 5, pinnedKeys: [], feed: { pushedTotal: 0, size: 0, pageSize: 4 }, ...over };
+  return {
+    rows,
+    rowKeys: rows.map((r) => r.key),
+    tablePageSize: 5,
+    pinnedKeys: [],
+    feed: { pushedTotal: 0, size: 0, pageSize: 4 },
+    ...over,
+  };
 }
 
 function press(state: UiState, c: UiContext, ...evs: KeyEvent[]) {
@@ -64,7 +78,11 @@ test('"/" starts a filter that takes every typed key, q included; Enter keeps it
   assert.equal(r.state.table.filter, 'q ');
   r = press(r.state, c, { name: 'escape' });
   assert.equal(r.state.table.filter, '');
-  assert.deepEqual(press(initialUiState, c, { ch: '/' }, { ctrl: 'c' }).effects, [{ type: 'quit' }], 'Ctrl-C still quits');
+  assert.deepEqual(
+    press(initialUiState, c, { ch: '/' }, { ctrl: 'c' }).effects,
+    [{ type: 'quit' }],
+    'Ctrl-C still quits',
+  );
 });
 
 test('Tab cycles the panes; keys act on the focused one', () => {
