@@ -3,7 +3,7 @@
 import { CATEGORIES, type CategoryKey } from '../kernel/layout.js';
 import type { ExitRecord } from '../kernel/exitrecord.js';
 import { targetKey, type Target } from '../sources/types.js';
-import type { ScanResult } from './dashboard.js';
+import type { ScanResult } from './scan.js';
 import type { TaskDelays } from './delays.js';
 
 /** samples kept per category for the sparkline */

@@ -95,7 +95,7 @@ export class NetlinkSource implements StatsSource {
   private static pack(targets: readonly Target[]): [Uint32Array, Uint8Array] {
     const ids = new Uint32Array(targets.length);
     const kinds = new Uint8Array(targets.length);
-    // loops, not callbacks made per batch: see comparatorFor in model/dashboard.ts
+    // loops, not callbacks made per batch: see comparatorFor in model/scan.ts
     for (let i = 0; i < targets.length; i++) {
       ids[i] = targets[i]!.id;
       kinds[i] = targets[i]!.kind === 'tgid' ? 1 : 0;

@@ -10,7 +10,7 @@ import {
   type ExitsSince,
   type ScanResult,
   type TaskRow,
-} from '../model/dashboard.js';
+} from '../model/scan.js';
 import { FeedStore, type FeedSnapshot } from '../model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
 import type { ExitBatch } from '../sources/exits.js';

@@ -2,7 +2,7 @@
 // size, and routes keys. Everything it shows comes from one snapshot per refresh.
 import { Box, Text } from 'ink';
 import { useCallback, useMemo, useState, useSyncExternalStore } from 'react';
-import { viewRows } from '../model/dashboard.js';
+import { viewRows } from '../model/scan.js';
 import type { DashboardController } from './controller.js';
 import { ExitFeed, feedPageSize } from './exit-feed.js';
 import { bannerLines, Header, headerBanners } from './header.js';
@@ -46,7 +46,7 @@ function Footer({ scopes }: { scopes: Scope[] }) {
   );
 }
 
-// module-level, not made per render: see comparatorFor in model/dashboard.ts
+// module-level, not made per render: see comparatorFor in model/scan.ts
 const keyOf = (r: { key: string }): string => r.key;
 
 export function Dashboard({ controller, interactive, onQuit, initialState, sizeSource }: DashboardProps) {

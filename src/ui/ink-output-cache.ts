@@ -56,7 +56,7 @@ const BLANK: StyledChar = Object.freeze({
   styles: Object.freeze([]) as unknown as StyledChar['styles'],
 }) as StyledChar;
 
-// Plain loops here and in draw, not callbacks made per frame: see comparatorFor in model/dashboard.ts.
+// Plain loops here and in draw, not callbacks made per frame: see comparatorFor in model/scan.ts.
 function sameCells(a: readonly StyledChar[], b: readonly StyledChar[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

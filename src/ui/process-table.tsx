@@ -1,7 +1,7 @@
 // The process pane: one preformatted line per visible row, the highlight, the sort mark.
 import type { ReactNode } from 'react';
 import { Box, Text } from 'ink';
-import { TABLE_CATEGORIES, type SortColumn, type TaskRow } from '../model/dashboard.js';
+import { TABLE_CATEGORIES, type SortColumn, type TaskRow } from '../model/scan.js';
 import { figureMark, fmtPercent, pad, padNum } from '../output/format.js';
 import { printable } from '../output/text.js';
 import type { ListMode } from '../sources/proctasks.js';

@@ -1,7 +1,7 @@
 // The dashboard's whole UI state and the one place a key press becomes a change: the
 // keymap turns it into a command for the mode and focused pane, the pane's pure reducer
 // applies it, and what the engine must do (pin, quit...) comes back as effects.
-import type { TaskRow } from '../model/dashboard.js';
+import type { TaskRow } from '../model/scan.js';
 import type { Target } from '../sources/types.js';
 import { resolveKey, typedText, type Command, type KeyEvent, type Scope } from './keymap.js';
 import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './use-exit-feed-state.js';

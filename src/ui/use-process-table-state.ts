@@ -1,6 +1,6 @@
 // The process table's UI state: sort, filter, and a highlight that follows its task
 // (by key) while rows re-sort on every refresh. Pure reducer; no React, no I/O.
-import { SORT_COLUMNS, type SortColumn } from '../model/dashboard.js';
+import { SORT_COLUMNS, type SortColumn } from '../model/scan.js';
 
 export interface TableState {
   sort: SortColumn;

@@ -341,7 +341,7 @@ const STAGES: [label: string, fn: string, url: string][] = [
   ['refresh: controller.refreshOnce (list + query + decode + model)', 'refreshOnce', 'ui/controller.js'],
   ['  list /proc (listProcTasks)', 'listProcTasks', 'sources/proctasks.js'],
   ['  decode query results (decodeQueryResult)', 'decodeQueryResult', 'sources/netlink.js'],
-  ['  model (computeScan)', 'computeScan', 'model/dashboard.js'],
+  ['  model (computeScan)', 'computeScan', 'model/scan.js'],
   ['exit batches: controller.onExits (decode + feed fold)', 'onExits', 'ui/controller.js'],
   ['React render + commit (performWorkOnRoot)', 'performWorkOnRoot', 'react-reconciler'],
   ['Ink frame: tree to text, diff, write (onRender)', 'onRender', 'ink/build/ink.js'],

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { num } from '../../src/kernel/decode.js';
-import { computeScan, scanTargets } from '../../src/model/dashboard.js';
+import { computeScan, scanTargets } from '../../src/model/scan.js';
 import { NetlinkSource } from '../../src/sources/netlink.js';
 import { delayacctTracker } from '../../src/sources/system.js';
 import { delay, needsRoot, spawnTracked } from '../helpers.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodedRecord } from '../fakes/records.js';
 import { computeDelays, type Sample } from '../../src/model/delays.js';
-import { computeScan, viewRows, type TaskRow } from '../../src/model/dashboard.js';
+import { computeScan, viewRows, type TaskRow } from '../../src/model/scan.js';
 import { intervalSuspects, judge, threadSuspects } from '../../src/model/plausibility.js';
 import type { DelayacctState } from '../../src/model/recording.js';
 import { exitText, exitJson } from '../../src/output/listen.js';

@@ -1,7 +1,7 @@
 // Pinned tasks: figures per refresh, the largest thread max for a process, exits.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeScan, scanTargets, type PrevScan } from '../../src/model/dashboard.js';
+import { computeScan, scanTargets, type PrevScan } from '../../src/model/scan.js';
 import { FeedStore } from '../../src/model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, HISTORY_LEN } from '../../src/model/watch.js';
 import { counters, exitRecord, FakeStatsSource, S, sampleTasks } from '../fakes/dashboard-sources.js';

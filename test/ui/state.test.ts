@@ -1,7 +1,7 @@
 // The UI reducers: the highlight follows its task, filter typing owns the keys, the feed freezes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TaskRow } from '../../src/model/dashboard.js';
+import type { TaskRow } from '../../src/model/scan.js';
 import type { KeyEvent } from '../../src/ui/keymap.js';
 import { applyKey, initialUiState, type UiContext, type UiState } from '../../src/ui/use-dashboard-state.js';
 import { feedStart } from '../../src/ui/use-exit-feed-state.js';

@@ -11,7 +11,7 @@ import {
   type ExitsSince,
   type PrevScan,
   type TaskRow,
-} from '../../src/model/dashboard.js';
+} from '../../src/model/scan.js';
 import type { Sample } from '../../src/model/delays.js';
 import { targetKey, type Target } from '../../src/sources/types.js';
 import { FakeStatsSource, record, S, sampleTasks } from '../fakes/dashboard-sources.js';
