@@ -17,7 +17,7 @@ import {
   watchOutput,
   writeStderr,
 } from './lifecycle.js';
-import type { DelayacctState } from './model/recording.js';
+import type { DelayacctState } from './model/delayacct.js';
 import { runBatch, withoutLeaders } from './output/batch.js';
 import { runCommand } from './output/command.js';
 import { runListen } from './output/listen.js';

@@ -4,7 +4,7 @@ import { num } from '../kernel/decode.js';
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import { computeDelays, largestDelay, type CategoryDelay } from './delays.js';
 import { exitContext, suspectCount, type Suspects } from './plausibility.js';
-import type { DelayacctState } from './recording.js';
+import type { DelayacctState } from './delayacct.js';
 
 export interface FeedEntry {
   receivedMs: number;

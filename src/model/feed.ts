@@ -13,7 +13,7 @@ import {
   type FeedEntry,
   type FeedTotals,
 } from './exits.js';
-import type { DelayacctState } from './recording.js';
+import type { DelayacctState } from './delayacct.js';
 import { exitInfoOf, exitMatches, type ExitInfo } from './watch.js';
 
 export interface FeedSnapshot {

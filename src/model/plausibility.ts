@@ -10,7 +10,7 @@
 // large: a long CPU wait is credited whole where it ends, and a process sums its threads.
 import { CATEGORIES, type CategoryKey } from '../kernel/layout.js';
 import { num, type Taskstats } from '../kernel/decode.js';
-import { offSeenMs, switchedOnBetween, type DelayacctState } from './recording.js';
+import { offSeenMs, switchedOnBetween, type DelayacctState } from './delayacct.js';
 
 /** category -> why its figures are not to be trusted, in words */
 export type Suspects = Partial<Record<CategoryKey, string>>;

@@ -21,7 +21,7 @@ import {
   type CheckContext,
   type Suspects,
 } from './plausibility.js';
-import { recordingFor, type DelayacctState } from './recording.js';
+import { recordingFor, type DelayacctState } from './delayacct.js';
 
 /** The delay columns of the process table. */
 export const TABLE_CATEGORIES = ['CPU', 'IO', 'SWAP'] as const;

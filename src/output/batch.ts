@@ -9,7 +9,7 @@ import {
   type CheckContext,
   type Suspects,
 } from '../model/plausibility.js';
-import { recordingFor, type DelayacctState } from '../model/recording.js';
+import { recordingFor, type DelayacctState } from '../model/delayacct.js';
 import { readProcComm } from '../sources/system.js';
 import { targetKey, type StatsSource, type Target } from '../sources/types.js';
 import { figureMark, fmtNs, fmtPercent, clock, pad, padNum } from './format.js';

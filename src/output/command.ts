@@ -16,7 +16,7 @@ import {
   type Suspects,
 } from '../model/plausibility.js';
 import { holdSignals, onCleanup } from '../lifecycle.js';
-import { recordingFor, type DelayacctState } from '../model/recording.js';
+import { recordingFor, type DelayacctState } from '../model/delayacct.js';
 import { expandCpulist } from '../args.js';
 import { NetlinkExitSource, type ExitBatch, type ExitSource } from '../sources/exits.js';
 import { readCpulist, readDelayacct } from '../sources/system.js';

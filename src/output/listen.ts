@@ -3,7 +3,7 @@
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import { toFeedEntry, type FeedEntry } from '../model/exits.js';
 import { exitSuspects, suspectCount } from '../model/plausibility.js';
-import type { DelayacctState } from '../model/recording.js';
+import type { DelayacctState } from '../model/delayacct.js';
 import type { ExitBatch, ExitSource } from '../sources/exits.js';
 import { sleep } from './batch.js';
 import { exitStatusText, fmtNs, pad, padNum } from './format.js';

@@ -20,7 +20,7 @@ import { resolve } from 'node:path';
 import { keepStatsBytes } from '../kernel/decode.js';
 import { describeErrno, TaskstatsError } from '../kernel/errors.js';
 import type { CpuCounters } from '../kernel/exitrecord.js';
-import type { DelayacctState } from '../model/recording.js';
+import type { DelayacctState } from '../model/delayacct.js';
 import type { ExitBatch, ExitSource } from '../sources/exits.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { endLine, exitsLine, headerLine, lossLine, queryLine, type RecordingFacts } from '../sources/recordformat.js';

@@ -5,7 +5,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { TaskstatsError } from '../kernel/errors.js';
 import type { CpuCounters } from '../kernel/exitrecord.js';
-import type { DelayacctState } from '../model/recording.js';
+import type { DelayacctState } from '../model/delayacct.js';
 import type { ExitBatch, ExitSource } from './exits.js';
 import type { ListMode, TaskId } from './proctasks.js';
 import { LineError, parseHeader, parseRecord, type HeaderRec, type QueryRec, type Rec } from './recordformat.js';

@@ -1,7 +1,7 @@
 // The dashboard's engine, outside React: every interval it lists tasks, queries them all
 // in one batch, folds the result into the model and publishes one immutable snapshot.
 // Exit batches are folded in between refreshes and published at a capped rate.
-import type { DelayacctState } from '../model/recording.js';
+import type { DelayacctState } from '../model/delayacct.js';
 import {
   computeScan,
   identityDue,

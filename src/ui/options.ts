@@ -1,5 +1,5 @@
 // What the CLI hands the dashboard: sources and settings, nothing else.
-import type { DelayacctState } from '../model/recording.js';
+import type { DelayacctState } from '../model/delayacct.js';
 import type { ExitSource } from '../sources/exits.js';
 import type { StatsSource, Target } from '../sources/types.js';
 

@@ -14,7 +14,7 @@ import {
   type Sample,
   type TaskDelays,
 } from '../../src/model/delays.js';
-import { recordingFor } from '../../src/model/recording.js';
+import { recordingFor } from '../../src/model/delayacct.js';
 
 const rec = decodedRecord;
 

@@ -5,7 +5,7 @@ import { decodedRecord } from '../fakes/records.js';
 import { computeDelays, type Sample } from '../../src/model/delays.js';
 import { computeScan, viewRows, type TaskRow } from '../../src/model/scan.js';
 import { intervalSuspects, judge, threadSuspects } from '../../src/model/plausibility.js';
-import type { DelayacctState } from '../../src/model/recording.js';
+import type { DelayacctState } from '../../src/model/delayacct.js';
 import { exitText, exitJson } from '../../src/output/listen.js';
 import { fmtCount, fmtNs, fmtPercent } from '../../src/output/format.js';
 import { lazyExitRecord } from '../../src/kernel/exitrecord.js';
@@ -343,7 +343,7 @@ test('a record built from /proc (IO in clock ticks, no counts) is judged by what
 
 test('delay accounting readings: past MAX_CHANGES the first reading moves forward, so nothing before the kept changes is guessed', async () => {
   const { withChange, MAX_CHANGES } = await import('../../src/sources/system.js');
-  const { delayacctAt } = await import('../../src/model/recording.js');
+  const { delayacctAt } = await import('../../src/model/delayacct.js');
   let seen = {
     firstMs: 0,
     firstOn: true as boolean | undefined,
