@@ -22,7 +22,7 @@ import { runBatch, withoutLeaders } from './output/batch.js';
 import { runCommand } from './output/command.js';
 import { runListen } from './output/listen.js';
 import { Recorder, systemFacts } from './output/recorder.js';
-import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitSource } from './sources/exits.js';
+import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from './sources/exit-listener.js';
 import { formatCgroup, formatPressureLine, readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
 import { ReplayEnded, ReplaySource } from './sources/replay.js';
@@ -35,7 +35,7 @@ import {
   watchDelayacct,
   writeDelayacct,
 } from './sources/system.js';
-import type { StatsSource } from './sources/types.js';
+import type { ExitSource, StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './ui/options.js';
 import { printable } from './output/text.js';
 

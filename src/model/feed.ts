@@ -1,8 +1,7 @@
 // The exit feed as the dashboard sees it: exit batches folded into a ring between
 // refreshes, per-CPU rates taken once per refresh, and a frozen copy per snapshot.
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
-import type { ExitBatch } from '../sources/exits.js';
-import type { Target } from '../sources/types.js';
+import type { ExitBatch, Target } from '../sources/types.js';
 import {
   cpuActivity,
   entryFlags,

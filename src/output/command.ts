@@ -18,7 +18,8 @@ import {
 import { holdSignals, onCleanup } from '../lifecycle.js';
 import { recordingFor, type DelayacctState } from '../model/delayacct.js';
 import { expandCpulist } from '../args.js';
-import { NetlinkExitSource, type ExitBatch, type ExitSource } from '../sources/exits.js';
+import { NetlinkExitSource } from '../sources/exit-listener.js';
+import type { ExitBatch, ExitSource } from '../sources/types.js';
 import { readCpulist, readDelayacct } from '../sources/system.js';
 import { fmtCount, fmtNs, pad } from './format.js';
 import { printable } from './text.js';

@@ -4,7 +4,7 @@ import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import { toFeedEntry, type FeedEntry } from '../model/exits.js';
 import { exitSuspects, suspectCount } from '../model/plausibility.js';
 import type { DelayacctState } from '../model/delayacct.js';
-import type { ExitBatch, ExitSource } from '../sources/exits.js';
+import type { ExitBatch, ExitSource } from '../sources/types.js';
 import { sleep } from './batch.js';
 import { exitStatusText, fmtNs, pad, padNum } from './format.js';
 import { padText } from './text.js';

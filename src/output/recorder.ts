@@ -21,11 +21,18 @@ import { keepStatsBytes } from '../kernel/decode.js';
 import { describeErrno, TaskstatsError } from '../kernel/errors.js';
 import type { CpuCounters } from '../kernel/exitrecord.js';
 import type { DelayacctState } from '../model/delayacct.js';
-import type { ExitBatch, ExitSource } from '../sources/exits.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { endLine, exitsLine, headerLine, lossLine, queryLine, type RecordingFacts } from '../sources/recordformat.js';
 import { bootTimeSec, readCpulist } from '../sources/system.js';
-import { monotonicNs, type FieldsFor, type QueryBatch, type StatsSource, type Target } from '../sources/types.js';
+import {
+  monotonicNs,
+  type ExitBatch,
+  type ExitSource,
+  type FieldsFor,
+  type QueryBatch,
+  type StatsSource,
+  type Target,
+} from '../sources/types.js';
 
 export const FLUSH_INTERVAL_MS = 1000;
 const FLUSH_BYTES = 1 << 20;

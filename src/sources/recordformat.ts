@@ -20,8 +20,7 @@ import {
 import { FIELDS, MAX_KNOWN_VERSION, STRUCT_SIZE } from '../kernel/layout.js';
 import { withChange, type DelayacctSeen, type DelayacctState } from './system.js';
 import { exactRaw } from '../kernel/json.js';
-import type { ExitBatch } from './exits.js';
-import type { QueryBatch, QueryResult, Target } from './types.js';
+import type { ExitBatch, QueryBatch, QueryResult, Target } from './types.js';
 
 export const RECORDING_FORMAT = 'delaytop-recording';
 export const RECORDING_VERSION = 1;

@@ -6,10 +6,18 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { TaskstatsError } from '../kernel/errors.js';
 import type { CpuCounters } from '../kernel/exitrecord.js';
 import type { DelayacctState } from '../model/delayacct.js';
-import type { ExitBatch, ExitSource } from './exits.js';
 import type { ListMode, TaskId } from './proctasks.js';
 import { LineError, parseHeader, parseRecord, type HeaderRec, type QueryRec, type Rec } from './recordformat.js';
-import { monotonicNs, targetKey, type QueryBatch, type QueryResult, type StatsSource, type Target } from './types.js';
+import {
+  monotonicNs,
+  targetKey,
+  type ExitBatch,
+  type ExitSource,
+  type QueryBatch,
+  type QueryResult,
+  type StatsSource,
+  type Target,
+} from './types.js';
 
 export class ReplayError extends TaskstatsError {
   override name = 'ReplayError';

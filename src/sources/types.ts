@@ -1,5 +1,6 @@
 // What every source yields, whether live netlink, /proc or a replayed recording.
 import type { Taskstats } from '../kernel/decode.js';
+import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import type { ListMode, TaskId } from './proctasks.js';
 
 export type TargetKind = 'pid' | 'tgid';
@@ -34,6 +35,22 @@ export interface StatsSource {
   /** every task the source can see now; `of`: only the threads of these processes (a hint) */
   list(mode: ListMode, of?: ReadonlySet<number>): TaskId[];
   close(): void;
+}
+
+export interface ExitBatch {
+  records: ExitRecord[];
+  /** cumulative per-CPU counters at the time of the batch */
+  counters: CpuCounters[];
+}
+
+export interface ExitSource {
+  readonly cpus: readonly number[];
+  /** deliver batches to fn until close() */
+  start(fn: (batch: ExitBatch) => void): void;
+  /** stop, deregister, and return the final batch (remaining records, final counters) */
+  close(): ExitBatch;
+  /** hand what is queued now to fn at once, not at the next batch (a refresh's bounds need it) */
+  flush?(): void;
 }
 
 export const targetKey = (t: Target): string => `${t.kind}:${t.id}`;

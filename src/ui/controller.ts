@@ -13,9 +13,8 @@ import {
 } from '../model/scan.js';
 import { FeedStore, type FeedSnapshot } from '../model/feed.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
-import type { ExitBatch } from '../sources/exits.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
-import { targetKey, type Target } from '../sources/types.js';
+import { targetKey, type ExitBatch, type Target } from '../sources/types.js';
 import type { DashboardOptions } from './options.js';
 
 export interface HeaderInfo {

@@ -1,7 +1,6 @@
 // What the CLI hands the dashboard: sources and settings, nothing else.
 import type { DelayacctState } from '../model/delayacct.js';
-import type { ExitSource } from '../sources/exits.js';
-import type { StatsSource, Target } from '../sources/types.js';
+import type { ExitSource, StatsSource, Target } from '../sources/types.js';
 
 export interface DashboardOptions {
   stats: StatsSource;

@@ -10,7 +10,8 @@
 //       column for our sockets, read just before close().
 //   cpuMs is process.cpuUsage(): every thread of the process, user + system.
 import { readFileSync } from 'node:fs';
-import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource, type ExitBatch } from '../../src/sources/exits.js';
+import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from '../../src/sources/exit-listener.js';
+import type { ExitBatch } from '../../src/sources/types.js';
 import { readCpulist } from '../../src/sources/system.js';
 import type { CpuCounters } from '../../src/kernel/exitrecord.js';
 

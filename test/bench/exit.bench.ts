@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEFAULT_RCVBUF_BYTES } from '../../src/sources/exits.js';
+import { DEFAULT_RCVBUF_BYTES } from '../../src/sources/exit-listener.js';
 import { benchDir, compileC, repoRoot, report, sleep } from './common.js';
 
 const EXITS = Number(process.env.EXIT_BENCH_EXITS ?? 100_000);

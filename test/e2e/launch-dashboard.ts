@@ -7,10 +7,10 @@
 import { parseArgs } from 'node:util';
 import { expandCpulist } from '../../src/args.js';
 import { interrupted, onCleanup, runCleanups } from '../../src/lifecycle.js';
-import { NetlinkExitSource, type ExitSource } from '../../src/sources/exits.js';
+import { NetlinkExitSource } from '../../src/sources/exit-listener.js';
 import { openStatsSource } from '../../src/sources/proc.js';
 import { delayacctTracker, kernelRelease, readCpulist, writeDelayacct } from '../../src/sources/system.js';
-import type { Target } from '../../src/sources/types.js';
+import type { ExitSource, Target } from '../../src/sources/types.js';
 import { runDashboard } from '../../src/ui/run.js';
 
 const { values } = parseArgs({

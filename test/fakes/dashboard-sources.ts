@@ -4,9 +4,8 @@ import type { Taskstats } from '../../src/kernel/decode.js';
 import { decodedRecord } from './records.js';
 import type { CpuCounters, ExitRecord } from '../../src/kernel/exitrecord.js';
 import { CATEGORIES, type CategoryKey } from '../../src/kernel/layout.js';
-import type { ExitBatch, ExitSource } from '../../src/sources/exits.js';
 import type { ListMode, TaskId } from '../../src/sources/proctasks.js';
-import type { QueryBatch, QueryResult, StatsSource, Target } from '../../src/sources/types.js';
+import type { ExitBatch, ExitSource, QueryBatch, QueryResult, StatsSource, Target } from '../../src/sources/types.js';
 import type { DashboardOptions } from '../../src/ui/options.js';
 
 export const S = 1e9;

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { decodeTaskstats } from '../../src/kernel/decode.js';
 import { exitRecordFrom, type ExitRecord } from '../../src/kernel/exitrecord.js';
 import { runCommand, summarizeCommand, type CommandOptions } from '../../src/output/command.js';
-import type { ExitSource } from '../../src/sources/exits.js';
+import type { ExitSource } from '../../src/sources/types.js';
 import { buildStats, distinctiveValues } from '../kernel/fixtures.js';
 import { needsRoot } from '../helpers.js';
 
@@ -124,7 +124,7 @@ test('-c of a command that does not exist: a clear message, 127, and no listener
   const before = ourGenlSockets();
   let closed = 0;
   let opened: ExitSource | undefined;
-  const { NetlinkExitSource } = await import('../../src/sources/exits.js');
+  const { NetlinkExitSource } = await import('../../src/sources/exit-listener.js');
   const r = await run(['delaytop-no-such-command-here', 'x'], {
     openListener: () => {
       opened = new NetlinkExitSource({

@@ -12,12 +12,12 @@ import { decodeTaskstats } from '../../src/kernel/decode.js';
 import type { CpuCounters, ExitRecord } from '../../src/kernel/exitrecord.js';
 import { exitRecordFrom } from '../../src/kernel/exitrecord.js';
 import { Recorder, systemFacts } from '../../src/output/recorder.js';
-import { NetlinkExitSource, type ExitBatch, type ExitSource } from '../../src/sources/exits.js';
+import { NetlinkExitSource } from '../../src/sources/exit-listener.js';
 import { NetlinkSource } from '../../src/sources/netlink.js';
 import { ProcSource } from '../../src/sources/proc.js';
 import { ReplayEnded, ReplayError, ReplaySource } from '../../src/sources/replay.js';
 import { readCpulist } from '../../src/sources/system.js';
-import type { QueryBatch, StatsSource, Target } from '../../src/sources/types.js';
+import type { ExitBatch, ExitSource, QueryBatch, StatsSource, Target } from '../../src/sources/types.js';
 import { buildStats, distinctiveValues } from '../kernel/fixtures.js';
 import { delay, exited, needsRoot, spawnTracked } from '../helpers.js';
 

@@ -1,26 +1,12 @@
 // Exit events from the kernel: one listener socket and reader thread per CPU (native),
-// drained here in batches. The same interface is served by a replayed recording.
+// drained here in batches. The same ExitSource interface (types.ts) is served by a replayed
+// recording.
 import { loadAddon, type NativeListener } from '../kernel/addon.js';
-import { decodeCounters, decodeExitBatch, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
+import { decodeCounters, decodeExitBatch, type CpuCounters } from '../kernel/exitrecord.js';
 import { fromNative, TaskstatsError } from '../kernel/errors.js';
 import { exitFeedBlocked } from './namespaces.js';
 import { readCpulist } from './system.js';
-
-export interface ExitBatch {
-  records: ExitRecord[];
-  /** cumulative per-CPU counters at the time of the batch */
-  counters: CpuCounters[];
-}
-
-export interface ExitSource {
-  readonly cpus: readonly number[];
-  /** deliver batches to fn until close() */
-  start(fn: (batch: ExitBatch) => void): void;
-  /** stop, deregister, and return the final batch (remaining records, final counters) */
-  close(): ExitBatch;
-  /** hand what is queued now to fn at once, not at the next batch (a refresh's bounds need it) */
-  flush?(): void;
-}
+import type { ExitBatch, ExitSource } from './types.js';
 
 export interface ListenOptions {
   cpus: number[];
