@@ -38,33 +38,30 @@ export const COUNTER_NAMES = [
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
-export interface CpuCounters extends Record<CounterName, number> {
+/** A CPU's counters as the listener reports them: what it received and every way it lost. */
+export type ListenerCounters = Record<CounterName, number> & {
   cpu: number;
   /** records that reached delaytop but could not be decoded */
   decodeFailed: number;
-  /** every exit this CPU's listener missed: kernel drops (or seq gaps, if larger) plus our own */
-  lost: number;
-}
+};
 
-export function lostOf(c: Omit<CpuCounters, 'lost'>): number {
-  // A kernel drop shows up as a seq gap once a later message arrives, and in the drop
-  // counter at once; the larger of the two is the kernel-side loss (SO_MEMINFO is
-  // authoritative; gaps cover a failed skb clone, which no counter sees).
-  return Math.max(c.kernelDrops, c.seqGapLost) + c.truncated + c.malformed + c.queueDropped + c.decodeFailed;
+export interface CpuCounters extends ListenerCounters {
+  /** every exit this CPU's listener missed: lostOf (model/exit-feed/loss.ts), filled in by the source */
+  lost: number;
 }
 
 export function decodeCounters(
   counters: Float64Array,
   cpus: readonly number[],
   decodeFailed: readonly number[],
-): CpuCounters[] {
+): ListenerCounters[] {
   const n = COUNTER_NAMES.length;
   return cpus.map((cpu, i) => {
-    const c = { cpu, decodeFailed: decodeFailed[i] ?? 0 } as Omit<CpuCounters, 'lost'>;
+    const c = { cpu, decodeFailed: decodeFailed[i] ?? 0 } as ListenerCounters;
     COUNTER_NAMES.forEach((name, k) => {
       (c as Record<string, number>)[name] = counters[i * n + k] ?? 0;
     });
-    return { ...c, lost: lostOf(c) } as CpuCounters;
+    return c;
   });
 }
 

@@ -1,7 +1,7 @@
 // delaytop -l: the exit feed without the dashboard, as text lines (like the kernel's
 // procacct) or JSON Lines, with loss lines whenever the lost count grows and a summary.
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
-import { toFeedEntry, type FeedEntry } from '../model/exits.js';
+import { toFeedEntry, type FeedEntry } from '../model/exit-feed/entries.js';
 import { exitSuspects, suspectCount } from '../model/plausibility.js';
 import type { DelayacctState } from '../model/delayacct.js';
 import type { ExitBatch, ExitSource } from '../sources/types.js';

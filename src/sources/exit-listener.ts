@@ -4,6 +4,7 @@
 import { loadAddon, type NativeListener } from '../kernel/addon.js';
 import { decodeCounters, decodeExitBatch, type CpuCounters } from '../kernel/exitrecord.js';
 import { fromNative, TaskstatsError } from '../kernel/errors.js';
+import { withLost } from '../model/exit-feed/loss.js';
 import { exitFeedBlocked } from './namespaces.js';
 import { readCpulist } from './system.js';
 import type { ExitBatch, ExitSource } from './types.js';
@@ -137,7 +138,7 @@ export class NetlinkExitSource implements ExitSource {
       const i = this.cpus.indexOf(cpu);
       if (i >= 0) this.decodeFailed[i]!++;
     });
-    this.last = decodeCounters(counters, this.cpus, this.decodeFailed);
+    this.last = decodeCounters(counters, this.cpus, this.decodeFailed).map(withLost);
     return { records, counters: this.last };
   }
 

@@ -13,13 +13,14 @@ import {
   COUNTER_NAMES,
   decodeExitStats,
   exitRecordFrom,
-  lostOf,
   type CpuCounters,
   type ExitRecord,
+  type ListenerCounters,
 } from '../kernel/exitrecord.js';
 import { FIELDS, MAX_KNOWN_VERSION, STRUCT_SIZE } from '../kernel/layout.js';
 import { withChange, type DelayacctSeen, type DelayacctState } from './system.js';
 import { exactRaw } from '../kernel/json.js';
+import { withLost } from '../model/exit-feed/loss.js';
 import type { ExitBatch, QueryBatch, QueryResult, Target } from './types.js';
 
 export const RECORDING_FORMAT = 'delaytop-recording';
@@ -346,8 +347,7 @@ function countersOf(v: unknown, i: number): CpuCounters {
   if (!isObj(v)) throw new LineError(`${ctx} is not an object`);
   const c: Record<string, number> = { cpu: int(v, 'cpu', ctx), decodeFailed: int(v, 'decodeFailed', ctx) };
   for (const n of COUNTER_NAMES) c[n] = int(v, n, ctx);
-  const base = c as Omit<CpuCounters, 'lost'>;
-  return { ...base, lost: lostOf(base) };
+  return withLost(c as ListenerCounters);
 }
 
 function arrayOf<T>(o: Obj, k: string, each: (v: unknown, i: number) => T): T[] {

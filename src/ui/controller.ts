@@ -11,7 +11,7 @@ import {
   type ScanResult,
   type TaskRow,
 } from '../model/scan.js';
-import { FeedStore, type FeedSnapshot } from '../model/feed.js';
+import { FeedStore, type FeedSnapshot } from '../model/exit-feed/store.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { targetKey, type ExitBatch, type Target } from '../sources/types.js';

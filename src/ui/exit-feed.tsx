@@ -2,8 +2,9 @@
 // counter, which is always on screen and turns red once anything was lost.
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import type { FeedSnapshot } from '../model/feed.js';
-import type { CpuActivity, FeedEntry } from '../model/exits.js';
+import type { FeedEntry } from '../model/exit-feed/entries.js';
+import type { CpuActivity } from '../model/exit-feed/loss.js';
+import type { FeedSnapshot } from '../model/exit-feed/store.js';
 import { clock, fmtNs, fmtRate, pad, padNum } from '../output/format.js';
 import { fitText } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';

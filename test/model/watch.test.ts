@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { computeScan, scanTargets, type PrevScan } from '../../src/model/scan.js';
-import { FeedStore } from '../../src/model/feed.js';
+import { FeedStore } from '../../src/model/exit-feed/store.js';
 import { markExits, pinEntry, updateWatch, watchTargets, HISTORY_LEN } from '../../src/model/watch.js';
 import { counters, exitRecord, FakeStatsSource, S, sampleTasks } from '../fakes/dashboard-sources.js';
 

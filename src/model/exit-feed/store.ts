@@ -1,19 +1,12 @@
 // The exit feed as the dashboard sees it: exit batches folded into a ring between
 // refreshes, per-CPU rates taken once per refresh, and a frozen copy per snapshot.
-import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
-import type { ExitBatch, Target } from '../sources/types.js';
-import {
-  cpuActivity,
-  entryFlags,
-  feedTotals,
-  Ring,
-  toFeedEntry,
-  type CpuActivity,
-  type FeedEntry,
-  type FeedTotals,
-} from './exits.js';
-import type { DelayacctState } from './delayacct.js';
-import { exitInfoOf, exitMatches, type ExitInfo } from './watch.js';
+import type { CpuCounters, ExitRecord } from '../../kernel/exitrecord.js';
+import type { ExitBatch, Target } from '../../sources/types.js';
+import type { DelayacctState } from '../delayacct.js';
+import { exitInfoOf, exitMatches, type ExitInfo } from '../watch.js';
+import { entryFlags, toFeedEntry, type FeedEntry } from './entries.js';
+import { cpuActivity, feedTotals, type CpuActivity, type FeedTotals } from './loss.js';
+import { Ring } from './ring.js';
 
 export interface FeedSnapshot {
   /** newest first */

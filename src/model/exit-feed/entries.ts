@@ -1,0 +1,48 @@
+// One exit as the feed shows it: an exit record reduced to its line (status, lifetime, the
+// category it waited in most, figures that cannot have happened). Pure.
+import { num } from '../../kernel/decode.js';
+import type { ExitRecord } from '../../kernel/exitrecord.js';
+import { computeDelays, largestDelay, type CategoryDelay } from '../delays.js';
+import { exitContext, suspectCount, type Suspects } from '../plausibility.js';
+import type { DelayacctState } from '../delayacct.js';
+
+export interface FeedEntry {
+  receivedMs: number;
+  cpu: number;
+  pid: number;
+  tgid: number;
+  comm: string;
+  exitCode: number | null;
+  signal: number | null;
+  coreDumped: boolean;
+  processEnded: boolean;
+  /** ac_etime: how long the task lived, µs */
+  lifetimeUs: number;
+  /** the category it waited in most (largest total over its life), among plausible ones */
+  largest: Pick<CategoryDelay, 'key' | 'totalNs'> | null;
+  /** categories whose figures cannot have happened (model/plausibility), with why */
+  suspect: Suspects | null;
+}
+
+/** One exit as the feed shows it; `sys`: delay accounting as delaytop saw it (switch-ons). */
+export function toFeedEntry(r: ExitRecord, sys: DelayacctState | null = null): FeedEntry {
+  const d = computeDelays(undefined, { stats: r.stats, atNs: 0 }, { check: exitContext(r.stats, r.receivedMs, sys) });
+  const big = largestDelay(d);
+  return {
+    receivedMs: r.receivedMs,
+    cpu: r.cpu,
+    pid: r.pid,
+    tgid: r.tgid,
+    comm: r.comm,
+    exitCode: r.exitCode,
+    signal: r.signal,
+    coreDumped: r.coreDumped,
+    processEnded: r.processEnded,
+    lifetimeUs: num(r.stats, 'ac_etime') ?? 0,
+    largest: big ? { key: big.key, totalNs: big.totalNs } : null,
+    suspect: d.totalsSuspect,
+  };
+}
+
+/** Flagged figures of a feed entry. */
+export const entryFlags = (e: FeedEntry): number => suspectCount(e.suspect);
