@@ -12,7 +12,7 @@ import { footerHints, type Scope } from './keymap.js';
 import { layoutFor, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { ProcessTable, tablePageSize } from './process-table.js';
 import { useDashboardInput } from './use-dashboard-input.js';
-import { initialUiState, type Effect, type UiContext, type UiState } from './use-dashboard-state.js';
+import { initialUiState, type Effect, type UiContext, type UiState } from './dashboard-reducer.js';
 import { useTerminalSize } from './use-terminal-size.js';
 import { WatchPane } from './watch-pane.js';
 

@@ -10,7 +10,7 @@ import { fitText } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { hbar } from './sparkline.js';
-import { feedStart, isFrozen, type FeedPaneState } from './use-exit-feed-state.js';
+import { feedStart, isFrozen, type FeedPaneState } from './exit-feed-reducer.js';
 
 /** Entries visible at once in a feed pane of this size (border, title and header excluded). */
 export function feedPageSize(box: PaneBox): number {

@@ -6,7 +6,7 @@ import { figureMark, fmtPercent, pad, padNum } from '../output/format.js';
 import { printable } from '../output/text.js';
 import type { ListMode } from '../sources/proctasks.js';
 import { clip, type PaneBox } from './layout.js';
-import { selectedIndex, windowTop, type TableState } from './use-process-table-state.js';
+import { selectedIndex, windowTop, type TableState } from './process-table-reducer.js';
 
 const PCT_WIDTH = 6;
 

@@ -5,7 +5,7 @@
 import { useInput } from 'ink';
 import { useLayoutEffect, useRef } from 'react';
 import { keyEvents } from './keymap.js';
-import { applyKey, type Effect, type UiContext, type UiState } from './use-dashboard-state.js';
+import { applyKey, type Effect, type UiContext, type UiState } from './dashboard-reducer.js';
 
 export interface DashboardInputOptions {
   /** false without a terminal on stdin (useInput would throw trying raw mode) */

@@ -9,7 +9,7 @@ import { printable } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { sparkline } from './sparkline.js';
-import { selectedPinned, type WatchPaneState } from './use-watch-pane-state.js';
+import { selectedPinned, type WatchPaneState } from './watch-pane-reducer.js';
 
 /** a task's title, one row per category, and a line for why a figure is marked ! (the column header is shown once, above all) */
 export const BLOCK_LINES = 1 + CATEGORIES.length + 1;

@@ -4,9 +4,9 @@
 import type { TaskRow } from '../model/scan.js';
 import type { Target } from '../sources/types.js';
 import { resolveKey, typedText, type Command, type KeyEvent, type Scope } from './keymap.js';
-import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './use-exit-feed-state.js';
-import { initialTableState, reduceTable, selectedIndex, type TableState } from './use-process-table-state.js';
-import { initialWatchPaneState, reduceWatchPane, selectedPinned, type WatchPaneState } from './use-watch-pane-state.js';
+import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './exit-feed-reducer.js';
+import { initialTableState, reduceTable, selectedIndex, type TableState } from './process-table-reducer.js';
+import { initialWatchPaneState, reduceWatchPane, selectedPinned, type WatchPaneState } from './watch-pane-reducer.js';
 
 export type Pane = 'procs' | 'watch' | 'feed';
 export const PANES: readonly Pane[] = ['procs', 'watch', 'feed'];

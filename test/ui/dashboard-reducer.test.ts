@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TaskRow } from '../../src/model/scan.js';
 import type { KeyEvent } from '../../src/ui/keymap.js';
-import { applyKey, initialUiState, type UiContext, type UiState } from '../../src/ui/use-dashboard-state.js';
-import { feedStart } from '../../src/ui/use-exit-feed-state.js';
-import { selectedIndex, windowTop } from '../../src/ui/use-process-table-state.js';
+import { applyKey, initialUiState, type UiContext, type UiState } from '../../src/ui/dashboard-reducer.js';
+import { feedStart } from '../../src/ui/exit-feed-reducer.js';
+import { selectedIndex, windowTop } from '../../src/ui/process-table-reducer.js';
 
 const row = (id: number): TaskRow => ({
   key: `tgid:${id}`,
