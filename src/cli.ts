@@ -36,7 +36,7 @@ import {
   writeDelayacct,
 } from './sources/system.js';
 import type { ExitSource, StatsSource } from './sources/types.js';
-import type { DashboardOptions } from './ui/options.js';
+import type { DashboardOptions } from './engine/options.js';
 import { printable } from './output/text.js';
 
 // A file as stdout (-b > out.txt) fails inside write(); a pipe or terminal emits 'error'.

@@ -3,7 +3,7 @@
 import { Box, Text } from 'ink';
 import { useCallback, useMemo, useState, useSyncExternalStore } from 'react';
 import { viewRows } from '../model/scan.js';
-import type { DashboardController } from './controller.js';
+import type { DashboardController } from '../engine/refresh.js';
 import { ExitFeed, feedPageSize } from './exit-feed.js';
 import { bannerLines, Header, headerBanners } from './header.js';
 import { printable } from '../output/text.js';

@@ -2,7 +2,7 @@
 import { Box, Text } from 'ink';
 import { clock } from '../output/format.js';
 import { printable } from '../output/text.js';
-import type { DashboardSnapshot } from './controller.js';
+import type { DashboardSnapshot } from '../engine/refresh.js';
 
 /** Greedy word wrap, for banner lines. */
 export function wrapText(text: string, width: number): string[] {

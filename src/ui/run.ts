@@ -6,9 +6,9 @@ import './production.js';
 import { render, type Instance } from 'ink';
 import { createElement } from 'react';
 import { interrupted, onCleanup } from '../lifecycle.js';
-import { DashboardController } from './controller.js';
+import { DashboardController } from '../engine/refresh.js';
 import { Dashboard } from './dashboard.js';
-import type { DashboardOptions } from './options.js';
+import type { DashboardOptions } from '../engine/options.js';
 import { carryFramesOver } from './ink-output-cache.js';
 import { colourWanted, enterAltScreen, FullScreenStdout } from './terminal.js';
 

@@ -338,11 +338,11 @@ interface Profile {
 
 /** Inclusive time of these stages (function name, where it lives), to split the JS thread's work. */
 const STAGES: [label: string, fn: string, url: string][] = [
-  ['refresh: controller.refreshOnce (list + query + decode + model)', 'refreshOnce', 'ui/controller.js'],
+  ['refresh: controller.refreshOnce (list + query + decode + model)', 'refreshOnce', 'engine/refresh.js'],
   ['  list /proc (listProcTasks)', 'listProcTasks', 'sources/proctasks.js'],
   ['  decode query results (decodeQueryResult)', 'decodeQueryResult', 'sources/netlink.js'],
   ['  model (computeScan)', 'computeScan', 'model/scan.js'],
-  ['exit batches: controller.onExits (decode + feed fold)', 'onExits', 'ui/controller.js'],
+  ['exit batches: controller.onExits (decode + feed fold)', 'onExits', 'engine/refresh.js'],
   ['React render + commit (performWorkOnRoot)', 'performWorkOnRoot', 'react-reconciler'],
   ['Ink frame: tree to text, diff, write (onRender)', 'onRender', 'ink/build/ink.js'],
   ['Ink layout: Yoga (calculateLayout)', 'calculateLayout', 'ink/build/ink.js'],

@@ -6,7 +6,7 @@ import type { CpuCounters, ExitRecord } from '../../src/kernel/exitrecord.js';
 import { CATEGORIES, type CategoryKey } from '../../src/kernel/layout.js';
 import type { ListMode, TaskId } from '../../src/sources/proctasks.js';
 import type { ExitBatch, ExitSource, QueryBatch, QueryResult, StatsSource, Target } from '../../src/sources/types.js';
-import type { DashboardOptions } from '../../src/ui/options.js';
+import type { DashboardOptions } from '../../src/engine/options.js';
 
 export const S = 1e9;
 

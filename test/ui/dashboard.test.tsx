@@ -6,10 +6,10 @@ import { EventEmitter } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import { render as inkRender } from 'ink';
 import { render } from 'ink-testing-library';
-import { DashboardController } from '../../src/ui/controller.js';
+import { DashboardController } from '../../src/engine/refresh.js';
 import { Dashboard } from '../../src/ui/dashboard.js';
 import { KEYMAP, keyLabel } from '../../src/ui/keymap.js';
-import type { DashboardOptions } from '../../src/ui/options.js';
+import type { DashboardOptions } from '../../src/engine/options.js';
 import {
   counters,
   exitRecord,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Target } from '../../src/sources/types.js';
-import { DashboardController } from '../../src/ui/controller.js';
+import { DashboardController } from '../../src/engine/refresh.js';
 import {
   counters,
   exitRecord,
