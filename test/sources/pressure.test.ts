@@ -8,11 +8,10 @@ import { after, test } from 'node:test';
 import { loadAddon } from '../../src/kernel/addon.js';
 import { decodeCgroupStats } from '../../src/kernel/cgroupstats.js';
 import { DecodeError } from '../../src/kernel/decode.js';
+import { formatCgroup, formatPressureLine } from '../../src/output/pressure.js';
 import {
   CgroupError,
   cgroupVersion,
-  formatCgroup,
-  formatPressureLine,
   parsePressure,
   readCgroup,
   readSystemPressure,
