@@ -3,7 +3,7 @@
 // applies it, and what the engine must do (pin, quit...) comes back as effects.
 import type { TaskRow } from '../model/scan.js';
 import type { Target } from '../sources/types.js';
-import { resolveKey, typedText, type Command, type KeyEvent, type Scope } from './keymap.js';
+import { resolveIn, typedText, type ActiveScope, type Command, type KeyEvent } from './keymap.js';
 import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './exit-feed-reducer.js';
 import { initialTableState, reduceTable, selectedIndex, type TableState } from './process-table-reducer.js';
 import { initialWatchPaneState, reduceWatchPane, selectedPinned, type WatchPaneState } from './watch-pane-reducer.js';
@@ -45,22 +45,20 @@ export type Effect =
   | { type: 'interval'; dir: 1 | -1 }
   | { type: 'toggleDelayacct' };
 
-/** Which keymap scopes a key is looked up in, in order. */
-export function scopesFor(state: UiState): Scope[] {
-  if (state.help) return ['help', 'global'];
-  return ['global', state.focus];
-}
+// typing owns every key that types; Ctrl keys (Ctrl-C) keep their global meaning
+const TYPING: readonly ActiveScope[] = [{ scope: 'filter' }, { scope: 'global', ctrlOnly: true }];
+const IN_HELP: readonly ActiveScope[] = [{ scope: 'help' }, { scope: 'global' }];
+const FOCUSED: Record<Pane, readonly ActiveScope[]> = {
+  procs: [{ scope: 'global' }, { scope: 'procs' }],
+  watch: [{ scope: 'global' }, { scope: 'watch' }],
+  feed: [{ scope: 'global' }, { scope: 'feed' }],
+};
 
-function commandFor(state: UiState, ev: KeyEvent): Command | undefined {
-  if (state.table.editing) {
-    // typing owns every key that types; Ctrl keys (Ctrl-C) keep their global meaning
-    return resolveKey('filter', ev) ?? ('ctrl' in ev ? resolveKey('global', ev) : undefined);
-  }
-  for (const s of scopesFor(state)) {
-    const c = resolveKey(s, ev);
-    if (c) return c;
-  }
-  return undefined;
+/** The keymap scopes a key is looked up in now, in order: key handling and the footer's hints both. */
+export function activeScopes(state: UiState): readonly ActiveScope[] {
+  if (state.table.editing) return TYPING;
+  if (state.help) return IN_HELP;
+  return FOCUSED[state.focus];
 }
 
 const NAV: Partial<Record<Command, number | 'home' | 'end'>> = {
@@ -116,7 +114,7 @@ export interface KeyResult {
 
 /** Apply one key press. Pure: same state, key and context give the same result. */
 export function applyKey(state: UiState, ev: KeyEvent, ctx: UiContext): KeyResult {
-  const command = commandFor(state, ev);
+  const command = resolveIn(activeScopes(state), ev);
   if (!command) return { state, effects: [] };
   const none = (s: UiState): KeyResult => ({ state: s, effects: [] });
   const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize };

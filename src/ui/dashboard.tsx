@@ -8,11 +8,11 @@ import { ExitFeed, feedPageSize } from './exit-feed.js';
 import { bannerLines, Header, headerBanners } from './header.js';
 import { printable } from '../output/text.js';
 import { HelpOverlay } from './help-overlay.js';
-import { footerHints, type Scope } from './keymap.js';
+import { keyHints, type ActiveScope } from './keymap.js';
 import { layoutFor, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { ProcessTable, tablePageSize } from './process-table.js';
 import { useDashboardInput } from './use-dashboard-input.js';
-import { initialUiState, type Effect, type UiContext, type UiState } from './dashboard-reducer.js';
+import { activeScopes, initialUiState, type Effect, type UiContext, type UiState } from './dashboard-reducer.js';
 import { useTerminalSize } from './use-terminal-size.js';
 import { WatchPane } from './watch-pane.js';
 
@@ -26,8 +26,8 @@ export interface DashboardProps {
   sizeSource?: NodeJS.WriteStream;
 }
 
-function Footer({ scopes }: { scopes: Scope[] }) {
-  const hints = scopes.flatMap(footerHints);
+function Footer({ scopes }: { scopes: readonly ActiveScope[] }) {
+  const hints = keyHints(scopes);
   return (
     <Text wrap="truncate">
       {hints.map((h, i) => (
@@ -115,7 +115,6 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
     );
   }
   const bodyHeight = layout.height - layout.headerLines - 1;
-  const footerScopes: Scope[] = ui.table.editing ? ['filter'] : ui.help ? ['help', 'global'] : ['global', ui.focus];
   return (
     <Box flexDirection="column" width={layout.width} height={layout.height}>
       <Header snap={snap} width={layout.width} taskCount={snap.rows.length} />
@@ -148,7 +147,7 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
           />
         </Box>
       )}
-      <Footer scopes={footerScopes} />
+      <Footer scopes={activeScopes(ui)} />
     </Box>
   );
 }

@@ -200,6 +200,22 @@ export function resolveKey(scope: Scope, ev: KeyEvent): Command | undefined {
   return undefined;
 }
 
+/** A scope keys are looked up in; `ctrlOnly`: only its Ctrl keys answer (typing owns the rest). */
+export interface ActiveScope {
+  scope: Scope;
+  ctrlOnly?: boolean;
+}
+
+/** The command a key means in the first of these scopes that binds it, if any. */
+export function resolveIn(scopes: readonly ActiveScope[], ev: KeyEvent): Command | undefined {
+  for (const { scope, ctrlOnly } of scopes) {
+    if (ctrlOnly && !('ctrl' in ev)) continue;
+    const c = resolveKey(scope, ev);
+    if (c) return c;
+  }
+  return undefined;
+}
+
 /**
  * Ink hands over one event per key, except plain text that arrives in one read (a paste,
  * tmux send-keys): split that into one event per character, so that "/bash" starts a
@@ -262,14 +278,21 @@ export function helpSections(): { scope: Scope; title: string; rows: HelpRow[] }
 }
 
 /** Footer hints for a scope: bindings with a hint, neighbours sharing one joined ("↑/↓ move"). */
-export function footerHints(scope: Scope): HelpRow[] {
+export function footerHints({ scope, ctrlOnly }: ActiveScope): HelpRow[] {
   const out: HelpRow[] = [];
   for (const b of KEYMAP) {
     if (b.scope !== scope || !b.hint) continue;
-    const key = keyLabel(b.keys[0]!);
+    const first = ctrlOnly ? b.keys.find((k) => 'ctrl' in k) : b.keys[0];
+    if (!first) continue;
+    const key = keyLabel(first);
     const last = out[out.length - 1];
     if (last && last.help === b.hint) last.keys += `/${key}`;
     else out.push({ keys: key, help: b.hint });
   }
   return out;
+}
+
+/** The footer's hints for the scopes active now (activeScopes), in their order. */
+export function keyHints(scopes: readonly ActiveScope[]): HelpRow[] {
+  return scopes.flatMap(footerHints);
 }

@@ -2,8 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TaskRow } from '../../src/model/scan.js';
-import type { KeyEvent } from '../../src/ui/keymap.js';
-import { applyKey, initialUiState, type UiContext, type UiState } from '../../src/ui/dashboard-reducer.js';
+import { KEYMAP, keyHints, keyLabel, resolveIn, type KeyEvent } from '../../src/ui/keymap.js';
+import {
+  activeScopes,
+  applyKey,
+  initialUiState,
+  type UiContext,
+  type UiState,
+} from '../../src/ui/dashboard-reducer.js';
 import { feedStart } from '../../src/ui/exit-feed-reducer.js';
 import { selectedIndex, windowTop } from '../../src/ui/process-table-reducer.js';
 
@@ -83,6 +89,32 @@ test('"/" starts a filter that takes every typed key, q included; Enter keeps it
     [{ type: 'quit' }],
     'Ctrl-C still quits',
   );
+});
+
+test('while a filter is being typed the footer shows exactly the keys that work', () => {
+  const c = ctx([1, 2]);
+  const typing = press(initialUiState, c, { ch: '/' }).state;
+  const hints = keyHints(activeScopes(typing));
+  assert.deepEqual(hints, [
+    { keys: 'Enter', help: 'keep' },
+    { keys: 'Esc', help: 'drop' },
+    { keys: 'Ctrl-C', help: 'quit' },
+  ]);
+  // every hinted binding of every scope: shown (by one of its keys that works) iff a key of it works now
+  for (const b of KEYMAP) {
+    if (!b.hint) continue;
+    const working = b.keys.filter(
+      (k): k is KeyEvent => !('printable' in k) && resolveIn(activeScopes(typing), k) === b.command,
+    );
+    const shown = hints.filter(
+      (h) => h.help === b.hint && h.keys.split('/').some((l) => working.map(keyLabel).includes(l)),
+    );
+    assert.equal(shown.length > 0, working.length > 0, `${b.scope} ${b.command}: shown iff it works while typing`);
+  }
+  // and each does what it says
+  assert.equal(press(typing, c, { name: 'return' }).state.table.editing, false);
+  assert.equal(press(typing, c, { ch: 'x' }, { name: 'escape' }).state.table.filter, '');
+  assert.deepEqual(press(typing, c, { ctrl: 'c' }).effects, [{ type: 'quit' }]);
 });
 
 test('Tab cycles the panes; keys act on the focused one', () => {

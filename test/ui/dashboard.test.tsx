@@ -171,6 +171,11 @@ test('"/" filters by name as you type (q included), Esc clears it; q quits', asy
   const d = await setup(t);
   await d.press('/char');
   const f = plain(d.frame());
+  assert.equal(
+    plain(lines(d.frame()).at(-1)!).trim(),
+    'Enter keep  Esc drop  Ctrl-C quit',
+    'the footer: the keys that work',
+  );
   assert.match(f, /Processes 1\/3/);
   assert.match(f, /charlie/);
   assert.ok(!f.includes('bravo'));

@@ -45,7 +45,7 @@ test('the help lists every binding of the keymap, and the footer only what is bo
       rows.some((r) => r.help === b.help && r.keys === b.keys.map(keyLabel).join(' ')),
       b.command,
     );
-  const procs = footerHints('procs');
+  const procs = footerHints({ scope: 'procs' });
   assert.ok(
     procs.some((h) => h.keys === '↑/↓' && h.help === 'move'),
     JSON.stringify(procs),
