@@ -342,11 +342,20 @@ function exitOf(v: unknown, i: number): ExitRecord {
   return exitRecordFrom(env, stats, tgidStats);
 }
 
+const snakeCase = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+// Counters are written camelCase (kernelDrops), as every name in a recording is; the
+// -l --json spelling (kernel_drops) is read too, so either can be fed back in.
+function counter(o: Obj, k: string, ctx: string): number {
+  const snake = snakeCase(k);
+  return int(o, !(k in o) && snake in o ? snake : k, ctx);
+}
+
 function countersOf(v: unknown, i: number): CpuCounters {
   const ctx = `counters ${i + 1}`;
   if (!isObj(v)) throw new LineError(`${ctx} is not an object`);
-  const c: Record<string, number> = { cpu: int(v, 'cpu', ctx), decodeFailed: int(v, 'decodeFailed', ctx) };
-  for (const n of COUNTER_NAMES) c[n] = int(v, n, ctx);
+  const c: Record<string, number> = { cpu: int(v, 'cpu', ctx), decodeFailed: counter(v, 'decodeFailed', ctx) };
+  for (const n of COUNTER_NAMES) c[n] = counter(v, n, ctx);
   return withLost(c as ListenerCounters);
 }
 

@@ -1,0 +1,38 @@
+// The recording format's counters: written camelCase, read in either spelling.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CpuCounters } from '../../src/kernel/exitrecord.js';
+import { exitsLine, parseRecord, type ExitsRec } from '../../src/sources/recordformat.js';
+
+const counters: CpuCounters = {
+  cpu: 3,
+  received: 100,
+  seqGapLost: 4,
+  kernelDrops: 5,
+  enobufs: 1,
+  truncated: 1,
+  malformed: 0,
+  queueDropped: 2,
+  unsolicited: 0,
+  decodeFailed: 1,
+  // max(kernelDrops, seqGapLost) + truncated + malformed + queueDropped + decodeFailed
+  lost: 9,
+};
+
+test('exit counters round-trip through a recording, lost recomputed from them', () => {
+  const line = exitsLine(7, { records: [], counters: [counters] });
+  assert.match(line, /"kernelDrops":5/);
+  assert.doesNotMatch(line, /"lost"/, 'lost is derived, not stored');
+  const rec = parseRecord(line) as ExitsRec;
+  assert.deepEqual(rec.batch.counters, [counters]);
+});
+
+test('exit counters are also read as -l --json spells them (kernel_drops, seq_gap_lost...)', () => {
+  const snake = exitsLine(7, { records: [], counters: [counters] }).replace(
+    /"([a-z]+[A-Z][A-Za-z]*)":/g,
+    (_, k: string) => `"${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}":`,
+  );
+  assert.match(snake, /"decode_failed":1,.*"kernel_drops":5,/);
+  assert.deepEqual((parseRecord(snake) as ExitsRec).batch.counters, [counters]);
+  assert.throws(() => parseRecord(snake.replace('"kernel_drops":5,', '')), /"kernelDrops" is not a whole number/);
+});
