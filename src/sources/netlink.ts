@@ -1,7 +1,8 @@
 // Live taskstats over netlink: one native crossing per batch of ids.
+import { constants } from 'node:os';
 import { loadAddon, type NativeQuerySocket } from '../kernel/addon.js';
 import { decodeTaskstats, DecodeError, type DecodeOptions } from '../kernel/decode.js';
-import { fromNative } from '../kernel/errors.js';
+import { errnoName, fromNative } from '../kernel/errors.js';
 import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
 import {
   monotonicNs,
@@ -12,14 +13,7 @@ import {
   type Target,
 } from './types.js';
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM',
-  3: 'ESRCH',
-  5: 'EIO',
-  13: 'EACCES',
-  22: 'EINVAL',
-  110: 'ETIMEDOUT',
-};
+const { ESRCH } = constants.errno;
 
 const WHOLE: DecodeOptions = {};
 const partial = new WeakMap<readonly string[], DecodeOptions>();
@@ -43,10 +37,10 @@ export function decodeQueryResult(
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i]!;
     const status = dv.getInt32(i * entryBytes, true);
-    if (status === 3) {
+    if (status === ESRCH) {
       out[i] = { target, status: 'gone' };
     } else if (status !== 0) {
-      const code = ERRNO_NAMES[status] ?? `errno ${status}`;
+      const code = errnoName(status);
       out[i] = {
         target,
         status: 'error',
