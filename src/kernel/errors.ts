@@ -65,6 +65,7 @@ export function fromNative(e: unknown, what: string): Error {
         'Run delaytop on Linux with generic netlink.',
       );
     case 'ENOADDON':
+    case 'EADDONCONTRACT':
       return new TaskstatsError(msg, code, '');
     default:
       return new TaskstatsError(`${what}: ${msg}`, code || 'EIO', '');

@@ -1,4 +1,5 @@
 // Decoding the native listener's drained batches: exit records and per-CPU counters.
+import { COUNTER_NAMES, type CounterName } from './addon.js';
 import { AC_FLAG, decodeExitStatus, decodeTaskstats, DecodeError, num, type Taskstats } from './decode.js';
 
 export interface ExitRecord {
@@ -25,18 +26,8 @@ export interface ExitRecord {
   tgidStats?: Taskstats;
 }
 
-/** Per-CPU counters, in the native Counter order (native/listener.h). */
-export const COUNTER_NAMES = [
-  'received',
-  'seqGapLost',
-  'kernelDrops',
-  'enobufs',
-  'truncated',
-  'malformed',
-  'queueDropped',
-  'unsolicited',
-] as const;
-export type CounterName = (typeof COUNTER_NAMES)[number];
+// The per-CPU counters delaytop reads (native/listener.h).
+export { COUNTER_NAMES, type CounterName };
 
 export interface CpuCounters extends Record<CounterName, number> {
   cpu: number;
