@@ -89,9 +89,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Listener", Listener::Init(env));
   exports.Set("parseDatagram", Napi::Function::New(env, ParseDatagram));
   exports.Set("cgroupStats", Napi::Function::New(env, CgroupStats));
-  exports.Set("queryEntryBytes", Napi::Number::New(env, double(kQueryEntryBytes)));
-  exports.Set("exitRecordHeaderBytes", Napi::Number::New(env, double(kRecHeader)));
-  exports.Set("counterCount", Napi::Number::New(env, double(kCounterCount)));
   exports.Set("contract", contract(env));
   return exports;
 }

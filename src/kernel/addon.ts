@@ -54,9 +54,6 @@ export interface Addon {
   parseDatagram(buf: Uint8Array, familyId: number): ParsedMessage[];
   /** CGROUPSTATS_CMD_GET on a cgroup v1 directory: the struct cgroupstats payload (EINVAL on v2) */
   cgroupStats(path: string): ArrayBuffer;
-  queryEntryBytes: number;
-  exitRecordHeaderBytes: number;
-  counterCount: number;
   /** the byte layouts it hands over, as native/ defines them: read through loadContract() */
   contract: NativeContract;
 }

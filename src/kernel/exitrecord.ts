@@ -1,5 +1,5 @@
 // Decoding the native listener's drained batches: exit records and per-CPU counters.
-import { COUNTER_NAMES, type CounterName } from './addon.js';
+import { COUNTER_NAMES, type Contract, type CounterName, type ExitRecordHeader } from './addon.js';
 import { AC_FLAG, decodeExitStatus, decodeTaskstats, DecodeError, num, type Taskstats } from './decode.js';
 
 export interface ExitRecord {
@@ -26,7 +26,7 @@ export interface ExitRecord {
   tgidStats?: Taskstats;
 }
 
-// The per-CPU counters delaytop reads (native/listener.h).
+// The per-CPU counters delaytop reads; their order is the addon's (native/listener.h).
 export { COUNTER_NAMES, type CounterName };
 
 export interface CpuCounters extends Record<CounterName, number> {
@@ -44,17 +44,16 @@ export function lostOf(c: Omit<CpuCounters, 'lost'>): number {
   return Math.max(c.kernelDrops, c.seqGapLost) + c.truncated + c.malformed + c.queueDropped + c.decodeFailed;
 }
 
+/** One CPU's slice of the native counters per CPU, picked by the positions the addon gives. */
 export function decodeCounters(
   counters: Float64Array,
   cpus: readonly number[],
   decodeFailed: readonly number[],
+  { counterIndex, counterCount: n }: Pick<Contract, 'counterIndex' | 'counterCount'>,
 ): CpuCounters[] {
-  const n = COUNTER_NAMES.length;
   return cpus.map((cpu, i) => {
     const c = { cpu, decodeFailed: decodeFailed[i] ?? 0 } as Omit<CpuCounters, 'lost'>;
-    COUNTER_NAMES.forEach((name, k) => {
-      (c as Record<string, number>)[name] = counters[i * n + k] ?? 0;
-    });
+    for (const name of COUNTER_NAMES) (c as Record<string, number>)[name] = counters[i * n + counterIndex[name]] ?? 0;
     return { ...c, lost: lostOf(c) } as CpuCounters;
   });
 }
@@ -170,30 +169,33 @@ export function lazyExitRecord(env: ExitEnvelope, pidBytes: Uint8Array, tgidByte
 }
 
 /**
- * Walk a drained batch (layout in native/listener.h). Records that fail to decode are
- * reported through onBad (counted as lost), never thrown.
+ * Walk a drained batch: records, each a header (laid out as the addon's contract says:
+ * native/listener.h) and its STATS payloads. Records that fail to decode are reported
+ * through onBad (counted as lost), never thrown.
  */
 export function decodeExitBatch(
   data: ArrayBuffer,
-  headerBytes: number,
+  header: ExitRecordHeader,
   onBad: (cpu: number, why: string) => void,
 ): ExitRecord[] {
+  const { bytes: headerBytes, recLen: recLenAt, cpu: cpuAt, seq: seqAt, pid: pidAt, tgid: tgidAt } = header;
+  const { pidStatsLen: pidLenAt, tgidStatsLen: tgidLenAt, receivedRealtimeNs: receivedAt } = header;
   const out: ExitRecord[] = [];
   const dv = new DataView(data);
   let off = 0;
   while (off + headerBytes <= data.byteLength) {
-    const recLen = dv.getUint32(off, true);
+    const recLen = dv.getUint32(off + recLenAt, true);
     if (recLen < headerBytes || off + recLen > data.byteLength) {
       onBad(-1, `corrupt batch at byte ${off}`);
       break;
     }
-    const cpu = dv.getUint32(off + 4, true);
-    const seq = dv.getUint32(off + 8, true);
-    const pid = dv.getUint32(off + 12, true);
-    const tgid = dv.getUint32(off + 16, true);
-    const pidLen = dv.getUint32(off + 20, true);
-    const tgidLen = dv.getUint32(off + 24, true);
-    const receivedMs = Number(dv.getBigUint64(off + 32, true) / 1000000n);
+    const cpu = dv.getUint32(off + cpuAt, true);
+    const seq = dv.getUint32(off + seqAt, true);
+    const pid = dv.getUint32(off + pidAt, true);
+    const tgid = dv.getUint32(off + tgidAt, true);
+    const pidLen = dv.getUint32(off + pidLenAt, true);
+    const tgidLen = dv.getUint32(off + tgidLenAt, true);
+    const receivedMs = Number(dv.getBigUint64(off + receivedAt, true) / 1000000n);
     try {
       const pidBytes = new Uint8Array(data, off + headerBytes, pidLen);
       const tgidBytes = tgidLen ? new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen) : undefined;

@@ -1,6 +1,6 @@
 // Exit events from the kernel: one listener socket and reader thread per CPU (native),
 // drained here in batches. The same interface is served by a replayed recording.
-import { loadAddon, type NativeListener } from '../kernel/addon.js';
+import { loadAddon, loadContract, type Contract, type NativeListener } from '../kernel/addon.js';
 import { decodeCounters, decodeExitBatch, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
 import { fromNative, TaskstatsError } from '../kernel/errors.js';
 import { exitFeedBlocked } from './namespaces.js';
@@ -59,7 +59,7 @@ export class NetlinkExitSource implements ExitSource {
   readonly cpus: readonly number[];
   readonly warnings: ListenerWarning[] = [];
   private native: NativeListener;
-  private headerBytes: number;
+  private contract: Contract;
   private decodeFailed: number[];
   private fn: ((b: ExitBatch) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -81,7 +81,7 @@ export class NetlinkExitSource implements ExitSource {
     }
     this.cpus = [...opts.cpus];
     this.decodeFailed = opts.cpus.map(() => 0);
-    this.headerBytes = addon.exitRecordHeaderBytes;
+    this.contract = loadContract();
     try {
       this.native = new addon.Listener(
         this.cpus as number[],
@@ -147,11 +147,11 @@ export class NetlinkExitSource implements ExitSource {
 
   private drain(): ExitBatch {
     const { data, counters } = this.native.drain();
-    const records = decodeExitBatch(data, this.headerBytes, (cpu) => {
+    const records = decodeExitBatch(data, this.contract.exitRecordHeader, (cpu) => {
       const i = this.cpus.indexOf(cpu);
       if (i >= 0) this.decodeFailed[i]!++;
     });
-    this.last = decodeCounters(counters, this.cpus, this.decodeFailed);
+    this.last = decodeCounters(counters, this.cpus, this.decodeFailed, this.contract);
     return { records, counters: this.last };
   }
 
