@@ -55,14 +55,41 @@ Napi::Value ParseDatagram(const Napi::CallbackInfo& info) {
   return msgs;
 }
 
+// {bytes, fields: {name: {offset, size, signed}}} for one of the structs the addon hands over.
+template <size_t N>
+Napi::Object structLayout(Napi::Env env, size_t bytes, const Field (&fields)[N]) {
+  Napi::Object fs = Napi::Object::New(env);
+  for (const Field& f : fields) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("offset", double(f.offset));
+    o.Set("size", double(f.size));
+    o.Set("signed", f.isSigned);
+    fs.Set(f.name, o);
+  }
+  Napi::Object s = Napi::Object::New(env);
+  s.Set("bytes", double(bytes));
+  s.Set("fields", fs);
+  return s;
+}
+
+// What the TypeScript side must agree on to read what the addon hands over; it reads these
+// instead of keeping copies, and checks them when the addon loads (src/kernel/addon.ts).
+Napi::Object contract(Napi::Env env) {
+  Napi::Array names = Napi::Array::New(env, kCounterCount);
+  for (uint32_t i = 0; i < kCounterCount; i++) names.Set(i, kCounterNames[i]);
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("counterNames", names);
+  c.Set("exitRecordHeader", structLayout(env, kRecHeader, kRecHeaderFields));
+  c.Set("queryEntry", structLayout(env, kQueryEntryBytes, kQueryEntryFields));
+  return c;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("QuerySocket", QuerySocket::Init(env));
   exports.Set("Listener", Listener::Init(env));
   exports.Set("parseDatagram", Napi::Function::New(env, ParseDatagram));
   exports.Set("cgroupStats", Napi::Function::New(env, CgroupStats));
-  exports.Set("queryEntryBytes", Napi::Number::New(env, double(kQueryEntryBytes)));
-  exports.Set("exitRecordHeaderBytes", Napi::Number::New(env, double(kRecHeader)));
-  exports.Set("counterCount", Napi::Number::New(env, double(kCounterCount)));
+  exports.Set("contract", contract(env));
   return exports;
 }
 

@@ -280,10 +280,8 @@ void Listener::enqueue(CpuReader* r, uint32_t seq, const uint8_t* buf, size_t pi
     size_t at = queue_.size();
     queue_.resize(at + recLen);
     uint8_t* p = queue_.data() + at;
-    uint32_t hdr[8] = {uint32_t(recLen), uint32_t(r->cpu), seq, pid, tgid, pidLen, tgidLen, 0};
-    memcpy(p, hdr, sizeof hdr);
-    uint64_t t = realtimeNs();
-    memcpy(p + 32, &t, 8);
+    RecHeader h{uint32_t(recLen), uint32_t(r->cpu), seq, pid, tgid, pidLen, tgidLen, 0, realtimeNs()};
+    memcpy(p, &h, sizeof h);
     memcpy(p + kRecHeader, buf + pidOff, pidLen);
     if (tgidLen) memcpy(p + kRecHeader + align8(pidLen), buf + tgidOff, tgidLen);
     r->counters[kReceived]++;

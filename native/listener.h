@@ -10,24 +10,60 @@
 #include <thread>
 #include <vector>
 
-// Per-CPU counters, delivered to JS as a Float64Array of kCounterCount per CPU.
+#include "contract.h"
+
+// Per-CPU counters, delivered to JS as a Float64Array of kCounterCount per CPU. This list is
+// their one definition: the enum and the names the addon exports, in order (contract.counterNames).
+#define DELAYTOP_COUNTERS(X)                                                                       \
+  X(kReceived, "received")         /* exit datagrams received and queued for JS */                 \
+  X(kSeqGapLost, "seqGapLost")     /* messages missing between received ones (per-CPU seq gaps) */ \
+  X(kKernelDrops, "kernelDrops")   /* the socket's drop counter (SO_MEMINFO = netlink Drops) */    \
+  X(kEnobufs, "enobufs")           /* ENOBUFS returns: congestion episodes */                      \
+  X(kTruncated, "truncated")       /* MSG_TRUNC datagrams (received, unusable) */                  \
+  X(kMalformed, "malformed")       /* datagrams that failed the bounded parse */                   \
+  X(kQueueDropped, "queueDropped") /* records delaytop's own bounded queue had no room for */      \
+  X(kUnsolicited, "unsolicited")   /* messages that are not exit events (tolerated, skipped) */
+
 enum Counter : int {
-  kReceived = 0,     // exit datagrams received and queued for JS
-  kSeqGapLost,       // messages missing between received ones (per-CPU nlmsg_seq gaps)
-  kKernelDrops,      // the socket's drop counter (SO_MEMINFO = /proc/net/netlink Drops)
-  kEnobufs,          // ENOBUFS returns: congestion episodes
-  kTruncated,        // MSG_TRUNC datagrams (received, unusable)
-  kMalformed,        // datagrams that failed the bounded parse
-  kQueueDropped,     // records delaytop's own bounded queue had no room for
-  kUnsolicited,      // messages that are not exit events (tolerated, skipped)
+#define DELAYTOP_COUNTER_ENUM(id, name) id,
+  DELAYTOP_COUNTERS(DELAYTOP_COUNTER_ENUM)
+#undef DELAYTOP_COUNTER_ENUM
   kCounterCount
 };
 
-// One record in a drained batch (8-aligned, little-endian):
-//   u32 recLen, u32 cpu, u32 seq, u32 pid, u32 tgid (0 = no TGID record),
-//   u32 pidStatsLen, u32 tgidStatsLen, u32 pad, u64 receivedRealtimeNs,
-//   pid STATS bytes (8-aligned), tgid STATS bytes (8-aligned)
-constexpr size_t kRecHeader = 40;
+inline constexpr const char* kCounterNames[kCounterCount] = {
+#define DELAYTOP_COUNTER_NAME(id, name) name,
+    DELAYTOP_COUNTERS(DELAYTOP_COUNTER_NAME)
+#undef DELAYTOP_COUNTER_NAME
+};
+
+// One record in a drained batch (8-aligned, little-endian): this header, then the pid STATS
+// bytes (8-aligned), then the tgid STATS bytes (8-aligned).
+struct RecHeader {
+  uint32_t recLen;
+  uint32_t cpu;
+  uint32_t seq;
+  uint32_t pid;
+  uint32_t tgid;  // 0 = no TGID record
+  uint32_t pidStatsLen;
+  uint32_t tgidStatsLen;
+  uint32_t pad;
+  uint64_t receivedRealtimeNs;
+};
+static_assert(sizeof(RecHeader) % 8 == 0, "the STATS bytes after the header stay 8-aligned");
+constexpr size_t kRecHeader = sizeof(RecHeader);
+
+// Exported as contract.exitRecordHeader (pad is left out: nothing reads it).
+inline constexpr Field kRecHeaderFields[] = {
+    DELAYTOP_FIELD(RecHeader, recLen),
+    DELAYTOP_FIELD(RecHeader, cpu),
+    DELAYTOP_FIELD(RecHeader, seq),
+    DELAYTOP_FIELD(RecHeader, pid),
+    DELAYTOP_FIELD(RecHeader, tgid),
+    DELAYTOP_FIELD(RecHeader, pidStatsLen),
+    DELAYTOP_FIELD(RecHeader, tgidStatsLen),
+    DELAYTOP_FIELD(RecHeader, receivedRealtimeNs),
+};
 
 struct CpuReader {
   int cpu = -1;

@@ -21,10 +21,8 @@ constexpr size_t kRecvSlot = 4096;  // a v16 reply is 596 bytes; v17 ~ 730
 constexpr int kRcvbufBytes = 4 << 20;
 
 void putEntry(std::vector<uint8_t>& out, size_t i, int32_t status, uint32_t off, uint32_t len) {
-  uint8_t* e = out.data() + i * kQueryEntryBytes;
-  memcpy(e, &status, 4);
-  memcpy(e + 4, &off, 4);
-  memcpy(e + 8, &len, 4);
+  QueryEntry e{status, off, len};
+  memcpy(out.data() + i * kQueryEntryBytes, &e, sizeof e);
 }
 
 uint32_t appendPayload(std::vector<uint8_t>& out, const uint8_t* p, size_t len) {

@@ -6,10 +6,22 @@
 #include <cstdint>
 #include <vector>
 
-// Result layout, one ArrayBuffer: n entries of {i32 status, u32 offset, u32 length}
-// (status 0 = stats at [offset, offset+length), else a positive errno: ESRCH = gone),
-// then the STATS payloads, each 8-aligned.
-constexpr size_t kQueryEntryBytes = 12;
+#include "contract.h"
+
+// Result layout, one ArrayBuffer: n entries, then the STATS payloads, each 8-aligned.
+struct QueryEntry {
+  int32_t status;   // 0 = stats at [offset, offset+length); else a positive errno: ESRCH = gone
+  uint32_t offset;
+  uint32_t length;
+};
+constexpr size_t kQueryEntryBytes = sizeof(QueryEntry);
+
+// Exported as contract.queryEntry.
+inline constexpr Field kQueryEntryFields[] = {
+    DELAYTOP_FIELD(QueryEntry, status),
+    DELAYTOP_FIELD(QueryEntry, offset),
+    DELAYTOP_FIELD(QueryEntry, length),
+};
 
 struct QueryRequest {
   std::vector<uint32_t> ids;

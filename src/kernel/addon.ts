@@ -54,18 +54,176 @@ export interface Addon {
   parseDatagram(buf: Uint8Array, familyId: number): ParsedMessage[];
   /** CGROUPSTATS_CMD_GET on a cgroup v1 directory: the struct cgroupstats payload (EINVAL on v2) */
   cgroupStats(path: string): ArrayBuffer;
-  queryEntryBytes: number;
-  exitRecordHeaderBytes: number;
-  counterCount: number;
+  /** the byte layouts it hands over, as native/ defines them: read through loadContract() */
+  contract: NativeContract;
 }
 
-let cached: Addon | undefined;
+/** One field of a struct the addon hands over (little-endian), as native/contract.h describes it. */
+export interface NativeField {
+  offset: number;
+  size: number;
+  signed: boolean;
+}
 
+export interface NativeStruct {
+  bytes: number;
+  fields: Record<string, NativeField>;
+}
+
+/** The addon's exported contract (native/addon.cc), written once on the native side. */
+export interface NativeContract {
+  /** one CPU's slice of Listener.drain().counters, in order */
+  counterNames: string[];
+  /** the header of each record in Listener.drain().data */
+  exitRecordHeader: NativeStruct;
+  /** one per id at the start of a query result */
+  queryEntry: NativeStruct;
+}
+
+// What the TypeScript side reads of that contract. Only names and wire types live here;
+// offsets, sizes and order come from the addon, checked against these when it loads.
+
+/** The per-CPU listener counters delaytop reads (by name: their order is the addon's). */
+export const COUNTER_NAMES = [
+  'received',
+  'seqGapLost',
+  'kernelDrops',
+  'enobufs',
+  'truncated',
+  'malformed',
+  'queueDropped',
+  'unsolicited',
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+type Wire = 'u32' | 'i32' | 'u64';
+const WIRE: Record<Wire, { size: number; signed: boolean }> = {
+  u32: { size: 4, signed: false },
+  i32: { size: 4, signed: true },
+  u64: { size: 8, signed: false },
+};
+
+/** The exit-record header fields decodeExitBatch reads, as it reads them. */
+const EXIT_RECORD_HEADER = {
+  recLen: 'u32',
+  cpu: 'u32',
+  seq: 'u32',
+  pid: 'u32',
+  tgid: 'u32',
+  pidStatsLen: 'u32',
+  tgidStatsLen: 'u32',
+  receivedRealtimeNs: 'u64',
+} as const satisfies Record<string, Wire>;
+
+/** The query-result entry fields decodeQueryResult reads, as it reads them. */
+const QUERY_ENTRY = { status: 'i32', offset: 'u32', length: 'u32' } as const satisfies Record<string, Wire>;
+
+/** A struct resolved to plain numbers: each field's byte offset, and the struct's size. */
+export type Offsets<F extends string> = Readonly<Record<F, number>> & { readonly bytes: number };
+export type ExitRecordHeader = Offsets<keyof typeof EXIT_RECORD_HEADER>;
+export type QueryEntry = Offsets<keyof typeof QUERY_ENTRY>;
+
+/** The contract checked and resolved once, when the addon loads. */
+export interface Contract {
+  /** where each counter sits in one CPU's slice of the counters */
+  counterIndex: Readonly<Record<CounterName, number>>;
+  /** the length of one CPU's slice */
+  counterCount: number;
+  exitRecordHeader: ExitRecordHeader;
+  queryEntry: QueryEntry;
+}
+
+/** The addon and this TypeScript disagree on the bytes between them: a stale or foreign build. */
+export class AddonContractError extends Error {
+  override name = 'AddonContractError';
+  readonly code = 'EADDONCONTRACT';
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+const isCount = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
+
+function checkStruct<F extends string>(
+  what: string,
+  s: unknown,
+  want: Record<F, Wire>,
+  problems: string[],
+): Offsets<F> | undefined {
+  if (!isObject(s) || !isCount(s.bytes) || !isObject(s.fields)) {
+    problems.push(`${what}: not a {bytes, fields} layout`);
+    return undefined;
+  }
+  const bytes = s.bytes;
+  const fields = s.fields;
+  const out: Record<string, number> = { bytes };
+  const spans: [string, number, number][] = [];
+  for (const [name, wire] of Object.entries(want) as [F, Wire][]) {
+    const f = fields[name];
+    const w = WIRE[wire];
+    if (!isObject(f) || !isCount(f.offset) || !isCount(f.size)) {
+      problems.push(`${what}.${name}: missing (the TypeScript side reads it as ${wire})`);
+      continue;
+    }
+    if (f.size !== w.size || Boolean(f.signed) !== w.signed)
+      problems.push(
+        `${what}.${name}: the addon writes ${f.signed ? 'i' : 'u'}${f.size * 8}, the TypeScript side reads ${wire}`,
+      );
+    if (f.offset + f.size > bytes)
+      problems.push(`${what}.${name}: bytes ${f.offset}..${f.offset + f.size} lie beyond the ${bytes}-byte ${what}`);
+    for (const [other, start, end] of spans)
+      if (f.offset < end && start < f.offset + f.size) problems.push(`${what}.${name}: overlaps ${what}.${other}`);
+    spans.push([name, f.offset, f.offset + f.size]);
+    out[name] = f.offset;
+  }
+  return out as Offsets<F>;
+}
+
+/**
+ * Check the addon's contract against what this TypeScript reads, and resolve it to plain
+ * numbers. Throws an AddonContractError naming every mismatch.
+ */
+export function checkContract(c: unknown): Contract {
+  const problems: string[] = [];
+  const counterIndex = {} as Record<CounterName, number>;
+  let counterCount = 0;
+  if (!isObject(c)) {
+    problems.push('the addon exports no contract');
+  } else {
+    const names = c.counterNames;
+    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+      problems.push('counterNames: not a list of names');
+    } else {
+      counterCount = names.length;
+      if (new Set(names).size !== names.length)
+        problems.push(`counterNames: a name appears twice (${names.join(', ')})`);
+      const missing = COUNTER_NAMES.filter((n) => !names.includes(n));
+      if (missing.length)
+        problems.push(`counterNames: the addon has no ${missing.join(', ')} (it has ${names.join(', ') || 'none'})`);
+      for (const n of COUNTER_NAMES) counterIndex[n] = names.indexOf(n);
+    }
+  }
+  const exitRecordHeader = checkStruct(
+    'exitRecordHeader',
+    isObject(c) && c.exitRecordHeader,
+    EXIT_RECORD_HEADER,
+    problems,
+  );
+  const queryEntry = checkStruct('queryEntry', isObject(c) && c.queryEntry, QUERY_ENTRY, problems);
+  if (problems.length || !exitRecordHeader || !queryEntry)
+    throw new AddonContractError(
+      `the native addon does not match this delaytop (rebuild it: npm run build):\n  ${problems.join('\n  ')}`,
+    );
+  return { counterIndex, counterCount, exitRecordHeader, queryEntry };
+}
+
+let cached: { addon: Addon; contract: Contract } | undefined;
+
+/** The addon, once its contract has been checked (an AddonContractError if it disagrees). */
 export function loadAddon(): Addon {
-  if (cached) return cached;
+  if (cached) return cached.addon;
   const require = createRequire(import.meta.url);
+  let addon: Addon;
   try {
-    cached = require('../../native/build/Release/delaytop.node') as Addon;
+    addon = require('../../native/build/Release/delaytop.node') as Addon;
   } catch (e) {
     const err = new Error(
       `the native addon is not built (${(e as Error).message.split('\n')[0]}).\n` +
@@ -74,5 +232,12 @@ export function loadAddon(): Addon {
     (err as NodeJS.ErrnoException).code = 'ENOADDON';
     throw err;
   }
-  return cached;
+  cached = { addon, contract: checkContract(addon.contract) };
+  return addon;
+}
+
+/** The addon's checked contract: offsets and counter positions as plain numbers. */
+export function loadContract(): Contract {
+  loadAddon();
+  return cached!.contract;
 }

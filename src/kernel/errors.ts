@@ -28,6 +28,17 @@ export function describeErrno(e: unknown): string {
   return x?.code ? `${x.code} (${x.message})` : String((e as Error)?.message ?? e);
 }
 
+let errnoNames: Map<number, [string, string]> | undefined;
+
+/**
+ * A positive errno's name ("ESRCH"), or "errno N" if it has none. From node's table
+ * (libuv's), the one the addon names its errors from (native/errors.h): one list for both.
+ */
+export function errnoName(errno: number): string {
+  errnoNames ??= getSystemErrorMap();
+  return errnoNames.get(-errno)?.[0] ?? `errno ${errno}`;
+}
+
 /** Translate an error thrown by the native addon (it carries .code, an errno name). */
 export function fromNative(e: unknown, what: string): Error {
   const code = (e as NodeJS.ErrnoException)?.code ?? '';
@@ -54,6 +65,7 @@ export function fromNative(e: unknown, what: string): Error {
         'Run delaytop on Linux with generic netlink.',
       );
     case 'ENOADDON':
+    case 'EADDONCONTRACT':
       return new TaskstatsError(msg, code, '');
     default:
       return new TaskstatsError(`${what}: ${msg}`, code || 'EIO', '');

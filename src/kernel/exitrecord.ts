@@ -1,4 +1,5 @@
 // Decoding the native listener's drained batches: exit records and per-CPU counters.
+import { COUNTER_NAMES, type Contract, type CounterName, type ExitRecordHeader } from './addon.js';
 import { AC_FLAG, decodeExitStatus, decodeTaskstats, DecodeError, num, type Taskstats } from './decode.js';
 
 export interface ExitRecord {
@@ -25,18 +26,8 @@ export interface ExitRecord {
   tgidStats?: Taskstats;
 }
 
-/** Per-CPU counters, in the native Counter order (native/listener.h). */
-export const COUNTER_NAMES = [
-  'received',
-  'seqGapLost',
-  'kernelDrops',
-  'enobufs',
-  'truncated',
-  'malformed',
-  'queueDropped',
-  'unsolicited',
-] as const;
-export type CounterName = (typeof COUNTER_NAMES)[number];
+// The per-CPU counters delaytop reads; their order is the addon's (native/listener.h).
+export { COUNTER_NAMES, type CounterName };
 
 /** A CPU's counters as the listener reports them: what it received and every way it lost. */
 export type ListenerCounters = Record<CounterName, number> & {
@@ -50,17 +41,16 @@ export interface CpuCounters extends ListenerCounters {
   lost: number;
 }
 
+/** One CPU's slice of the native counters per CPU, picked by the positions the addon gives. */
 export function decodeCounters(
   counters: Float64Array,
   cpus: readonly number[],
   decodeFailed: readonly number[],
+  { counterIndex, counterCount: n }: Pick<Contract, 'counterIndex' | 'counterCount'>,
 ): ListenerCounters[] {
-  const n = COUNTER_NAMES.length;
   return cpus.map((cpu, i) => {
     const c = { cpu, decodeFailed: decodeFailed[i] ?? 0 } as ListenerCounters;
-    COUNTER_NAMES.forEach((name, k) => {
-      (c as Record<string, number>)[name] = counters[i * n + k] ?? 0;
-    });
+    for (const name of COUNTER_NAMES) (c as Record<string, number>)[name] = counters[i * n + counterIndex[name]] ?? 0;
     return c;
   });
 }
@@ -176,30 +166,33 @@ export function lazyExitRecord(env: ExitEnvelope, pidBytes: Uint8Array, tgidByte
 }
 
 /**
- * Walk a drained batch (layout in native/listener.h). Records that fail to decode are
- * reported through onBad (counted as lost), never thrown.
+ * Walk a drained batch: records, each a header (laid out as the addon's contract says:
+ * native/listener.h) and its STATS payloads. Records that fail to decode are reported
+ * through onBad (counted as lost), never thrown.
  */
 export function decodeExitBatch(
   data: ArrayBuffer,
-  headerBytes: number,
+  header: ExitRecordHeader,
   onBad: (cpu: number, why: string) => void,
 ): ExitRecord[] {
+  const { bytes: headerBytes, recLen: recLenAt, cpu: cpuAt, seq: seqAt, pid: pidAt, tgid: tgidAt } = header;
+  const { pidStatsLen: pidLenAt, tgidStatsLen: tgidLenAt, receivedRealtimeNs: receivedAt } = header;
   const out: ExitRecord[] = [];
   const dv = new DataView(data);
   let off = 0;
   while (off + headerBytes <= data.byteLength) {
-    const recLen = dv.getUint32(off, true);
+    const recLen = dv.getUint32(off + recLenAt, true);
     if (recLen < headerBytes || off + recLen > data.byteLength) {
       onBad(-1, `corrupt batch at byte ${off}`);
       break;
     }
-    const cpu = dv.getUint32(off + 4, true);
-    const seq = dv.getUint32(off + 8, true);
-    const pid = dv.getUint32(off + 12, true);
-    const tgid = dv.getUint32(off + 16, true);
-    const pidLen = dv.getUint32(off + 20, true);
-    const tgidLen = dv.getUint32(off + 24, true);
-    const receivedMs = Number(dv.getBigUint64(off + 32, true) / 1000000n);
+    const cpu = dv.getUint32(off + cpuAt, true);
+    const seq = dv.getUint32(off + seqAt, true);
+    const pid = dv.getUint32(off + pidAt, true);
+    const tgid = dv.getUint32(off + tgidAt, true);
+    const pidLen = dv.getUint32(off + pidLenAt, true);
+    const tgidLen = dv.getUint32(off + tgidLenAt, true);
+    const receivedMs = Number(dv.getBigUint64(off + receivedAt, true) / 1000000n);
     try {
       const pidBytes = new Uint8Array(data, off + headerBytes, pidLen);
       const tgidBytes = tgidLen ? new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen) : undefined;

@@ -1,7 +1,7 @@
 // Exit events from the kernel: one listener socket and reader thread per CPU (native),
 // drained here in batches. The same ExitSource interface (types.ts) is served by a replayed
 // recording.
-import { loadAddon, type NativeListener } from '../kernel/addon.js';
+import { loadAddon, loadContract, type Contract, type NativeListener } from '../kernel/addon.js';
 import { decodeCounters, decodeExitBatch, type CpuCounters } from '../kernel/exitrecord.js';
 import { fromNative, TaskstatsError } from '../kernel/errors.js';
 import { withLost } from '../model/exit-feed/loss.js';
@@ -46,7 +46,7 @@ export class NetlinkExitSource implements ExitSource {
   readonly cpus: readonly number[];
   readonly warnings: ListenerWarning[] = [];
   private native: NativeListener;
-  private headerBytes: number;
+  private contract: Contract;
   private decodeFailed: number[];
   private fn: ((b: ExitBatch) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -68,7 +68,7 @@ export class NetlinkExitSource implements ExitSource {
     }
     this.cpus = [...opts.cpus];
     this.decodeFailed = opts.cpus.map(() => 0);
-    this.headerBytes = addon.exitRecordHeaderBytes;
+    this.contract = loadContract();
     try {
       this.native = new addon.Listener(
         this.cpus as number[],
@@ -134,11 +134,11 @@ export class NetlinkExitSource implements ExitSource {
 
   private drain(): ExitBatch {
     const { data, counters } = this.native.drain();
-    const records = decodeExitBatch(data, this.headerBytes, (cpu) => {
+    const records = decodeExitBatch(data, this.contract.exitRecordHeader, (cpu) => {
       const i = this.cpus.indexOf(cpu);
       if (i >= 0) this.decodeFailed[i]!++;
     });
-    this.last = decodeCounters(counters, this.cpus, this.decodeFailed).map(withLost);
+    this.last = decodeCounters(counters, this.cpus, this.decodeFailed, this.contract).map(withLost);
     return { records, counters: this.last };
   }
 

@@ -1,7 +1,8 @@
 // Live taskstats over netlink: one native crossing per batch of ids.
-import { loadAddon, type NativeQuerySocket } from '../kernel/addon.js';
+import { constants } from 'node:os';
+import { loadAddon, loadContract, type NativeQuerySocket, type QueryEntry } from '../kernel/addon.js';
 import { decodeTaskstats, DecodeError, type DecodeOptions } from '../kernel/decode.js';
-import { fromNative } from '../kernel/errors.js';
+import { errnoName, fromNative } from '../kernel/errors.js';
 import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
 import {
   monotonicNs,
@@ -12,14 +13,7 @@ import {
   type Target,
 } from './types.js';
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM',
-  3: 'ESRCH',
-  5: 'EIO',
-  13: 'EACCES',
-  22: 'EINVAL',
-  110: 'ETIMEDOUT',
-};
+const { ESRCH } = constants.errno;
 
 const WHOLE: DecodeOptions = {};
 const partial = new WeakMap<readonly string[], DecodeOptions>();
@@ -31,22 +25,23 @@ function optionsFor(only: readonly string[] | undefined): DecodeOptions {
   return o;
 }
 
-/** Turn the native result buffer into one result per target. */
+/** Turn the native result buffer (entries laid out as the addon's contract says) into one result per target. */
 export function decodeQueryResult(
   ab: ArrayBuffer,
   targets: readonly Target[],
-  entryBytes: number,
+  entry: QueryEntry,
   fields?: FieldsFor,
 ): QueryResult[] {
+  const { bytes: entryBytes, status: statusAt, offset: offsetAt, length: lengthAt } = entry;
   const dv = new DataView(ab);
   const out: QueryResult[] = new Array(targets.length);
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i]!;
-    const status = dv.getInt32(i * entryBytes, true);
-    if (status === 3) {
+    const status = dv.getInt32(i * entryBytes + statusAt, true);
+    if (status === ESRCH) {
       out[i] = { target, status: 'gone' };
     } else if (status !== 0) {
-      const code = ERRNO_NAMES[status] ?? `errno ${status}`;
+      const code = errnoName(status);
       out[i] = {
         target,
         status: 'error',
@@ -54,8 +49,8 @@ export function decodeQueryResult(
         message: `taskstats query of ${target.kind} ${target.id} failed: ${code}`,
       };
     } else {
-      const off = dv.getUint32(i * entryBytes + 4, true);
-      const len = dv.getUint32(i * entryBytes + 8, true);
+      const off = dv.getUint32(i * entryBytes + offsetAt, true);
+      const len = dv.getUint32(i * entryBytes + lengthAt, true);
       try {
         out[i] = {
           target,
@@ -74,7 +69,7 @@ export function decodeQueryResult(
 export class NetlinkSource implements StatsSource {
   readonly name = 'netlink';
   private sock: NativeQuerySocket;
-  private entryBytes: number;
+  private entry: QueryEntry;
 
   constructor(timeoutMs = 1000) {
     const addon = (() => {
@@ -89,7 +84,7 @@ export class NetlinkSource implements StatsSource {
     } catch (e) {
       throw fromNative(e, 'open taskstats socket');
     }
-    this.entryBytes = addon.queryEntryBytes;
+    this.entry = loadContract().queryEntry;
   }
 
   private static pack(targets: readonly Target[]): [Uint32Array, Uint8Array] {
@@ -107,14 +102,14 @@ export class NetlinkSource implements StatsSource {
     const [ids, kinds] = NetlinkSource.pack(targets);
     const atNs = monotonicNs();
     const ab = await this.sock.query(ids, kinds);
-    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entryBytes, fields)) };
+    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entry, fields)) };
   }
 
   querySync(targets: readonly Target[], fields?: FieldsFor): QueryBatch {
     const [ids, kinds] = NetlinkSource.pack(targets);
     const atNs = monotonicNs();
     const ab = this.sock.querySync(ids, kinds);
-    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entryBytes, fields)) };
+    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entry, fields)) };
   }
 
   /** EPERM on a query means the whole source is unusable: raise it with advice. */

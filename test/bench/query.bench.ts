@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadAddon, type NativeQuerySocket } from '../../src/kernel/addon.js';
+import { loadAddon, loadContract, type NativeQuerySocket, type QueryEntry } from '../../src/kernel/addon.js';
 import { decodeTaskstats } from '../../src/kernel/decode.js';
 import { NetlinkSource } from '../../src/sources/netlink.js';
 import type { Target } from '../../src/sources/types.js';
@@ -65,7 +65,7 @@ function timeNative(
   sock: NativeQuerySocket,
   ids: Uint32Array,
   reps: number,
-  entryBytes: number,
+  entry: QueryEntry,
 ): { nsPerId: number; counts: Counts } {
   const kinds = new Uint8Array(ids.length); // all PID queries, as the C loop does
   let ab = sock.querySync(ids, kinds);
@@ -75,9 +75,9 @@ function timeNative(
   const dv = new DataView(ab);
   const counts: Counts = { ok: 0, esrch: 0, other: 0 };
   for (let i = 0; i < ids.length; i++) {
-    const st = dv.getInt32(i * entryBytes, true);
+    const st = dv.getInt32(i * entry.bytes + entry.status, true);
     if (st === 0) counts.ok++;
-    else if (st === 3) counts.esrch++;
+    else if (st === os.constants.errno.ESRCH) counts.esrch++;
     else counts.other++;
   }
   return { nsPerId, counts };
@@ -99,7 +99,7 @@ function timeC(bin: string, idsFile: string, reps: number): { nsPerId: number; c
 const fmtCounts = (c: Counts) => `ok ${Math.round(c.ok)} esrch ${Math.round(c.esrch)} other ${Math.round(c.other)}`;
 
 /** Interleaved A/B pairs over one id list; reports the median of the per-pair ratios. */
-function compare(name: string, ids: number[], sock: NativeQuerySocket, entryBytes: number, cBin: string): boolean {
+function compare(name: string, ids: number[], sock: NativeQuerySocket, entry: QueryEntry, cBin: string): boolean {
   const idsFile = path.join(tmp, `${name}.ids`);
   writeFileSync(idsFile, ids.join('\n') + '\n');
   const idArr = Uint32Array.from(ids);
@@ -111,7 +111,7 @@ function compare(name: string, ids: number[], sock: NativeQuerySocket, entryByte
   for (let p = 0; p < PAIRS; p++) {
     // Alternate which side goes first so neither always runs on a freshly warmed kernel.
     const runA = () => {
-      const r = timeNative(sock, idArr, reps, entryBytes);
+      const r = timeNative(sock, idArr, reps, entry);
       a.push(r.nsPerId);
       ca = r.counts;
     };
@@ -188,12 +188,13 @@ function timeDecode(payloads: Uint8Array[], count: number): number {
 }
 
 /** Real STATS payloads (views into the result buffer, as decodeQueryResult makes them). */
-function payloadsOf(ab: ArrayBuffer, n: number, entryBytes: number): Uint8Array[] {
+function payloadsOf(ab: ArrayBuffer, n: number, entry: QueryEntry): Uint8Array[] {
   const dv = new DataView(ab);
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
-    if (dv.getInt32(i * entryBytes, true) !== 0) continue;
-    out.push(new Uint8Array(ab, dv.getUint32(i * entryBytes + 4, true), dv.getUint32(i * entryBytes + 8, true)));
+    const at = i * entry.bytes;
+    if (dv.getInt32(at + entry.status, true) !== 0) continue;
+    out.push(new Uint8Array(ab, dv.getUint32(at + entry.offset, true), dv.getUint32(at + entry.length, true)));
   }
   return out;
 }
@@ -220,7 +221,7 @@ async function main(): Promise<number> {
   const addon = loadAddon();
   const sock = new addon.QuerySocket(1000);
   const src = new NetlinkSource(1000);
-  const eb = addon.queryEntryBytes;
+  const eb = loadContract().queryEntry;
   let ok = true;
   let threads: ChildProcess | undefined;
   try {

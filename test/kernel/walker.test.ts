@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadAddon, type ParsedMessage } from '../../src/kernel/addon.js';
+import { loadAddon, loadContract, type ParsedMessage } from '../../src/kernel/addon.js';
 import { decodeTaskstats } from '../../src/kernel/decode.js';
 import { STRUCT_SIZE } from '../../src/kernel/layout.js';
 import { needsRoot } from '../helpers.js';
@@ -255,16 +255,18 @@ test('parseDatagram rejects wrong arguments with a TypeError', () => {
 test('a real kernel reply: our own pid and tgid decode, ac_pid matches', (t) => {
   if (!needsRoot(t)) return;
   const addon = loadAddon();
+  const entry = loadContract().queryEntry;
   const sock = new addon.QuerySocket(1000);
   try {
     const ab = sock.querySync(Uint32Array.of(process.pid, process.pid), Uint8Array.of(0, 1));
     const dv = new DataView(ab);
     const comm = readFileSync('/proc/self/comm', 'utf8').trim();
     const decoded = [0, 1].map((i) => {
-      const status = dv.getInt32(i * addon.queryEntryBytes, true);
+      const at = i * entry.bytes;
+      const status = dv.getInt32(at + entry.status, true);
       assert.equal(status, 0, `query ${i} failed with errno ${status}`);
-      const off = dv.getUint32(i * addon.queryEntryBytes + 4, true);
-      const len = dv.getUint32(i * addon.queryEntryBytes + 8, true);
+      const off = dv.getUint32(at + entry.offset, true);
+      const len = dv.getUint32(at + entry.length, true);
       return decodeTaskstats(new Uint8Array(ab, off, len));
     });
     const [pid, tgid] = decoded as [ReturnType<typeof decodeTaskstats>, ReturnType<typeof decodeTaskstats>];
