@@ -315,19 +315,18 @@ Napi::Float64Array Listener::counterArray(Napi::Env env) {
 Napi::Value Listener::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   notified_.store(false);
-  auto* taken = new std::vector<uint8_t>();
   {
     std::lock_guard<std::mutex> g(qMu_);
-    taken->swap(queue_);
+    queue_.swap(spare_);  // the readers go on into the emptied spare, capacity kept
   }
+  // A V8-owned copy: the engine accounts for it, and the buffers stay with the listener.
+  Napi::ArrayBuffer data = Napi::ArrayBuffer::New(env, spare_.size());
+  if (!spare_.empty()) memcpy(data.Data(), spare_.data(), spare_.size());
+  spare_.clear();
+  // after a storm, give the memory back rather than hold a storm-sized buffer for good
+  if (spare_.capacity() > kKeepQueueBytes) std::vector<uint8_t>().swap(spare_);
   Napi::Object o = Napi::Object::New(env);
-  if (taken->empty()) {
-    delete taken;
-    o.Set("data", Napi::ArrayBuffer::New(env, 0));
-  } else {
-    o.Set("data", Napi::ArrayBuffer::New(env, taken->data(), taken->size(),
-                                         [](Napi::Env, void*, std::vector<uint8_t>* v) { delete v; }, taken));
-  }
+  o.Set("data", data);
   o.Set("counters", counterArray(env));
   return o;
 }

@@ -52,6 +52,8 @@ struct RecHeader {
 };
 static_assert(sizeof(RecHeader) % 8 == 0, "the STATS bytes after the header stay 8-aligned");
 constexpr size_t kRecHeader = sizeof(RecHeader);
+// Queue capacity kept between drains (a second's worth at ~1,000 exits/s); more is freed.
+constexpr size_t kKeepQueueBytes = 1 << 20;
 
 // Exported as contract.exitRecordHeader (pad is left out: nothing reads it).
 inline constexpr Field kRecHeaderFields[] = {
@@ -114,6 +116,10 @@ class Listener : public Napi::ObjectWrap<Listener> {
 
   std::mutex qMu_;
   std::vector<uint8_t> queue_;
+  // Drain swaps queue_ with this one and copies out: both keep their capacity, so the reader
+  // threads stop allocating once warm, and nothing allocated on one thread is freed on
+  // another (glibc then keeps growing per-thread arenas: RSS crept ~0.7 MB/min at 300 exits/s).
+  std::vector<uint8_t> spare_;
   std::atomic<bool> notified_{false};
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
