@@ -24,6 +24,7 @@ import { systemFacts } from '../src/output/recorder.js';
 import { endLine, exitsLine, headerLine, queryLine } from '../src/sources/recordformat.js';
 import { buildStats, distinctiveValues } from './kernel/fixtures.js';
 import { delay, isRoot } from './helpers.js';
+import { counters as cpuCounters } from './fakes/dashboard-sources.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dt-places-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -293,21 +294,7 @@ test('stderr that cannot be written (-l 2> /dev/full): the run goes on to its su
 keepStatsBytes(true);
 const facts = systemFacts({ statsSource: 'netlink', exitCpus: [0], delayacct: { on: true, onSinceSec: null } });
 const stats = (pid: number) => decodeTaskstats(buildStats(16, { ...distinctiveValues(), ac_pid: pid, ac_tgid: pid }));
-const counters: CpuCounters[] = [
-  {
-    cpu: 0,
-    received: 1,
-    seqGapLost: 0,
-    kernelDrops: 0,
-    enobufs: 0,
-    truncated: 0,
-    malformed: 0,
-    queueDropped: 0,
-    unsolicited: 0,
-    decodeFailed: 0,
-    lost: 0,
-  },
-];
+const counters: CpuCounters[] = [cpuCounters(0, 1)];
 const queryAt = (t: number) =>
   queryLine(t, 1_767_225_600_000 + t, null, {
     atNs: 1e9 + t * 1e6,

@@ -7,6 +7,7 @@ import { CATEGORIES, type CategoryKey } from '../../src/kernel/layout.js';
 import type { ListMode, TaskId } from '../../src/sources/proctasks.js';
 import type { ExitBatch, ExitSource, QueryBatch, QueryResult, StatsSource, Target } from '../../src/sources/types.js';
 import type { DashboardOptions } from '../../src/engine/options.js';
+import { zeroCounters } from '../../src/model/exit-feed/store.js';
 
 export const S = 1e9;
 
@@ -111,20 +112,9 @@ export class FakeStatsSource implements StatsSource {
   close(): void {}
 }
 
+/** A CPU's counters: `received` exits, `lost` of them dropped by the kernel. */
 export function counters(cpu: number, received: number, lost = 0): CpuCounters {
-  return {
-    cpu,
-    received,
-    seqGapLost: lost,
-    kernelDrops: lost,
-    enobufs: 0,
-    truncated: 0,
-    malformed: 0,
-    queueDropped: 0,
-    unsolicited: 0,
-    decodeFailed: 0,
-    lost,
-  };
+  return { ...zeroCounters(cpu), received, seqGapLost: lost, kernelDrops: lost, lost };
 }
 
 export function exitRecord(p: {

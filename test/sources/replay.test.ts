@@ -20,6 +20,7 @@ import { readCpulist } from '../../src/sources/system.js';
 import type { ExitBatch, ExitSource, QueryBatch, StatsSource, Target } from '../../src/sources/types.js';
 import { buildStats, distinctiveValues } from '../kernel/fixtures.js';
 import { delay, exited, needsRoot, spawnTracked } from '../helpers.js';
+import { counters as cpuCounters } from '../fakes/dashboard-sources.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'delaytop-replay-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,19 +58,7 @@ class HandExits implements ExitSource {
 }
 
 function counters(received: number, lost: number): CpuCounters[] {
-  return [0, 1].map((cpu) => ({
-    cpu,
-    received,
-    seqGapLost: lost,
-    kernelDrops: lost,
-    enobufs: 0,
-    truncated: 0,
-    malformed: 0,
-    queueDropped: 0,
-    unsolicited: 0,
-    decodeFailed: 0,
-    lost,
-  }));
+  return [0, 1].map((cpu) => cpuCounters(cpu, received, lost));
 }
 
 function fixtureStats(version = 16, tweak: Record<string, bigint | number> = {}) {

@@ -99,7 +99,8 @@ export class FeedStore {
   }
 }
 
-function zeroCounters(cpu: number): CpuCounters {
+/** A CPU's counters before anything happened (every counter 0). */
+export function zeroCounters(cpu: number): CpuCounters {
   return {
     cpu,
     received: 0,
