@@ -5,6 +5,7 @@ import type { ExitRecord } from '../kernel/exitrecord.js';
 import { targetKey, type Target } from '../sources/types.js';
 import type { ScanResult } from './scan.js';
 import type { TaskDelays } from './delays.js';
+import { mergeSuspects, type Suspects } from './plausibility.js';
 
 /** samples kept per category for the sparkline */
 export const HISTORY_LEN = 30;
@@ -107,21 +108,34 @@ export function updateWatch(
     if (st !== 'ok' || !d) return e;
     let threadMaxNs: WatchEntry['threadMaxNs'] = null;
     let threads: number | null = null;
+    let delays = d;
     if (e.target.kind === 'tgid') {
+      // what is impossible in a thread's record is impossible in the process's sum
+      let span: Suspects | null = null;
+      let totals: Suspects | null = null;
       const tids = threadsOf(e.target.id);
       threads = tids.length || null;
       threadMaxNs = {};
       for (const tid of tids) {
         const td = scan.delays.get(`pid:${tid}`);
+        span = mergeSuspects(span, td?.suspect ?? null);
+        totals = mergeSuspects(totals, td?.totalsSuspect ?? null);
         for (const c of td?.categories ?? []) {
           // a thread's impossible max is left out of the largest
           if (c.maxNs !== null && !c.na && !td!.totalsSuspect?.[c.key])
             threadMaxNs[c.key] = Math.max(threadMaxNs[c.key] ?? 0, c.maxNs);
         }
       }
+      if (span || totals) {
+        delays = {
+          ...d,
+          suspect: mergeSuspects(d.suspect, span),
+          totalsSuspect: mergeSuspects(d.totalsSuspect, totals),
+        };
+      }
     }
     const comm = scan.comms.get(e.target.id) ?? e.comm;
-    return { ...e, comm, delays: d, threadMaxNs, threads, history: pushHistory(e.history, d) };
+    return { ...e, comm, delays, threadMaxNs, threads, history: pushHistory(e.history, delays) };
   });
 }
 

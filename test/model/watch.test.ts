@@ -109,3 +109,19 @@ test('feed store: newest first, per-CPU rates per refresh, losses in the totals'
   );
   assert.equal(s.entries[0]!.largest?.key, 'IO');
 });
+
+test("a pinned process carries what is impossible in any of its threads' records (not only its main thread's)", async () => {
+  const src = new FakeStatsSource(sampleTasks());
+  let pinned = [pinEntry({ kind: 'tgid', id: 200 })];
+  let r = await refresh(src, pinned);
+  pinned = updateWatch(pinned, r.scan, r.threadsOf, () => undefined);
+  // bravo's second thread (not its main one) reports an IO wait of 5000 s in a life of about 1000 s
+  src.wait(201, 'IO', 1, 5000 * S, 5000 * S);
+  src.wait(201, 'IO', 1, 0.01 * S, 0.01 * S);
+  r = await refresh(src, pinned, r.scan);
+  pinned = updateWatch(pinned, r.scan, r.threadsOf, () => undefined);
+  const e = pinned[0]!;
+  assert.match(e.delays!.totalsSuspect?.IO ?? '', /IO wait totals 5000 s in a thread that lived/);
+  assert.match(e.delays!.suspect?.IO ?? '', /ended in this interval in a thread/);
+  assert.equal(e.threadMaxNs?.IO ?? 0, 0, "the impossible thread's max is left out of max*");
+});
