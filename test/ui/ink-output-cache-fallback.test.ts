@@ -103,6 +103,13 @@ async function frames(inkOutputModule: string): Promise<{ frames: string[]; verb
   const terminal = new FakeTerminal();
   const verbose: string[] = [];
   const stats = new FakeStatsSource(sampleTasks());
+  // the first refresh answers after Ink's first frame, so every run draws the same frames:
+  // the empty one, then the tasks (without this, a fast refresh could come first)
+  const query = stats.query.bind(stats);
+  stats.query = async (...args) => {
+    await new Promise((r) => setTimeout(r, 100));
+    return query(...args);
+  };
   const opts = fakeOptions(stats, null, {
     stdout: terminal as unknown as NodeJS.WriteStream,
     stdin: new PassThrough() as unknown as NodeJS.ReadStream,
