@@ -1,6 +1,7 @@
 // The frame cache where Ink's Output is not what it expects (an Ink upgrade): it patches
 // nothing, says why, and the dashboard draws through Ink itself. A file of its own: the
 // other frame-cache test patches Ink's Output for the rest of its process.
+import './not-in-ci.js';
 import './force-color.js';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
