@@ -21,7 +21,8 @@ type Category = (typeof CATEGORIES)[number];
 // CLOCK_MONOTONIC: the two drift apart by parts per million, so a bound gets this much room.
 const SLACK_NS = 10e6;
 const SLACK_RATIO = 1e-3;
-const exceeds = (v: number, boundNs: number) => v > boundNs + SLACK_NS + boundNs * SLACK_RATIO;
+// (`lives`: how many lives the bound adds up, each timed on the two clocks)
+const exceeds = (v: number, boundNs: number, lives = 1) => v > boundNs + SLACK_NS * lives + boundNs * SLACK_RATIO;
 
 /** A duration for a reason text: three significant digits. */
 export function reasonSecs(ns: number): string {
@@ -196,12 +197,32 @@ export function switchSuspects(
 }
 
 /** The interval form: how long delaytop saw the setting off before a switch-on between two samples (epoch ms), ns; null: none. */
-export function switchOffIn(sys: DelayacctState, fromMs: number, toMs: number): number | null {
+function switchOffIn(sys: DelayacctState, fromMs: number, toMs: number): number | null {
   const sw = switchedOnBetween(sys, fromMs, toMs);
   return sw ? offSeenMs(sys, sw) * 1e6 : null;
 }
 
 const clockOf = (ms: number) => new Date(ms).toTimeString().slice(0, 8);
+
+/**
+ * A process's totals against the lives of all its threads added up: a bound only when
+ * every thread's record is at hand (e.g. -c with no exit lost).
+ */
+export function processLifeSuspects(whole: Taskstats, livesNs: number, threads: number): Suspects | null {
+  let out: Suspects | null = null;
+  for (const cat of CATEGORIES) {
+    const total = num(whole, cat.total) ?? 0;
+    if (exceeds(total, livesNs, threads)) {
+      const who = `${threads} thread${threads === 1 ? '' : 's'}`;
+      out = add(
+        out,
+        cat.key,
+        `${cat.key} wait totals ${reasonSecs(total)} in a process whose ${who} lived ${reasonSecs(livesNs)} in all`,
+      );
+    }
+  }
+  return out;
+}
 
 /** Merge b into a (a's reasons win); null when both are empty. */
 export function mergeSuspects(a: Suspects | null, b: Suspects | null): Suspects | null {

@@ -10,7 +10,7 @@ import { computeDelays, type CategoryDelay } from '../model/delays.js';
 import {
   exitSuspects,
   mergeSuspects,
-  reasonSecs,
+  processLifeSuspects,
   suspectCount,
   switchSuspects,
   type Suspects,
@@ -121,20 +121,6 @@ function categoriesOf(stats: Taskstats, sys: DelayacctState): CommandCategory[] 
   }));
 }
 
-/** A process's totals against its threads' lives added up (every thread's exit record at hand). */
-function sumBound(whole: Taskstats, threads: readonly ExitRecord[]): Suspects | null {
-  const livesNs = threads.reduce((s, r) => s + r.lifeUs * 1000, 0);
-  let out: Suspects | null = null;
-  for (const c of CATEGORIES) {
-    const total = num(whole, c.total) ?? 0;
-    if (total > livesNs * 1.001 + 10e6 * threads.length) {
-      (out ??= {})[c.key] =
-        `${c.key} wait totals ${reasonSecs(total)} in a process whose ${threads.length} thread${threads.length === 1 ? '' : 's'} lived ${reasonSecs(livesNs)} in all`;
-    }
-  }
-  return out;
-}
-
 function sumFields<K extends string>(records: readonly ExitRecord[], fields: readonly K[]): Record<K, number> {
   const out = {} as Record<K, number>;
   for (const f of fields) {
@@ -197,7 +183,10 @@ export function summarizeCommand(
       // the kernel's sum holds each thread's figures; and with no exit lost every thread's
       // record is here, so the sum cannot exceed their lives added up
       for (const t of threads) wholeSuspect = mergeSuspects(wholeSuspect, t.suspect);
-      if (end.lost === 0) wholeSuspect = mergeSuspects(wholeSuspect, sumBound(wholeStats, mine));
+      if (end.lost === 0) {
+        const livesNs = mine.reduce((sum, r) => sum + r.lifeUs * 1000, 0);
+        wholeSuspect = mergeSuspects(wholeSuspect, processLifeSuspects(wholeStats, livesNs, mine.length));
+      }
       // (loops: a spread of one argument per thread overflows the stack past ~120k threads)
       let startMs = Infinity;
       let endMs = -Infinity;
