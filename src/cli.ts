@@ -38,7 +38,9 @@ import {
 } from './sources/system.js';
 import type { ExitSource, StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './engine/options.js';
+import { DashboardController } from './engine/refresh.js';
 import { printable } from './output/text.js';
+import { markStartup } from './startup.js';
 
 // A file as stdout (-b > out.txt) fails inside write(); a pipe or terminal emits 'error'.
 const out = (s: string) => {
@@ -193,6 +195,7 @@ function parser(argv: string[]) {
 type Args = Awaited<ReturnType<ReturnType<typeof parser>['parseAsync']>>;
 
 async function main(argv: string[]): Promise<number> {
+  markStartup('modules');
   watchOutput();
   const { own, command } = splitCommand(argv);
   const args = await parser(own).parseAsync();
@@ -452,8 +455,7 @@ type DashboardSetup = Omit<DashboardOptions, 'setDelayacct' | 'kernelRelease'>;
 async function dashboard(args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
   let changed: boolean | undefined;
   const before = readDelayacct();
-  const { runDashboard } = await import('./ui/run.js');
-  const code = await runDashboard({
+  const opts: DashboardOptions = {
     ...d,
     ...(recordedKernel === undefined ? { pressure: () => formatPressureLine(readSystemPressure()) } : {}),
     setDelayacct: (on) => {
@@ -464,7 +466,20 @@ async function dashboard(args: Args, d: DashboardSetup, recordedKernel?: string)
     },
     kernelRelease: recordedKernel ?? kernelRelease(),
     ...(args.verbose ? { verbose: (line: string) => err(`delaytop: ${line}`) } : {}),
-  });
+  };
+  markStartup('sources');
+  // The first refresh runs while the dashboard's modules (Ink, React) load.
+  const controller = new DashboardController(opts);
+  controller.start();
+  let runDashboard: typeof import('./ui/run.js').runDashboard;
+  try {
+    ({ runDashboard } = await import('./ui/run.js'));
+  } catch (e) {
+    controller.stop();
+    throw e;
+  }
+  markStartup('dashboard modules');
+  const code = await runDashboard(opts, { controller });
   if (changed !== undefined && readDelayacct() !== before) {
     err(
       `delaytop: note: delaytop set kernel.task_delayacct=${changed ? 1 : 0} during this session, and left it so ` +

@@ -1,6 +1,7 @@
 // The dashboard's engine, outside React: every interval it lists tasks, queries them all
 // in one batch, folds the result into the model and publishes one immutable snapshot.
 // Exit batches are folded in between refreshes and published at a capped rate.
+import { markStartup } from '../startup.js';
 import type { DelayacctState } from '../model/delayacct.js';
 import {
   computeScan,
@@ -294,6 +295,7 @@ export class DashboardController {
     this.feed?.sample(this.atMs);
     this.refreshMs = performance.now() - t0;
     this.publish();
+    markStartup('first refresh');
   }
 
   /**

@@ -1,5 +1,8 @@
 // The typed face of native/ (delaytop.node). Nothing else in src/ touches the addon.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface NativeQuerySocket {
   /** one batch, one crossing: result layout in queryEntryBytes entries + payloads */
@@ -217,13 +220,21 @@ export function checkContract(c: unknown): Contract {
 
 let cached: { addon: Addon; contract: Contract } | undefined;
 
+/** delaytop's own directory: the nearest above this module (src/kernel/ under tsx, dist/ in
+ * the bundle) that holds a package.json. Never a directory outside the package. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
 /** The addon, once its contract has been checked (an AddonContractError if it disagrees). */
 export function loadAddon(): Addon {
   if (cached) return cached.addon;
   const require = createRequire(import.meta.url);
   let addon: Addon;
   try {
-    addon = require('../../native/build/Release/delaytop.node') as Addon;
+    addon = require(path.join(packageRoot(), 'native/build/Release/delaytop.node')) as Addon;
   } catch (e) {
     const err = new Error(
       `the native addon is not built (${(e as Error).message.split('\n')[0]}).\n` +

@@ -9,9 +9,7 @@
 // drawing in place; a test compares the two on random frames. Frames with clipping (an
 // overflow: hidden box) are left to Ink.
 import { styledCharsToString, type StyledChar } from '@alcalzone/ansi-tokenize';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { loadInkOutput } from './ink-output.js';
 
 /** One frame's line -> cells cache that answers from the frame before it for lines it lacks. */
 class CarryOver extends Map<string, StyledChar[]> {
@@ -143,12 +141,6 @@ type OutputClass = new (o: { width: number; height: number }) => InkOutput & {
   get(): Frame;
 };
 
-/** Where Ink 6.8 keeps Output: not exported, so reached by the file Ink itself loads. */
-export function inkOutputModule(): string {
-  const entry = createRequire(import.meta.url).resolve('ink');
-  return pathToFileURL(path.join(path.dirname(entry), 'output.js')).href;
-}
-
 const hasMethod = (o: object, name: string, arity: number): boolean =>
   typeof (o as Record<string, unknown>)[name] === 'function' &&
   ((o as Record<string, unknown>)[name] as () => void).length === arity;
@@ -244,19 +236,16 @@ const installs = new Map<string, Promise<FrameCache>>();
  * `outputModule`: a URL; tests point it at a stand-in.
  */
 export function carryFramesOver(outputModule?: string): Promise<FrameCache> {
-  let url: string;
-  try {
-    url = outputModule ?? inkOutputModule();
-  } catch (e) {
-    return Promise.resolve({ carried: false, reason: `Ink's output.js not found: ${(e as Error)?.message ?? e}` });
-  }
-  let installed = installs.get(url);
+  const key = outputModule ?? '';
+  let installed = installs.get(key);
   if (!installed) {
-    installed = import(url).then(patchOutput, (e: unknown) => ({
-      carried: false as const,
-      reason: `Ink's output.js did not load: ${(e as Error)?.message ?? e}`,
-    }));
-    installs.set(url, installed);
+    installed = Promise.resolve()
+      .then(() => loadInkOutput(outputModule))
+      .then(patchOutput, (e: unknown) => ({
+        carried: false as const,
+        reason: `Ink's output.js did not load: ${(e as Error)?.message ?? e}`,
+      }));
+    installs.set(key, installed);
   }
   return installed;
 }

@@ -10,9 +10,15 @@ import { DashboardController } from '../engine/refresh.js';
 import { Dashboard } from './dashboard.js';
 import type { DashboardOptions } from '../engine/options.js';
 import { carryFramesOver } from './ink-output-cache.js';
+import { markStartup, startupLine } from '../startup.js';
 import { colourWanted, enterAltScreen, FullScreenStdout } from './terminal.js';
 
+/** How long the first frame waits for the first refresh's rows before it shows "reading tasks…". */
+const FIRST_REFRESH_WAIT_MS = 1000;
+
 export interface RunOverrides {
+  /** the engine, started by the caller so its first refresh runs while these modules load */
+  controller?: DashboardController;
   /** end after this many ms (benchmarks, demos); default: until q or a signal */
   durationMs?: number;
   /** for tests: the module whose Output the frame cache patches (default: Ink's own) */
@@ -32,7 +38,7 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
       ? 'dashboard frames: Ink 6.8 Output patched to reuse the previous frame'
       : `dashboard frames: drawn by Ink itself (its Output is not what the frame cache expects: ${frames.reason})`,
   );
-  const controller = new DashboardController(opts);
+  const controller = overrides.controller ?? new DashboardController(opts);
   const screen = enterAltScreen(stdout, stdin);
   const inkStdout = new FullScreenStdout(stdout, colourWanted());
   let app: Instance | undefined;
@@ -61,21 +67,53 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   let timer: NodeJS.Timeout | undefined;
   if (overrides.durationMs !== undefined) timer = setTimeout(quit, overrides.durationMs);
 
-  app = render(createElement(Dashboard, { controller, interactive, onQuit: quit, sizeSource: stdout }), {
-    stdout: inkStdout as unknown as NodeJS.WriteStream,
-    stdin,
-    exitOnCtrlC: false, // Ctrl-C is a key in the keymap (raw mode delivers it as input)
-    patchConsole: false,
-    incrementalRendering: true,
-    maxFps: 10,
-  });
-  controller.start();
+  // -v: start-up ends with the first frame that has process rows
+  const firstFrame = () => {
+    if (controller.getSnapshot().rows.length === 0) return;
+    markStartup('first frame');
+    inkStdout.off('frame', firstFrame);
+  };
+  inkStdout.on('frame', firstFrame);
+  controller.start(); // (a second start is a no-op: the caller may have started it)
   try {
+    // Ink draws its first frame at once: with the first refresh's rows, if they come soon.
+    const ended = await Promise.race([
+      firstRefresh(controller, FIRST_REFRESH_WAIT_MS).then(() => false),
+      quitting.then(() => true),
+      interrupted.then(() => true),
+    ]);
+    if (ended) return 0;
+    app = render(createElement(Dashboard, { controller, interactive, onQuit: quit, sizeSource: stdout }), {
+      stdout: inkStdout as unknown as NodeJS.WriteStream,
+      stdin,
+      exitOnCtrlC: false, // Ctrl-C is a key in the keymap (raw mode delivers it as input)
+      patchConsole: false,
+      incrementalRendering: true,
+      maxFps: 10,
+    });
     // Ink's own exit (it unmounts on signals too) or a render error ends it as well.
     await Promise.race([quitting, interrupted, app.waitUntilExit()]);
   } finally {
     clearTimeout(timer);
     stop();
   }
+  opts.verbose?.(startupLine());
   return 0;
+}
+
+/** Resolves once the controller has published its first refresh, or after `ms`. */
+function firstRefresh(controller: DashboardController, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    const refreshed = () => controller.getSnapshot().atMs !== 0;
+    const timer = setTimeout(done, ms);
+    const off = controller.subscribe(() => {
+      if (refreshed()) done();
+    });
+    if (refreshed()) done();
+  });
 }

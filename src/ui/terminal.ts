@@ -114,7 +114,9 @@ export class FullScreenStdout extends EventEmitter {
       typeof data === 'string' && data.length > 0
         ? BEGIN_FRAME + HOME + (this.colour ? data : stripColour(data)) + END_FRAME
         : data;
-    return (this.real.write as (...a: unknown[]) => boolean)(frame, ...rest);
+    const ok = (this.real.write as (...a: unknown[]) => boolean)(frame, ...rest);
+    if (frame !== data) this.emit('frame');
+    return ok;
   }
 
   private onResize = (): void => {
