@@ -3,7 +3,7 @@
 // applies it, and what the engine must do (pin, quit...) comes back as effects.
 import type { TaskRow } from '../model/scan.js';
 import type { Target } from '../sources/types.js';
-import { resolveIn, typedText, type ActiveScope, type Command, type KeyEvent } from './keymap.js';
+import { keyLabel, resolveIn, typedText, type ActiveScope, type Command, type KeyEvent } from './keymap.js';
 import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './exit-feed-reducer.js';
 import { initialTableState, reduceTable, selectedIndex, type TableState } from './process-table-reducer.js';
 import { initialWatchPaneState, reduceWatchPane, selectedPinned, type WatchPaneState } from './watch-pane-reducer.js';
@@ -14,6 +14,12 @@ export const PANES: readonly Pane[] = ['procs', 'watch', 'feed'];
 export interface UiState {
   focus: Pane;
   help: boolean;
+  /** the first help line shown */
+  helpTop: number;
+  /** w was pressed: the watch pane's visibility is the opposite of its default (shown while something is pinned) */
+  watchToggled: boolean;
+  /** the last key meant nothing here: a word on what does (cleared by the next key) */
+  hint: string | null;
   table: TableState;
   watch: WatchPaneState;
   feed: FeedPaneState;
@@ -22,6 +28,9 @@ export interface UiState {
 export const initialUiState: UiState = {
   focus: 'procs',
   help: false,
+  helpTop: 0,
+  watchToggled: false,
+  hint: null,
   table: initialTableState,
   watch: initialWatchPaneState,
   feed: initialFeedPaneState,
@@ -35,6 +44,13 @@ export interface UiContext {
   tablePageSize: number;
   pinnedKeys: readonly string[];
   feed: FeedView;
+  /** the help's length and page, in lines */
+  help: { lines: number; pageSize: number };
+}
+
+/** The watch pane is on screen: while something is pinned, unless w hid it (or shown by w). */
+export function watchShown(state: UiState, pinned: number): boolean {
+  return pinned > 0 !== state.watchToggled;
 }
 
 export type Effect =
@@ -72,6 +88,13 @@ const NAV: Partial<Record<Command, number | 'home' | 'end'>> = {
 
 function navigate(state: UiState, command: Command, ctx: UiContext): UiState {
   const nav = NAV[command]!;
+  if (state.help) {
+    const last = Math.max(0, ctx.help.lines - ctx.help.pageSize);
+    const page = Math.max(1, ctx.help.pageSize - 1);
+    const at = Math.min(state.helpTop, last);
+    const top = nav === 'home' ? 0 : nav === 'end' ? last : at + (Number.isFinite(nav) ? nav : Math.sign(nav) * page);
+    return { ...state, helpTop: Math.max(0, Math.min(last, top)) };
+  }
   switch (state.focus) {
     case 'procs': {
       const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize };
@@ -113,9 +136,10 @@ export interface KeyResult {
 }
 
 /** Apply one key press. Pure: same state, key and context give the same result. */
-export function applyKey(state: UiState, ev: KeyEvent, ctx: UiContext): KeyResult {
-  const command = resolveIn(activeScopes(state), ev);
-  if (!command) return { state, effects: [] };
+export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult {
+  const command = resolveIn(activeScopes(prev), ev);
+  if (!command) return { state: { ...prev, hint: `${keyLabel(ev)}: no such key here (? lists them)` }, effects: [] };
+  const state = prev.hint === null ? prev : { ...prev, hint: null };
   const none = (s: UiState): KeyResult => ({ state: s, effects: [] });
   const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize };
   const table = (a: Parameters<typeof reduceTable>[1]) => none({ ...state, table: reduceTable(state.table, a, view) });
@@ -123,14 +147,17 @@ export function applyKey(state: UiState, ev: KeyEvent, ctx: UiContext): KeyResul
     case 'quit':
       return { state, effects: [{ type: 'quit' }] };
     case 'help':
-      return none({ ...state, help: !state.help });
+      return none({ ...state, help: !state.help, helpTop: 0 });
+    case 'toggleWatch':
+      return none({ ...state, watchToggled: !state.watchToggled });
     case 'closeHelp':
       return none({ ...state, help: false });
     case 'focusNext':
     case 'focusPrev': {
-      const i = PANES.indexOf(state.focus);
-      const d = command === 'focusNext' ? 1 : PANES.length - 1;
-      return none({ ...state, focus: PANES[(i + d) % PANES.length]! });
+      const panes = watchShown(state, ctx.pinnedKeys.length) ? PANES : PANES.filter((p) => p !== 'watch');
+      const i = Math.max(0, panes.indexOf(state.focus));
+      const d = command === 'focusNext' ? 1 : panes.length - 1;
+      return none({ ...state, focus: panes[(i + d) % panes.length]! });
     }
     case 'filter':
       return none({
@@ -163,10 +190,14 @@ export function applyKey(state: UiState, ev: KeyEvent, ctx: UiContext): KeyResul
       const row = ctx.rows[selectedIndex(state.table, ctx.rowKeys)];
       if (!row) return none(state);
       // a newly pinned task becomes the watch pane's selection, so its table is in view
-      const watch = ctx.pinnedKeys.includes(row.key)
-        ? state.watch
-        : { selectedKey: row.key, selectedIndex: ctx.pinnedKeys.length };
-      return { state: { ...state, watch }, effects: [{ type: 'togglePin', target: row.target, comm: row.comm }] };
+      const pinning = !ctx.pinnedKeys.includes(row.key);
+      const watch = pinning ? { selectedKey: row.key, selectedIndex: ctx.pinnedKeys.length } : state.watch;
+      // pinning shows the watch pane, even if w hid it
+      const watchToggled = pinning ? false : state.watchToggled;
+      return {
+        state: { ...state, watch, watchToggled },
+        effects: [{ type: 'togglePin', target: row.target, comm: row.comm }],
+      };
     }
     case 'unpin': {
       const key = ctx.pinnedKeys[selectedPinned(state.watch, ctx.pinnedKeys)];

@@ -7,12 +7,19 @@ import type { DashboardController } from '../engine/refresh.js';
 import { ExitFeed, feedPageSize } from './exit-feed.js';
 import { bannerLines, Header, headerBanners } from './header.js';
 import { printable } from '../output/text.js';
-import { HelpOverlay } from './help-overlay.js';
+import { HelpOverlay, helpLines, helpPageSize } from './help-overlay.js';
 import { keyHints, type ActiveScope } from './keymap.js';
 import { layoutFor, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { ProcessTable, tablePageSize } from './process-table.js';
 import { useDashboardInput } from './use-dashboard-input.js';
-import { activeScopes, initialUiState, type Effect, type UiContext, type UiState } from './dashboard-reducer.js';
+import {
+  activeScopes,
+  initialUiState,
+  watchShown,
+  type Effect,
+  type UiContext,
+  type UiState,
+} from './dashboard-reducer.js';
 import { useTerminalSize } from './use-terminal-size.js';
 import { WatchPane } from './watch-pane.js';
 
@@ -26,10 +33,11 @@ export interface DashboardProps {
   sizeSource?: NodeJS.WriteStream;
 }
 
-function Footer({ scopes }: { scopes: readonly ActiveScope[] }) {
+function Footer({ scopes, hint }: { scopes: readonly ActiveScope[]; hint: string | null }) {
   const hints = keyHints(scopes);
   return (
     <Text wrap="truncate">
+      {hint ? <Text color="yellow">{printable(hint)} · </Text> : null}
       {hints.map((h, i) => (
         <Text key={i}>
           <Text bold color="cyan">
@@ -52,12 +60,18 @@ const keyOf = (r: { key: string }): string => r.key;
 export function Dashboard({ controller, interactive, onQuit, initialState, sizeSource }: DashboardProps) {
   const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
   const size = useTerminalSize(sizeSource);
-  const [ui, setUi] = useState<UiState>(initialState ?? initialUiState);
+  const [chosen, setUi] = useState<UiState>(initialState ?? initialUiState);
+  const showWatch = watchShown(chosen, snap.pinned.length);
+  // focus on a watch pane that is not shown (its last task unpinned) is on the process pane
+  const ui: UiState = chosen.focus === 'watch' && !showWatch ? { ...chosen, focus: 'procs' } : chosen;
   const layout = layoutFor(
     size.columns,
     size.rows,
     bannerLines(headerBanners(snap.header).map(printable), Math.max(60, size.columns)).length,
+    { watch: showWatch, feedOff: snap.feed ? null : printable(snap.header.exitsOffReason ?? 'Exit feed off.') },
   );
+  const bodyHeight = layout.height - layout.headerLines - 1;
+  const helpLength = useMemo(() => helpLines(layout.width - 2).length, [layout.width]);
 
   const { sort, descending, filter } = ui.table;
   const rows = useMemo(() => viewRows(snap.rows, sort, descending, filter), [snap.rows, sort, descending, filter]);
@@ -74,6 +88,7 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
       size: snap.feed?.entries.length ?? 0,
       pageSize: feedPageSize(layout.feed),
     },
+    help: { lines: helpLength, pageSize: helpPageSize(bodyHeight) },
   };
 
   const run = useCallback(
@@ -114,12 +129,11 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
       </Box>
     );
   }
-  const bodyHeight = layout.height - layout.headerLines - 1;
   return (
     <Box flexDirection="column" width={layout.width} height={layout.height}>
       <Header snap={snap} width={layout.width} taskCount={snap.rows.length} />
       {ui.help ? (
-        <HelpOverlay width={layout.width} height={bodyHeight} />
+        <HelpOverlay width={layout.width} height={bodyHeight} top={ui.helpTop} />
       ) : (
         <Box flexDirection="column" height={bodyHeight}>
           <Box flexDirection="row" height={layout.procs.height}>
@@ -135,7 +149,9 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
               lifetime={snap.lifetime}
               waiting={snap.atMs === 0}
             />
-            <WatchPane entries={snap.pinned} state={ui.watch} box={layout.watch} focused={ui.focus === 'watch'} />
+            {showWatch ? (
+              <WatchPane entries={snap.pinned} state={ui.watch} box={layout.watch} focused={ui.focus === 'watch'} />
+            ) : null}
           </Box>
           <ExitFeed
             feed={snap.feed}
@@ -147,7 +163,7 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
           />
         </Box>
       )}
-      <Footer scopes={activeScopes(ui)} />
+      <Footer scopes={activeScopes(ui)} hint={ui.hint} />
     </Box>
   );
 }

@@ -1,55 +1,117 @@
-// The help: every binding of the keymap, by where it applies. Nothing here is written by hand.
+// The help: every binding of the keymap, by where it applies (nothing here is written by
+// hand), laid out as lines of the pane's width and scrolled when they do not fit.
 import { Box, Text } from 'ink';
 import { helpSections } from './keymap.js';
+import { clip } from './layout.js';
 
-export function HelpOverlay({ width, height }: { width: number; height: number }) {
+export interface HelpLine {
+  kind: 'title' | 'note' | 'section' | 'row' | 'blank';
+  /** the key column (rows only; '' on a row's continuation lines) */
+  keys?: string;
+  text: string;
+}
+
+const INTRO: readonly HelpLine[] = [
+  {
+    kind: 'title',
+    text: 'delaytop help · ? F1 h or Esc closes · ↑/↓ PgUp/PgDn scroll',
+  },
+  {
+    kind: 'note',
+    text:
+      'D% columns (CPUD% IOD% SWPD% ...) are delay: the share of the interval the task spent waiting for a CPU, ' +
+      'for block IO, for swap-in... (as htop names them); CPU% is use.',
+  },
+  {
+    kind: 'note',
+    text: "Watch: delay%, avg = last interval; count, max, total = since the task started; max* = largest of a process's threads.",
+  },
+  {
+    kind: 'note',
+    text:
+      '~ a first sample (lifetime average) · ! impossible (a wait longer than the task lived, or timed from a stale ' +
+      'stamp across a delayacct switch-on): never sorted on top, left out of sums, the reason in Watch',
+  },
+];
+
+/** Words of `text` in lines of at most `width` columns (a word longer than that is cut). */
+export function wrapWords(text: string, width: number): string[] {
+  const w = Math.max(1, width);
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > w) {
+      out.push(line);
+      line = '';
+    }
+    line = line ? `${line} ${word}` : word;
+    while (line.length > w) {
+      out.push(line.slice(0, w));
+      line = line.slice(w);
+    }
+  }
+  if (line || out.length === 0) out.push(line);
+  return out;
+}
+
+/** The whole help as lines `width` columns wide (the pane's inner width). */
+export function helpLines(width: number): HelpLine[] {
   const sections = helpSections();
-  // two columns: what you use most on the left
-  const left = sections.filter((s) => s.scope === 'global' || s.scope === 'procs');
-  const right = sections.filter((s) => s.scope !== 'global' && s.scope !== 'procs');
-  const colW = Math.floor((width - 4) / 2);
-  const keysW = Math.min(
-    Math.max(...sections.flatMap((s) => s.rows.map((r) => r.keys.length))) + 2,
-    Math.floor(colW / 2),
-  );
-  const column = (secs: typeof sections) => (
-    <Box flexDirection="column" width={colW} marginRight={1}>
-      {secs.map((s) => (
-        <Box key={s.scope} flexDirection="column" marginBottom={1}>
-          <Text bold color="cyan">
-            {s.title}
-          </Text>
-          {s.rows.map((r, i) => (
-            <Box key={i} flexDirection="row">
-              <Box width={keysW} flexShrink={0}>
-                <Text bold wrap="truncate">
-                  {r.keys}
-                </Text>
-              </Box>
-              <Text wrap="wrap">{r.help}</Text>
-            </Box>
-          ))}
-        </Box>
-      ))}
-    </Box>
-  );
+  const keysW = Math.min(Math.max(...sections.flatMap((s) => s.rows.map((r) => r.keys.length))) + 2, 20);
+  const out: HelpLine[] = [];
+  for (const l of INTRO) {
+    for (const text of wrapWords(l.text, width)) out.push({ kind: l.kind, text });
+    if (l.kind === 'title') out.push({ kind: 'blank', text: '' });
+  }
+  for (const s of sections) {
+    out.push({ kind: 'blank', text: '' }, { kind: 'section', text: s.title });
+    for (const r of s.rows) {
+      const keys = wrapWords(r.keys, keysW - 1);
+      const help = wrapWords(r.help, Math.max(10, width - keysW));
+      for (let i = 0; i < Math.max(keys.length, help.length); i++)
+        out.push({ kind: 'row', keys: keys[i] ?? '', text: help[i] ?? '' });
+    }
+  }
+  return out.map((l) => (l.kind === 'row' ? { ...l, keys: (l.keys ?? '').padEnd(keysW) } : l));
+}
+
+/** Lines the help shows at once in a pane of this height (border excluded, a line for "more"). */
+export function helpPageSize(height: number): number {
+  return Math.max(1, height - 3);
+}
+
+export function HelpOverlay({ width, height, top }: { width: number; height: number; top: number }) {
+  const inner = width - 2;
+  const lines = helpLines(inner);
+  const page = helpPageSize(height);
+  const first = Math.max(0, Math.min(top, lines.length - page));
+  const shown = lines.slice(first, first + page);
+  const below = lines.length - first - shown.length;
   return (
     <Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor="cyan" overflow="hidden">
-      <Text bold wrap="truncate">
-        delaytop help · ? or Esc closes · delay % = time spent waiting / wall time of the interval
-      </Text>
+      {shown.map((l, i) =>
+        l.kind === 'row' ? (
+          <Text key={i} wrap="truncate">
+            <Text bold>{l.keys}</Text>
+            {l.text}
+          </Text>
+        ) : (
+          <Text
+            key={i}
+            wrap="truncate"
+            bold={l.kind === 'title' || l.kind === 'section'}
+            color={l.kind === 'section' ? 'cyan' : undefined}
+            dimColor={l.kind === 'note'}
+          >
+            {clip(l.text, inner) || ' '}
+          </Text>
+        ),
+      )}
       <Text dimColor wrap="truncate">
-        Watch: delay%, avg = last interval; count, max, total = since the task started; max* = largest of a process's
-        threads.
+        {below > 0 || first > 0
+          ? `${first > 0 ? `↑ ${first} above` : ''}${first > 0 && below > 0 ? ' · ' : ''}${below > 0 ? `↓ ${below} more` : ''} (↑/↓ PgUp/PgDn)`
+          : ' '}
       </Text>
-      <Text dimColor wrap="truncate">
-        ~ a first sample (lifetime average) · ! impossible (a wait longer than the task lived, or timed from a stale
-        stamp across a delayacct switch-on): never sorted on top, left out of sums, the reason in Watch
-      </Text>
-      <Box flexDirection="row">
-        {column(left)}
-        {column(right)}
-      </Box>
     </Box>
   );
 }

@@ -10,6 +10,7 @@ export type Command =
   | 'focusNext'
   | 'focusPrev'
   | 'toggleThreads'
+  | 'toggleWatch'
   | 'intervalUp'
   | 'intervalDown'
   | 'toggleDelayacct'
@@ -81,7 +82,13 @@ export const KEYMAP: readonly Binding[] = [
     help: 'quit (the terminal is restored)',
     hint: 'quit',
   },
-  { scope: 'global', command: 'help', keys: [{ ch: '?' }], help: 'show or hide this help', hint: 'help' },
+  {
+    scope: 'global',
+    command: 'help',
+    keys: [{ ch: '?' }, { ch: 'h' }],
+    help: 'show or hide this help',
+    hint: 'help',
+  },
   { scope: 'global', command: 'focusNext', keys: [{ name: 'tab' }], help: 'focus the next pane', hint: 'pane' },
   { scope: 'global', command: 'focusPrev', keys: [{ name: 'shiftTab' }], help: 'focus the previous pane' },
   { scope: 'global', command: 'filter', keys: [{ ch: '/' }], help: 'filter processes by name or pid', hint: 'filter' },
@@ -91,6 +98,12 @@ export const KEYMAP: readonly Binding[] = [
     keys: [{ ch: 't' }, { ch: 'H' }],
     help: 'show every thread / every process',
     hint: 'threads',
+  },
+  {
+    scope: 'global',
+    command: 'toggleWatch',
+    keys: [{ ch: 'w' }],
+    help: 'show / hide the watch pane (it shows while something is pinned)',
   },
   { scope: 'global', command: 'intervalUp', keys: [{ ch: '+' }, { ch: '=' }], help: 'refresh less often' },
   { scope: 'global', command: 'intervalDown', keys: [{ ch: '-' }], help: 'refresh more often' },
@@ -156,6 +169,12 @@ export const KEYMAP: readonly Binding[] = [
   },
   { scope: 'filter', command: 'filterCancel', keys: [{ name: 'escape' }], help: 'drop the filter', hint: 'drop' },
 
+  { scope: 'help', command: 'up', keys: UP, help: 'scroll the help up a line', hint: 'scroll' },
+  { scope: 'help', command: 'down', keys: DOWN, help: 'scroll the help down a line', hint: 'scroll' },
+  { scope: 'help', command: 'pageUp', keys: PGUP, help: 'a page up' },
+  { scope: 'help', command: 'pageDown', keys: PGDN, help: 'a page down' },
+  { scope: 'help', command: 'home', keys: HOME, help: 'the top of the help' },
+  { scope: 'help', command: 'end', keys: END, help: 'the end of the help' },
   {
     scope: 'help',
     command: 'closeHelp',

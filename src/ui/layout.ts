@@ -23,15 +23,30 @@ export const MIN_ROWS = 16;
 
 const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
 
-export function layoutFor(columns: number, rows: number, bannerLines: number): Layout {
+/** What the body shows besides the process pane. */
+export interface Shown {
+  /** the watch pane (something is pinned, or w asked for it) */
+  watch: boolean;
+  /** null: the exit feed is live; else the text saying why it is off (a few lines are enough then) */
+  feedOff: string | null;
+}
+
+/** The process pane's width when the watch pane is beside it: at 80 columns, 15+ for names. */
+const PROCS_MIN_WIDTH = 46;
+/** The watch pane needs no more: labels, five figures and a sparkline. */
+const WATCH_MAX_WIDTH = 80;
+
+export function layoutFor(columns: number, rows: number, bannerLines: number, shown: Shown): Layout {
   const width = Math.max(MIN_COLUMNS, columns);
   const height = Math.max(MIN_ROWS, rows) - 1;
   const headerLines = 2 + Math.min(bannerLines, 3);
   const footer = 1;
   const body = Math.max(8, height - headerLines - footer);
-  const feedHeight = clamp(Math.round(body * 0.38), 5, body - 5);
+  // an exit feed that is off says why in its border and a line or three
+  const offLines = shown.feedOff === null ? 0 : clamp(Math.ceil(shown.feedOff.length / (width - 2)), 1, 3);
+  const feedHeight = shown.feedOff === null ? clamp(Math.round(body * 0.38), 5, body - 5) : 3 + offLines;
   const topHeight = body - feedHeight;
-  const procsWidth = clamp(Math.round(width * 0.475), 38, 64);
+  const procsWidth = shown.watch ? Math.max(PROCS_MIN_WIDTH, width - WATCH_MAX_WIDTH, Math.round(width * 0.5)) : width;
   const feedInner = width - 2;
   return {
     width,

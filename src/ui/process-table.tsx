@@ -9,6 +9,8 @@ import { clip, type PaneBox } from './layout.js';
 import { selectedIndex, windowTop, type TableState } from './process-table-reducer.js';
 
 const PCT_WIDTH = 6;
+/** Delay columns as htop names them (D: delay, the share of the interval spent waiting), not CPU%/IO%, which read as use. */
+const HEADING: Record<(typeof TABLE_CATEGORIES)[number], string> = { CPU: 'CPUD%', IO: 'IOD%', SWAP: 'SWPD%' };
 
 /** Rows the table shows at once in a pane of this size (border, title and header excluded). */
 export function tablePageSize(box: PaneBox): number {
@@ -31,7 +33,7 @@ export function headerCells(mode: ListMode, state: TableState): Cell[] {
     { col: 'PID', text: pad(mode === 'thread' ? 'TID' : 'PID', 7) + sortMark('PID', state) },
   ];
   if (mode === 'thread') cells.push({ col: null, text: pad('TGID', 7) + ' ' });
-  for (const c of TABLE_CATEGORIES) cells.push({ col: c, text: pad(`${c}%`, PCT_WIDTH) + sortMark(c, state) });
+  for (const c of TABLE_CATEGORIES) cells.push({ col: c, text: pad(HEADING[c], PCT_WIDTH) + sortMark(c, state) });
   cells.push({ col: 'COMMAND', text: `  COMMAND${sortMark('COMMAND', state)}` });
   return cells;
 }
@@ -124,7 +126,7 @@ export function ProcessTable({
         {filterText ? <Text color="yellow"> {filterText}</Text> : null}
         <Text dimColor>
           {mode === 'process' ? ' (threads summed)' : ''}
-          {lifetime ? ' · lifetime averages' : ' · % of interval · ~ lifetime avg'}
+          {lifetime ? ' · lifetime averages' : ' · D% = waiting, % of interval · ~ lifetime avg'}
           {flagged ? ' · ! impossible' : ''}
         </Text>
       </Text>

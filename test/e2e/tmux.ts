@@ -22,7 +22,7 @@ export class Tmux {
     return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
   }
 
-  start(): void {
+  start(columns = 120, rows = 40): void {
     // Ink renders nothing until exit when it thinks it runs in CI: the terminal must not say so.
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && !k.startsWith('CI_')),
@@ -39,9 +39,9 @@ export class Tmux {
         '-s',
         'e2e',
         '-x',
-        '120',
+        String(columns),
         '-y',
-        '40',
+        String(rows),
         '-c',
         ROOT,
         'env',
@@ -94,10 +94,10 @@ export class Tmux {
 }
 
 /** Start a tmux session with a shell showing a marker; kill it however the test ends. */
-export async function session(t: TestContext): Promise<Tmux> {
+export async function session(t: TestContext, columns = 120, rows = 40): Promise<Tmux> {
   const tm = new Tmux();
   t.after(() => tm.kill());
-  tm.start();
+  tm.start(columns, rows);
   tm.keys('clear; echo E2E-SHELL-MARKER', 'Enter');
   await tm.waitFor('the shell', (s) => s.includes('E2E-SHELL-MARKER'));
   return tm;

@@ -104,7 +104,7 @@ test(
     assert.match(first, /Exit feed off: listening for exits needs CAP_NET_ADMIN \(run delaytop with sudo\)\./);
     assert.doesNotMatch(first, /no exits yet|lost \d/, 'no feed, no loss counter');
     // The process pane: processes with CPU% (and IO%) figures, SWAP n/a.
-    assert.match(first, /PID +CPU%▼ +IO% +SWAP% +COMMAND/);
+    assert.match(first, /PID +CPUD%▼ +IOD% +SWPD% +COMMAND/);
     const rows = procRows(first);
     assert.ok(rows.length >= 5, `processes listed:\n${first}`);
     assert.ok(

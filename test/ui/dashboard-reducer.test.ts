@@ -32,6 +32,7 @@ function ctx(ids: number[], over: Partial<UiContext> = {}): UiContext {
     tablePageSize: 5,
     pinnedKeys: [],
     feed: { pushedTotal: 0, size: 0, pageSize: 4 },
+    help: { lines: 50, pageSize: 10 },
     ...over,
   };
 }
@@ -117,10 +118,14 @@ test('while a filter is being typed the footer shows exactly the keys that work'
   assert.deepEqual(press(typing, c, { ctrl: 'c' }).effects, [{ type: 'quit' }]);
 });
 
-test('Tab cycles the panes; keys act on the focused one', () => {
+test('Tab cycles the panes shown (the watch pane only while something is pinned, or w); keys act on the focused one', () => {
   let { state } = press(initialUiState, ctx([1]), { name: 'tab' });
-  assert.equal(state.focus, 'watch');
+  assert.equal(state.focus, 'feed', 'nothing pinned: no watch pane to focus');
+  ({ state } = press(initialUiState, ctx([1]), { ch: 'w' }, { name: 'tab' }));
+  assert.equal(state.focus, 'watch', 'w shows it');
   const c = ctx([1], { pinnedKeys: ['tgid:1', 'pid:5'] });
+  ({ state } = press(initialUiState, c, { name: 'tab' }));
+  assert.equal(state.focus, 'watch');
   ({ state } = press(state, c, down));
   assert.equal(state.watch.selectedKey, 'pid:5');
   assert.deepEqual(press(state, c, { ch: 'u' }).effects, [{ type: 'unpin', key: 'pid:5' }]);

@@ -70,7 +70,7 @@ test('rows are sorted by CPU delay, and the arrow keys, PgDn, End and Home move 
   assert.match(f, /Processes 3/);
   const order = ['bravo', 'charlie', 'alpha'].map((c) => f.indexOf(` ${c}`));
   assert.ok(order[0]! < order[1]! && order[1]! < order[2]!, `sorted by CPU%:\n${f}`);
-  assert.match(f, /CPU%▼/, 'the active sort column is marked');
+  assert.match(f, /CPUD%▼/, 'the active sort column is marked');
   assert.match(highlighted(d.frame()), /200 .* bravo/);
   await d.press(KEY.down);
   assert.match(highlighted(d.frame()), /300 .* charlie/);
@@ -92,7 +92,7 @@ test('rows are sorted by CPU delay, and the arrow keys, PgDn, End and Home move 
 test('Enter pins the highlighted process: the watch pane shows its delay table, n/a where not recorded', async (t) => {
   // delay accounting was turned on after these tasks started: only CPU is recorded
   const d = await setup(t, { delayacct: () => ({ on: true, onSinceSec: 1_800_000_000 }) });
-  assert.match(plain(d.frame()), /No task pinned/);
+  assert.doesNotMatch(plain(d.frame()), /Watch|No task pinned/, 'nothing pinned: the process pane has the width');
   await d.press(KEY.enter);
   let f = plain(d.frame());
   assert.match(f, /tgid 200 bravo/);
@@ -109,9 +109,9 @@ test('Enter pins the highlighted process: the watch pane shows its delay table, 
   f = plain(d.frame());
   assert.match(f, /tgid 200 bravo · running · sum of 2 threads/);
   assert.match(f, /CPU +50\.0 /, 'delay % of the last interval');
-  // Enter again unpins
+  // Enter again unpins, and the watch pane goes
   await d.press(KEY.enter);
-  assert.match(plain(d.frame()), /No task pinned/);
+  assert.doesNotMatch(plain(d.frame()), /Watch|No task pinned/);
 });
 
 test('a pinned task that exits stays, marked exited with its status from the exit feed', async (t) => {
@@ -191,6 +191,8 @@ test('"/" filters by name as you type (q included), Esc clears it; q quits', asy
 test('Tab moves focus between panes (the footer follows); t switches to threads', async (t) => {
   const d = await setup(t);
   assert.match(plain(lines(d.frame()).at(-1)!), /move .*pin .*sort/);
+  await d.press('w'); // the watch pane, shown without a pinned task
+  assert.match(plain(d.frame()), /No task pinned/);
   await d.press(KEY.tab);
   assert.match(plain(lines(d.frame()).at(-1)!), /select .*unpin/);
   await d.press(KEY.tab);
@@ -204,15 +206,22 @@ test('Tab moves focus between panes (the footer follows); t switches to threads'
   assert.match(f, /201 +200 .* bravo/);
 });
 
-test('? shows help listing every key of the keymap', async (t) => {
+test('? shows help listing every key of the keymap, paged with PgDn when it does not fit', async (t) => {
   const d = await setup(t);
   await d.press('?');
-  const f = plain(d.frame());
+  let f = plain(d.frame());
   assert.match(f, /delaytop help/);
+  let seen = f;
+  for (let i = 0; i < 20 && /↓ \d+ more/.test(f); i++) {
+    await d.press(KEY.pageDown);
+    f = plain(d.frame());
+    seen += f;
+  }
+  assert.doesNotMatch(f, /↓ \d+ more/, 'the end of the help is reached');
   for (const b of KEYMAP) {
     const keys = b.keys.map(keyLabel).join(' ');
-    assert.ok(f.includes(keys), `help shows "${keys}" (${b.command})`);
-    assert.ok(f.includes(b.help.slice(0, 20)), `help explains ${b.command}`);
+    assert.ok(seen.includes(keys), `help shows "${keys}" (${b.command})`);
+    assert.ok(seen.includes(b.help.split(' ').slice(0, 3).join(' ')), `help explains ${b.command}`);
   }
   await d.press('?');
   assert.ok(!plain(d.frame()).includes('delaytop help'));
@@ -297,7 +306,7 @@ test('Ctrl-T turns delay accounting on where permitted (the header says delaytop
   });
   let f = plain(d.frame());
   assert.match(f, /delayacct OFF \(Ctrl-T: on\)/);
-  assert.match(f, /IO%.*\n.* n\/a /, 'IO is n/a while delay accounting is off');
+  assert.match(f, /IOD%.*\n.* n\/a /, 'IO is n/a while delay accounting is off');
   await d.press('\x14');
   assert.deepEqual(calls, [true]);
   f = plain(d.frame());
@@ -393,5 +402,5 @@ test('an impossible figure: marked ! in its row, never on top of its sort, its r
   await d.controller.refresh();
   await tick();
   f = plain(d.frame());
-  assert.match(f, /! IO since start: IO wait totals 5000 s in a thre/, `the Watch pane says why:\n${f}`);
+  assert.match(f, /! IO since start: IO wait totals 5000 s in a th/, `the Watch pane says why:\n${f}`);
 });

@@ -83,7 +83,7 @@ test('frames are what Ink draws, over 300 random frames that change a little at 
     ['\x1b[36m', '\x1b[39m'],
     ['', ''],
   ];
-  const words = ['pid', '1234', 'kworker/0:1', '0.00', '漢字', '✓', 'CPU%▼', '│', '─────', ' ', 'n/a', 'lost 0'];
+  const words = ['pid', '1234', 'kworker/0:1', '0.00', '漢字', '✓', 'CPUD%▼', '│', '─────', ' ', 'n/a', 'lost 0'];
   const text = (): string => {
     let s = '';
     for (let i = rnd(6); i >= 0; i--) {
