@@ -26,7 +26,8 @@ import { Recorder, systemFacts } from './output/recorder.js';
 import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from './sources/exit-listener.js';
 import { readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
-import { ReplayEnded, ReplaySource } from './sources/replay.js';
+import { ReplayEnded } from './sources/replay/errors.js';
+import { ReplaySource } from './sources/replay/source.js';
 import {
   delayacctTracker,
   kernelRelease,
