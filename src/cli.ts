@@ -19,7 +19,7 @@ import {
 } from './lifecycle.js';
 import type { DelayacctState } from './model/delayacct.js';
 import { runBatch, withoutLeaders } from './output/batch.js';
-import { runCommand } from './output/command.js';
+import { runCommand } from './output/command/spawn.js';
 import { runListen } from './output/listen.js';
 import { formatCgroup, formatPressureLine } from './output/pressure.js';
 import { Recorder, systemFacts } from './output/recorder.js';
