@@ -19,14 +19,15 @@ import {
 } from './lifecycle.js';
 import type { DelayacctState } from './model/delayacct.js';
 import { runBatch, withoutLeaders } from './output/batch.js';
-import { runCommand } from './output/command.js';
+import { runCommand } from './output/command/spawn.js';
 import { runListen } from './output/listen.js';
 import { formatCgroup, formatPressureLine } from './output/pressure.js';
 import { Recorder, systemFacts } from './output/recorder.js';
 import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from './sources/exit-listener.js';
 import { readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
-import { ReplayEnded, ReplaySource } from './sources/replay.js';
+import { ReplayEnded } from './sources/replay/errors.js';
+import { ReplaySource } from './sources/replay/source.js';
 import {
   delayacctTracker,
   kernelRelease,

@@ -242,128 +242,198 @@ export function computeScan(
   extra: readonly Target[] = [],
   checks: ScanChecks = { wallMs: batch.wallMs ?? 0, exitedLivesNs: null },
 ): ScanResult {
-  const wallMs = checks.wallMs;
-  let flagged = 0;
-  // pid records by id: a process row's identity (sources answer each target once)
+  const s = startScan(mode, batch, prev, sys, extra, checks);
+  for (const r of batch.results) scanRecord(s, r);
+  return {
+    atNs: batch.atNs,
+    rows: rowsOf(tasks, s.shown, s.comms),
+    rowSamples: { kind: s.rowKind, byId: s.rowSamples },
+    samples: s.samples,
+    delays: s.delays,
+    status: s.status,
+    comms: s.comms,
+    identities: s.identities,
+    taskstatsVersion: s.taskstatsVersion,
+    errors: [...s.errors.values()],
+    flagged: s.flagged,
+  };
+}
+
+/** What a row of the table shows, before its comm is known. */
+type ShownRow = Pick<TaskRow, 'key' | 'target' | 'percent' | 'lifetime' | 'suspect'>;
+
+/** One scan in progress: its inputs, and what it has built from the records so far. */
+interface Scan {
+  atNs: number;
+  prev: PrevScan;
+  sys: DelayacctState;
+  checks: ScanChecks;
+  /** the kind of target a row is: tgid in process mode, pid in thread mode */
+  rowKind: TargetKind;
+  /** keys of `extra` (pinned tasks, their threads): the targets that get every category */
+  wanted: ReadonlySet<string>;
+  /** process mode: pid records by id, each a process row's identity (sources answer each target once) */
+  pidResults: ReadonlyMap<number, QueryResult>;
+  prevRows: ReadonlyMap<number, Sample> | undefined;
+  rowSamples: Map<number, Sample>;
+  samples: Map<string, Sample>;
+  delays: Map<string, TaskDelays>;
+  /** per row id: what the table shows */
+  shown: Map<number, ShownRow>;
+  status: Map<string, QueryResult['status']>;
+  comms: Map<number, string>;
+  identities: Map<number, Identity>;
+  /** one message per distinct error code */
+  errors: Map<string, string>;
+  taskstatsVersion: number | null;
+  flagged: number;
+}
+
+function startScan(
+  mode: ListMode,
+  batch: QueryBatch,
+  prev: PrevScan,
+  sys: DelayacctState,
+  extra: readonly Target[],
+  checks: ScanChecks,
+): Scan {
   const pidResults = new Map<number, QueryResult>();
   if (mode === 'process') for (const r of batch.results) if (r.target.kind === 'pid') pidResults.set(r.target.id, r);
   // Figures only where shown: the rows and `extra` (pinned tasks, their threads). A
   // process's pid:N record is there for its identity (comm, start), not its delays.
   const rowKind = mode === 'process' ? 'tgid' : 'pid';
-  const wanted = new Set(extra.map(targetKey));
-  // Rows' samples by id (no key to hash per row), and pinned targets' by key as well: a
-  // pinned task keeps its history when t turns it from a row into an extra or back.
-  const rowSamples = new Map<number, Sample>();
-  const prevRows = prev.rowSamples?.kind === rowKind ? prev.rowSamples.byId : undefined;
-  const samples = new Map<string, Sample>();
-  const delays = new Map<string, TaskDelays>();
-  /** per row id: what the table shows */
-  const shown = new Map<number, Pick<TaskRow, 'key' | 'target' | 'percent' | 'lifetime' | 'suspect'>>();
-  const status = new Map<string, QueryResult['status']>();
-  const comms = new Map<number, string>();
-  const identities = new Map<number, Identity>();
-  const errors = new Map<string, string>();
-  let taskstatsVersion: number | null = null;
-  for (const r of batch.results) {
-    const isRow = r.target.kind === rowKind;
-    const key = isRow && wanted.size === 0 ? null : targetKey(r.target);
-    const isWanted = key !== null && wanted.has(key);
-    if (isWanted) status.set(key, r.status);
-    if (r.status === 'error') {
-      errors.set(r.code, r.message);
-      continue;
-    }
-    if (r.status !== 'ok') continue;
-    taskstatsVersion ??= r.stats.version || null;
-    if (r.target.kind === 'pid') comms.set(r.target.id, commOf(r.stats));
-    if (!isRow && !isWanted) continue;
-    const before = (isWanted ? prev.samples.get(key) : undefined) ?? (isRow ? prevRows?.get(r.target.id) : undefined);
-    // a process's identity: its main thread asked now (gone: a zombie leader, none), or kept
-    let id: Identity | undefined;
-    if (r.target.kind === 'pid') id = ownIdentity(r, batch.atNs, comms);
-    else {
-      const asked = pidResults.get(r.target.id);
-      id = asked
-        ? asked.status === 'ok'
-          ? ownIdentity(asked, batch.atNs, comms)
-          : undefined
-        : prev.identities?.get(r.target.id);
-    }
-    if (id && r.target.kind === 'tgid') {
-      if (
-        id.atNs !== batch.atNs &&
-        before &&
-        (num(r.stats, 'ac_etime') ?? Infinity) * 1000 < (batch.atNs - before.atNs) / 2
-      ) {
-        // A kept identity, but every live thread is younger than half the interval: the
-        // id names a process the exit feed has not reported yet. No row until it is asked.
-        continue;
-      }
-      identities.set(r.target.id, id);
-      if (!comms.has(r.target.id)) comms.set(r.target.id, id.comm);
-    }
-    const sample: Sample = { stats: r.stats, atNs: batch.atNs, startId: startIdOf(id, before), wallMs };
-    if (isRow) rowSamples.set(r.target.id, sample);
-    if (isWanted) samples.set(key, sample);
-    const recording = recordingFor(id?.stats ?? r.stats, sys);
-    const isTgid = r.target.kind === 'tgid';
-    // A process's wall age is its main thread's (the TGID record sums its live threads' lives).
-    const idEtimeUs = id ? num(id.stats, 'ac_etime') : undefined;
-    const ageNs = isTgid
-      ? idEtimeUs === undefined
-        ? undefined
-        : idEtimeUs * 1000 + (batch.atNs - id!.atNs)
-      : (num(r.stats, 'ac_etime') ?? 0) * 1000;
-    const ctx = contextOf(
-      r,
-      id,
-      before,
-      prev.identities,
-      batch.atNs,
-      sys,
-      ageNs,
-      checks,
-      isWanted ? CATEGORIES : TABLE_CATS,
-    );
-    if (isWanted) {
-      const d = computeDelays(before, sample, {
-        recording,
-        check: ctx,
-        ...(isTgid && ageNs !== undefined ? { wallAgeNs: ageNs } : {}),
-      });
-      delays.set(key, d);
-      if (isRow) {
-        const pct = (k: TableCategory) => {
-          const c = d.categories.find((x) => x.key === k)!;
-          return c.na ? null : c.delayPercent;
-        };
-        const percent = { CPU: pct('CPU'), IO: pct('IO'), SWAP: pct('SWAP') };
-        const suspect = shownSuspects(d.suspect, percent);
-        flagged += suspectCount(suspect);
-        shown.set(r.target.id, { key: key!, target: r.target, lifetime: d.lifetime, percent, suspect });
-      }
-    } else {
-      // a row that is not pinned shows three categories: only their percentages
-      const span = spanOf(before, sample, isTgid ? ageNs : undefined);
-      const percent = {
-        CPU: delayPercentOf(CPU_CAT, before, sample, span, recording),
-        IO: delayPercentOf(IO_CAT, before, sample, span, recording),
-        SWAP: delayPercentOf(SWAP_CAT, before, sample, span, recording),
-      };
-      const suspect = shownSuspects(
-        judge(span.lifetime ? undefined : before?.stats, r.stats, ctx, TABLE_CATS).span,
-        percent,
-      );
-      flagged += suspectCount(suspect);
-      shown.set(r.target.id, {
-        key: key ?? targetKey(r.target),
-        target: r.target,
-        lifetime: span.lifetime,
-        percent,
-        suspect,
-      });
-    }
+  return {
+    atNs: batch.atNs,
+    prev,
+    sys,
+    checks,
+    rowKind,
+    wanted: new Set(extra.map(targetKey)),
+    pidResults,
+    // Rows' samples by id (no key to hash per row), and pinned targets' by key as well: a
+    // pinned task keeps its history when t turns it from a row into an extra or back.
+    prevRows: prev.rowSamples?.kind === rowKind ? prev.rowSamples.byId : undefined,
+    rowSamples: new Map(),
+    samples: new Map(),
+    delays: new Map(),
+    shown: new Map(),
+    status: new Map(),
+    comms: new Map(),
+    identities: new Map(),
+    errors: new Map(),
+    taskstatsVersion: null,
+    flagged: 0,
+  };
+}
+
+/** One result of the batch into the scan: its status, comm, identity, sample and shown figures. */
+function scanRecord(s: Scan, r: QueryResult): void {
+  const isRow = r.target.kind === s.rowKind;
+  const key = isRow && s.wanted.size === 0 ? null : targetKey(r.target);
+  const isWanted = key !== null && s.wanted.has(key);
+  if (isWanted) s.status.set(key, r.status);
+  if (r.status === 'error') {
+    s.errors.set(r.code, r.message);
+    return;
   }
+  if (r.status !== 'ok') return;
+  s.taskstatsVersion ??= r.stats.version || null;
+  if (r.target.kind === 'pid') s.comms.set(r.target.id, commOf(r.stats));
+  if (!isRow && !isWanted) return;
+  const before = (isWanted ? s.prev.samples.get(key) : undefined) ?? (isRow ? s.prevRows?.get(r.target.id) : undefined);
+  const id = identityFor(s, r, before);
+  if (id === null) return;
+  const sample: Sample = { stats: r.stats, atNs: s.atNs, startId: startIdOf(id, before), wallMs: s.checks.wallMs };
+  if (isRow) s.rowSamples.set(r.target.id, sample);
+  if (isWanted) s.samples.set(key, sample);
+  const recording = recordingFor(id?.stats ?? r.stats, s.sys);
+  const ageNs = wallAgeNs(r, id, s.atNs);
+  const ctx = contextOf(s, r, id, before, ageNs, isWanted ? CATEGORIES : TABLE_CATS);
+  if (isWanted) {
+    const d = computeDelays(before, sample, {
+      recording,
+      check: ctx,
+      ...(r.target.kind === 'tgid' && ageNs !== undefined ? { wallAgeNs: ageNs } : {}),
+    });
+    s.delays.set(key, d);
+    if (isRow) showRow(s, r.target, key, d.lifetime, pinnedPercent(d), d.suspect);
+  } else {
+    // a row that is not pinned shows three categories: only their percentages
+    const span = spanOf(before, sample, r.target.kind === 'tgid' ? ageNs : undefined);
+    const percent = {
+      CPU: delayPercentOf(CPU_CAT, before, sample, span, recording),
+      IO: delayPercentOf(IO_CAT, before, sample, span, recording),
+      SWAP: delayPercentOf(SWAP_CAT, before, sample, span, recording),
+    };
+    const judged = judge(span.lifetime ? undefined : before?.stats, r.stats, ctx, TABLE_CATS).span;
+    showRow(s, r.target, key ?? targetKey(r.target), span.lifetime, percent, judged);
+  }
+}
+
+/**
+ * A record's identity: a thread is its own; a process's is its main thread asked in this
+ * batch (gone: a zombie leader, none) or kept from an earlier one. Null: a kept identity
+ * that the record shows is stale, so the record gets no row until its main thread is asked.
+ */
+function identityFor(
+  s: Scan,
+  r: QueryResult & { status: 'ok' },
+  before: Sample | undefined,
+): Identity | undefined | null {
+  if (r.target.kind === 'pid') return ownIdentity(r, s.atNs, s.comms);
+  const asked = s.pidResults.get(r.target.id);
+  const id = asked
+    ? asked.status === 'ok'
+      ? ownIdentity(asked, s.atNs, s.comms)
+      : undefined
+    : s.prev.identities?.get(r.target.id);
+  if (!id) return undefined;
+  if (id.atNs !== s.atNs && before && (num(r.stats, 'ac_etime') ?? Infinity) * 1000 < (s.atNs - before.atNs) / 2) {
+    // A kept identity, but every live thread is younger than half the interval: the
+    // id names a process the exit feed has not reported yet. No row until it is asked.
+    return null;
+  }
+  s.identities.set(r.target.id, id);
+  if (!s.comms.has(r.target.id)) s.comms.set(r.target.id, id.comm);
+  return id;
+}
+
+/** A task's wall age: a thread's own; a process's is its main thread's (the TGID record sums its live threads' lives). */
+function wallAgeNs(r: QueryResult & { status: 'ok' }, id: Identity | undefined, atNs: number): number | undefined {
+  if (r.target.kind !== 'tgid') return (num(r.stats, 'ac_etime') ?? 0) * 1000;
+  const idEtimeUs = id ? num(id.stats, 'ac_etime') : undefined;
+  return idEtimeUs === undefined ? undefined : idEtimeUs * 1000 + (atNs - id!.atNs);
+}
+
+/** A pinned row's three columns, from its full delays. */
+function pinnedPercent(d: TaskDelays): TaskRow['percent'] {
+  return { CPU: categoryPercent(d, 'CPU'), IO: categoryPercent(d, 'IO'), SWAP: categoryPercent(d, 'SWAP') };
+}
+
+function categoryPercent(d: TaskDelays, k: TableCategory): number | null {
+  const c = d.categories.find((x) => x.key === k)!;
+  return c.na ? null : c.delayPercent;
+}
+
+function showRow(
+  s: Scan,
+  target: Target,
+  key: string,
+  lifetime: boolean,
+  percent: TaskRow['percent'],
+  suspects: Suspects | null,
+): void {
+  const suspect = shownSuspects(suspects, percent);
+  s.flagged += suspectCount(suspect);
+  s.shown.set(target.id, { key, target, lifetime, percent, suspect });
+}
+
+/** One row per listed task that the batch showed. */
+function rowsOf(
+  tasks: readonly TaskId[],
+  shown: ReadonlyMap<number, ShownRow>,
+  comms: ReadonlyMap<number, string>,
+): TaskRow[] {
   const rows: TaskRow[] = [];
   for (const t of tasks) {
     const row = shown.get(t.id);
@@ -381,19 +451,7 @@ export function computeScan(
       suspect: row.suspect,
     });
   }
-  return {
-    atNs: batch.atNs,
-    rows,
-    rowSamples: { kind: rowKind, byId: rowSamples },
-    samples,
-    delays,
-    status,
-    comms,
-    identities,
-    taskstatsVersion,
-    errors: [...errors.values()],
-    flagged,
-  };
+  return rows;
 }
 
 /** Suspects of the shown figures only (a category shown n/a has no figure to flag). */
@@ -410,22 +468,20 @@ function shownSuspects(s: Suspects | null, percent: TaskRow['percent']): Suspect
  * its main thread's record (asked in this batch; the process's figures sum it).
  */
 function contextOf(
+  s: Scan,
   r: QueryResult & { status: 'ok' },
   id: Identity | undefined,
   before: Sample | undefined,
-  prevIdentities: ReadonlyMap<number, Identity> | undefined,
-  atNs: number,
-  sys: DelayacctState,
   ageNs: number | undefined,
-  checks: ScanChecks,
   cats: typeof TABLE_CATS | typeof CATEGORIES,
 ): CheckContext {
-  const ctx = checkContext(r.target.kind, sys, ageNs, before?.wallMs, checks.wallMs);
+  const { checks } = s;
+  const ctx = checkContext(r.target.kind, s.sys, ageNs, before?.wallMs, checks.wallMs);
   if (r.target.kind === 'pid') return ctx;
   ctx.exitedLivesNs = checks.exitedLivesNs ? (checks.exitedLivesNs.get(r.target.id) ?? 0) : null;
-  if (id && id.atNs === atNs) {
+  if (id && id.atNs === s.atNs) {
     // the main thread asked at the previous refresh too: its interval says what grew
-    const was = prevIdentities?.get(r.target.id);
+    const was = s.prev.identities?.get(r.target.id);
     inheritFromMainThread(ctx, id.stats, was && before && was.atNs === before.atNs ? was.stats : undefined, cats);
   }
   return ctx;

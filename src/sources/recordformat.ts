@@ -1,5 +1,5 @@
 // The recording format, both directions: versioned JSON Lines written by output/recorder.ts
-// and read back by sources/replay.ts. Kernel records are stored as their raw STATS bytes
+// and read back by sources/replay/. Kernel records are stored as their raw STATS bytes
 // (base64), so a replay decodes them with the very decoder the live session used.
 //
 //   {"type":"header","format":"delaytop-recording","version":1, ...system facts}

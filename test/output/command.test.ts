@@ -7,7 +7,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { decodeTaskstats } from '../../src/kernel/decode.js';
 import { exitRecordFrom, type ExitRecord } from '../../src/kernel/exitrecord.js';
-import { runCommand, summarizeCommand, type CommandOptions } from '../../src/output/command.js';
+import { runCommand, type CommandOptions } from '../../src/output/command/spawn.js';
+import { summarizeCommand } from '../../src/output/command/summary.js';
 import type { ExitSource } from '../../src/sources/types.js';
 import { buildStats, distinctiveValues } from '../kernel/fixtures.js';
 import { needsRoot } from '../helpers.js';
@@ -231,7 +232,7 @@ test('summarizeCommand: a lone PID record is the whole process; a missing one is
 
 test('summarizeCommand: impossible figures are marked with a footnote and counted; the whole process is bounded by its threads lives', async () => {
   const { decodedRecord } = await import('../fakes/records.js');
-  const { commandJson, formatCommandReport } = await import('../../src/output/command.js');
+  const { commandJson, formatCommandReport } = await import('../../src/output/command/format.js');
   const S = 1e9;
   // two threads lived 0.2 s and 0.3 s; the kernel's TGID sum says 5 s of IO (python3 -c ... of the issue)
   const t1 = decodedRecord({

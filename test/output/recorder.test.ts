@@ -19,7 +19,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FLUSH_INTERVAL_MS, Recorder, RecordingError, systemFacts } from '../../src/output/recorder.js';
 import { ProcSource } from '../../src/sources/proc.js';
-import { ReplaySource } from '../../src/sources/replay.js';
+import { ReplaySource } from '../../src/sources/replay/source.js';
 import { delay } from '../helpers.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'delaytop-rec-'));

@@ -15,7 +15,8 @@ import { Recorder, systemFacts } from '../../src/output/recorder.js';
 import { NetlinkExitSource } from '../../src/sources/exit-listener.js';
 import { NetlinkSource } from '../../src/sources/netlink.js';
 import { ProcSource } from '../../src/sources/proc.js';
-import { ReplayEnded, ReplayError, ReplaySource } from '../../src/sources/replay.js';
+import { ReplayEnded, ReplayError } from '../../src/sources/replay/errors.js';
+import { ReplaySource } from '../../src/sources/replay/source.js';
 import { readCpulist } from '../../src/sources/system.js';
 import type { ExitBatch, ExitSource, QueryBatch, StatsSource, Target } from '../../src/sources/types.js';
 import { buildStats, distinctiveValues } from '../kernel/fixtures.js';
@@ -499,7 +500,7 @@ test('unreadable for a non-root user: permission denied, naming the file', async
     t.skip('uid 65534 cannot read the checkout');
     return;
   }
-  const script = `import { ReplaySource } from ${JSON.stringify(path.join(repo, 'src/sources/replay.ts'))};
+  const script = `import { ReplaySource } from ${JSON.stringify(path.join(repo, 'src/sources/replay/source.ts'))};
     try { new ReplaySource(${JSON.stringify(file)}); console.log('accepted'); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, advice: e.advice })); }`;
   const r = spawnSync(
     'setpriv',
