@@ -41,6 +41,8 @@ import type { ExitSource, StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './engine/options.js';
 import { DashboardController } from './engine/refresh.js';
 import { printable } from './output/text.js';
+import { readCmdline, readTaskState } from './sources/taskinfo.js';
+import { userNames } from './sources/users.js';
 import { markStartup } from './startup.js';
 
 // A file as stdout (-b > out.txt) fails inside write(); a pipe or terminal emits 'error'.
@@ -458,7 +460,13 @@ async function dashboard(args: Args, d: DashboardSetup, recordedKernel?: string)
   const before = readDelayacct();
   const opts: DashboardOptions = {
     ...d,
-    ...(recordedKernel === undefined ? { pressure: () => formatPressureLine(readSystemPressure()) } : {}),
+    ...(recordedKernel === undefined
+      ? {
+          pressure: () => formatPressureLine(readSystemPressure()),
+          taskInfo: { state: readTaskState, cmdline: readCmdline },
+          users: () => userNames(),
+        }
+      : {}),
     setDelayacct: (on) => {
       if (recordedKernel !== undefined) return 'replaying a recording: delay accounting here is not what it shows';
       const e = writeDelayacct(on);

@@ -1,6 +1,7 @@
 // What the CLI hands the dashboard: sources and settings, nothing else.
 import type { DelayacctState } from '../model/delayacct.js';
 import type { ExitSource, StatsSource, Target } from '../sources/types.js';
+import type { TaskInfoSource } from './details.js';
 
 export interface DashboardOptions {
   stats: StatsSource;
@@ -26,6 +27,9 @@ export interface DashboardOptions {
   banners: string[];
   /** this machine's PSI line, read again at every refresh (live runs only) */
   pressure?: () => string;
+  /** the state and command line of rows on screen, and user names (live runs only: a replay's tasks are not here) */
+  taskInfo?: TaskInfoSource;
+  users?: () => ReadonlyMap<number, string>;
   kernelRelease: string;
   /** -v: a debug line for stderr, written before the dashboard opens */
   verbose?: (line: string) => void;

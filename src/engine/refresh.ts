@@ -17,6 +17,7 @@ import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from 
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { targetKey, type ExitBatch, type Target } from '../sources/types.js';
 import type { DashboardOptions } from './options.js';
+import { RowDetails, type RowDetail, type ViewportRow } from './details.js';
 
 export interface HeaderInfo {
   kernelRelease: string;
@@ -51,7 +52,14 @@ export interface DashboardSnapshot {
   refreshMs: number | null;
   /** figures flagged as impossible (model/plausibility): on rows since start, and exits in the feed */
   flagged: number;
+  /** state and command line of the rows on screen (setViewport), by key */
+  details: ReadonlyMap<string, RowDetail>;
+  /** user names by uid (empty in a replay: its users are another machine's) */
+  users: ReadonlyMap<number, string>;
 }
+
+const NO_DETAILS: ReadonlyMap<string, RowDetail> = new Map();
+const NO_USERS: ReadonlyMap<number, string> = new Map();
 
 export const INTERVAL_STEPS_SEC = [0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 30, 60];
 
@@ -109,6 +117,8 @@ export class DashboardController {
   private atMs = 0;
   private now: () => number;
   private feedPublishMs: number;
+  private details: RowDetails | null;
+  private users: ReadonlyMap<number, string>;
 
   constructor(
     private opts: DashboardOptions,
@@ -122,6 +132,8 @@ export class DashboardController {
     this.delayacct = opts.delayacct();
     this.delayacctAtStart = this.delayacct.on;
     this.pressure = opts.pressure?.() ?? null;
+    this.details = opts.taskInfo ? new RowDetails(opts.taskInfo) : null;
+    this.users = opts.users?.() ?? NO_USERS;
     this.snap = this.build(0);
   }
 
@@ -159,8 +171,15 @@ export class DashboardController {
       message: msg,
       refreshMs: this.refreshMs,
       flagged: this.flagged + (this.feed?.flagged() ?? 0),
+      details: this.details?.details ?? NO_DETAILS,
+      users: this.users,
     };
   }
+
+  /** The rows the view shows now: their state and command line are read (now, and at each refresh). */
+  setViewport = (rows: readonly ViewportRow[]): void => {
+    if (this.details?.setViewport(rows)) this.publish();
+  };
 
   private publish(): void {
     if (this.feedTimer) clearTimeout(this.feedTimer);
@@ -292,6 +311,8 @@ export class DashboardController {
       if (!stored) this.livesLostAt = livesLostBefore;
     }
     this.atMs = this.now();
+    this.details?.read();
+    if (this.opts.users) this.users = this.opts.users();
     this.feed?.sample(this.atMs);
     this.refreshMs = performance.now() - t0;
     this.publish();

@@ -134,6 +134,21 @@ export function delayPercentOf(
   return (totalDelta(cat, span.lifetime ? undefined : prev, cur) / span.intervalNs) * 100;
 }
 
+/**
+ * CPU use (user + system, ac_utime + ac_stime, in µs) as % of one CPU over the span, null
+ * where the record has no times (/proc rows). A process's TGID record sums its live threads
+ * only: a thread that exited in the interval takes its time with it, so the figure can fall
+ * short (never above), and a drop below the previous sum counts as no use, not negative.
+ */
+export function cpuUsePercentOf(prev: Sample | undefined, cur: Sample, span: Span): number | null {
+  const u = num(cur.stats, 'ac_utime');
+  const k = num(cur.stats, 'ac_stime');
+  if (u === undefined || k === undefined || span.intervalNs <= 0) return null;
+  let usedUs = u + k;
+  if (!span.lifetime && prev) usedUs -= (num(prev.stats, 'ac_utime') ?? 0) + (num(prev.stats, 'ac_stime') ?? 0);
+  return (Math.max(0, usedUs) * 1000 * 100) / span.intervalNs;
+}
+
 export function computeDelays(prev: Sample | undefined, cur: Sample, opts: DelayOptions = {}): TaskDelays {
   const recording = opts.recording ?? 'yes';
   const { lifetime, reused, intervalNs } = spanOf(prev, cur, opts.wallAgeNs);

@@ -11,7 +11,7 @@ import {
   type Target,
   type TargetKind,
 } from '../sources/types.js';
-import { computeDelays, delayPercentOf, spanOf, type Sample, type TaskDelays } from './delays.js';
+import { computeDelays, cpuUsePercentOf, delayPercentOf, spanOf, type Sample, type TaskDelays } from './delays.js';
 import {
   checkContext,
   checkedFields,
@@ -23,17 +23,16 @@ import {
 } from './plausibility.js';
 import { recordingFor, type DelayacctState } from './delayacct.js';
 
-/** The delay columns of the process table. */
-export const TABLE_CATEGORIES = ['CPU', 'IO', 'SWAP'] as const;
+/** The delay columns of the process table: every category (the view shows those that fit or were chosen). */
+export const TABLE_CATEGORIES = ['CPU', 'IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ'] as const;
 export type TableCategory = (typeof TABLE_CATEGORIES)[number];
-const tableCat = (k: TableCategory) => CATEGORIES.find((c) => c.key === k)!;
-const CPU_CAT = tableCat('CPU');
-const IO_CAT = tableCat('IO');
-const SWAP_CAT = tableCat('SWAP');
-const TABLE_CATS = [CPU_CAT, IO_CAT, SWAP_CAT];
+const TABLE_CATS = TABLE_CATEGORIES.map((k) => CATEGORIES.find((c) => c.key === k)!);
 
-export const SORT_COLUMNS = ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'] as const;
+/** What rows sort by: the pid, the user (by uid), CPU use, a delay category, the name. */
+export const SORT_COLUMNS = ['PID', 'USER', 'USE', ...TABLE_CATEGORIES, 'COMMAND'] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
+/** Sort columns that are delay percentages (n/a and flagged figures sink in them). */
+const isCategory = (c: SortColumn): c is TableCategory => (TABLE_CATEGORIES as readonly string[]).includes(c);
 
 export interface TaskRow {
   /** targetKey of what pinning this row watches: tgid:N (processes) or pid:N (threads) */
@@ -43,6 +42,12 @@ export interface TaskRow {
   id: number;
   tgid: number;
   comm: string;
+  /** the task's owner (a process's: its main thread's), null where unknown */
+  uid: number | null;
+  /** the parent process (a process's: its main thread's), null where unknown */
+  ppid: number | null;
+  /** CPU use (user + system) as % of one CPU over the interval; null where unknown (/proc rows) */
+  cpuUse: number | null;
   /** delay % of the interval (of the task's life on its first sample); null where n/a */
   percent: Record<TableCategory, number | null>;
   /** first sample of this task: figures are lifetime averages */
@@ -131,13 +136,17 @@ export function scanTargets(
 const ROW_FIELDS: readonly string[] = [
   'version',
   'ac_etime',
+  'ac_utime',
+  'ac_stime',
   'cpu_run_virtual_total',
-  ...[CPU_CAT, IO_CAT, SWAP_CAT].flatMap((c) => [c.count, c.total]),
+  ...TABLE_CATS.flatMap((c) => [c.count, c.total]),
 ];
 const PID_FIELDS: readonly string[] = [
   ...new Set([
     ...ROW_FIELDS,
     'ac_comm',
+    'ac_uid',
+    'ac_ppid',
     'ac_btime',
     'ac_btime64',
     ...CATEGORIES.map((c) => c.count),
@@ -260,7 +269,7 @@ export function computeScan(
 }
 
 /** What a row of the table shows, before its comm is known. */
-type ShownRow = Pick<TaskRow, 'key' | 'target' | 'percent' | 'lifetime' | 'suspect'>;
+type ShownRow = Pick<TaskRow, 'key' | 'target' | 'percent' | 'lifetime' | 'suspect' | 'cpuUse' | 'uid' | 'ppid'>;
 
 /** One scan in progress: its inputs, and what it has built from the records so far. */
 interface Scan {
@@ -349,6 +358,13 @@ function scanRecord(s: Scan, r: QueryResult): void {
   const recording = recordingFor(id?.stats ?? r.stats, s.sys);
   const ageNs = wallAgeNs(r, id, s.atNs);
   const ctx = contextOf(s, r, id, before, ageNs, isWanted ? CATEGORIES : TABLE_CATS);
+  const span = spanOf(before, sample, r.target.kind === 'tgid' ? ageNs : undefined);
+  const owner = id?.stats ?? r.stats;
+  const facts = {
+    cpuUse: cpuUsePercentOf(before, sample, span),
+    uid: num(owner, 'ac_uid') ?? null,
+    ppid: num(owner, 'ac_ppid') ?? null,
+  };
   if (isWanted) {
     const d = computeDelays(before, sample, {
       recording,
@@ -356,17 +372,13 @@ function scanRecord(s: Scan, r: QueryResult): void {
       ...(r.target.kind === 'tgid' && ageNs !== undefined ? { wallAgeNs: ageNs } : {}),
     });
     s.delays.set(key, d);
-    if (isRow) showRow(s, r.target, key, d.lifetime, pinnedPercent(d), d.suspect);
+    if (isRow) showRow(s, r.target, key, d.lifetime, pinnedPercent(d), d.suspect, facts);
   } else {
-    // a row that is not pinned shows three categories: only their percentages
-    const span = spanOf(before, sample, r.target.kind === 'tgid' ? ageNs : undefined);
-    const percent = {
-      CPU: delayPercentOf(CPU_CAT, before, sample, span, recording),
-      IO: delayPercentOf(IO_CAT, before, sample, span, recording),
-      SWAP: delayPercentOf(SWAP_CAT, before, sample, span, recording),
-    };
+    // a row that is not pinned shows the table's categories: only their percentages
+    const percent = {} as TaskRow['percent'];
+    for (const c of TABLE_CATS) percent[c.key as TableCategory] = delayPercentOf(c, before, sample, span, recording);
     const judged = judge(span.lifetime ? undefined : before?.stats, r.stats, ctx, TABLE_CATS).span;
-    showRow(s, r.target, key ?? targetKey(r.target), span.lifetime, percent, judged);
+    showRow(s, r.target, key ?? targetKey(r.target), span.lifetime, percent, judged, facts);
   }
 }
 
@@ -405,9 +417,11 @@ function wallAgeNs(r: QueryResult & { status: 'ok' }, id: Identity | undefined, 
   return idEtimeUs === undefined ? undefined : idEtimeUs * 1000 + (atNs - id!.atNs);
 }
 
-/** A pinned row's three columns, from its full delays. */
+/** A pinned row's columns, from its full delays. */
 function pinnedPercent(d: TaskDelays): TaskRow['percent'] {
-  return { CPU: categoryPercent(d, 'CPU'), IO: categoryPercent(d, 'IO'), SWAP: categoryPercent(d, 'SWAP') };
+  const percent = {} as TaskRow['percent'];
+  for (const k of TABLE_CATEGORIES) percent[k] = categoryPercent(d, k);
+  return percent;
 }
 
 function categoryPercent(d: TaskDelays, k: TableCategory): number | null {
@@ -422,10 +436,11 @@ function showRow(
   lifetime: boolean,
   percent: TaskRow['percent'],
   suspects: Suspects | null,
+  facts: Pick<TaskRow, 'cpuUse' | 'uid' | 'ppid'>,
 ): void {
   const suspect = shownSuspects(suspects, percent);
   s.flagged += suspectCount(suspect);
-  s.shown.set(target.id, { key, target, lifetime, percent, suspect });
+  s.shown.set(target.id, { key, target, lifetime, percent, suspect, ...facts });
 }
 
 /** One row per listed task that the batch showed. */
@@ -446,6 +461,9 @@ function rowsOf(
       id: t.id,
       tgid: t.tgid,
       comm,
+      uid: row.uid,
+      ppid: row.ppid,
+      cpuUse: row.cpuUse,
       percent: row.percent,
       lifetime: row.lifetime,
       suspect: row.suspect,
@@ -495,10 +513,17 @@ export function matchesFilter(row: TaskRow, filter: string): boolean {
   return row.comm.toLowerCase().includes(f);
 }
 
+/** Unknown (null) sorts after every value, either direction: 0 keeps such pairs in pid order. */
+const compareKnown = (x: number | null, y: number | null): number => (x === null || y === null ? 0 : x - y);
+
 function compareRows(a: TaskRow, b: TaskRow, col: SortColumn): number {
   switch (col) {
     case 'PID':
       return a.id - b.id;
+    case 'USER':
+      return compareKnown(a.uid, b.uid);
+    case 'USE':
+      return compareKnown(a.cpuUse, b.cpuUse);
     case 'COMMAND':
       return a.comm.localeCompare(b.comm);
     default: {
@@ -523,9 +548,14 @@ export function viewRows(rows: readonly TaskRow[], sort: SortColumn, descending:
 
 type RowComparator = (a: TaskRow, b: TaskRow) => number;
 
-function sinkRank(r: TaskRow, col: TableCategory): number {
-  if (r.percent[col] === null) return 2;
-  return r.suspect?.[col] ? 1 : 0;
+function sinkRank(r: TaskRow, col: SortColumn): number {
+  if (isCategory(col)) {
+    if (r.percent[col] === null) return 2;
+    return r.suspect?.[col] ? 1 : 0;
+  }
+  if (col === 'USE') return r.cpuUse === null ? 2 : 0;
+  if (col === 'USER') return r.uid === null ? 2 : 0;
+  return 0;
 }
 // One comparator per order, made once: V8 holds optimized code of a closure only while
 // some closure of it lives, so a comparator made per refresh is optimized again after
@@ -536,14 +566,10 @@ function comparatorFor(sort: SortColumn, descending: boolean): RowComparator {
   const key = `${sort}:${descending}`;
   let cmp = comparators.get(key);
   if (cmp) return cmp;
-  const isDelay = sort !== 'PID' && sort !== 'COMMAND';
-  const col = sort as TableCategory;
   cmp = (a, b) => {
-    if (isDelay) {
-      // n/a sinks to the bottom, and a flagged figure just above it: neither tops a sort
-      const rank = sinkRank(a, col) - sinkRank(b, col);
-      if (rank) return rank;
-    }
+    // n/a sinks to the bottom, and a flagged figure just above it: neither tops a sort
+    const rank = sinkRank(a, sort) - sinkRank(b, sort);
+    if (rank) return rank;
     const c = compareRows(a, b, sort);
     if (c) return descending ? -c : c;
     return a.id - b.id;

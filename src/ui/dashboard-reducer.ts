@@ -1,7 +1,8 @@
 // The dashboard's whole UI state and the one place a key press becomes a change: the
 // keymap turns it into a command for the mode and focused pane, the pane's pure reducer
 // applies it, and what the engine must do (pin, quit...) comes back as effects.
-import type { TaskRow } from '../model/scan.js';
+import type { SortColumn, TaskRow } from '../model/scan.js';
+import { COLUMNS, type ColumnId } from './columns.js';
 import type { Target } from '../sources/types.js';
 import { keyLabel, resolveIn, typedText, type ActiveScope, type Command, type KeyEvent } from './keymap.js';
 import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './exit-feed-reducer.js';
@@ -20,6 +21,8 @@ export interface UiState {
   watchToggled: boolean;
   /** the last key meant nothing here: a word on what does (cleared by the next key) */
   hint: string | null;
+  /** the column chooser is open (C), with this column highlighted */
+  chooser: number | null;
   table: TableState;
   watch: WatchPaneState;
   feed: FeedPaneState;
@@ -31,6 +34,7 @@ export const initialUiState: UiState = {
   helpTop: 0,
   watchToggled: false,
   hint: null,
+  chooser: null,
   table: initialTableState,
   watch: initialWatchPaneState,
   feed: initialFeedPaneState,
@@ -46,6 +50,11 @@ export interface UiContext {
   feed: FeedView;
   /** the help's length and page, in lines */
   help: { lines: number; pageSize: number };
+  /** the process table's columns on screen now, and what they sort by */
+  columns: readonly ColumnId[];
+  sortable: readonly SortColumn[];
+  /** uids of the rows before the user filter */
+  users: readonly number[];
 }
 
 /** The watch pane is on screen: while something is pinned, unless w hid it (or shown by w). */
@@ -64,6 +73,7 @@ export type Effect =
 // typing owns every key that types; Ctrl keys (Ctrl-C) keep their global meaning
 const TYPING: readonly ActiveScope[] = [{ scope: 'filter' }, { scope: 'global', ctrlOnly: true }];
 const IN_HELP: readonly ActiveScope[] = [{ scope: 'help' }, { scope: 'global' }];
+const CHOOSING: readonly ActiveScope[] = [{ scope: 'columns' }, { scope: 'global' }];
 const FOCUSED: Record<Pane, readonly ActiveScope[]> = {
   procs: [{ scope: 'global' }, { scope: 'procs' }],
   watch: [{ scope: 'global' }, { scope: 'watch' }],
@@ -74,6 +84,7 @@ const FOCUSED: Record<Pane, readonly ActiveScope[]> = {
 export function activeScopes(state: UiState): readonly ActiveScope[] {
   if (state.table.editing) return TYPING;
   if (state.help) return IN_HELP;
+  if (state.chooser !== null) return CHOOSING;
   return FOCUSED[state.focus];
 }
 
@@ -94,6 +105,12 @@ function navigate(state: UiState, command: Command, ctx: UiContext): UiState {
     const at = Math.min(state.helpTop, last);
     const top = nav === 'home' ? 0 : nav === 'end' ? last : at + (Number.isFinite(nav) ? nav : Math.sign(nav) * page);
     return { ...state, helpTop: Math.max(0, Math.min(last, top)) };
+  }
+  if (state.chooser !== null) {
+    const last = COLUMNS.length - 1;
+    const at =
+      nav === 'home' ? 0 : nav === 'end' ? last : state.chooser + (Number.isFinite(nav) ? nav : Math.sign(nav) * last);
+    return { ...state, chooser: Math.max(0, Math.min(last, at)) };
   }
   switch (state.focus) {
     case 'procs': {
@@ -141,7 +158,7 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
   if (!command) return { state: { ...prev, hint: `${keyLabel(ev)}: no such key here (? lists them)` }, effects: [] };
   const state = prev.hint === null ? prev : { ...prev, hint: null };
   const none = (s: UiState): KeyResult => ({ state: s, effects: [] });
-  const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize };
+  const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize, sortable: ctx.sortable, users: ctx.users };
   const table = (a: Parameters<typeof reduceTable>[1]) => none({ ...state, table: reduceTable(state.table, a, view) });
   switch (command) {
     case 'quit':
@@ -211,6 +228,24 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
       return table({ type: 'sort', column: 'SWAP' });
     case 'sortPid':
       return table({ type: 'sort', column: 'PID' });
+    case 'sortUse':
+      return table({ type: 'sort', column: 'USE' });
+    case 'hideKernel':
+      return table({ type: 'toggle', what: 'hideKernel' });
+    case 'hideIdle':
+      return table({ type: 'toggle', what: 'hideIdle' });
+    case 'toggleTree':
+      return table({ type: 'toggle', what: 'tree' });
+    case 'nextUser':
+      return table({ type: 'nextUser' });
+    case 'chooseColumns':
+      return none({ ...state, chooser: state.chooser === null ? 0 : null, help: false });
+    case 'toggleColumn': {
+      const col = COLUMNS[state.chooser ?? -1];
+      return col ? table({ type: 'toggleColumn', column: col.id, shown: ctx.columns }) : none(state);
+    }
+    case 'autoColumns':
+      return table({ type: 'autoColumns' });
     case 'sortNext':
       return table({ type: 'sortStep', dir: 1 });
     case 'sortPrev':

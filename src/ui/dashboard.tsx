@@ -1,8 +1,11 @@
 // The dashboard's root: reads the engine's snapshot, lays the panes out for the terminal
 // size, and routes keys. Everything it shows comes from one snapshot per refresh.
 import { Box, Text } from 'ink';
-import { useCallback, useMemo, useState, useSyncExternalStore } from 'react';
-import { viewRows } from '../model/scan.js';
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { shownTable, usersOf } from '../model/table-view.js';
+import { ColumnChooser } from './column-chooser.js';
+import { columnsFor } from './columns.js';
+import { selectedIndex, windowTop, type TableState } from './process-table-reducer.js';
 import type { DashboardController } from '../engine/refresh.js';
 import { ExitFeed, feedPageSize } from './exit-feed.js';
 import { bannerLines, Header, headerBanners } from './header.js';
@@ -54,6 +57,16 @@ function Footer({ scopes, hint }: { scopes: readonly ActiveScope[]; hint: string
   );
 }
 
+/** The filters besides the typed one, in words, for the process pane's title. */
+function filterWords(t: TableState, users: ReadonlyMap<number, string>): string {
+  const words: string[] = [];
+  if (t.uid !== null) words.push(`user ${printable(users.get(t.uid) ?? String(t.uid))}`);
+  if (t.hideKernel) words.push('no kernel threads');
+  if (t.hideIdle) words.push('no idle tasks');
+  if (t.tree) words.push('tree');
+  return words.join(', ');
+}
+
 // module-level, not made per render: see comparatorFor in model/scan.ts
 const keyOf = (r: { key: string }): string => r.key;
 
@@ -73,15 +86,31 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   const bodyHeight = layout.height - layout.headerLines - 1;
   const helpLength = useMemo(() => helpLines(layout.width - 2).length, [layout.width]);
 
-  const { sort, descending, filter } = ui.table;
-  const rows = useMemo(() => viewRows(snap.rows, sort, descending, filter), [snap.rows, sort, descending, filter]);
+  const { sort, descending, filter, hideKernel, hideIdle, uid, tree } = ui.table;
+  const shown = useMemo(
+    () => shownTable(snap.rows, snap.mode, { sort, descending, filter, hideKernel, hideIdle, uid, tree }),
+    [snap.rows, snap.mode, sort, descending, filter, hideKernel, hideIdle, uid, tree],
+  );
+  const rows = shown.rows;
   const rowKeys = useMemo(() => rows.map(keyOf), [rows]);
+  const users = useMemo(() => usersOf(snap.rows), [snap.rows]);
+  const columns = useMemo(
+    () => columnsFor(layout.procs.width - 2, snap.mode, ui.table.columns),
+    [layout.procs.width, snap.mode, ui.table.columns],
+  );
+  const page = tablePageSize(layout.procs);
+  // the engine reads state and command line for the rows on screen
+  const top = windowTop(ui.table.top, selectedIndex(ui.table, rowKeys), rows.length, page);
+  const onScreen = rows.slice(top, top + page);
+  useEffect(() => {
+    controller.setViewport(onScreen.map((r) => ({ key: r.key, id: r.id, comm: r.comm })));
+  });
   const pinnedKeys = useMemo(() => snap.pinned.map((e) => e.key), [snap.pinned]);
   const pinnedSet = useMemo(() => new Set(pinnedKeys), [pinnedKeys]);
   const context: UiContext = {
     rows,
     rowKeys,
-    tablePageSize: tablePageSize(layout.procs),
+    tablePageSize: page,
     pinnedKeys,
     feed: {
       pushedTotal: snap.feed?.pushedTotal ?? 0,
@@ -89,6 +118,9 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
       pageSize: feedPageSize(layout.feed),
     },
     help: { lines: helpLength, pageSize: helpPageSize(bodyHeight) },
+    columns: columns.map((c) => c.id),
+    sortable: [...columns.flatMap((c) => (c.sort ? [c.sort] : [])), 'COMMAND'],
+    users,
   };
 
   const run = useCallback(
@@ -134,6 +166,14 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
       <Header snap={snap} width={layout.width} taskCount={snap.rows.length} />
       {ui.help ? (
         <HelpOverlay width={layout.width} height={bodyHeight} top={ui.helpTop} />
+      ) : ui.chooser !== null ? (
+        <ColumnChooser
+          width={layout.width}
+          height={bodyHeight}
+          selected={ui.chooser}
+          shown={context.columns}
+          automatic={ui.table.columns === null}
+        />
       ) : (
         <Box flexDirection="column" height={bodyHeight}>
           <Box flexDirection="row" height={layout.procs.height}>
@@ -148,6 +188,11 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
               pinnedKeys={pinnedSet}
               lifetime={snap.lifetime}
               waiting={snap.atMs === 0}
+              columns={columns}
+              details={snap.details}
+              users={snap.users}
+              {...(shown.depth ? { depth: shown.depth } : {})}
+              filters={filterWords(ui.table, snap.users)}
             />
             {showWatch ? (
               <WatchPane entries={snap.pinned} state={ui.watch} box={layout.watch} focused={ui.focus === 'watch'} />

@@ -2,7 +2,7 @@
 // help text. Key handling and the help overlay are both generated from this table.
 import type { Key } from 'ink';
 
-export type Scope = 'global' | 'procs' | 'watch' | 'feed' | 'filter' | 'help';
+export type Scope = 'global' | 'procs' | 'watch' | 'feed' | 'filter' | 'help' | 'columns';
 
 export type Command =
   | 'quit'
@@ -11,6 +11,14 @@ export type Command =
   | 'focusPrev'
   | 'toggleThreads'
   | 'toggleWatch'
+  | 'hideKernel'
+  | 'hideIdle'
+  | 'toggleTree'
+  | 'nextUser'
+  | 'chooseColumns'
+  | 'toggleColumn'
+  | 'autoColumns'
+  | 'sortUse'
   | 'intervalUp'
   | 'intervalDown'
   | 'toggleDelayacct'
@@ -105,6 +113,10 @@ export const KEYMAP: readonly Binding[] = [
     keys: [{ ch: 'w' }],
     help: 'show / hide the watch pane (it shows while something is pinned)',
   },
+  { scope: 'global', command: 'hideKernel', keys: [{ ch: 'K' }], help: 'hide / show kernel threads', hint: 'kthreads' },
+  { scope: 'global', command: 'hideIdle', keys: [{ ch: 'z' }], help: 'hide / show idle tasks (no CPU use, no delay)' },
+  { scope: 'global', command: 'toggleTree', keys: [{ ch: 'T' }], help: 'tree view: processes under their parents' },
+  { scope: 'global', command: 'chooseColumns', keys: [{ ch: 'C' }], help: 'choose the columns' },
   { scope: 'global', command: 'intervalUp', keys: [{ ch: '+' }, { ch: '=' }], help: 'refresh less often' },
   { scope: 'global', command: 'intervalDown', keys: [{ ch: '-' }], help: 'refresh more often' },
   { scope: 'global', command: 'toggleDelayacct', keys: [{ ctrl: 't' }], help: 'delay accounting on/off (root only)' },
@@ -127,6 +139,13 @@ export const KEYMAP: readonly Binding[] = [
   { scope: 'procs', command: 'sortIo', keys: [{ ch: 'i' }], help: 'sort by IO delay %', hint: 'sort' },
   { scope: 'procs', command: 'sortSwap', keys: [{ ch: 's' }], help: 'sort by SWAP delay %', hint: 'sort' },
   { scope: 'procs', command: 'sortPid', keys: [{ ch: 'n' }], help: 'sort by pid', hint: 'sort' },
+  { scope: 'procs', command: 'sortUse', keys: [{ ch: 'P' }], help: 'sort by CPU use %' },
+  {
+    scope: 'procs',
+    command: 'nextUser',
+    keys: [{ ch: 'u' }],
+    help: "only one user's tasks (u again: the next user, then all)",
+  },
   { scope: 'procs', command: 'sortNext', keys: [{ ch: '>' }], help: 'sort by the next column' },
   { scope: 'procs', command: 'sortPrev', keys: [{ ch: '<' }], help: 'sort by the previous column' },
   { scope: 'procs', command: 'sortReverse', keys: [{ ch: 'r' }], help: 'reverse the sort order' },
@@ -169,6 +188,29 @@ export const KEYMAP: readonly Binding[] = [
   },
   { scope: 'filter', command: 'filterCancel', keys: [{ name: 'escape' }], help: 'drop the filter', hint: 'drop' },
 
+  { scope: 'columns', command: 'up', keys: UP, help: 'the previous column', hint: 'move' },
+  { scope: 'columns', command: 'down', keys: DOWN, help: 'the next column', hint: 'move' },
+  {
+    scope: 'columns',
+    command: 'toggleColumn',
+    keys: [{ name: 'space' }, { name: 'return' }],
+    help: 'show / hide the column',
+    hint: 'show/hide',
+  },
+  {
+    scope: 'columns',
+    command: 'autoColumns',
+    keys: [{ ch: 'a' }],
+    help: 'as many columns as fit (the default)',
+    hint: 'auto',
+  },
+  {
+    scope: 'columns',
+    command: 'chooseColumns',
+    keys: [{ name: 'escape' }, { ch: 'C' }],
+    help: 'close the chooser',
+    hint: 'close',
+  },
   { scope: 'help', command: 'up', keys: UP, help: 'scroll the help up a line', hint: 'scroll' },
   { scope: 'help', command: 'down', keys: DOWN, help: 'scroll the help down a line', hint: 'scroll' },
   { scope: 'help', command: 'pageUp', keys: PGUP, help: 'a page up' },
@@ -279,6 +321,7 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   feed: 'Exit feed pane',
   filter: 'While typing a filter',
   help: 'In this help',
+  columns: 'Choosing columns (C)',
 };
 
 export interface HelpRow {
@@ -288,7 +331,7 @@ export interface HelpRow {
 
 /** The help overlay's content, generated from KEYMAP. */
 export function helpSections(): { scope: Scope; title: string; rows: HelpRow[] }[] {
-  const scopes: Scope[] = ['global', 'procs', 'watch', 'feed', 'filter', 'help'];
+  const scopes: Scope[] = ['global', 'procs', 'watch', 'feed', 'filter', 'columns', 'help'];
   return scopes.map((scope) => ({
     scope,
     title: SCOPE_TITLES[scope],

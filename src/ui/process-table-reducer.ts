@@ -1,6 +1,7 @@
 // The process table's UI state: sort, filter, and a highlight that follows its task
 // (by key) while rows re-sort on every refresh. Pure reducer; no React, no I/O.
 import { SORT_COLUMNS, type SortColumn } from '../model/scan.js';
+import type { ColumnId } from './columns.js';
 
 export interface TableState {
   sort: SortColumn;
@@ -14,6 +15,13 @@ export interface TableState {
   selectedIndex: number;
   /** first visible row */
   top: number;
+  /** the columns chosen (C); null: as many as fit the pane */
+  columns: readonly ColumnId[] | null;
+  hideKernel: boolean;
+  hideIdle: boolean;
+  /** only this user's tasks (u cycles); null: everyone's */
+  uid: number | null;
+  tree: boolean;
 }
 
 export const initialTableState: TableState = {
@@ -24,6 +32,11 @@ export const initialTableState: TableState = {
   selectedKey: null,
   selectedIndex: 0,
   top: 0,
+  columns: null,
+  hideKernel: false,
+  hideIdle: false,
+  uid: null,
+  tree: false,
 };
 
 /** What the reducer needs to know about the rows on screen. */
@@ -32,6 +45,10 @@ export interface TableView {
   keys: readonly string[];
   /** rows visible at once */
   pageSize: number;
+  /** what the shown columns sort by, in order (< and > step through them) */
+  sortable?: readonly SortColumn[];
+  /** users of the rows, by uid (u cycles through them) */
+  users?: readonly number[];
 }
 
 export type TableAction =
@@ -45,7 +62,11 @@ export type TableAction =
   | { type: 'filterType'; text: string }
   | { type: 'filterErase' }
   | { type: 'filterAccept' }
-  | { type: 'filterCancel' };
+  | { type: 'filterCancel' }
+  | { type: 'toggle'; what: 'hideKernel' | 'hideIdle' | 'tree' }
+  | { type: 'nextUser' }
+  | { type: 'toggleColumn'; column: ColumnId; shown: readonly ColumnId[] }
+  | { type: 'autoColumns' };
 
 const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
 
@@ -79,8 +100,8 @@ function select(state: TableState, index: number, view: TableView): TableState {
   };
 }
 
-/** Delay columns start largest-first; pid and command smallest-first. */
-const defaultDescending = (c: SortColumn) => c !== 'PID' && c !== 'COMMAND';
+/** Figures start largest-first; pid, user and command smallest-first. */
+const defaultDescending = (c: SortColumn) => c !== 'PID' && c !== 'COMMAND' && c !== 'USER';
 
 export function reduceTable(state: TableState, action: TableAction, view: TableView): TableState {
   const cur = selectedIndex(state, view.keys);
@@ -96,8 +117,10 @@ export function reduceTable(state: TableState, action: TableAction, view: TableV
       if (action.column === state.sort) return { ...state, descending: !state.descending };
       return { ...state, sort: action.column, descending: defaultDescending(action.column) };
     case 'sortStep': {
-      const i = SORT_COLUMNS.indexOf(state.sort);
-      const column = SORT_COLUMNS[(i + action.dir + SORT_COLUMNS.length) % SORT_COLUMNS.length]!;
+      const cols = view.sortable?.length ? view.sortable : SORT_COLUMNS;
+      const i = cols.indexOf(state.sort);
+      const next = i < 0 ? (action.dir > 0 ? 0 : cols.length - 1) : (i + action.dir + cols.length) % cols.length;
+      const column = cols[next]!;
       return { ...state, sort: column, descending: defaultDescending(column) };
     }
     case 'reverse':
@@ -112,5 +135,20 @@ export function reduceTable(state: TableState, action: TableAction, view: TableV
       return { ...state, editing: false };
     case 'filterCancel':
       return { ...state, editing: false, filter: '', top: 0 };
+    case 'toggle':
+      return { ...state, [action.what]: !state[action.what], top: 0 };
+    case 'nextUser': {
+      // everyone -> each user of the rows, by uid -> everyone
+      const users = view.users ?? [];
+      const i = state.uid === null ? -1 : users.indexOf(state.uid);
+      return { ...state, uid: i + 1 < users.length ? users[i + 1]! : null, top: 0 };
+    }
+    case 'toggleColumn': {
+      const has = action.shown.includes(action.column);
+      const columns = has ? action.shown.filter((c) => c !== action.column) : [...action.shown, action.column];
+      return { ...state, columns };
+    }
+    case 'autoColumns':
+      return { ...state, columns: null };
   }
 }

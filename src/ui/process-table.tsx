@@ -1,24 +1,21 @@
 // The process pane: one preformatted line per visible row, the highlight, the sort mark.
 import type { ReactNode } from 'react';
 import { Box, Text } from 'ink';
-import { TABLE_CATEGORIES, type SortColumn, type TaskRow } from '../model/scan.js';
-import { figureMark, fmtPercent, pad, padNum } from '../output/format.js';
-import { printable } from '../output/text.js';
+import type { SortColumn, TaskRow } from '../model/scan.js';
+import { pad } from '../output/format.js';
+import { displayWidth, fitText } from '../output/text.js';
 import type { ListMode } from '../sources/proctasks.js';
-import { clip, type PaneBox } from './layout.js';
+import { commandText, type CellContext, type Column, type RowDetail } from './columns.js';
+import type { PaneBox } from './layout.js';
 import { selectedIndex, windowTop, type TableState } from './process-table-reducer.js';
-
-const PCT_WIDTH = 6;
-/** Delay columns as htop names them (D: delay, the share of the interval spent waiting), not CPU%/IO%, which read as use. */
-const HEADING: Record<(typeof TABLE_CATEGORIES)[number], string> = { CPU: 'CPUD%', IO: 'IOD%', SWAP: 'SWPD%' };
 
 /** Rows the table shows at once in a pane of this size (border, title and header excluded). */
 export function tablePageSize(box: PaneBox): number {
   return Math.max(1, box.height - 4);
 }
 
-function sortMark(col: SortColumn, state: TableState): string {
-  return state.sort === col ? (state.descending ? '▼' : '▲') : ' ';
+function sortMark(col: SortColumn | null, state: TableState): string {
+  return col !== null && state.sort === col ? (state.descending ? '▼' : '▲') : ' ';
 }
 
 interface Cell {
@@ -26,30 +23,33 @@ interface Cell {
   text: string;
 }
 
-/** Header cells, each the width of its column plus the separator after it, which holds the sort mark. */
-export function headerCells(mode: ListMode, state: TableState): Cell[] {
-  const cells: Cell[] = [
-    { col: null, text: ' ' },
-    { col: 'PID', text: pad(mode === 'thread' ? 'TID' : 'PID', 7) + sortMark('PID', state) },
-  ];
-  if (mode === 'thread') cells.push({ col: null, text: pad('TGID', 7) + ' ' });
-  for (const c of TABLE_CATEGORIES) cells.push({ col: c, text: pad(HEADING[c], PCT_WIDTH) + sortMark(c, state) });
+/** Header cells, each the width of its column plus the character after it, which holds the sort mark. */
+export function headerCells(columns: readonly Column[], state: TableState): Cell[] {
+  const cells: Cell[] = [{ col: null, text: ' ' }];
+  for (const c of columns) {
+    const text =
+      c.id === 'PID' || c.id === 'TGID'
+        ? pad(c.heading, c.width)
+        : pad(c.heading, c.width, c.id === 'USER' || c.id === 'S');
+    cells.push({ col: c.sort, text: text + sortMark(c.sort, state) });
+  }
   cells.push({ col: 'COMMAND', text: `  COMMAND${sortMark('COMMAND', state)}` });
   return cells;
 }
 
-export function formatRow(r: TaskRow, mode: ListMode, width: number, pinned: boolean): string {
-  let s = (pinned ? '*' : ' ') + padNum(String(r.id), 7) + ' ';
-  if (mode === 'thread') s += padNum(String(r.tgid), 7) + ' ';
-  for (const c of TABLE_CATEGORIES) {
-    const p = r.percent[c];
-    s +=
-      p === null
-        ? pad('n/a', PCT_WIDTH) + ' '
-        : pad(fmtPercent(p, PCT_WIDTH), PCT_WIDTH) + figureMark(!!r.suspect?.[c], r.lifetime);
-  }
-  s += '  ' + printable(r.comm);
-  return clip(s, width);
+/** One row: the pin mark, each column's cell, then the name (the command line where known). */
+export function formatRow(
+  r: TaskRow,
+  columns: readonly Column[],
+  width: number,
+  pinned: boolean,
+  cell: CellContext,
+  indent = '',
+): string {
+  let s = pinned ? '*' : ' ';
+  for (const c of columns) s += c.cell(r, cell);
+  const used = displayWidth(s) + 2 + indent.length;
+  return s + '  ' + indent + fitText(commandText(r, cell), Math.max(0, width - used)).trimEnd();
 }
 
 export interface ProcessTableProps {
@@ -65,7 +65,17 @@ export interface ProcessTableProps {
   pinnedKeys: ReadonlySet<string>;
   lifetime: boolean;
   waiting: boolean;
+  columns: readonly Column[];
+  /** what the engine read for rows on screen, by key */
+  details: ReadonlyMap<string, RowDetail>;
+  users: ReadonlyMap<number, string>;
+  /** tree view: each row's depth, by key */
+  depth?: ReadonlyMap<string, number>;
+  /** the filters besides the typed one, in words (e.g. "user alice, no kernel threads") */
+  filters: string;
 }
+
+const indentOf = (depth: number | undefined): string => (depth ? '  '.repeat(depth - 1) + '└ ' : '');
 
 const anyFlagged = (rows: readonly TaskRow[]) => rows.some((r) => r.suspect !== null);
 
@@ -80,6 +90,11 @@ export function ProcessTable({
   pinnedKeys,
   lifetime,
   waiting,
+  columns,
+  details,
+  users,
+  depth,
+  filters,
 }: ProcessTableProps) {
   const inner = box.width - 2;
   const page = tablePageSize(box);
@@ -92,11 +107,17 @@ export function ProcessTable({
   const filterText = state.editing ? `/${state.filter}▏` : state.filter ? `/${state.filter}` : '';
   const lines: ReactNode[] = visible.map((r, i) => {
     const isSel = top + i === sel;
+    const text = formatRow(
+      r,
+      columns,
+      inner,
+      pinnedKeys.has(r.key),
+      { detail: details.get(r.key), users },
+      indentOf(depth?.get(r.key)),
+    );
     return (
       <Text key={r.key} inverse={isSel && focused} color={isSel && !focused ? 'cyan' : undefined} wrap="truncate">
-        {isSel
-          ? pad(formatRow(r, mode, inner, pinnedKeys.has(r.key)), inner, true)
-          : formatRow(r, mode, inner, pinnedKeys.has(r.key))}
+        {isSel ? text + ' '.repeat(Math.max(0, inner - displayWidth(text))) : text}
       </Text>
     );
   });
@@ -107,7 +128,9 @@ export function ProcessTable({
           ? 'reading tasks…'
           : state.filter
             ? `no task matches "${state.filter}" (Esc clears the filter)`
-            : 'no tasks'}
+            : filters
+              ? `no task shown (${filters})`
+              : 'no tasks'}
       </Text>,
     );
   }
@@ -124,6 +147,7 @@ export function ProcessTable({
           {what} {count}
         </Text>
         {filterText ? <Text color="yellow"> {filterText}</Text> : null}
+        {filters ? <Text color="yellow"> ({filters})</Text> : null}
         <Text dimColor>
           {mode === 'process' ? ' (threads summed)' : ''}
           {lifetime ? ' · lifetime averages' : ' · D% = waiting, % of interval · ~ lifetime avg'}
@@ -131,7 +155,7 @@ export function ProcessTable({
         </Text>
       </Text>
       <Text wrap="truncate">
-        {headerCells(mode, state).map((c, i) =>
+        {headerCells(columns, state).map((c, i) =>
           c.col !== null && c.col === state.sort ? (
             <Text key={i} bold underline>
               {c.text}

@@ -1,4 +1,5 @@
 // The process table's model: one batch per refresh, rows from it, pid reuse, sort and filter.
+import { taskRow } from '../fakes/rows.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -252,16 +253,10 @@ test("a task gone between listing and query has no row; a pinned one's status sa
   assert.equal(s.status.get('tgid:100'), undefined, 'status is kept for pinned tasks only');
 });
 
-const row = (id: number, cpu: number | null, io: number | null, comm = `c${id}`): TaskRow => ({
-  key: `tgid:${id}`,
-  target: { kind: 'tgid', id },
-  id,
-  tgid: id,
-  comm,
-  percent: { CPU: cpu, IO: io, SWAP: 0 },
-  lifetime: false,
-  suspect: null,
-});
+const row = (id: number, cpu: number | null, io: number | null, comm = `c${id}`): TaskRow => {
+  const r = taskRow(id, { comm });
+  return { ...r, percent: { ...r.percent, CPU: cpu, IO: io } };
+};
 
 test('ac_btime64 flipping by a second between queries (as the kernel does) is not pid reuse', async () => {
   const src = new FakeStatsSource(sampleTasks());

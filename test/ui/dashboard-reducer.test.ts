@@ -1,4 +1,5 @@
 // The UI reducers: the highlight follows its task, filter typing owns the keys, the feed freezes.
+import { taskRow } from '../fakes/rows.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TaskRow } from '../../src/model/scan.js';
@@ -13,16 +14,7 @@ import {
 import { feedStart } from '../../src/ui/exit-feed-reducer.js';
 import { selectedIndex, windowTop } from '../../src/ui/process-table-reducer.js';
 
-const row = (id: number): TaskRow => ({
-  key: `tgid:${id}`,
-  target: { kind: 'tgid', id },
-  id,
-  tgid: id,
-  comm: `p${id}`,
-  percent: { CPU: 0, IO: 0, SWAP: 0 },
-  lifetime: false,
-  suspect: null,
-});
+const row = (id: number): TaskRow => taskRow(id);
 
 function ctx(ids: number[], over: Partial<UiContext> = {}): UiContext {
   const rows = ids.map(row);
@@ -33,6 +25,9 @@ function ctx(ids: number[], over: Partial<UiContext> = {}): UiContext {
     pinnedKeys: [],
     feed: { pushedTotal: 0, size: 0, pageSize: 4 },
     help: { lines: 50, pageSize: 10 },
+    columns: ['PID', 'CPU', 'IO', 'SWAP'],
+    sortable: ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'],
+    users: [],
     ...over,
   };
 }

@@ -1,0 +1,66 @@
+// The state and command line of the rows on screen: read for those rows only, the command
+// line again only for another task or a new name.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RowDetails } from '../../src/engine/details.js';
+
+function fakeProc() {
+  const tasks = new Map<number, { state: string; startTicks: string; cmdline: string }>([
+    [10, { state: 'S', startTicks: '100', cmdline: 'sleep 60' }],
+    [11, { state: 'D', startTicks: '200', cmdline: 'dd if=/dev/sda' }],
+    [12, { state: 'R', startTicks: '300', cmdline: 'yes' }],
+  ]);
+  const reads = { state: 0, cmdline: 0 };
+  const source = {
+    state: (id: number) => {
+      reads.state++;
+      const t = tasks.get(id);
+      return t ? { state: t.state, startTicks: t.startTicks } : null;
+    },
+    cmdline: (id: number) => {
+      reads.cmdline++;
+      return tasks.get(id)?.cmdline ?? null;
+    },
+  };
+  return { tasks, reads, source };
+}
+
+test('only the rows on screen are read; a command line once per task and name', () => {
+  const p = fakeProc();
+  const d = new RowDetails(p.source);
+  assert.equal(
+    d.setViewport([
+      { key: 'tgid:10', id: 10, comm: 'sleep' },
+      { key: 'tgid:11', id: 11, comm: 'dd' },
+    ]),
+    true,
+  );
+  assert.deepEqual(d.details.get('tgid:11'), { state: 'D', cmdline: 'dd if=/dev/sda', startTicks: '200', comm: 'dd' });
+  assert.equal(d.details.has('tgid:12'), false);
+  assert.deepEqual(p.reads, { state: 2, cmdline: 2 });
+  assert.equal(
+    d.setViewport([
+      { key: 'tgid:10', id: 10, comm: 'sleep' },
+      { key: 'tgid:11', id: 11, comm: 'dd' },
+    ]),
+    false,
+  );
+  // a refresh reads states again, not command lines
+  p.tasks.get(11)!.state = 'S';
+  d.read();
+  assert.equal(d.details.get('tgid:11')!.state, 'S');
+  assert.deepEqual(p.reads, { state: 4, cmdline: 2 });
+  // an exec (new name) or another task under the id (new start): the command line again
+  p.tasks.set(10, { state: 'R', startTicks: '100', cmdline: 'python3 x.py' });
+  p.tasks.set(11, { state: 'R', startTicks: '999', cmdline: 'new task' });
+  d.setViewport([
+    { key: 'tgid:10', id: 10, comm: 'python3' },
+    { key: 'tgid:11', id: 11, comm: 'dd' },
+  ]);
+  assert.equal(d.details.get('tgid:10')!.cmdline, 'python3 x.py');
+  assert.equal(d.details.get('tgid:11')!.cmdline, 'new task');
+  // gone: no state, no command line
+  p.tasks.delete(10);
+  d.read();
+  assert.deepEqual([d.details.get('tgid:10')!.state, d.details.get('tgid:10')!.cmdline], [null, null]);
+});

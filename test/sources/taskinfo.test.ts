@@ -1,0 +1,40 @@
+// /proc reads for the rows on screen, and user names from a passwd file.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { readCmdline, readTaskState } from '../../src/sources/taskinfo.js';
+import { userNames } from '../../src/sources/users.js';
+
+test('a live task: its state, start and command line; a kernel thread has none; a gone one is null', async (t) => {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'with) (odd args']);
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 100));
+  const st = readTaskState(child.pid!);
+  assert.equal(st?.state, 'S');
+  assert.match(st!.startTicks, /^\d+$/);
+  assert.equal(readCmdline(child.pid!), `${process.execPath} -e setTimeout(() => {}, 30000) with) (odd args`);
+  assert.equal(readCmdline(2), '', 'kthreadd has no command line');
+  assert.match(readTaskState(2)!.state, /^[A-Z]$/);
+  assert.equal(readTaskState(2 ** 22 + 1), null);
+  assert.equal(readCmdline(2 ** 22 + 1), null);
+});
+
+test('user names from a passwd file, read again when it changes', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'delaytop-passwd-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'passwd');
+  writeFileSync(file, 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\nbad line\n');
+  assert.deepEqual(
+    [...userNames(file)],
+    [
+      [0, 'root'],
+      [1000, 'alice'],
+    ],
+  );
+  writeFileSync(file, 'root:x:0:0:root:/root:/bin/bash\nbob\x1b[2J:x:1001:1001::/:/bin/sh\n');
+  assert.equal(userNames(file).get(1001), 'bob\x1b[2J', 'kept as written: the view escapes it');
+  assert.equal(userNames(path.join(dir, 'missing')).size, 0);
+});
