@@ -18,7 +18,8 @@ constexpr size_t kNlaLenAt = offsetof(struct nlattr, nla_len);
 constexpr size_t kNlaTypeAt = offsetof(struct nlattr, nla_type);
 constexpr uint8_t kCtrlVersion = 1;  // the nlctrl family's genl version
 
-inline size_t align4(size_t n) { return NLMSG_ALIGN(n); }
+// NLMSG_ALIGN and NLA_ALIGN (both 4), in size_t: NLMSG_ALIGN's mask is a 32-bit unsigned.
+inline size_t align4(size_t n) { return (n + NLMSG_ALIGNTO - 1) & ~size_t(NLMSG_ALIGNTO - 1); }
 
 // Unaligned little-endian loads: the STATS payload sits at offset 36 (4-aligned only).
 inline uint16_t rd16(const uint8_t* p) { uint16_t v; memcpy(&v, p, 2); return v; }

@@ -56,7 +56,7 @@ struct Aggr {
 
 // What one netlink message says, as far as taskstats cares.
 struct Msg {
-  uint32_t len = 0;        // nlmsg_len, checked against the datagram
+  uint32_t len = 0;        // nlmsg_len: within the datagram when parseMsg says Ok
   uint16_t type = 0;       // nlmsg_type
   uint16_t flags = 0;
   uint32_t seq = 0;
@@ -92,7 +92,7 @@ struct Request {
 };
 
 // The bytes `r` takes on the wire.
-inline size_t requestLen(const Request& r) { return kGenlPayload + NLA_ALIGN(kNlaHdrLen + r.attrLen); }
+constexpr size_t requestLen(const Request& r) { return kGenlPayload + NLA_ALIGN(kNlaHdrLen + r.attrLen); }
 
 // Build `r` into buf; returns its length, or 0 when it does not fit in cap.
 size_t buildRequest(uint8_t* buf, size_t cap, const Request& r);

@@ -6,6 +6,8 @@
 namespace {
 
 constexpr size_t kReqBytes = 32;  // one GET with a u32 PID/TGID attribute is 28 bytes
+static_assert(nl::requestLen(nl::Request{0, 0, 0, 0, 0, nullptr, sizeof(uint32_t)}) <= kReqBytes,
+              "a GET fits its request slot");
 
 inline size_t align8(size_t n) { return (n + 7) & ~size_t(7); }
 
