@@ -45,7 +45,7 @@ Napi::Value ParseDatagram(const Napi::CallbackInfo& info) {
     o.Set("seq", m.seq);
     o.Set("portId", m.portid);
     o.Set("cmd", m.cmd);
-    if (m.type == 2) o.Set("errno", m.error);  // NLMSG_ERROR
+    if (m.type == NLMSG_ERROR) o.Set("errno", m.error);
     if (m.pid.present) o.Set("pid", aggrObject(env, m.pid));
     if (m.tgid.present) o.Set("tgid", aggrObject(env, m.tgid));
     msgs.Set(k++, o);

@@ -2,16 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/netlink.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
 
 #include "errors.h"
 #include "nl.h"
+#include "transport.h"
 
 namespace {
 
@@ -21,11 +19,33 @@ constexpr uint8_t CGROUPSTATS_CMD_NEW = 5;
 constexpr uint16_t CGROUPSTATS_CMD_ATTR_FD = 1;
 constexpr uint16_t CGROUPSTATS_TYPE_CGROUP_STATS = 1;
 constexpr int kTimeoutMs = 1000;
+constexpr size_t kReplySlotBytes = 8192;
 
 // Closes what it holds on every path out.
 struct Fd {
   int fd = -1;
   ~Fd() { if (fd >= 0) close(fd); }
+};
+
+// The answer to CGROUPSTATS_CMD_GET: the stats payload, or a positive errno.
+struct CgroupReply : nl::Handler {
+  uint16_t family;
+  std::string* out;
+  int error = EIO;
+  CgroupReply(uint16_t f, std::string* o) : family(f), out(o) {}
+  bool reply(const nl::Reply& r) override {
+    size_t payload, payloadLen;
+    if (r.truncated || r.status != nl::ParseStatus::Ok) {
+      error = r.truncated ? EMSGSIZE : EIO;
+    } else if (r.m.type == NLMSG_ERROR) {
+      error = r.m.error ? r.m.error : EIO;
+    } else if (r.m.type == family && r.m.cmd == CGROUPSTATS_CMD_NEW &&
+               nl::findAttr(r.buf, nl::kGenlPayload, r.m.len, CGROUPSTATS_TYPE_CGROUP_STATS, &payload, &payloadLen)) {
+      out->assign(reinterpret_cast<const char*>(r.buf + payload), payloadLen);
+      error = 0;
+    }
+    return true;
+  }
 };
 
 // Ask the kernel; on success *out holds the stats payload. Returns 0 or a positive errno.
@@ -34,48 +54,19 @@ int query(const std::string& path, std::string* out, const char** what) {
   *what = "open";
   dir.fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir.fd < 0) return errno;
-  Fd sock;
-  *what = "socket(NETLINK_GENERIC)";
-  uint32_t portid = 0;
-  sock.fd = nl::openSocket(0, false, kTimeoutMs, &portid);
-  if (sock.fd < 0) return -sock.fd;
+  nl::NetlinkSocket sock;
+  int r = sock.open(0, false, what);
+  if (r < 0) return -r;
   *what = "resolve generic netlink family TASKSTATS";
-  int fam = nl::resolveFamily(sock.fd, "TASKSTATS", kTimeoutMs);
+  int fam = nl::resolveFamily(sock, "TASKSTATS", kTimeoutMs);
   if (fam < 0) return -fam;
   *what = "CGROUPSTATS_CMD_GET";
-  uint8_t req[64];
-  const uint32_t seq = 1;
   uint32_t fd32 = uint32_t(dir.fd);
-  size_t n = nl::buildRequest(req, sizeof req, uint16_t(fam), CGROUPSTATS_CMD_GET, 0, seq,
-                              CGROUPSTATS_CMD_ATTR_FD, &fd32, sizeof fd32);
-  ssize_t r;
-  do { r = send(sock.fd, req, n, 0); } while (r < 0 && errno == EINTR);
-  if (r < 0) return errno;
-  uint8_t buf[8192];
-  for (;;) {
-    struct pollfd p = {sock.fd, POLLIN, 0};
-    int pr = poll(&p, 1, kTimeoutMs);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr <= 0) return ETIMEDOUT;
-    ssize_t got = recv(sock.fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (got < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return errno;
-    }
-    nl::Msg m;
-    size_t next;
-    if (nl::parseMsg(buf, size_t(got), 0, uint16_t(fam), &m, &next) != nl::ParseStatus::Ok) return EIO;
-    if (m.seq != seq) continue;
-    if (m.type == NLMSG_ERROR) return m.error ? m.error : EIO;
-    if (m.type != fam || m.cmd != CGROUPSTATS_CMD_NEW) return EIO;
-    uint32_t msgLen;
-    memcpy(&msgLen, buf, 4);  // parseMsg checked it against the datagram
-    size_t payload, payloadLen;
-    if (!nl::findAttr(buf, 16 + 4 /* nlmsghdr + genlmsghdr */, msgLen, CGROUPSTATS_TYPE_CGROUP_STATS, &payload, &payloadLen))
-      return EIO;
-    out->assign(reinterpret_cast<const char*>(buf + payload), payloadLen);
-    return 0;
-  }
+  nl::Request q{uint16_t(fam), CGROUPSTATS_CMD_GET, 0, 1, CGROUPSTATS_CMD_ATTR_FD, &fd32, sizeof fd32};
+  nl::RecvBuffers rb(1, kReplySlotBytes);
+  CgroupReply answer(uint16_t(fam), out);
+  r = nl::request(sock, rb, q, nl::Deadline::in(kTimeoutMs), answer);
+  return r < 0 ? -r : answer.error;
 }
 
 }  // namespace

@@ -1,19 +1,37 @@
-// Netlink plumbing for taskstats: sockets, framing and a bounded attribute walker.
-// Knows the wire protocol and nothing about struct taskstats fields (those live in
+// The netlink wire format for taskstats: framing and a bounded attribute walker. No
+// sockets (transport.h) and nothing about struct taskstats fields (those live in
 // src/kernel/layout.ts, the project's single layout table).
 #pragma once
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+
 #include <cstddef>
 #include <cstdint>
-#include <string>
+
+// Header sizes from the uapi headers (glibc and musl systems both ship them); defined here
+// only where an old set lacks one.
+#ifndef NLMSG_HDRLEN
+#define NLMSG_HDRLEN ((int)NLMSG_ALIGN(sizeof(struct nlmsghdr)))
+#endif
+#ifndef GENL_HDRLEN
+#define GENL_HDRLEN NLMSG_ALIGN(sizeof(struct genlmsghdr))
+#endif
+#ifndef NLA_HDRLEN
+#define NLA_HDRLEN ((int)NLA_ALIGN(sizeof(struct nlattr)))
+#endif
 
 namespace nl {
 
-// Wire constants from include/uapi/linux/taskstats.h and genetlink.h; defined here
-// because distro headers lag the kernel (this machine's /usr/include is v13).
-constexpr uint16_t GENL_ID_CTRL = 0x10;
-constexpr uint8_t CTRL_CMD_GETFAMILY = 3;
-constexpr uint16_t CTRL_ATTR_FAMILY_ID = 1;
-constexpr uint16_t CTRL_ATTR_FAMILY_NAME = 2;
+// The same sizes as size_t, for bounds arithmetic.
+constexpr size_t kNlmsgHdrLen = NLMSG_HDRLEN;          // struct nlmsghdr
+constexpr size_t kGenlHdrLen = GENL_HDRLEN;            // struct genlmsghdr
+constexpr size_t kNlaHdrLen = NLA_HDRLEN;              // struct nlattr
+constexpr size_t kGenlPayload = kNlmsgHdrLen + kGenlHdrLen;  // where a genl message's attributes start
+constexpr size_t kNlmsgErrLen = kNlmsgHdrLen + sizeof(int32_t);  // NLMSG_ERROR up to its error code
+
+// Wire constants from include/uapi/linux/taskstats.h; defined here because distro headers
+// lag the kernel (this machine's /usr/include is v13). nlctrl's (GENL_ID_CTRL,
+// CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_*) come from linux/genetlink.h.
 constexpr uint8_t TASKSTATS_CMD_GET = 1;
 constexpr uint8_t TASKSTATS_CMD_NEW = 2;
 constexpr uint8_t TASKSTATS_GENL_VERSION = 1;
@@ -38,6 +56,7 @@ struct Aggr {
 
 // What one netlink message says, as far as taskstats cares.
 struct Msg {
+  uint32_t len = 0;        // nlmsg_len: within the datagram when parseMsg says Ok
   uint16_t type = 0;       // nlmsg_type
   uint16_t flags = 0;
   uint32_t seq = 0;
@@ -52,7 +71,8 @@ const char* parseStatusText(ParseStatus s);
 
 // Parse the netlink message starting at `off` inside buf[0..len). On Ok, *next is the
 // offset of the following message (NLMSG_ALIGN'ed, possibly == len). Every read is
-// checked against the remaining length; nothing is trusted.
+// checked against the remaining length; nothing is trusted. Unless Truncated, the header
+// fields (len, type, flags, seq, portid) are filled even when the rest fails.
 ParseStatus parseMsg(const uint8_t* buf, size_t len, size_t off, uint16_t familyId, Msg* out,
                      size_t* next);
 
@@ -60,25 +80,21 @@ ParseStatus parseMsg(const uint8_t* buf, size_t len, size_t off, uint16_t family
 // same bounded checks as parseMsg. Returns false when absent or malformed.
 bool findAttr(const uint8_t* buf, size_t off, size_t end, uint16_t type, size_t* payload, size_t* payloadLen);
 
-// Resolve a generic-netlink family id by name. Returns the id, or -errno
-// (-ENOENT when the kernel has no such family, e.g. without CONFIG_TASKSTATS).
-int resolveFamily(int fd, const char* name, int timeoutMs);
+// One generic-netlink request carrying one attribute.
+struct Request {
+  uint16_t family;  // nlmsg_type: the genl family id (GENL_ID_CTRL for a family lookup)
+  uint8_t cmd;
+  uint16_t flags;   // besides NLM_F_REQUEST, e.g. NLM_F_ACK
+  uint32_t seq;
+  uint16_t attrType;
+  const void* attr;
+  size_t attrLen;
+};
 
-// A bound NETLINK_GENERIC socket with a receive timeout. Returns fd or -errno.
-int openSocket(int rcvbufBytes, bool force, int timeoutMs, uint32_t* portidOut);
+// The bytes `r` takes on the wire.
+constexpr size_t requestLen(const Request& r) { return kGenlPayload + NLA_ALIGN(kNlaHdrLen + r.attrLen); }
 
-// Build a genl request carrying one attribute into buf; returns its length.
-size_t buildRequest(uint8_t* buf, size_t cap, uint16_t familyId, uint8_t cmd, uint16_t flags,
-                    uint32_t seq, uint16_t attrType, const void* attr, size_t attrLen);
-
-// Send a request and wait for its ACK/error (matched by seq), with a timeout.
-// Messages that are not the answer are handed to `other` (may be null) and then skipped.
-// Returns 0, or -errno (the kernel's answer, or -ETIMEDOUT/-EIO).
-using OtherFn = void (*)(void* ctx, const uint8_t* buf, size_t len, int flags);
-int requestAck(int fd, uint16_t familyId, uint8_t cmd, uint16_t attrType, const void* attr,
-               size_t attrLen, uint32_t seq, OtherFn other, void* ctx);
-
-// Kernel drop counter of a socket (the Drops column of /proc/net/netlink), via SO_MEMINFO.
-int64_t socketDrops(int fd);
+// Build `r` into buf; returns its length, or 0 when it does not fit in cap.
+size_t buildRequest(uint8_t* buf, size_t cap, const Request& r);
 
 }  // namespace nl

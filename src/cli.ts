@@ -20,7 +20,7 @@ import {
 import type { DelayacctState } from './model/delayacct.js';
 import { runBatch, withoutLeaders } from './output/batch.js';
 import { runCommand } from './output/command/spawn.js';
-import { runListen } from './output/listen.js';
+import { runListen, type ListenRunOptions } from './output/listen.js';
 import { formatCgroup, formatPressureLine } from './output/pressure.js';
 import { Recorder, systemFacts } from './output/recorder.js';
 import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from './sources/exit-listener.js';
@@ -283,7 +283,7 @@ async function listen(args: Args): Promise<number> {
   const durationSec = args.duration === undefined ? Infinity : parseSeconds('--duration', args.duration, 0.1, 1e7);
   let exits: ExitSource;
   let readers: { cpu: number; portId: number; rcvbufBytes: number }[] | undefined;
-  let registrations: (() => { cpu: number; registered: boolean; deregisterError: string }[]) | undefined;
+  let registrations: ListenRunOptions['registrations'];
   let ended: Promise<void> = interrupted;
   let replay: ReplaySource | undefined;
   let delayacct: (() => DelayacctState) | undefined;

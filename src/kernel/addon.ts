@@ -30,6 +30,10 @@ export interface NativeReaderInfo {
   /** the reader thread runs at SCHED_FIFO 1 */
   realtime: boolean;
   realtimeError: string;
+  /** errno name when pinning the thread to its CPU failed ('' = pinned, or not asked) */
+  pinError: string;
+  /** errno name of a wait or read that failed and ended the reader early ('' = none) */
+  readError: string;
   registered: boolean;
   deregisterError: string;
 }

@@ -26,7 +26,7 @@ export interface ExitRecord {
   tgidStats?: Taskstats;
 }
 
-// The per-CPU counters delaytop reads; their order is the addon's (native/listener.h).
+// The per-CPU counters delaytop reads; their order is the addon's (native/exit-reader.h).
 export { COUNTER_NAMES, type CounterName };
 
 /** A CPU's counters as the listener reports them: what it received and every way it lost. */
@@ -167,7 +167,7 @@ export function lazyExitRecord(env: ExitEnvelope, pidBytes: Uint8Array, tgidByte
 
 /**
  * Walk a drained batch: records, each a header (laid out as the addon's contract says:
- * native/listener.h) and its STATS payloads. Records that fail to decode are reported
+ * native/exit-reader.h) and its STATS payloads. Records that fail to decode are reported
  * through onBad (counted as lost), never thrown.
  */
 export function decodeExitBatch(

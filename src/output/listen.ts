@@ -19,8 +19,8 @@ export interface ListenRunOptions {
   interrupted: Promise<void>;
   /** what the listeners are (cpus, port ids, buffer sizes): printed once when listening starts */
   readers?: { cpu: number; portId: number; rcvbufBytes: number }[];
-  /** after close: whether each CPU's deregistration was acknowledged by the kernel */
-  registrations?: () => { cpu: number; registered: boolean; deregisterError: string }[];
+  /** after close: whether each CPU's deregistration was acknowledged by the kernel, and any read that failed */
+  registrations?: () => { cpu: number; registered: boolean; deregisterError: string; readError: string }[];
   /** delay accounting as delaytop sees it (switch-ons make waits in flight suspect) */
   delayacct?: () => DelayacctState;
 }
@@ -155,6 +155,10 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
   const lost = sum(counters, 'lost');
   const secs = (Date.now() - started) / 1000;
   const regs = opts.registrations?.() ?? [];
+  for (const r of regs.filter((r) => r.readError))
+    opts.warn(
+      `delaytop: cpu ${r.cpu}: the listener stopped reading early (${r.readError}); exits on that CPU after it were not seen`,
+    );
   const stale = regs.filter((r) => r.registered);
   for (const r of stale)
     opts.warn(

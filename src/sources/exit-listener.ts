@@ -92,6 +92,12 @@ export class NetlinkExitSource implements ExitSource {
           message: `cpu ${r.cpu}: listener thread could not get real-time priority (${r.realtimeError}; needs CAP_SYS_NICE): exits may be lost while other sessions run exit storms`,
         });
       }
+      if (r.pinError) {
+        this.warnings.push({
+          cpu: r.cpu,
+          message: `cpu ${r.cpu}: listener thread could not be pinned to its CPU (${r.pinError}); it runs unpinned`,
+        });
+      }
       if (r.rcvbufBytes / 2 < opts.rcvbufBytes) {
         this.warnings.push({
           cpu: r.cpu,

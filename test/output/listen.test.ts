@@ -1,5 +1,5 @@
 // Real kernel: delaytop -l sees every exit with the right fields, counts loss exactly,
-// and leaves no registration behind.
+// and leaves no registration behind; and (with a fake source) what it says at the end.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
+import { runListen } from '../../src/output/listen.js';
+import { FakeExitSource } from '../fakes/dashboard-sources.js';
 import { delay, needsRoot } from '../helpers.js';
 
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
@@ -246,4 +248,24 @@ test('bad cpumasks are rejected before any kernel call, exit 2, naming the flag'
     assert.match(r.stderr, /-m /);
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
   }
+});
+
+test('-l: a reader that stopped reading early, and a deregistration that failed, are each said at the end', async () => {
+  const warned: string[] = [];
+  const code = await runListen(new FakeExitSource([0, 1]), {
+    json: false,
+    durationSec: 0,
+    write: () => {},
+    warn: (l) => warned.push(l),
+    interrupted: Promise.resolve(),
+    registrations: () => [
+      { cpu: 0, registered: false, deregisterError: '', readError: 'ENOMEM' },
+      { cpu: 1, registered: true, deregisterError: 'ETIMEDOUT', readError: '' },
+    ],
+  });
+  assert.equal(code, 0);
+  assert.deepEqual(warned, [
+    'delaytop: cpu 0: the listener stopped reading early (ENOMEM); exits on that CPU after it were not seen',
+    'delaytop: cpu 1: deregistration failed (ETIMEDOUT); the kernel drops the stale entry at the next exit on that CPU',
+  ]);
 });

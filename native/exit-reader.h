@@ -1,0 +1,138 @@
+// Exit events, read from one listener socket a CPU: the loss counters, the per-CPU seq chain
+// and the bounded queue of records JS drains. No N-API here (listener.cc is the JS face, and
+// owns the threads): tests drive it over a fake transport.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "contract.h"
+#include "transport.h"
+
+// Per-CPU counters, delivered to JS as a Float64Array of kCounterCount per CPU. This list is
+// their one definition: the enum and the names the addon exports, in order (contract.counterNames).
+#define DELAYTOP_COUNTERS(X)                                                                       \
+  X(kReceived, "received")         /* exit datagrams received and queued for JS */                 \
+  X(kSeqGapLost, "seqGapLost")     /* messages missing between received ones (per-CPU seq gaps) */ \
+  X(kKernelDrops, "kernelDrops")   /* the socket's drop counter (SO_MEMINFO = netlink Drops) */    \
+  X(kEnobufs, "enobufs")           /* ENOBUFS returns: congestion episodes */                      \
+  X(kTruncated, "truncated")       /* MSG_TRUNC datagrams (received, unusable) */                  \
+  X(kMalformed, "malformed")       /* datagrams that failed the bounded parse */                   \
+  X(kQueueDropped, "queueDropped") /* records delaytop's own bounded queue had no room for */      \
+  X(kUnsolicited, "unsolicited")   /* messages that are not exit events (tolerated, skipped) */
+
+enum Counter : int {
+#define DELAYTOP_COUNTER_ENUM(id, name) id,
+  DELAYTOP_COUNTERS(DELAYTOP_COUNTER_ENUM)
+#undef DELAYTOP_COUNTER_ENUM
+  kCounterCount
+};
+
+inline constexpr const char* kCounterNames[kCounterCount] = {
+#define DELAYTOP_COUNTER_NAME(id, name) name,
+    DELAYTOP_COUNTERS(DELAYTOP_COUNTER_NAME)
+#undef DELAYTOP_COUNTER_NAME
+};
+
+// One record in a drained batch (8-aligned, little-endian): this header, then the pid STATS
+// bytes (8-aligned), then the tgid STATS bytes (8-aligned).
+struct RecHeader {
+  uint32_t recLen;
+  uint32_t cpu;
+  uint32_t seq;
+  uint32_t pid;
+  uint32_t tgid;  // 0 = no TGID record
+  uint32_t pidStatsLen;
+  uint32_t tgidStatsLen;
+  uint32_t pad;
+  uint64_t receivedRealtimeNs;
+};
+static_assert(sizeof(RecHeader) % 8 == 0, "the STATS bytes after the header stay 8-aligned");
+constexpr size_t kRecHeader = sizeof(RecHeader);
+
+// Exported as contract.exitRecordHeader (pad is left out: nothing reads it).
+inline constexpr Field kRecHeaderFields[] = {
+    DELAYTOP_FIELD(RecHeader, recLen),
+    DELAYTOP_FIELD(RecHeader, cpu),
+    DELAYTOP_FIELD(RecHeader, seq),
+    DELAYTOP_FIELD(RecHeader, pid),
+    DELAYTOP_FIELD(RecHeader, tgid),
+    DELAYTOP_FIELD(RecHeader, pidStatsLen),
+    DELAYTOP_FIELD(RecHeader, tgidStatsLen),
+    DELAYTOP_FIELD(RecHeader, receivedRealtimeNs),
+};
+
+// The records of every CPU's reader, in one buffer of at most maxBytes, drained by one thread.
+class ExitQueue {
+ public:
+  // Queue capacity kept between drains (a second's worth at ~1,000 exits/s); more is freed.
+  static constexpr size_t kKeepBytes = 1 << 20;
+
+  // notify runs (on the reader's thread) for the first record after a drain: the drainer
+  // takes everything queued when it runs, so one pending notification is enough.
+  ExitQueue(size_t maxBytes, std::function<void()> notify);
+  // Append one record; false (nothing queued) when it would pass maxBytes.
+  bool push(const RecHeader& h, const uint8_t* pidStats, const uint8_t* tgidStats);
+  // Hand everything queued to take(bytes, len) and empty the queue. Both buffers keep their
+  // capacity, so the readers stop allocating once warm, and nothing allocated on one thread
+  // is freed on another (glibc then keeps growing per-thread arenas: RSS crept).
+  template <class F>
+  void drain(F take) {
+    notified_.store(false);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      queue_.swap(spare_);  // the readers go on into the emptied spare, capacity kept
+    }
+    take(spare_.data(), spare_.size());
+    spare_.clear();
+    // after a storm, give the memory back rather than hold a storm-sized buffer for good
+    if (spare_.capacity() > kKeepBytes) std::vector<uint8_t>().swap(spare_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<uint8_t> queue_;  // guarded by mu_
+  std::vector<uint8_t> spare_;  // the drainer's
+  size_t maxBytes_;
+  std::function<void()> notify_;
+  std::atomic<bool> notified_{false};
+};
+
+// One CPU's listener: what it reads goes to the queue, what it loses to the counters.
+class ExitReader : public nl::Handler {
+ public:
+  ExitReader(int cpu, uint16_t family, ExitQueue& q);
+  int cpu() const { return cpu_; }
+
+  // Read what is queued on t now. Returns the datagrams read, or -errno.
+  int readQueued(nl::Transport& t, nl::RecvBuffers& rb) { return nl::drainQueued(t, rb, *this); }
+  // The reader thread's loop: wait, read, until wakeFd is readable or stopping is set (seen
+  // within kStopCheckMs even if the wake never comes). After a read that found exits, pause
+  // coalesceNs (0 = not) so that a storm is read in recvmmsg batches rather than one wake-up
+  // per exit. Returns 0, or -errno of a wait or read that failed.
+  int run(nl::Transport& t, nl::RecvBuffers& rb, int wakeFd, const std::atomic<bool>& stopping, long coalesceNs);
+  static constexpr int kStopCheckMs = 1000;
+
+  // One exit datagram as received: queued, or counted as lost or unsolicited.
+  void handleDatagram(const uint8_t* buf, size_t len, int flags);
+  void other(const uint8_t* buf, size_t len, int flags) override { handleDatagram(buf, len, flags); }
+  void overrun() override { add(kEnobufs, 1); }
+
+  // Read from any thread.
+  uint64_t counter(Counter c) const { return counters_[c].load(std::memory_order_relaxed); }
+  void setCounter(Counter c, uint64_t v) { counters_[c].store(v, std::memory_order_relaxed); }
+
+ private:
+  void add(Counter c, uint64_t n) { counters_[c].fetch_add(n, std::memory_order_relaxed); }
+  void trackSeq(uint32_t seq);
+
+  int cpu_;
+  uint16_t family_;
+  ExitQueue& queue_;
+  uint32_t lastSeq_ = 0;  // the reader thread's alone
+  bool haveSeq_ = false;
+  std::atomic<uint64_t> counters_[kCounterCount];
+};
