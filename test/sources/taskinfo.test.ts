@@ -11,8 +11,12 @@ import { userNames } from '../../src/sources/users.js';
 test('a live task: its state, start and command line; a kernel thread has none; a gone one is null', async (t) => {
   const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'with) (odd args']);
   t.after(() => child.kill('SIGKILL'));
-  await new Promise((r) => setTimeout(r, 100));
-  const st = readTaskState(child.pid!);
+  // started and asleep in its timer (a loaded machine may take a while)
+  let st = readTaskState(child.pid!);
+  for (let i = 0; i < 100 && st?.state !== 'S'; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    st = readTaskState(child.pid!);
+  }
   assert.equal(st?.state, 'S');
   assert.match(st!.startTicks, /^\d+$/);
   assert.equal(readCmdline(child.pid!), `${process.execPath} -e setTimeout(() => {}, 30000) with) (odd args`);
