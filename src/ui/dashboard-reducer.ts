@@ -242,7 +242,9 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
       return none({ ...state, chooser: state.chooser === null ? 0 : null, help: false });
     case 'toggleColumn': {
       const col = COLUMNS[state.chooser ?? -1];
-      return col ? table({ type: 'toggleColumn', column: col.id, shown: ctx.columns }) : none(state);
+      // from the columns chosen so far, or (none yet) from those the pane shows
+      const shown = state.table.columns ?? ctx.columns;
+      return col ? table({ type: 'toggleColumn', column: col.id, shown }) : none(state);
     }
     case 'autoColumns':
       return table({ type: 'autoColumns' });

@@ -156,3 +156,49 @@ test('the feed freezes when scrolled back or paused, and stays on the same exits
   ({ state } = press(state, c, { ch: 'p' }));
   assert.equal(feedStart(state.feed, { ...c.feed, pushedTotal: 115 }), 0);
 });
+
+test('K, z and T toggle kernel threads, idle tasks and the tree; u cycles through the users, then all', () => {
+  const c = ctx([1], { users: [0, 1000] });
+  let { state } = press(initialUiState, c, { ch: 'K' }, { ch: 'z' }, { ch: 'T' });
+  assert.deepEqual([state.table.hideKernel, state.table.hideIdle, state.table.tree], [true, true, true]);
+  ({ state } = press(state, c, { ch: 'K' }));
+  assert.equal(state.table.hideKernel, false);
+  const users: (number | null)[] = [];
+  for (let i = 0; i < 3; i++) {
+    ({ state } = press(state, c, { ch: 'u' }));
+    users.push(state.table.uid);
+  }
+  assert.deepEqual(users, [0, 1000, null]);
+});
+
+test('C opens the column chooser: Space shows or hides the highlighted column, a goes back to automatic', () => {
+  const c = ctx([1]);
+  let { state } = press(initialUiState, c, { ch: 'C' });
+  assert.equal(state.chooser, 0);
+  assert.deepEqual(activeScopes(state)[0], { scope: 'columns' });
+  ({ state } = press(state, c, { name: 'space' })); // PID: shown, so hidden
+  assert.deepEqual(state.table.columns, ['CPU', 'IO', 'SWAP']);
+  ({ state } = press(state, c, down, down, { name: 'space' })); // USER: shown now
+  assert.deepEqual(state.table.columns, ['CPU', 'IO', 'SWAP', 'USER']);
+  ({ state } = press(state, c, { ch: 'a' }));
+  assert.equal(state.table.columns, null);
+  ({ state } = press(state, c, { name: 'escape' }));
+  assert.equal(state.chooser, null);
+});
+
+test('an unbound key says so in the footer until the next key', () => {
+  let { state } = press(initialUiState, ctx([1]), { ch: 'Q' });
+  assert.match(state.hint ?? '', /^Q: no such key here/);
+  ({ state } = press(state, ctx([1]), down));
+  assert.equal(state.hint, null);
+});
+
+test('< and > step through the sort columns on screen', () => {
+  const c = ctx([1], { sortable: ['PID', 'USE', 'CPU', 'COMMAND'] });
+  let { state } = press(initialUiState, c, { ch: '>' });
+  assert.equal(state.table.sort, 'COMMAND');
+  ({ state } = press(state, c, { ch: '>' }, { ch: '>' }));
+  assert.equal(state.table.sort, 'USE');
+  ({ state } = press(state, c, { ch: '<' }));
+  assert.equal(state.table.sort, 'PID');
+});
