@@ -13,6 +13,7 @@ import { layoutFor, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { ProcessTable, tablePageSize } from './process-table.js';
 import { useDashboardInput } from './use-dashboard-input.js';
 import { activeScopes, initialUiState, type Effect, type UiContext, type UiState } from './dashboard-reducer.js';
+import { NO_EXITS } from './exit-feed-reducer.js';
 import { useTerminalSize } from './use-terminal-size.js';
 import { WatchPane } from './watch-pane.js';
 
@@ -64,14 +65,15 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   const rowKeys = useMemo(() => rows.map(keyOf), [rows]);
   const pinnedKeys = useMemo(() => snap.pinned.map((e) => e.key), [snap.pinned]);
   const pinnedSet = useMemo(() => new Set(pinnedKeys), [pinnedKeys]);
+  const exits = snap.feed ?? NO_EXITS;
   const context: UiContext = {
     rows,
     rowKeys,
     tablePageSize: tablePageSize(layout.procs),
     pinnedKeys,
     feed: {
-      pushedTotal: snap.feed?.pushedTotal ?? 0,
-      size: snap.feed?.entries.length ?? 0,
+      entries: exits.entries,
+      pushedTotal: exits.pushedTotal,
       pageSize: feedPageSize(layout.feed),
     },
   };
