@@ -82,6 +82,11 @@ export function fmtCount(n: number, width = 7): string {
   return compact(n, width);
 }
 
+/** A count with every digit, in groups of three (5,000): for counts a reader compares. */
+export function fmtGrouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+}
+
 /** Text into a column: cut to `w` (for names; numbers go through the formatters above). */
 export function pad(s: string, w: number, right = false): string {
   if (s.length > w) return s.slice(0, w);

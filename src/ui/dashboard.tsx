@@ -23,6 +23,7 @@ import {
   type UiContext,
   type UiState,
 } from './dashboard-reducer.js';
+import { NO_EXITS } from './exit-feed-reducer.js';
 import { useTerminalSize } from './use-terminal-size.js';
 import { WatchPane } from './watch-pane.js';
 
@@ -107,14 +108,15 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   });
   const pinnedKeys = useMemo(() => snap.pinned.map((e) => e.key), [snap.pinned]);
   const pinnedSet = useMemo(() => new Set(pinnedKeys), [pinnedKeys]);
+  const exits = snap.feed ?? NO_EXITS;
   const context: UiContext = {
     rows,
     rowKeys,
     tablePageSize: page,
     pinnedKeys,
     feed: {
-      pushedTotal: snap.feed?.pushedTotal ?? 0,
-      size: snap.feed?.entries.length ?? 0,
+      entries: exits.entries,
+      pushedTotal: exits.pushedTotal,
       pageSize: feedPageSize(layout.feed),
     },
     help: { lines: helpLength, pageSize: helpPageSize(bodyHeight) },

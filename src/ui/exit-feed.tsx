@@ -5,12 +5,12 @@ import type { ReactNode } from 'react';
 import type { FeedEntry } from '../model/exit-feed/entries.js';
 import type { CpuActivity } from '../model/exit-feed/loss.js';
 import type { FeedSnapshot } from '../model/exit-feed/store.js';
-import { clock, fmtNs, fmtRate, pad, padNum } from '../output/format.js';
+import { clock, fmtGrouped, fmtNs, fmtRate, pad, padNum } from '../output/format.js';
 import { fitText } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { hbar } from './sparkline.js';
-import { feedStart, isFrozen, type FeedPaneState } from './exit-feed-reducer.js';
+import { isFrozen, newerExits, shownExits, type FeedPaneState } from './exit-feed-reducer.js';
 
 /** Entries visible at once in a feed pane of this size (border, title and header excluded). */
 export function feedPageSize(box: PaneBox): number {
@@ -48,6 +48,39 @@ export function feedRow(e: FeedEntry, width: number): string {
     ].join(' '),
     width,
   );
+}
+
+export interface FeedTitle {
+  /** after "Exit feed": the exit count and rate, up to the loss counter */
+  counts: string;
+  lost: string;
+  /** LIVE, or how the view is frozen and how many exits arrived since */
+  mode: string;
+}
+
+/**
+ * The pane's title line (after "Exit feed") in `width` columns. Where it does not fit, the
+ * Home hint goes first, then the rate, then words; the loss counter and the count of newer
+ * exits keep every digit.
+ */
+export function feedTitle(feed: FeedSnapshot, state: FeedPaneState, width: number): FeedTitle {
+  const lost = `lost ${feed.totals.lost}`;
+  const exits = `${feed.totals.received + feed.totals.lost} exits · `;
+  const rate = `${fmtRate(feed.exitsPerSec)}/s · `;
+  const newer = fmtGrouped(newerExits(state, feed));
+  const word = state.paused ? 'PAUSED' : 'SCROLLED BACK';
+  const fits: [string, string][] = isFrozen(state)
+    ? [
+        [exits + rate, `${word} · ${newer} newer (Home: live)`],
+        [exits + rate, `${word} · ${newer} newer`],
+        [exits, `${word} · ${newer} newer`],
+        [exits, `${state.paused ? 'PAUSED' : 'BACK'} +${newer}`],
+        ['', `${state.paused ? 'PAUSED' : 'BACK'} +${newer}`],
+      ]
+    : [[exits + rate, 'LIVE']];
+  const title = (c: [string, string]) => ({ counts: c[0], lost, mode: c[1] });
+  for (const c of fits) if (`Exit feed ${c[0]}${lost} · ${c[1]}`.length <= width) return title(c);
+  return title(fits[fits.length - 1]!);
 }
 
 const VBARS = ' ▁▂▃▄▅▆▇█';
@@ -119,29 +152,22 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
     );
   }
   const listW = inner - cpuWidth - 1;
-  const view = { pushedTotal: feed.pushedTotal, size: feed.entries.length, pageSize: page };
-  const start = feedStart(state, view);
-  const visible = feed.entries.slice(start, start + page);
+  const shown = shownExits(state, feed);
+  const start = state.start;
+  const visible = shown.entries.slice(start, start + page);
   const lost = feed.totals.lost;
-  const mode = state.paused
-    ? `PAUSED (${start ? `${start} newer hidden` : 'p resumes'})`
-    : isFrozen(state)
-      ? `SCROLLED BACK ${start} (Home: live)`
-      : 'LIVE';
+  const title = feedTitle(feed, state, inner);
   return (
     <Box flexDirection="column" width={box.width} height={box.height} {...border}>
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>
           Exit feed
         </Text>
-        <Text>
-          {' '}
-          {feed.totals.received + lost} exits · {fmtRate(feed.exitsPerSec)}/s ·{' '}
-        </Text>
+        <Text> {title.counts}</Text>
         <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>
-          lost {lost}
+          {title.lost}
         </Text>
-        <Text color={isFrozen(state) ? 'yellow' : 'green'}> · {mode}</Text>
+        <Text color={isFrozen(state) ? 'yellow' : 'green'}> · {title.mode}</Text>
       </Text>
       <Box flexDirection="row">
         <Box flexDirection="column" width={listW} marginRight={1}>
@@ -150,7 +176,7 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
           </Text>
           {visible.length === 0 ? <Text dimColor>no exits yet</Text> : null}
           {visible.map((e, i) => (
-            <Text key={`${feed.pushedTotal - start - i}`} wrap="truncate">
+            <Text key={`${shown.pushedTotal - start - i}`} wrap="truncate">
               {feedRow(e, listW)}
             </Text>
           ))}

@@ -155,6 +155,12 @@ export function exitRecord(p: {
   };
 }
 
+/** `n` exits in one batch, pids `firstPid` up (comm `e<pid>`), as a storm arrives; storms with pids from 1 on: CPU 0's counters. */
+export function exitStorm(firstPid: number, n: number): ExitBatch {
+  const records = Array.from({ length: n }, (_, i) => exitRecord({ pid: firstPid + i, comm: `e${firstPid + i}` }));
+  return { records, counters: [counters(0, firstPid + n - 1)] };
+}
+
 /** An exit source that hands over what it holds on demand (as the netlink one does). */
 export class FlushingExitSource implements ExitSource {
   private fn: ((b: ExitBatch) => void) | undefined;

@@ -11,8 +11,10 @@ import {
   type UiContext,
   type UiState,
 } from '../../src/ui/dashboard-reducer.js';
-import { feedStart } from '../../src/ui/exit-feed-reducer.js';
+import { FeedStore } from '../../src/model/exit-feed/store.js';
+import { NO_EXITS, newerExits, shownExits, type FeedView } from '../../src/ui/exit-feed-reducer.js';
 import { selectedIndex, windowTop } from '../../src/ui/process-table-reducer.js';
+import { exitStorm } from '../fakes/dashboard-sources.js';
 
 const row = (id: number): TaskRow => taskRow(id);
 
@@ -23,7 +25,7 @@ function ctx(ids: number[], over: Partial<UiContext> = {}): UiContext {
     rowKeys: rows.map((r) => r.key),
     tablePageSize: 5,
     pinnedKeys: [],
-    feed: { pushedTotal: 0, size: 0, pageSize: 4 },
+    feed: { ...NO_EXITS, pageSize: 4 },
     help: { lines: 50, pageSize: 10 },
     columns: ['PID', 'CPU', 'IO', 'SWAP'],
     sortable: ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'],
@@ -142,19 +144,28 @@ test('sort keys: a new column, the same again reverses; < > step through the col
   assert.deepEqual([state.table.sort, state.table.descending], ['PID', false]);
 });
 
-test('the feed freezes when scrolled back or paused, and stays on the same exits as more arrive', () => {
-  let c = ctx([1], { feed: { pushedTotal: 100, size: 50, pageSize: 4 } });
+test('feed keys: Down freezes the view on its exits as more arrive, Home is live, p pauses and resumes', () => {
+  const store = new FeedStore([0], 50);
+  store.fold(exitStorm(1, 100));
+  const feed = (): FeedView => ({ ...store.snapshot(), pageSize: 4 });
+  const top = (s: UiState, v: FeedView) => shownExits(s.feed, v).entries.at(s.feed.start)?.pid;
+  let c = ctx([1], { feed: feed() });
   let { state } = press({ ...initialUiState, focus: 'feed' }, c, down, down);
-  assert.equal(feedStart(state.feed, c.feed), 2);
-  c = ctx([1], { feed: { pushedTotal: 110, size: 50, pageSize: 4 } });
-  assert.equal(feedStart(state.feed, c.feed), 12, 'ten newer exits: the view moved down with its rows');
+  assert.equal(top(state, c.feed), 98);
+  store.fold(exitStorm(101, 60));
+  c = ctx([1], { feed: feed() });
+  assert.equal(top(state, c.feed), 98, 'sixty newer exits (more than the ring holds): the same rows');
+  assert.equal(newerExits(state.feed, c.feed), 60);
+  ({ state } = press(state, c, { name: 'pageDown' }));
+  assert.equal(top(state, c.feed), 95, 'a page (less one row) older, within the snapshot');
   ({ state } = press(state, c, { name: 'home' }));
-  assert.equal(feedStart(state.feed, c.feed), 0, 'Home: live again');
+  assert.equal(top(state, c.feed), 160, 'Home: live again');
   ({ state } = press(state, c, { ch: 'p' }));
   assert.equal(state.feed.paused, true);
-  assert.equal(feedStart(state.feed, { ...c.feed, pushedTotal: 115 }), 5);
+  store.fold(exitStorm(161, 5));
+  assert.equal(top(state, feed()), 160);
   ({ state } = press(state, c, { ch: 'p' }));
-  assert.equal(feedStart(state.feed, { ...c.feed, pushedTotal: 115 }), 0);
+  assert.equal(top(state, feed()), 165);
 });
 
 test('K, z and T toggle kernel threads, idle tasks and the tree; u cycles through the users, then all', () => {

@@ -161,10 +161,12 @@ test('the exit feed lists exits newest first with per-CPU rates; a loss shows in
   await d.controller.refresh();
   await tick();
   f = plain(d.frame());
-  assert.match(f, /PAUSED/);
+  assert.match(f, /PAUSED · 1 newer \(Home: live\)/, 'the title counts what arrived since');
   assert.ok(!f.includes('third'));
+  assert.match(f, /902 +second +SIGKILL/, 'and the rows it showed stay');
   await d.press('p');
   assert.match(plain(d.frame()), /903 +third/);
+  assert.match(plain(d.frame()), /· LIVE/);
 });
 
 test('"/" filters by name as you type (q included), Esc clears it; q quits', async (t) => {

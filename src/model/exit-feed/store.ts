@@ -1,17 +1,18 @@
 // The exit feed as the dashboard sees it: exit batches folded into a ring between
-// refreshes, per-CPU rates taken once per refresh, and a frozen copy per snapshot.
+// refreshes, per-CPU rates taken once per refresh, and per snapshot a view of the ring that
+// costs no copy and stays as it was (what a paused pane keeps showing).
 import type { CpuCounters, ExitRecord } from '../../kernel/exitrecord.js';
 import type { ExitBatch, Target } from '../../sources/types.js';
 import type { DelayacctState } from '../delayacct.js';
 import { exitInfoOf, exitMatches, type ExitInfo } from '../watch.js';
 import { entryFlags, toFeedEntry, type FeedEntry } from './entries.js';
 import { cpuActivity, feedTotals, type CpuActivity, type FeedTotals } from './loss.js';
-import { Ring } from './ring.js';
+import { Ring, type RingView } from './ring.js';
 
 export interface FeedSnapshot {
-  /** newest first */
-  entries: FeedEntry[];
-  /** exits ever pushed into the ring: lets a paused view stay on the same records */
+  /** newest first; never changes, so a paused pane can keep it */
+  entries: RingView<FeedEntry>;
+  /** exits ever folded (those a storm pushed past the ring included): newer ones since a view are the difference */
   pushedTotal: number;
   totals: FeedTotals;
   exitsPerSec: number;
@@ -91,7 +92,7 @@ export class FeedStore {
     });
     const totals = feedTotals(perCpu);
     return {
-      entries: this.ring.slice(0, this.ring.size),
+      entries: this.ring.view(),
       pushedTotal: this.pushed,
       totals,
       exitsPerSec: perCpu.reduce((s, c) => s + c.exitsPerSec, 0),
