@@ -10,6 +10,7 @@ import { fitText } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
 import { hbar } from './sparkline.js';
+import { cpuMap } from './cpu-map.js';
 import { isFrozen, newerExits, shownExits, type FeedPaneState } from './exit-feed-reducer.js';
 
 /** Entries visible at once in a feed pane of this size (border, title and header excluded). */
@@ -83,8 +84,6 @@ export function feedTitle(feed: FeedSnapshot, state: FeedPaneState, width: numbe
   return title(fits[fits.length - 1]!);
 }
 
-const VBARS = ' ▁▂▃▄▅▆▇█';
-
 function CpuBars({ perCpu, width, lines }: { perCpu: CpuActivity[]; width: number; lines: number }) {
   const max = Math.max(1, ...perCpu.map((c) => c.exitsPerSec));
   const out: ReactNode[] = [];
@@ -108,21 +107,23 @@ function CpuBars({ perCpu, width, lines }: { perCpu: CpuActivity[]; width: numbe
     }
     return <>{out}</>;
   }
-  // Many CPUs: one cell each (number, a bar of its rate, "!" if it lost exits).
-  const perLine = Math.max(1, Math.floor(width / 6));
-  for (let i = 0; i < perCpu.length && out.length < lines; i += perLine) {
+  // More CPUs than lines: a heat map, the busiest, and every CPU that lost exits
+  cpuMap(perCpu, width, lines).forEach((line, i) =>
     out.push(
       <Text key={i} wrap="truncate">
-        {perCpu.slice(i, i + perLine).map((c) => (
-          <Text key={c.cpu} color={c.lost ? 'red' : undefined}>
-            {pad(String(c.cpu), 3)}
-            {VBARS[Math.round((c.exitsPerSec / max) * (VBARS.length - 1))]}
-            {c.lost ? '! ' : '  '}
+        {line.map((seg, j) => (
+          <Text
+            key={j}
+            color={seg.tone === 'lost' ? 'white' : undefined}
+            backgroundColor={seg.tone === 'lost' ? 'red' : undefined}
+            dimColor={seg.tone === 'dim'}
+          >
+            {seg.text}
           </Text>
         ))}
       </Text>,
-    );
-  }
+    ),
+  );
   return <>{out}</>;
 }
 
