@@ -495,7 +495,8 @@ async function dashboard(args: Args, d: DashboardSetup, recordedKernel?: string)
         `(sysctl -w kernel.task_delayacct=${changed ? 0 : 1} to undo).`,
     );
   }
-  return code;
+  // a signal ended it: the usual 128 + its number (SIGHUP itself ends the process: lifecycle.ts)
+  return signalExitCode() ?? code;
 }
 
 main(hideBin(process.argv)).then(

@@ -96,6 +96,8 @@ export function outputFailed(stream: 'stdout' | 'stderr', e: unknown): void {
     runCleanups();
     process.exit(0);
   }
+  // after a hangup the terminal is gone: that a write to it fails is no news
+  if (code === 'EIO' && firstSignal === 'SIGHUP') return;
   failure ??= `cannot write to standard output: ${describeErrno(e)}`;
   process.exit(1);
 }
@@ -117,6 +119,13 @@ function atExit(): void {
     if (!process.exitCode) process.exitCode = 1;
   }
   if (stderrFailed && !process.exitCode) process.exitCode = 1;
+  if (firstSignal === 'SIGHUP') {
+    // The terminal hung up: end by the signal itself, as a shell reports it (129), not
+    // through node's exit, whose restoring of the terminal's modes aborts the process with
+    // a core dump when the terminal is gone (node 20: ResetStdio's tcsetattr gets EIO).
+    process.removeAllListeners('SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  }
 }
 
 function install(): void {

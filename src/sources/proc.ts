@@ -1,7 +1,7 @@
 // The unprivileged source: what /proc tells anyone about a task's delays, behind the same
 // interface as live netlink. /proc/<pid>/schedstat equals the taskstats CPU fields exactly;
 // /proc/<pid>/stat field 42 is the block-IO delay in clock ticks. Nothing else is there.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { decodeName, type RawValue, type Taskstats, type U64 } from '../kernel/decode.js';
 import { CAP_REMEDY, TaskstatsError } from '../kernel/errors.js';
 import { NetlinkSource } from './netlink.js';
@@ -24,6 +24,8 @@ export interface ProcThread {
   tid: number;
   comm: string;
   ppid: number;
+  /** the owner of its /proc directory: the task's effective uid (taskstats' ac_uid is the real one) */
+  uid?: number;
   /** /proc/.../schedstat: run ns, run-queue wait ns, timeslices */
   runNs: bigint;
   waitNs: bigint;
@@ -74,7 +76,7 @@ export function parseSchedstat(text: string): [bigint, bigint, bigint] {
 function readThread(dir: string): ProcThread {
   const st = parseStat(readFileSync(`${dir}/stat`));
   const [runNs, waitNs, slices] = parseSchedstat(readFileSync(`${dir}/schedstat`, 'latin1'));
-  return { ...st, runNs, waitNs, slices };
+  return { ...st, runNs, waitNs, slices, uid: statSync(dir).uid };
 }
 
 /** Seconds since boot (CLOCK_BOOTTIME, the clock of stat's starttime), from /proc/uptime. */
@@ -129,6 +131,7 @@ export function procTaskstats(
     ac_comm: lead.comm,
     ac_pid: kind === 'pid' ? id : 0,
     ac_ppid: lead.ppid,
+    ...(lead.uid !== undefined ? { ac_uid: lead.uid } : {}),
     ac_utime: toU64(utime * BigInt(US_PER_TICK)),
     ac_stime: toU64(stime * BigInt(US_PER_TICK)),
     ac_minflt: toU64(minflt),

@@ -27,7 +27,7 @@ const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n
 export interface Shown {
   /** the watch pane (something is pinned, or w asked for it) */
   watch: boolean;
-  /** null: the exit feed is live; else the text saying why it is off (a few lines are enough then) */
+  /** null: the exit feed is live; else the text saying why it is off (the pane takes the lines it needs, up to 5) */
   feedOff: string | null;
 }
 
@@ -43,7 +43,14 @@ export function layoutFor(columns: number, rows: number, bannerLines: number, sh
   const footer = 1;
   const body = Math.max(8, height - headerLines - footer);
   // an exit feed that is off says why in its border and a line or three
-  const offLines = shown.feedOff === null ? 0 : clamp(Math.ceil(shown.feedOff.length / (width - 2)), 1, 3);
+  const offLines =
+    shown.feedOff === null
+      ? 0
+      : clamp(
+          shown.feedOff.split('\n').reduce((n, l) => n + Math.max(1, Math.ceil(l.length / (width - 2))), 0),
+          1,
+          5,
+        );
   const feedHeight = shown.feedOff === null ? clamp(Math.round(body * 0.38), 5, body - 5) : 3 + offLines;
   const topHeight = body - feedHeight;
   const procsWidth = shown.watch ? Math.max(PROCS_MIN_WIDTH, width - WATCH_MAX_WIDTH, Math.round(width * 0.5)) : width;
