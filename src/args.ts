@@ -28,8 +28,12 @@ export function parseIds(flag: string, kind: TargetKind, values: unknown, pidMax
   });
 }
 
+/** -d's bounds, which a saved refresh interval keeps to as well. */
+export const DELAY_MIN_SEC = 0.05;
+export const DELAY_MAX_SEC = 86400;
+
 /** A positive number of seconds (decimals allowed), e.g. -d 0.5. */
-export function parseSeconds(flag: string, value: unknown, min = 0.05, max = 86400): number {
+export function parseSeconds(flag: string, value: unknown, min = DELAY_MIN_SEC, max = DELAY_MAX_SEC): number {
   const s = String(value).trim();
   const n = /^[0-9]+(\.[0-9]+)?$/.test(s) ? Number(s) : NaN;
   if (!Number.isFinite(n) || n < min || n > max) {

@@ -44,6 +44,8 @@ import { printable } from './output/text.js';
 import { readCmdline, readTaskState } from './sources/taskinfo.js';
 import { userNames } from './sources/users.js';
 import { markStartup } from './startup.js';
+import { loadSettings, saveSettings, settingsPath } from './settings/file.js';
+import type { Settings } from './settings/schema.js';
 
 // A file as stdout (-b > out.txt) fails inside write(); a pipe or terminal emits 'error'.
 const out = (s: string) => {
@@ -53,6 +55,9 @@ const out = (s: string) => {
     outputFailed('stdout', e);
   }
 };
+/** -d when neither the flag nor (in the dashboard) the settings file says */
+const DEFAULT_INTERVAL_SEC = 1;
+
 // Messages can quote a recording's or a process's text: each line goes out escaped.
 const err = (s: string) => writeStderr(s.split('\n').map(printable).join('\n') + '\n');
 
@@ -98,8 +103,7 @@ function parser(argv: string[]) {
     .option('delay', {
       alias: 'd',
       type: 'string',
-      default: '1',
-      describe: 'Seconds between refreshes. Example: -d 0.5',
+      describe: `Seconds between refreshes (default ${DEFAULT_INTERVAL_SEC}; the dashboard: the saved interval). Example: -d 0.5`,
     })
     .option('iterations', {
       alias: 'n',
@@ -170,6 +174,12 @@ function parser(argv: string[]) {
       type: 'string',
       describe:
         'Show a cgroup: cgroupstats on cgroup v1, pressure files on v2. Example: -C /sys/fs/cgroup/system.slice',
+    })
+    .option('config', {
+      type: 'boolean',
+      default: true,
+      describe:
+        "The dashboard's settings file ($XDG_CONFIG_HOME/delaytop/config.json): read at start, written on quit; flags win over it. --no-config: neither read nor written. Example: --no-config",
     })
     .option('verbose', {
       alias: 'v',
@@ -346,10 +356,44 @@ function cgroup(path: string): number {
   return 0;
 }
 
+/** What the dashboard takes from the settings file, and how it keeps what changed. */
+interface DashboardSettings {
+  intervalSec?: number;
+  view: Pick<DashboardOptions, 'mode' | 'settings' | 'keepSettings'>;
+}
+
+/**
+ * The dashboard's settings file (none with --no-config); a warning about it goes out now,
+ * before the dashboard opens. A replay takes and keeps the view's settings, never the
+ * interval: there it only says how often the recording is asked for its next batch.
+ */
+function dashboardSettings(args: Args, replaying: boolean): DashboardSettings {
+  const file = args.config === false ? null : settingsPath();
+  if (file === null) return { view: {} };
+  const loaded = loadSettings(file);
+  if (loaded.warning) err(`delaytop: warning: ${loaded.warning}`);
+  const only = (s: Settings): Settings => {
+    if (!replaying) return s;
+    const { intervalSec: _, ...view } = s;
+    return view;
+  };
+  const settings = only(loaded.settings);
+  const keepSettings = (changed: Settings) => {
+    const kept = only(changed);
+    if (Object.keys(kept).length === 0) return;
+    const warning = saveSettings(file, kept);
+    if (warning) err(`delaytop: warning: ${warning}`);
+  };
+  return {
+    ...(settings.intervalSec !== undefined ? { intervalSec: settings.intervalSec } : {}),
+    view: { mode: settings.threads ? 'thread' : 'process', settings, ...(loaded.keepOut ? {} : { keepSettings }) },
+  };
+}
+
 async function statsMode(args: Args): Promise<number> {
   const pidMax = readPidMax();
   const targets = [...parseIds('-p', 'pid', args.pid, pidMax), ...parseIds('-t', 'tgid', args.tgid, pidMax)];
-  const intervalSec = parseSeconds('-d', args.delay);
+  const intervalFlag = args.delay === undefined ? undefined : parseSeconds('-d', args.delay);
   const iterations = args.iterations === undefined ? Infinity : parseCount('-n', args.iterations);
   // The dashboard needs a terminal on both ends that can move its cursor; anything else gets batch output.
   const wantsDashboard =
@@ -357,6 +401,10 @@ async function statsMode(args: Args): Promise<number> {
   const interactive = wantsDashboard && process.env.TERM !== 'dumb';
   if (wantsDashboard && !interactive)
     err('delaytop: TERM=dumb: this terminal cannot move the cursor, so batch output instead of the dashboard');
+  // Only the dashboard has settings: batch output stays what its flags say.
+  const saved = interactive ? dashboardSettings(args, args.replay !== undefined) : null;
+  // a flag wins over the saved interval
+  const intervalSec = intervalFlag ?? saved?.intervalSec ?? DEFAULT_INTERVAL_SEC;
 
   if (args.replay !== undefined) {
     const replay = openReplay(args);
@@ -371,6 +419,7 @@ async function statsMode(args: Args): Promise<number> {
           exitsOffReason: h.exitCpus ? null : 'this recording holds no exit feed (it was recorded without listeners)',
           pinned: targets,
           intervalSec,
+          ...saved!.view,
           delayacct: () => replay.delayacct(),
           privileged: h.statsSource !== 'proc',
           banners: [
@@ -432,6 +481,7 @@ async function statsMode(args: Args): Promise<number> {
       keepIdentities,
       pinned: targets,
       intervalSec,
+      ...saved!.view,
       delayacct,
       privileged: opened.privileged,
       banners,

@@ -1,13 +1,15 @@
 // The real binary: usage errors, advice on kernel errors, delay accounting off.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fromNative, TaskstatsError } from '../src/kernel/errors.js';
 import { needsRoot } from './helpers.js';
 
-const run = (args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 20000 });
+const run = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 20000, env });
 
 test('usage errors: exit 2, the flag and value named, no stack trace', () => {
   const cases: [string[], RegExp][] = [
@@ -77,4 +79,24 @@ test('delay accounting off: the advice says what is n/a and how to turn it on', 
   } finally {
     writeFileSync(path, before);
   }
+});
+
+test('batch output has no settings: the file is not read (a corrupt one says nothing), -d is 1 s unless given', (t) => {
+  const xdg = mkdtempSync(join(os.tmpdir(), 'dt-cli-config-'));
+  t.after(() => rmSync(xdg, { recursive: true, force: true }));
+  mkdirSync(join(xdg, 'delaytop'));
+  writeFileSync(join(xdg, 'delaytop', 'config.json'), '{"intervalSec": 0.05, "threads": tru');
+  const env = { ...process.env, XDG_CONFIG_HOME: xdg };
+  for (const args of [
+    ['-b', '-p', String(process.pid), '-n', '1'],
+    ['--no-config', '-b', '-p', String(process.pid), '-n', '1'],
+  ]) {
+    const r = run(args, env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /warning|config\.json/, args.join(' '));
+  }
+  const started = Date.now();
+  const r = run(['-b', '--json', '-p', String(process.pid), '-n', '2'], env);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(Date.now() - started >= 1000, 'two refreshes a second apart, not the saved 0.05 s');
 });

@@ -1,5 +1,7 @@
 // What the CLI hands the dashboard: sources and settings, nothing else.
 import type { DelayacctState } from '../model/delayacct.js';
+import type { Settings } from '../settings/schema.js';
+import type { ListMode } from '../sources/proctasks.js';
 import type { ExitSource, StatsSource, Target } from '../sources/types.js';
 import type { TaskInfoSource } from './details.js';
 
@@ -18,6 +20,15 @@ export interface DashboardOptions {
   /** tasks pinned from the command line (-p/-t) */
   pinned: Target[];
   intervalSec: number;
+  /** every process (the default) or every thread, at start */
+  mode?: ListMode;
+  /** saved settings for the view (sort...); the list mode and interval come resolved above */
+  settings?: Settings;
+  /**
+   * The user quit (q): the settings changed during the session, to be kept. Called once the
+   * terminal is restored, so what it writes to stderr stays on the screen.
+   */
+  keepSettings?: (changed: Settings) => void;
   /** kernel.task_delayacct now, and since when */
   delayacct: () => DelayacctState;
   /** turn delay accounting on/off; returns an error message or null */

@@ -81,7 +81,7 @@ export interface ControllerOptions {
 }
 
 export class DashboardController {
-  private mode: ListMode = 'process';
+  private mode: ListMode;
   private intervalSec: number;
   private lastScan: ScanResult | null = null;
   /** processes the exit feed saw end since the last refresh asked for identities */
@@ -127,6 +127,7 @@ export class DashboardController {
     this.now = copts.now ?? Date.now;
     this.feedPublishMs = copts.feedPublishMs ?? 1000;
     this.intervalSec = opts.intervalSec;
+    this.mode = opts.mode ?? 'process';
     this.pinned = opts.pinned.map((t) => pinEntry(t));
     this.feed = opts.exits ? new FeedStore(opts.exits.cpus) : null;
     this.delayacct = opts.delayacct();

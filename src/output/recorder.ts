@@ -4,19 +4,9 @@
 // symlink or a hard link, never another user's, and flushed at least once a second, so a
 // crash loses at most the last second. A write that fails (disk full, EIO) stops the
 // recording on its last whole line.
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  ftruncateSync,
-  lstatSync,
-  openSync,
-  writeSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import os from 'node:os';
-import { resolve } from 'node:path';
+import { foreignSymlinkAbove, openOwnFile, UnsafeFileError, type Unsafe } from '../file-safety.js';
 import { keepStatsBytes } from '../kernel/decode.js';
 import { describeErrno, TaskstatsError } from '../kernel/errors.js';
 import type { CpuCounters } from '../kernel/exitrecord.js';
@@ -41,18 +31,25 @@ export class RecordingError extends TaskstatsError {
   override name = 'RecordingError';
 }
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NOCTTY } = constants;
 
 /**
  * Open FILE for writing a recording. delaytop often runs as root and a recording shows every
  * user's tasks, so the path must not be turned against its user: a new file is created
  * exclusively (O_EXCL: never through a symlink, never someone else's file made in between);
- * an existing one is used only if it is a regular file of the effective user with one link,
- * as fstat of the opened descriptor says (the path could change after any check of it), and
- * only then truncated and made 0600. Anything else is refused and left untouched.
+ * an existing one is used only if it is a regular file of the effective user with one link
+ * (openOwnFile), and only then truncated and made 0600. Anything else is refused and left
+ * untouched.
  */
 export function openRecordingFile(path: string): number {
-  refuseForeignSymlinkDirs(path);
+  const planted = foreignSymlinkAbove(path);
+  if (planted) {
+    throw new RecordingError(
+      `refusing to record to ${path}: ${planted.at} is a symbolic link of uid ${planted.uid}`,
+      'ELOOP',
+      'Another user could point it anywhere. Name a file in a directory that you or root own.',
+    );
+  }
   try {
     const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0o600);
     try {
@@ -66,104 +63,45 @@ export function openRecordingFile(path: string): number {
     if (e instanceof RecordingError) throw e;
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw recordingOpenError(path, e as NodeJS.ErrnoException);
   }
-  // Refused by its lstat before it is opened: opening a device or a FIFO can act on it.
-  let st: Stats;
-  try {
-    st = lstatSync(path);
-  } catch (e) {
-    throw recordingOpenError(path, e as NodeJS.ErrnoException);
-  }
-  refuseUnlessOwnFile(path, st);
   let fd: number;
   try {
-    // O_NONBLOCK: a FIFO swapped in after the lstat must not hang the open.
-    fd = openSync(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    fd = openOwnFile(path, O_WRONLY);
   } catch (e) {
+    if (e instanceof UnsafeFileError) throw refusal(path, e.unsafe);
     throw recordingOpenError(path, e as NodeJS.ErrnoException);
   }
   try {
-    const opened = fstatSync(fd);
-    refuseUnlessOwnFile(path, opened);
-    if (opened.dev !== st.dev || opened.ino !== st.ino) {
-      throw new RecordingError(
-        `refusing to record to ${path}: it was replaced while being opened`,
-        'EAGAIN',
-        ANOTHER_FILE,
-      );
-    }
-    if ((opened.mode & 0o077) !== 0) fchmodSync(fd, 0o600); // O_TRUNC would keep an old file's mode
+    if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600); // O_TRUNC would keep an old file's mode
     ftruncateSync(fd, 0);
   } catch (e) {
     closeSync(fd);
-    if (e instanceof RecordingError) throw e;
     throw recordingOpenError(path, e as NodeJS.ErrnoException);
   }
   return fd;
 }
 
-/**
- * The directories above the file: a symlink among them that belongs to neither root nor
- * the effective user could have been planted to send the recording (and, for an existing
- * file of root's, the truncation) somewhere else, e.g. /tmp/x -> /root.
- */
-function refuseForeignSymlinkDirs(path: string): void {
-  const euid = process.geteuid?.();
-  const dirs = resolve(path).split('/').slice(1, -1);
-  let at = '';
-  for (const d of dirs) {
-    at += `/${d}`;
-    let st: Stats;
-    try {
-      st = lstatSync(at);
-    } catch {
-      return; // a missing directory: the open fails and says so
-    }
-    if (st.isSymbolicLink() && st.uid !== 0 && st.uid !== euid) {
-      throw new RecordingError(
-        `refusing to record to ${path}: ${at} is a symbolic link of uid ${st.uid}`,
-        'ELOOP',
-        'Another user could point it anywhere. Name a file in a directory that you or root own.',
-      );
-    }
-  }
-}
-
 const ANOTHER_FILE = 'Name a new file for -w (delaytop creates it, mode 0600), e.g. -w delaytop.jsonl';
 
-/** An existing path may be overwritten only when it is a regular file of ours that no other name shares. */
-function refuseUnlessOwnFile(path: string, st: Stats): void {
-  if (st.isSymbolicLink()) throw recordingOpenError(path, Object.assign(new Error('symlink'), { code: 'ELOOP' }));
-  if (st.isDirectory()) throw recordingOpenError(path, Object.assign(new Error('directory'), { code: 'EISDIR' }));
-  if (!st.isFile()) {
-    const kind = st.isFIFO()
-      ? 'a FIFO'
-      : st.isCharacterDevice()
-        ? 'a character device'
-        : st.isBlockDevice()
-          ? 'a block device'
-          : st.isSocket()
-            ? 'a socket'
-            : 'not a regular file';
-    throw new RecordingError(
-      `refusing to record to ${path}: it is ${kind}, not a regular file`,
-      'EINVAL',
-      ANOTHER_FILE,
-    );
-  }
-  const euid = process.geteuid?.() ?? st.uid;
-  if (st.uid !== euid) {
-    throw new RecordingError(
-      `refusing to record to ${path}: it belongs to uid ${st.uid}, not to you (uid ${euid})`,
-      'EPERM',
-      "The file would keep its owner, who could then read the recording (every user's tasks). Remove it, or name a new file for -w.",
-    );
-  }
-  if (st.nlink !== 1) {
-    throw new RecordingError(
-      `refusing to record to ${path}: it has ${st.nlink} hard links`,
-      'EMLINK',
-      'Writing it would overwrite the file under its other names too. Remove this name (the others keep the file), or name a new file for -w.',
-    );
+/** An existing path that is not ours to overwrite, with what to do instead. */
+function refusal(path: string, u: Unsafe): RecordingError {
+  switch (u.code) {
+    case 'ELOOP':
+    case 'EISDIR':
+      return recordingOpenError(path, Object.assign(new Error(u.reason), { code: u.code }));
+    case 'EPERM':
+      return new RecordingError(
+        `refusing to record to ${path}: ${u.reason}`,
+        u.code,
+        "The file would keep its owner, who could then read the recording (every user's tasks). Remove it, or name a new file for -w.",
+      );
+    case 'EMLINK':
+      return new RecordingError(
+        `refusing to record to ${path}: ${u.reason}`,
+        u.code,
+        'Writing it would overwrite the file under its other names too. Remove this name (the others keep the file), or name a new file for -w.',
+      );
+    default:
+      return new RecordingError(`refusing to record to ${path}: ${u.reason}`, u.code, ANOTHER_FILE);
   }
 }
 

@@ -5,7 +5,8 @@ import { TABLE_CATEGORIES, type SortColumn, type TableCategory, type TaskRow } f
 import { figureMark, fmtPercent, pad, padNum } from '../output/format.js';
 import { fitText } from '../output/text.js';
 
-export type ColumnId = 'PID' | 'TGID' | 'USER' | 'S' | 'USE' | TableCategory;
+import type { ColumnId } from '../model/table-view.js';
+export type { ColumnId };
 
 import type { RowDetail } from '../engine/details.js';
 export type { RowDetail };
@@ -147,7 +148,9 @@ export function columnsFor(inner: number, mode: ListMode, chosen: readonly Colum
     if (lineWidth([...picked, col]) <= room) picked.push(col);
   }
   const order = COLUMNS.map((c) => c.id);
-  return picked.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  picked.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  // in thread mode the id is a thread's
+  return mode === 'thread' ? picked.map((c) => (c.id === 'PID' ? { ...c, heading: 'TID' } : c)) : picked;
 }
 
 /** The name shown: the command line where read (a kernel thread's as [comm]), else the comm. */

@@ -31,7 +31,8 @@ export interface DashboardProps {
   controller: DashboardController;
   /** stdin is a terminal: take keys (raw mode) */
   interactive: boolean;
-  onQuit: () => void;
+  /** the user quit (q), leaving the UI in this state */
+  onQuit: (ui: UiState) => void;
   initialState?: UiState;
   /** the real terminal, when Ink writes through a wrapper (its size is followed) */
   sizeSource?: NodeJS.WriteStream;
@@ -126,10 +127,10 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   };
 
   const run = useCallback(
-    (e: Effect) => {
+    (e: Effect, latest: UiState) => {
       switch (e.type) {
         case 'quit':
-          onQuit();
+          onQuit(latest);
           break;
         case 'togglePin':
           controller.togglePin(e.target, e.comm);

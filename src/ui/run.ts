@@ -8,6 +8,9 @@ import { createElement } from 'react';
 import { interrupted, onCleanup } from '../lifecycle.js';
 import { DashboardController } from '../engine/refresh.js';
 import { Dashboard } from './dashboard.js';
+import { initialUiState, type UiState } from './dashboard-reducer.js';
+import { changedSettings } from '../settings/schema.js';
+import { seedView, viewSettings } from './settings-state.js';
 import type { DashboardOptions } from '../engine/options.js';
 import { carryFramesOver } from './ink-output-cache.js';
 import { markStartup, startupLine } from '../startup.js';
@@ -64,6 +67,18 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   const quitting = new Promise<void>((r) => {
     quit = r;
   });
+  // The view starts from the saved settings; the list mode and interval are the engine's.
+  const engineView = () => {
+    const snap = controller.getSnapshot();
+    return { mode: snap.mode, intervalSec: snap.intervalSec };
+  };
+  const initialState = seedView(opts.settings ?? {}, { ui: initialUiState, ...engineView() }).ui;
+  const atStart = viewSettings({ ui: initialState, ...engineView() });
+  let quitState: UiState | null = null;
+  const onQuit = (ui: UiState) => {
+    quitState ??= ui;
+    quit();
+  };
   let timer: NodeJS.Timeout | undefined;
   if (overrides.durationMs !== undefined) timer = setTimeout(quit, overrides.durationMs);
 
@@ -83,7 +98,7 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
       interrupted.then(() => true),
     ]);
     if (ended) return 0;
-    app = render(createElement(Dashboard, { controller, interactive, onQuit: quit, sizeSource: stdout }), {
+    app = render(createElement(Dashboard, { controller, interactive, onQuit, initialState, sizeSource: stdout }), {
       stdout: inkStdout as unknown as NodeJS.WriteStream,
       stdin,
       exitOnCtrlC: false, // Ctrl-C is a key in the keymap (raw mode delivers it as input)
@@ -96,6 +111,11 @@ export async function runDashboard(opts: DashboardOptions, overrides: RunOverrid
   } finally {
     clearTimeout(timer);
     stop();
+  }
+  // Kept only when the user quit: not after a signal, a crash or a timed run.
+  if (quitState && opts.keepSettings) {
+    const changed = changedSettings(atStart, viewSettings({ ui: quitState, ...engineView() }));
+    if (Object.keys(changed).length) opts.keepSettings(changed);
   }
   opts.verbose?.(startupLine());
   return 0;

@@ -13,7 +13,8 @@ export interface DashboardInputOptions {
   state: UiState;
   setState: (s: UiState) => void;
   context: UiContext;
-  run: (effect: Effect) => void;
+  /** with the state after the keys that asked for it (quit hands it on to be saved) */
+  run: (effect: Effect, state: UiState) => void;
 }
 
 export function useDashboardInput({ isActive, state, setState, context, run }: DashboardInputOptions): void {
@@ -37,7 +38,7 @@ export function useDashboardInput({ isActive, state, setState, context, run }: D
         stateRef.current = s;
         setState(s);
       }
-      for (const e of effects) run(e);
+      for (const e of effects) run(e, s);
     },
     { isActive },
   );

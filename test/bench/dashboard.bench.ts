@@ -469,10 +469,13 @@ async function main(): Promise<boolean> {
   const idleBin = compileC('idle_procs');
   const forker = compileC('forker');
 
-  const firstFrameOk = await firstFrames(cli);
-
   const dir = mkdtempSync(path.join(tmpdir(), 'dashboard-bench-'));
   workDir = dir;
+  // The dashboard as it ships, whatever settings the user running this saved: tmux's panes
+  // inherit this settings directory (empty, and what a q would save stays in it).
+  process.env.XDG_CONFIG_HOME = path.join(dir, 'config');
+
+  const firstFrameOk = await firstFrames(cli);
   const before = Number(readdirSync('/proc').filter((d) => /^\d+$/.test(d)).length);
   const idle = await startIdle(idleBin, PROCS);
   log(`${PROCS} idle processes started (${before} processes before)`);

@@ -2,7 +2,8 @@
 // with a plain shell, polling captures, and the check that the shell got its screen back.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { delay } from '../helpers.js';
@@ -17,12 +18,18 @@ export class Tmux {
   readonly socket = `delaytop-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private started = false;
   private socketPath = '';
+  /**
+   * The session's XDG_CONFIG_HOME: its own, so a dashboard quit with q saves its settings
+   * there, for no other test to start from (0755: a test's unprivileged user finds no file).
+   */
+  readonly configHome = mkdtempSync(path.join(os.tmpdir(), 'delaytop-e2e-config-'));
 
   tmux(...args: string[]): string {
     return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
   }
 
   start(columns = 120, rows = 40): void {
+    chmodSync(this.configHome, 0o755);
     // Ink renders nothing until exit when it thinks it runs in CI: the terminal must not say so.
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && !k.startsWith('CI_')),
@@ -47,6 +54,7 @@ export class Tmux {
         'env',
         'PS1=e2e$ ',
         'TERM=xterm-256color',
+        `XDG_CONFIG_HOME=${this.configHome}`,
         'bash',
         '--norc',
         '--noprofile',
@@ -58,6 +66,7 @@ export class Tmux {
   }
 
   kill(): void {
+    rmSync(this.configHome, { recursive: true, force: true });
     if (!this.started) return;
     this.started = false;
     spawnSync('tmux', ['-L', this.socket, 'kill-server']);

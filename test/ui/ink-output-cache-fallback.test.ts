@@ -4,13 +4,13 @@
 import './not-in-ci.js';
 import './force-color.js';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { carryFramesOver } from '../../src/ui/ink-output-cache.js';
 import { inkOutputModule } from '../../src/ui/ink-output.js';
 import { runDashboard } from '../../src/ui/run.js';
 import { fakeOptions, FakeStatsSource, sampleTasks } from '../fakes/dashboard-sources.js';
+import { FakeTerminal } from '../fakes/terminal.js';
 
 const js = (source: string) => `data:text/javascript,${encodeURIComponent(source)}`;
 const real = inkOutputModule();
@@ -80,21 +80,6 @@ for (const [what, url, reason] of stubs) {
       assert.equal(after, before, 'get left as it was');
     }
   });
-}
-
-/** A terminal of 120x40 that keeps what is written to it. */
-class FakeTerminal extends EventEmitter {
-  readonly isTTY = true;
-  columns = 120;
-  rows = 40;
-  writableLength = 0;
-  written = '';
-  write(s: string | Uint8Array, ...rest: unknown[]): boolean {
-    this.written += String(s);
-    const cb = rest.find((x) => typeof x === 'function') as (() => void) | undefined;
-    if (cb) process.nextTick(cb);
-    return true;
-  }
 }
 
 /**
