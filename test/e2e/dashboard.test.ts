@@ -8,24 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { delay, needsRoot, spawnTracked } from '../helpers.js';
-import { assertRestored, hasTmux, session, Tmux } from './tmux.js';
-
-/** The real binary from source: `delaytop` with no flags in a terminal opens the dashboard. */
-const DASHBOARD_CMD = process.env.DELAYTOP_E2E_CMD ?? 'node --import tsx src/cli.ts';
+import { assertRestored, DASHBOARD_CMD, hasTmux, session, startDashboard } from './tmux.js';
 
 /** The dev launcher can crash on purpose (--crash-after-ms); the CLI has no such flag. */
 const LAUNCHER_CMD = 'node --import tsx test/e2e/launch-dashboard.ts';
-
-async function startDashboard(tm: Tmux, cmd = DASHBOARD_CMD): Promise<string> {
-  tm.keys(cmd, 'Enter');
-  const s = await tm.waitFor(
-    'the dashboard',
-    (x) => /Processes \d+/.test(x) && x.includes('Exit feed') && x.includes('refreshed'),
-    60_000,
-  );
-  assert.equal(tm.flag('alternate_on'), '1', 'the dashboard is on the alternate screen');
-  return s;
-}
 
 const rowsOf = (screen: string, comm: string) =>
   screen

@@ -102,6 +102,21 @@ export class Tmux {
   }
 }
 
+/** The real binary from source: `delaytop` with no flags in a terminal opens the dashboard. */
+export const DASHBOARD_CMD = process.env.DELAYTOP_E2E_CMD ?? 'node --import tsx src/cli.ts';
+
+/** Run the dashboard in the pane and wait for its first full frame (on the alternate screen). */
+export async function startDashboard(tm: Tmux, cmd = DASHBOARD_CMD): Promise<string> {
+  tm.keys(cmd, 'Enter');
+  const s = await tm.waitFor(
+    'the dashboard',
+    (x) => /Processes \d+/.test(x) && x.includes('Exit feed') && x.includes('refreshed'),
+    60_000,
+  );
+  assert.equal(tm.flag('alternate_on'), '1', 'the dashboard is on the alternate screen');
+  return s;
+}
+
 /** Start a tmux session with a shell showing a marker; kill it however the test ends. */
 export async function session(t: TestContext, columns = 120, rows = 40): Promise<Tmux> {
   const tm = new Tmux();

@@ -13,6 +13,7 @@ import type { DashboardOptions } from '../../src/engine/options.js';
 import {
   counters,
   exitRecord,
+  exitStorm,
   FakeExitSource,
   fakeOptions,
   FakeStatsSource,
@@ -167,6 +168,38 @@ test('the exit feed lists exits newest first with per-CPU rates; a loss shows in
   await d.press('p');
   assert.match(plain(d.frame()), /903 +third/);
   assert.match(plain(d.frame()), /· LIVE/);
+});
+
+test('scrolled back, the feed pane shows one page of the exits it froze on, through a storm larger than its ring', async (t) => {
+  const d = await setup(t);
+  const feedPids = () =>
+    [...plain(d.frame()).matchAll(/│\d\d:\d\d:\d\d +\d+ +(\d+) +\d+ +e\d+ /g)].map((m) => Number(m[1]));
+  d.exits.emit(exitStorm(1, 40));
+  await d.controller.refresh();
+  await tick();
+  const page = feedPids().length;
+  assert.ok(page >= 3, `a page of exits:\n${plain(d.frame())}`);
+  const height = lines(d.frame()).length;
+  // Tab to the feed pane (its keys in the footer)
+  for (let i = 0; i < 3 && !plain(d.frame()).includes('Home live'); i++) await d.press(KEY.tab);
+  await d.press(KEY.pageDown); // a page less one row older
+  const back = feedPids();
+  assert.deepEqual(
+    back,
+    Array.from({ length: page }, (_, i) => 40 - (page - 1) - i),
+  );
+  d.exits.emit(exitStorm(41, 2000));
+  await d.controller.refresh();
+  await tick();
+  assert.deepEqual(feedPids(), back, 'the same rows after 2,000 more exits');
+  assert.match(plain(d.frame()), /SCROLLED BACK · 2,000 newer \(Home: live\)/);
+  assert.equal(lines(d.frame()).length, height, 'the pane keeps its height');
+  await d.press(KEY.home);
+  assert.deepEqual(
+    feedPids(),
+    Array.from({ length: page }, (_, i) => 2040 - i),
+    'Home: the newest, live',
+  );
 });
 
 test('"/" filters by name as you type (q included), Esc clears it; q quits', async (t) => {

@@ -42,7 +42,7 @@ const act = (state: FeedPaneState, view: FeedView, ...actions: FeedPaneAction[])
 /** The pids the pane shows, top to bottom. */
 const rows = (state: FeedPaneState, view: FeedView) =>
   shownExits(state, view)
-    .entries.slice(state.start, PAGE)
+    .entries.slice(state.start, state.start + PAGE)
     .map((e) => e.pid);
 
 const range = (from: number, down: number) => Array.from({ length: down }, (_, i) => from - i);

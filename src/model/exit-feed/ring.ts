@@ -22,10 +22,10 @@ export class RingView<T> {
     return this.chunks[Math.floor(k / this.chunkSize)]![k % this.chunkSize];
   }
 
-  /** newest-first slice [from, from+count) */
-  slice(from: number, count: number): T[] {
+  /** Entries [begin, end) counted from the newest, as Array.prototype.slice takes them (no negatives). */
+  slice(begin: number, end: number): T[] {
     const out: T[] = [];
-    for (let i = Math.max(0, from); i < Math.min(this.size, from + count); i++) out.push(this.at(i)!);
+    for (let i = Math.max(0, begin); i < Math.min(this.size, end); i++) out.push(this.at(i)!);
     return out;
   }
 }
