@@ -1,7 +1,5 @@
 // The one keymap: every key the dashboard answers to, the command it means, and the
 // help text. Key handling and the help overlay are both generated from this table.
-import type { Key } from 'ink';
-
 export type Scope = 'global' | 'procs' | 'watch' | 'feed' | 'filter' | 'help' | 'columns';
 
 export type Command =
@@ -46,9 +44,18 @@ export type Command =
   | 'filterCancel'
   | 'closeHelp';
 
+/** F1..F20 (F13..F20: VT220's, and what some terminals send for Shift-F1..F8). */
+export const FUNCTION_KEYS = [
+  'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9', 'f10',
+  'f11', 'f12', 'f13', 'f14', 'f15', 'f16', 'f17', 'f18', 'f19', 'f20',
+] as const; // prettier-ignore
+export type FunctionKeyName = (typeof FUNCTION_KEYS)[number];
+
 export type KeyName =
   | 'up'
   | 'down'
+  | 'left'
+  | 'right'
   | 'pageUp'
   | 'pageDown'
   | 'home'
@@ -58,10 +65,17 @@ export type KeyName =
   | 'tab'
   | 'shiftTab'
   | 'backspace'
-  | 'space';
+  | 'space'
+  | FunctionKeyName;
 
-/** One key press, normalised from Ink's (input, key) pair. */
-export type KeyEvent = { name: KeyName } | { ch: string } | { ctrl: string };
+/** Modifiers of a named key, as xterm encodes them (its parameter minus one): a bit each. */
+export const MOD = { shift: 1, alt: 2, ctrl: 4, meta: 8 } as const;
+
+/**
+ * One key press, parsed from what the terminal sent (terminal-keys.ts). `mods`: modifiers
+ * held with a named key (absent: none); a binding matches only the modifiers it names.
+ */
+export type KeyEvent = { name: KeyName; mods?: number } | { ch: string } | { ctrl: string };
 
 /** What a binding accepts: a named key, a character, Ctrl+letter, or any printable text. */
 export type KeySpec = KeyEvent | { printable: true };
@@ -86,20 +100,26 @@ export const KEYMAP: readonly Binding[] = [
   {
     scope: 'global',
     command: 'quit',
-    keys: [{ ch: 'q' }, { ctrl: 'c' }],
+    keys: [{ ch: 'q' }, { name: 'f10' }, { ctrl: 'c' }],
     help: 'quit (the terminal is restored)',
     hint: 'quit',
   },
   {
     scope: 'global',
     command: 'help',
-    keys: [{ ch: '?' }, { ch: 'h' }],
+    keys: [{ ch: '?' }, { ch: 'h' }, { name: 'f1' }],
     help: 'show or hide this help',
     hint: 'help',
   },
   { scope: 'global', command: 'focusNext', keys: [{ name: 'tab' }], help: 'focus the next pane', hint: 'pane' },
   { scope: 'global', command: 'focusPrev', keys: [{ name: 'shiftTab' }], help: 'focus the previous pane' },
-  { scope: 'global', command: 'filter', keys: [{ ch: '/' }], help: 'filter processes by name or pid', hint: 'filter' },
+  {
+    scope: 'global',
+    command: 'filter',
+    keys: [{ ch: '/' }, { name: 'f3' }],
+    help: 'filter processes by name or pid',
+    hint: 'filter',
+  },
   {
     scope: 'global',
     command: 'toggleThreads',
@@ -229,6 +249,8 @@ export const KEYMAP: readonly Binding[] = [
 const NAME_LABEL: Record<KeyName, string> = {
   up: '↑',
   down: '↓',
+  left: '←',
+  right: '→',
   pageUp: 'PgUp',
   pageDown: 'PgDn',
   home: 'Home',
@@ -239,18 +261,26 @@ const NAME_LABEL: Record<KeyName, string> = {
   shiftTab: 'Shift-Tab',
   backspace: 'Backspace',
   space: 'Space',
+  ...(Object.fromEntries(FUNCTION_KEYS.map((f) => [f, f.toUpperCase()])) as Record<FunctionKeyName, string>),
 };
+
+const MOD_LABEL: [number, string][] = [
+  [MOD.ctrl, 'Ctrl-'],
+  [MOD.alt, 'Alt-'],
+  [MOD.meta, 'Meta-'],
+  [MOD.shift, 'Shift-'],
+];
 
 export function keyLabel(k: KeySpec): string {
   if ('printable' in k) return 'text';
-  if ('name' in k) return NAME_LABEL[k.name];
+  if ('name' in k) return MOD_LABEL.map(([bit, l]) => ((k.mods ?? 0) & bit ? l : '')).join('') + NAME_LABEL[k.name];
   if ('ctrl' in k) return `Ctrl-${k.ctrl.toUpperCase()}`;
   return k.ch;
 }
 
 function matches(spec: KeySpec, ev: KeyEvent): boolean {
   if ('printable' in spec) return typedText(ev) !== undefined;
-  if ('name' in spec) return 'name' in ev && ev.name === spec.name;
+  if ('name' in spec) return 'name' in ev && ev.name === spec.name && (ev.mods ?? 0) === (spec.mods ?? 0);
   if ('ctrl' in spec) return 'ctrl' in ev && ev.ctrl === spec.ctrl;
   return 'ch' in ev && ev.ch === spec.ch;
 }
@@ -275,36 +305,6 @@ export function resolveIn(scopes: readonly ActiveScope[], ev: KeyEvent): Command
     if (c) return c;
   }
   return undefined;
-}
-
-/**
- * Ink hands over one event per key, except plain text that arrives in one read (a paste,
- * tmux send-keys): split that into one event per character, so that "/bash" starts a
- * filter and then types into it.
- */
-export function keyEvents(input: string, key: Key): KeyEvent[] {
-  if (key.upArrow) return [{ name: 'up' }];
-  if (key.downArrow) return [{ name: 'down' }];
-  if (key.pageUp) return [{ name: 'pageUp' }];
-  if (key.pageDown) return [{ name: 'pageDown' }];
-  if (key.home) return [{ name: 'home' }];
-  if (key.end) return [{ name: 'end' }];
-  if (key.return) return [{ name: 'return' }];
-  if (key.escape) return [{ name: 'escape' }];
-  if (key.tab) return [{ name: key.shift ? 'shiftTab' : 'tab' }];
-  // terminals send DEL (0x7f) for Backspace, which Ink calls "delete"
-  if (key.backspace || key.delete) return [{ name: 'backspace' }];
-  if (key.ctrl && input.length === 1) return [{ ctrl: input.toLowerCase() }];
-  if (key.meta || key.leftArrow || key.rightArrow) return [];
-  const out: KeyEvent[] = [];
-  for (const ch of input) {
-    if (ch === ' ') out.push({ name: 'space' });
-    else if (ch === '\r' || ch === '\n') out.push({ name: 'return' });
-    else if (ch === '\t') out.push({ name: 'tab' });
-    else if (ch === '\x7f' || ch === '\b') out.push({ name: 'backspace' });
-    else if (ch >= ' ') out.push({ ch });
-  }
-  return out;
 }
 
 /** Text a key event types into the filter (space included). */

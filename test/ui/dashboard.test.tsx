@@ -56,12 +56,19 @@ async function setup(t: TestContext, over: Partial<DashboardOptions> = {}) {
   stats.wait(300, 'CPU', 5, 0.1 * S);
   stats.wait(100, 'CPU', 5, 0.01 * S);
   await controller.refresh();
-  await tick(); // after the first frame, one more tick before keys (useInput subscribes in an effect)
+  await tick(); // after the first frame, one more tick before keys (the input hook subscribes in an effect)
   const press = async (s: string) => {
     app.stdin.write(s);
     await tick();
   };
-  return { stats, exits, controller, app, press, frame: () => app.lastFrame() ?? '', quits: () => quits };
+  /** The frame once `pred` holds of it (plain text), polled: a loaded machine renders late. */
+  const until = async (what: string, pred: (plainFrame: string) => boolean) => {
+    for (let i = 0; i < 100 && !pred(plain(app.lastFrame() ?? '')); i++) await tick(20);
+    const f = plain(app.lastFrame() ?? '');
+    assert.ok(pred(f), `${what}:\n${f}`);
+    return f;
+  };
+  return { stats, exits, controller, app, press, until, frame: () => app.lastFrame() ?? '', quits: () => quits };
 }
 
 test('rows are sorted by CPU delay, and the arrow keys, PgDn, End and Home move the highlight', async (t) => {
@@ -227,6 +234,34 @@ test('? shows help listing every key of the keymap, paged with PgDn when it does
   }
   await d.press('?');
   assert.ok(!plain(d.frame()).includes('delaytop help'));
+});
+
+test('function keys as terminals send them: F1 help, F3 filter, F10 quit; modified ones leak no text', async (t) => {
+  const d = await setup(t);
+  const footer = (f: string) => f.split('\n').at(-1)!;
+  for (const f1 of ['\x1bOP', '\x1b[11~', '\x1b[[A']) {
+    await d.press(f1);
+    await d.until(`${JSON.stringify(f1)} opens the help`, (f) => f.includes('delaytop help'));
+    await d.press(f1);
+    await d.until(`${JSON.stringify(f1)} closes it`, (f) => !f.includes('delaytop help'));
+  }
+  // Shift-F1, Ctrl-F1 (through Ink's useInput: the text "[1;2P", and a TypeError), rxvt's Ctrl-F1
+  for (const [seq, label] of [
+    ['\x1b[1;2P', 'Shift-F1'],
+    ['\x1b[1;5P', 'Ctrl-F1'],
+    ['\x1b[11^', 'Ctrl-F1'],
+    ['\x1b[12~', 'F2'],
+  ]) {
+    await d.press(seq!);
+    await d.until(`${label} is no key here`, (f) => footer(f).startsWith(`${label}: no such key here`));
+  }
+  await d.press('\x1b[13~'); // F3
+  await d.press('char');
+  await d.until('F3 filters as / does', (f) => /Processes 1\/3/.test(f) && !f.includes('bravo'));
+  await d.press(KEY.enter);
+  assert.equal(d.quits(), 0);
+  await d.press('\x1b[21~'); // F10
+  assert.equal(d.quits(), 1);
 });
 
 class FakeTty extends EventEmitter {

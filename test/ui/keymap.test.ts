@@ -1,14 +1,13 @@
 // The keymap: one meaning per key wherever it can be pressed, and the help built from it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Key } from 'ink';
 import {
   footerHints,
   helpSections,
   KEYMAP,
-  keyEvents,
   keyLabel,
   resolveKey,
+  MOD,
   type KeySpec,
   type Scope,
 } from '../../src/ui/keymap.js';
@@ -53,37 +52,25 @@ test('the help lists every binding of the keymap, and the footer only what is bo
   assert.ok(procs.some((h) => h.keys === 'c/i/s/n' && h.help === 'sort'));
 });
 
-const K = (over: Partial<Key> = {}): Key => ({
-  upArrow: false,
-  downArrow: false,
-  leftArrow: false,
-  rightArrow: false,
-  pageDown: false,
-  pageUp: false,
-  home: false,
-  end: false,
-  return: false,
-  escape: false,
-  ctrl: false,
-  shift: false,
-  tab: false,
-  backspace: false,
-  delete: false,
-  meta: false,
-  super: false,
-  hyper: false,
-  capsLock: false,
-  numLock: false,
-  ...over,
-});
-
-test('Ink key events become one event per key; a burst of text is split into characters', () => {
-  assert.deepEqual(keyEvents('', K({ downArrow: true })), [{ name: 'down' }]);
-  assert.deepEqual(keyEvents('', K({ tab: true, shift: true })), [{ name: 'shiftTab' }]);
-  assert.deepEqual(keyEvents('', K({ delete: true })), [{ name: 'backspace' }], 'terminals send DEL for Backspace');
-  assert.deepEqual(keyEvents('t', K({ ctrl: true })), [{ ctrl: 't' }]);
-  assert.deepEqual(keyEvents('/ba q', K()), [{ ch: '/' }, { ch: 'b' }, { ch: 'a' }, { name: 'space' }, { ch: 'q' }]);
+test('resolving: a key means its command in its scope, with exactly the modifiers it names', () => {
   assert.equal(resolveKey('global', { ctrl: 'c' }), 'quit');
   assert.equal(resolveKey('procs', { name: 'return' }), 'pin');
   assert.equal(resolveKey('filter', { ch: 'q' }), 'filterType');
+  assert.equal(resolveKey('global', { name: 'f10' }), 'quit');
+  assert.equal(resolveKey('global', { name: 'f10', mods: MOD.shift }), undefined, 'Shift-F10 is not F10');
+  assert.equal(keyLabel({ name: 'f5', mods: MOD.ctrl | MOD.shift }), 'Ctrl-Shift-F5');
+});
+
+test('F1 is help, F10 quit, F3 filter, as ? q / are', () => {
+  for (const [f, other] of [
+    ['f1', '?'],
+    ['f10', 'q'],
+    ['f3', '/'],
+  ] as const)
+    assert.equal(resolveKey('global', { name: f }), resolveKey('global', { ch: other }), f);
+  const help = helpSections()
+    .flatMap((s) => s.rows)
+    .map((r) => r.keys);
+  for (const k of ['? h F1', 'q F10 Ctrl-C', '/ F3'])
+    assert.ok(help.includes(k), `${k} in the help: ${help.join(' | ')}`);
 });
