@@ -1,6 +1,7 @@
 // The one keymap: every key the dashboard answers to, the command it means, and the
 // help text. Key handling and the help overlay are both generated from this table.
-export type Scope = 'global' | 'procs' | 'watch' | 'feed' | 'filter' | 'help' | 'columns';
+export type Scope =
+  'global' | 'procs' | 'watch' | 'feed' | 'filter' | 'help' | 'columns' | 'renice' | 'ionice' | 'signal' | 'confirm';
 
 export type Command =
   | 'quit'
@@ -42,7 +43,20 @@ export type Command =
   | 'filterErase'
   | 'filterAccept'
   | 'filterCancel'
-  | 'closeHelp';
+  | 'closeHelp'
+  | 'niceDown'
+  | 'niceUp'
+  | 'ionice'
+  | 'signal'
+  | 'ioRealtime'
+  | 'ioBestEffort'
+  | 'ioIdle'
+  | 'ioLevel'
+  | 'signalPrev'
+  | 'signalNext'
+  | 'signalPick'
+  | 'actionYes'
+  | 'actionCancel';
 
 /** F1..F20 (F13..F20: VT220's, and what some terminals send for Shift-F1..F8). */
 export const FUNCTION_KEYS = [
@@ -77,8 +91,8 @@ export const MOD = { shift: 1, alt: 2, ctrl: 4, meta: 8 } as const;
  */
 export type KeyEvent = { name: KeyName; mods?: number } | { ch: string } | { ctrl: string };
 
-/** What a binding accepts: a named key, a character, Ctrl+letter, or any printable text. */
-export type KeySpec = KeyEvent | { printable: true };
+/** What a binding accepts: a named key, a character, one of a run of characters ("0-7"), Ctrl+letter, or any printable text. */
+export type KeySpec = KeyEvent | { chars: string } | { printable: true };
 
 export interface Binding {
   scope: Scope;
@@ -170,6 +184,31 @@ export const KEYMAP: readonly Binding[] = [
   { scope: 'procs', command: 'sortPrev', keys: [{ ch: '<' }], help: 'sort by the previous column' },
   { scope: 'procs', command: 'sortReverse', keys: [{ ch: 'r' }], help: 'reverse the sort order' },
   { scope: 'procs', command: 'clearFilter', keys: [{ name: 'escape' }], help: 'clear the filter' },
+  // htop's keys; a process row changes all its threads (see actions/task-actions.ts)
+  {
+    scope: 'procs',
+    command: 'niceDown',
+    keys: [{ name: 'f7' }, { ch: ']' }],
+    help: 'renice the highlighted task: nice -1 (higher priority)',
+    hint: 'nice',
+  },
+  {
+    scope: 'procs',
+    command: 'niceUp',
+    keys: [{ name: 'f8' }, { ch: '[' }],
+    help: 'renice the highlighted task: nice +1 (lower priority)',
+    hint: 'nice',
+  },
+  // iotop-c's key is i, which sorts here; no footer hint (the footer is full at 120 columns)
+  { scope: 'procs', command: 'ionice', keys: [{ ch: 'I' }], help: 'ionice the highlighted task: IO class and level' },
+  // htop's other key, k, moves up here
+  {
+    scope: 'procs',
+    command: 'signal',
+    keys: [{ name: 'f9' }],
+    help: "send a signal to the highlighted task's process",
+    hint: 'signal',
+  },
 
   { scope: 'watch', command: 'up', keys: UP, help: 'select the previous pinned task', hint: 'select' },
   { scope: 'watch', command: 'down', keys: DOWN, help: 'select the next pinned task', hint: 'select' },
@@ -244,6 +283,46 @@ export const KEYMAP: readonly Binding[] = [
     help: 'close the help (or ? again)',
     hint: 'close',
   },
+
+  { scope: 'renice', command: 'niceDown', keys: [{ name: 'f7' }, { ch: ']' }], help: 'nice one lower', hint: 'nice' },
+  { scope: 'renice', command: 'niceUp', keys: [{ name: 'f8' }, { ch: '[' }], help: 'nice one higher', hint: 'nice' },
+
+  { scope: 'ionice', command: 'ioRealtime', keys: [{ ch: 'r' }], help: 'class realtime (root only)', hint: 'class' },
+  { scope: 'ionice', command: 'ioBestEffort', keys: [{ ch: 'b' }], help: 'class best-effort', hint: 'class' },
+  {
+    scope: 'ionice',
+    command: 'ioIdle',
+    keys: [{ ch: 'i' }],
+    help: 'class idle (only when the disk is free)',
+    hint: 'class',
+  },
+  {
+    scope: 'ionice',
+    command: 'ioLevel',
+    keys: [{ chars: '01234567' }],
+    help: 'level: 0 is served first, 7 last',
+    hint: 'level',
+  },
+
+  { scope: 'signal', command: 'signalPrev', keys: [{ name: 'left' }, { name: 'up' }], help: 'the signal before' },
+  { scope: 'signal', command: 'signalNext', keys: [{ name: 'right' }, { name: 'down' }], help: 'the signal after' },
+  {
+    scope: 'signal',
+    command: 'signalPick',
+    keys: [{ name: 'return' }],
+    help: 'this one (then y sends it)',
+    hint: 'pick',
+  },
+  { scope: 'signal', command: 'actionCancel', keys: [{ name: 'escape' }, { ch: 'n' }], help: 'cancel', hint: 'cancel' },
+
+  { scope: 'confirm', command: 'actionYes', keys: [{ ch: 'y' }], help: 'yes: do it', hint: 'yes' },
+  {
+    scope: 'confirm',
+    command: 'actionCancel',
+    keys: [{ ch: 'n' }, { name: 'escape' }],
+    help: 'no: nothing is done',
+    hint: 'no',
+  },
 ];
 
 const NAME_LABEL: Record<KeyName, string> = {
@@ -273,6 +352,7 @@ const MOD_LABEL: [number, string][] = [
 
 export function keyLabel(k: KeySpec): string {
   if ('printable' in k) return 'text';
+  if ('chars' in k) return `${k.chars[0]}-${k.chars[k.chars.length - 1]}`;
   if ('name' in k) return MOD_LABEL.map(([bit, l]) => ((k.mods ?? 0) & bit ? l : '')).join('') + NAME_LABEL[k.name];
   if ('ctrl' in k) return `Ctrl-${k.ctrl.toUpperCase()}`;
   return k.ch;
@@ -280,6 +360,7 @@ export function keyLabel(k: KeySpec): string {
 
 function matches(spec: KeySpec, ev: KeyEvent): boolean {
   if ('printable' in spec) return typedText(ev) !== undefined;
+  if ('chars' in spec) return 'ch' in ev && spec.chars.includes(ev.ch);
   if ('name' in spec) return 'name' in ev && ev.name === spec.name && (ev.mods ?? 0) === (spec.mods ?? 0);
   if ('ctrl' in spec) return 'ctrl' in ev && ev.ctrl === spec.ctrl;
   return 'ch' in ev && ev.ch === spec.ch;
@@ -322,6 +403,10 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   filter: 'While typing a filter',
   help: 'In this help',
   columns: 'Choosing columns (C)',
+  renice: 'Renice prompt (F7/F8)',
+  ionice: 'Ionice prompt (I)',
+  signal: 'Signal chooser (F9)',
+  confirm: 'Confirming an action',
 };
 
 export interface HelpRow {
@@ -331,7 +416,19 @@ export interface HelpRow {
 
 /** The help overlay's content, generated from KEYMAP. */
 export function helpSections(): { scope: Scope; title: string; rows: HelpRow[] }[] {
-  const scopes: Scope[] = ['global', 'procs', 'watch', 'feed', 'filter', 'columns', 'help'];
+  const scopes: Scope[] = [
+    'global',
+    'procs',
+    'watch',
+    'feed',
+    'filter',
+    'columns',
+    'help',
+    'renice',
+    'ionice',
+    'signal',
+    'confirm',
+  ];
   return scopes.map((scope) => ({
     scope,
     title: SCOPE_TITLES[scope],

@@ -10,6 +10,8 @@ import { DashboardController } from '../../src/engine/refresh.js';
 import { Dashboard } from '../../src/ui/dashboard.js';
 import { KEYMAP, keyLabel } from '../../src/ui/keymap.js';
 import type { DashboardOptions } from '../../src/engine/options.js';
+import { TaskActions } from '../../src/actions/task-actions.js';
+import { FakeSyscalls } from '../fakes/task-syscalls.js';
 import {
   counters,
   exitRecord,
@@ -262,6 +264,24 @@ test('function keys as terminals send them: F1 help, F3 filter, F10 quit; modifi
   assert.equal(d.quits(), 0);
   await d.press('\x1b[21~'); // F10
   assert.equal(d.quits(), 1);
+});
+
+test('F8 then y renices the highlighted process; the result read back is in the status line', async (t) => {
+  const sys = new FakeSyscalls().add(200, { tgid: 200, comm: 'bravo' }).add(201, { tgid: 200, comm: 'bravo-worker' });
+  const d = await setup(t, { actions: new TaskActions(sys) });
+  const footer = (f: string) => f.split('\n').at(-1)!.trim();
+  assert.match(highlighted(d.frame()), /200 .* bravo/);
+  await d.press('\x1b[19~'); // F8
+  await d.until('the prompt', (f) => footer(f) === 'renice 200 (bravo) from 0 to 1, all 2 threads? y/n  F7/F8 nice');
+  await d.press('y');
+  await d.until('the result', (f) => /renice 200 \(bravo\): nice is now 1 \(all 2 threads\)/.test(f));
+  assert.deepEqual(sys.log, ['setNice 200 1', 'setNice 201 1']);
+  await d.until('the footer is the keys again', (f) => /move .*pin .*sort/.test(footer(f)));
+  // in a replay: no prompt, the reason instead
+  const r = await setup(t);
+  await r.press('\x1b[20~'); // F9
+  await r.until('the reason', (f) => f.includes('signal: not available in a replay'));
+  assert.match(plain(lines(r.frame()).at(-1)!), /move .*pin .*sort/);
 });
 
 class FakeTty extends EventEmitter {
