@@ -1,4 +1,4 @@
-// delaytop's native addon: taskstats over generic netlink, nothing else.
+// delaytop's native addon: taskstats over generic netlink, and the ioprio syscalls Node lacks.
 #include <napi.h>
 
 #ifdef __GLIBC__
@@ -6,6 +6,7 @@
 #endif
 
 #include "cgroup.h"
+#include "ioprio.h"
 #include "listener.h"
 #include "nl.h"
 #include "query.h"
@@ -100,6 +101,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Listener", Listener::Init(env));
   exports.Set("parseDatagram", Napi::Function::New(env, ParseDatagram));
   exports.Set("cgroupStats", Napi::Function::New(env, CgroupStats));
+  exports.Set("ioprioGet", Napi::Function::New(env, IoprioGet));
+  exports.Set("ioprioSet", Napi::Function::New(env, IoprioSet));
   exports.Set("contract", contract(env));
   return exports;
 }

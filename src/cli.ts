@@ -39,6 +39,7 @@ import {
 } from './sources/system.js';
 import type { ExitSource, StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './engine/options.js';
+import { TaskActions } from './actions/task-actions.js';
 import { DashboardController } from './engine/refresh.js';
 import { printable } from './output/text.js';
 import { readCmdline, readTaskState } from './sources/taskinfo.js';
@@ -484,6 +485,7 @@ async function statsMode(args: Args): Promise<number> {
       ...saved!.view,
       delayacct,
       privileged: opened.privileged,
+      actions: new TaskActions(),
       banners,
     });
   }

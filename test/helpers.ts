@@ -40,6 +40,13 @@ export function schedstat(path: string): [bigint, bigint, bigint] {
   return [a!, b!, c!];
 }
 
+/** Field `n` (as proc(5) numbers them: 19 is nice) of a /proc/.../stat file. */
+export function statField(path: string, n: number): string {
+  const stat = readFileSync(path, 'latin1');
+  // comm (field 2) may hold spaces and ')': the fields after it start past the last ')'
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]!;
+}
+
 /** Wait until every thread of pid shows state T (stopped): SIGSTOP reaches them one by one. */
 export async function waitStopped(pid: number): Promise<void> {
   const state = (path: string) => {

@@ -1,4 +1,5 @@
 // What the CLI hands the dashboard: sources and settings, nothing else.
+import type { TaskActions } from '../actions/task-actions.js';
 import type { DelayacctState } from '../model/delayacct.js';
 import type { Settings } from '../settings/schema.js';
 import type { ListMode } from '../sources/proctasks.js';
@@ -34,6 +35,8 @@ export interface DashboardOptions {
   /** turn delay accounting on/off; returns an error message or null */
   setDelayacct: (on: boolean) => string | null;
   privileged: boolean;
+  /** renice, ionice and signals on this machine's tasks; absent in a replay */
+  actions?: TaskActions;
   /** banner lines (e.g. unprivileged mode: what is missing and how to get it) */
   banners: string[];
   /** this machine's PSI line, read again at every refresh (live runs only) */

@@ -2,6 +2,16 @@
 // in one batch, folds the result into the model and publishes one immutable snapshot.
 // Exit batches are folded in between refreshes and published at a capped rate.
 import { markStartup } from '../startup.js';
+import {
+  ioniceTo,
+  reniceTo,
+  type ActionVerb,
+  type Inspected,
+  type Inspection,
+  type IoChoice,
+  type TaskActions,
+} from '../actions/task-actions.js';
+import type { SignalName } from '../actions/syscalls.js';
 import type { DelayacctState } from '../model/delayacct.js';
 import {
   computeScan,
@@ -56,10 +66,16 @@ export interface DashboardSnapshot {
   details: ReadonlyMap<string, RowDetail>;
   /** user names by uid (empty in a replay: its users are another machine's) */
   users: ReadonlyMap<number, string>;
+  /** why renice, ionice and signals are not available (a replay); null when they are */
+  actionsOff: string | null;
+  /** the task an action is being confirmed for, as read when it was asked */
+  inspected: Inspected | null;
 }
 
 const NO_DETAILS: ReadonlyMap<string, RowDetail> = new Map();
 const NO_USERS: ReadonlyMap<number, string> = new Map();
+
+export const ACTIONS_OFF_IN_REPLAY = "not available in a replay (the recording's tasks are not this machine's)";
 
 export const INTERVAL_STEPS_SEC = [0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 30, 60];
 
@@ -119,6 +135,7 @@ export class DashboardController {
   private feedPublishMs: number;
   private details: RowDetails | null;
   private users: ReadonlyMap<number, string>;
+  private inspected: Inspected | null = null;
 
   constructor(
     private opts: DashboardOptions,
@@ -174,6 +191,8 @@ export class DashboardController {
       flagged: this.flagged + (this.feed?.flagged() ?? 0),
       details: this.details?.details ?? NO_DETAILS,
       users: this.users,
+      actionsOff: this.opts.actions ? null : ACTIONS_OFF_IN_REPLAY,
+      inspected: this.inspected,
     };
   }
 
@@ -457,6 +476,46 @@ export class DashboardController {
       }
     }
     this.delayacct = this.opts.delayacct();
+    this.publish();
+  }
+
+  // --- actions on a task: read it for the confirmation, then act on what was read ---
+
+  /** A message in the status line (a command the view refused, e.g.). */
+  notice(text: string): void {
+    this.say(text);
+    this.publish();
+  }
+
+  /** Read a task for the confirmation of an action on it (the snapshot carries what was read). */
+  inspect(target: Target, comm: string): void {
+    if (!this.opts.actions) return;
+    this.inspected = this.opts.actions.inspect(target, comm);
+    this.publish();
+  }
+
+  /** Nice by `delta` from the value the confirmation showed. */
+  renice(target: Target, delta: number): void {
+    this.act('renice', target, (a, task) => a.renice(task, reniceTo(task, delta)).text);
+  }
+
+  ionice(target: Target, choice: IoChoice): void {
+    this.act('ionice', target, (a, task) => a.ionice(task, ioniceTo(task, choice)).text);
+  }
+
+  sendSignal(target: Target, signal: SignalName): void {
+    this.act('signal', target, (a, task) => a.signal(task, signal).text);
+  }
+
+  /** Act on the task as inspected for the confirmation: never on one read afresh, unseen. */
+  private act(verb: ActionVerb, target: Target, fn: (a: TaskActions, task: Inspection) => string): void {
+    const inspected = this.inspected;
+    this.inspected = null;
+    if (!this.opts.actions) this.say(`${verb}: ${ACTIONS_OFF_IN_REPLAY}`);
+    else if (!inspected || targetKey(inspected.target) !== targetKey(target))
+      this.say(`${verb}: nothing done (the task was not read for the confirmation)`);
+    else if (!inspected.ok) this.say(`${verb}: ${inspected.message}`);
+    else this.say(fn(this.opts.actions, inspected.task));
     this.publish();
   }
 

@@ -61,9 +61,17 @@ export interface Addon {
   parseDatagram(buf: Uint8Array, familyId: number): ParsedMessage[];
   /** CGROUPSTATS_CMD_GET on a cgroup v1 directory: the struct cgroupstats payload (EINVAL on v2) */
   cgroupStats(path: string): ArrayBuffer;
+  /** ioprio_get(IOPRIO_WHO_PROCESS, tid): one task's IO class (by ionice(1)'s name, or "class N") and level */
+  ioprioGet(tid: number): { ioClass: string; level: number };
+  /** ioprio_set(IOPRIO_WHO_PROCESS, tid, ...): level 0-7, ignored for none and idle */
+  ioprioSet(tid: number, ioClass: IoClass, level: number): void;
   /** the byte layouts it hands over, as native/ defines them: read through loadContract() */
   contract: NativeContract;
 }
+
+/** The kernel's IO scheduling classes (IOPRIO_CLASS_NONE, _RT, _BE, _IDLE) by the names native/ioprio.cc uses. */
+export const IO_CLASSES = ['none', 'realtime', 'best-effort', 'idle'] as const;
+export type IoClass = (typeof IO_CLASSES)[number];
 
 /** One field of a struct the addon hands over (little-endian), as native/contract.h describes it. */
 export interface NativeField {

@@ -1,10 +1,13 @@
 // The dashboard's whole UI state and the one place a key press becomes a change: the
 // keymap turns it into a command for the mode and focused pane, the pane's pure reducer
 // applies it, and what the engine must do (pin, quit...) comes back as effects.
+import type { SignalName } from '../actions/syscalls.js';
+import { taskName, type Inspected, type IoChoice } from '../actions/task-actions.js';
 import type { SortColumn, TaskRow } from '../model/scan.js';
 import { COLUMNS, type ColumnId } from './columns.js';
-import type { Target } from '../sources/types.js';
-import { keyLabel, resolveIn, typedText, type ActiveScope, type Command, type KeyEvent } from './keymap.js';
+import { targetKey, type Target } from '../sources/types.js';
+import { keyLabel, resolveIn, typedText, type ActiveScope, type Command, type KeyEvent, type Scope } from './keymap.js';
+import { dialogScope, reduceDialog, type DialogAction, type DialogState } from './action-dialog-reducer.js';
 import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './exit-feed-reducer.js';
 import { initialTableState, reduceTable, selectedIndex, type TableState } from './process-table-reducer.js';
 import { initialWatchPaneState, reduceWatchPane, selectedPinned, type WatchPaneState } from './watch-pane-reducer.js';
@@ -26,6 +29,8 @@ export interface UiState {
   table: TableState;
   watch: WatchPaneState;
   feed: FeedPaneState;
+  /** an action on a task being chosen or confirmed: it has the keys */
+  dialog: DialogState | null;
 }
 
 export const initialUiState: UiState = {
@@ -38,6 +43,7 @@ export const initialUiState: UiState = {
   table: initialTableState,
   watch: initialWatchPaneState,
   feed: initialFeedPaneState,
+  dialog: null,
 };
 
 /** What is on screen now, as the reducers need it. */
@@ -55,6 +61,10 @@ export interface UiContext {
   sortable: readonly SortColumn[];
   /** uids of the rows before the user filter */
   users: readonly number[];
+  /** why actions on a task are not available (a replay); null when they are */
+  actionsOff: string | null;
+  /** the task an action prompt is for, as the engine read it */
+  inspected: Inspected | null;
 }
 
 /** The watch pane is on screen: while something is pinned, unless w hid it (or shown by w). */
@@ -68,7 +78,13 @@ export type Effect =
   | { type: 'unpin'; key: string }
   | { type: 'toggleThreads' }
   | { type: 'interval'; dir: 1 | -1 }
-  | { type: 'toggleDelayacct' };
+  | { type: 'toggleDelayacct' }
+  | { type: 'notice'; text: string }
+  /** read the task for an action's prompt */
+  | { type: 'inspect'; target: Target; comm: string }
+  | { type: 'renice'; target: Target; delta: number }
+  | { type: 'ionice'; target: Target; choice: IoChoice }
+  | { type: 'signal'; target: Target; signal: SignalName };
 
 // typing owns every key that types; Ctrl keys (Ctrl-C) keep their global meaning
 const TYPING: readonly ActiveScope[] = [{ scope: 'filter' }, { scope: 'global', ctrlOnly: true }];
@@ -79,9 +95,18 @@ const FOCUSED: Record<Pane, readonly ActiveScope[]> = {
   watch: [{ scope: 'global' }, { scope: 'watch' }],
   feed: [{ scope: 'global' }, { scope: 'feed' }],
 };
+// a prompt has every key but Ctrl-C; the renice and ionice prompts ask y/n at once
+const CTRL_ONLY: ActiveScope = { scope: 'global', ctrlOnly: true };
+const IN_DIALOG: Partial<Record<Scope, readonly ActiveScope[]>> = {
+  renice: [{ scope: 'renice' }, { scope: 'confirm' }, CTRL_ONLY],
+  ionice: [{ scope: 'ionice' }, { scope: 'confirm' }, CTRL_ONLY],
+  signal: [{ scope: 'signal' }, CTRL_ONLY],
+  confirm: [{ scope: 'confirm' }, CTRL_ONLY],
+};
 
 /** The keymap scopes a key is looked up in now, in order: key handling and the footer's hints both. */
 export function activeScopes(state: UiState): readonly ActiveScope[] {
+  if (state.dialog) return IN_DIALOG[dialogScope(state.dialog)]!;
   if (state.table.editing) return TYPING;
   if (state.help) return IN_HELP;
   if (state.chooser !== null) return CHOOSING;
@@ -152,6 +177,43 @@ export interface KeyResult {
   effects: Effect[];
 }
 
+/** Open an action's prompt for the highlighted row, and have the engine read its task. */
+function openDialog(
+  state: UiState,
+  ctx: UiContext,
+  kind: DialogState['kind'],
+  make: (task: DialogState['task']) => DialogState,
+): KeyResult {
+  const row = ctx.rows[selectedIndex(state.table, ctx.rowKeys)];
+  if (!row) return { state, effects: [] };
+  if (ctx.actionsOff) return { state, effects: [{ type: 'notice', text: `${kind}: ${ctx.actionsOff}` }] };
+  // a signal reaches the whole process whichever thread it names: say so by naming the process
+  const target: Target = kind === 'signal' ? { kind: 'tgid', id: row.tgid } : row.target;
+  return {
+    state: { ...state, dialog: make({ row: row.target, target, comm: row.comm }) },
+    effects: [{ type: 'inspect', target, comm: row.comm }],
+  };
+}
+
+/** y: the effect the prompt asked about, unless its row has gone from the table meanwhile. */
+function confirm(state: UiState, ctx: UiContext): KeyResult {
+  const d = state.dialog;
+  if (!d || (d.kind === 'signal' && !d.confirming)) return { state, effects: [] };
+  const closed = { ...state, dialog: null };
+  if (!ctx.rowKeys.includes(targetKey(d.task.row))) {
+    const text = `${d.kind}: ${taskName(d.task.row, d.task.comm)} has gone from the table: nothing done`;
+    return { state: closed, effects: [{ type: 'notice', text }] };
+  }
+  const { target } = d.task;
+  const effect: Effect =
+    d.kind === 'renice'
+      ? { type: 'renice', target, delta: d.delta }
+      : d.kind === 'ionice'
+        ? { type: 'ionice', target, choice: d.choice }
+        : { type: 'signal', target, signal: d.signal };
+  return { state: closed, effects: [effect] };
+}
+
 /** Apply one key press. Pure: same state, key and context give the same result. */
 export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult {
   const command = resolveIn(activeScopes(prev), ev);
@@ -160,6 +222,8 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
   const none = (s: UiState): KeyResult => ({ state: s, effects: [] });
   const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize, sortable: ctx.sortable, users: ctx.users };
   const table = (a: Parameters<typeof reduceTable>[1]) => none({ ...state, table: reduceTable(state.table, a, view) });
+  const dialog = (a: DialogAction) =>
+    none(state.dialog ? { ...state, dialog: reduceDialog(state.dialog, a, ctx.inspected) } : state);
   switch (command) {
     case 'quit':
       return { state, effects: [{ type: 'quit' }] };
@@ -266,5 +330,33 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
       return table({ type: 'filterAccept' });
     case 'filterCancel':
       return table({ type: 'filterCancel' });
+    case 'niceDown':
+    case 'niceUp': {
+      const dir = command === 'niceUp' ? 1 : -1;
+      if (state.dialog) return dialog({ type: 'nice', dir });
+      return openDialog(state, ctx, 'renice', (task) => ({ kind: 'renice', task, delta: dir }));
+    }
+    case 'ionice':
+      return openDialog(state, ctx, 'ionice', (task) => ({ kind: 'ionice', task, choice: {} }));
+    case 'signal':
+      return openDialog(state, ctx, 'signal', (task) => ({ kind: 'signal', task, signal: 'TERM', confirming: false }));
+    case 'ioRealtime':
+      return dialog({ type: 'ioClass', ioClass: 'realtime' });
+    case 'ioBestEffort':
+      return dialog({ type: 'ioClass', ioClass: 'best-effort' });
+    case 'ioIdle':
+      return dialog({ type: 'ioClass', ioClass: 'idle' });
+    case 'ioLevel':
+      return 'ch' in ev ? dialog({ type: 'ioLevel', level: Number(ev.ch) }) : none(state);
+    case 'signalPrev':
+      return dialog({ type: 'signalStep', dir: -1 });
+    case 'signalNext':
+      return dialog({ type: 'signalStep', dir: 1 });
+    case 'signalPick':
+      return dialog({ type: 'signalPick' });
+    case 'actionYes':
+      return confirm(state, ctx);
+    case 'actionCancel':
+      return none({ ...state, dialog: null });
   }
 }

@@ -12,6 +12,7 @@ import { bannerLines, Header, headerBanners } from './header.js';
 import { printable } from '../output/text.js';
 import { HelpOverlay, helpLines, helpPageSize } from './help-overlay.js';
 import { keyHints, type ActiveScope } from './keymap.js';
+import { promptParts, type PromptPart } from './action-dialog-reducer.js';
 import { layoutFor, MIN_COLUMNS, MIN_ROWS } from './layout.js';
 import { ProcessTable, tablePageSize } from './process-table.js';
 import { useDashboardInput } from './use-dashboard-input.js';
@@ -38,10 +39,25 @@ export interface DashboardProps {
   sizeSource?: NodeJS.WriteStream;
 }
 
-function Footer({ scopes, hint }: { scopes: readonly ActiveScope[]; hint: string | null }) {
-  const hints = keyHints(scopes);
+function Footer({
+  scopes,
+  hint,
+  prompt,
+}: {
+  scopes: readonly ActiveScope[];
+  hint: string | null;
+  prompt?: readonly PromptPart[];
+}) {
+  // in a prompt: its question, then the keys of its own scope (y/n are in the question)
+  const hints = keyHints(prompt ? scopes.filter((s) => s.scope !== 'confirm' && s.scope !== 'global') : scopes);
   return (
     <Text wrap="truncate">
+      {prompt?.map((p, i) => (
+        <Text key={`p${i}`} bold color="yellow" inverse={p.chosen}>
+          {p.text}
+        </Text>
+      ))}
+      {prompt ? '  ' : null}
       {hint ? <Text color="yellow">{printable(hint)} · </Text> : null}
       {hints.map((h, i) => (
         <Text key={i}>
@@ -124,6 +140,8 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
     columns: columns.map((c) => c.id),
     sortable: [...columns.flatMap((c) => (c.sort ? [c.sort] : [])), 'COMMAND'],
     users,
+    actionsOff: snap.actionsOff,
+    inspected: snap.inspected,
   };
 
   const run = useCallback(
@@ -146,6 +164,21 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
           break;
         case 'toggleDelayacct':
           controller.toggleDelayacct();
+          break;
+        case 'notice':
+          controller.notice(e.text);
+          break;
+        case 'inspect':
+          controller.inspect(e.target, e.comm);
+          break;
+        case 'renice':
+          controller.renice(e.target, e.delta);
+          break;
+        case 'ionice':
+          controller.ionice(e.target, e.choice);
+          break;
+        case 'signal':
+          controller.sendSignal(e.target, e.signal);
           break;
       }
     },
@@ -211,7 +244,11 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
           />
         </Box>
       )}
-      <Footer scopes={activeScopes(ui)} hint={ui.hint} />
+      <Footer
+        scopes={activeScopes(ui)}
+        hint={ui.hint}
+        {...(ui.dialog ? { prompt: promptParts(ui.dialog, snap.inspected, layout.width) } : {})}
+      />
     </Box>
   );
 }

@@ -1,8 +1,7 @@
 // The one keymap: every key the dashboard answers to, the command it means, and the
 // help text. Key handling and the help overlay are both generated from this table.
-import type { Key } from 'ink';
-
-export type Scope = 'global' | 'procs' | 'watch' | 'feed' | 'filter' | 'help' | 'columns';
+export type Scope =
+  'global' | 'procs' | 'watch' | 'feed' | 'filter' | 'help' | 'columns' | 'renice' | 'ionice' | 'signal' | 'confirm';
 
 export type Command =
   | 'quit'
@@ -44,11 +43,33 @@ export type Command =
   | 'filterErase'
   | 'filterAccept'
   | 'filterCancel'
-  | 'closeHelp';
+  | 'closeHelp'
+  | 'niceDown'
+  | 'niceUp'
+  | 'ionice'
+  | 'signal'
+  | 'ioRealtime'
+  | 'ioBestEffort'
+  | 'ioIdle'
+  | 'ioLevel'
+  | 'signalPrev'
+  | 'signalNext'
+  | 'signalPick'
+  | 'actionYes'
+  | 'actionCancel';
+
+/** F1..F20 (F13..F20: VT220's, and what some terminals send for Shift-F1..F8). */
+export const FUNCTION_KEYS = [
+  'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9', 'f10',
+  'f11', 'f12', 'f13', 'f14', 'f15', 'f16', 'f17', 'f18', 'f19', 'f20',
+] as const; // prettier-ignore
+export type FunctionKeyName = (typeof FUNCTION_KEYS)[number];
 
 export type KeyName =
   | 'up'
   | 'down'
+  | 'left'
+  | 'right'
   | 'pageUp'
   | 'pageDown'
   | 'home'
@@ -58,13 +79,20 @@ export type KeyName =
   | 'tab'
   | 'shiftTab'
   | 'backspace'
-  | 'space';
+  | 'space'
+  | FunctionKeyName;
 
-/** One key press, normalised from Ink's (input, key) pair. */
-export type KeyEvent = { name: KeyName } | { ch: string } | { ctrl: string };
+/** Modifiers of a named key, as xterm encodes them (its parameter minus one): a bit each. */
+export const MOD = { shift: 1, alt: 2, ctrl: 4, meta: 8 } as const;
 
-/** What a binding accepts: a named key, a character, Ctrl+letter, or any printable text. */
-export type KeySpec = KeyEvent | { printable: true };
+/**
+ * One key press, parsed from what the terminal sent (terminal-keys.ts). `mods`: modifiers
+ * held with a named key (absent: none); a binding matches only the modifiers it names.
+ */
+export type KeyEvent = { name: KeyName; mods?: number } | { ch: string } | { ctrl: string };
+
+/** What a binding accepts: a named key, a character, one of a run of characters ("0-7"), Ctrl+letter, or any printable text. */
+export type KeySpec = KeyEvent | { chars: string } | { printable: true };
 
 export interface Binding {
   scope: Scope;
@@ -86,20 +114,26 @@ export const KEYMAP: readonly Binding[] = [
   {
     scope: 'global',
     command: 'quit',
-    keys: [{ ch: 'q' }, { ctrl: 'c' }],
+    keys: [{ ch: 'q' }, { name: 'f10' }, { ctrl: 'c' }],
     help: 'quit (the terminal is restored)',
     hint: 'quit',
   },
   {
     scope: 'global',
     command: 'help',
-    keys: [{ ch: '?' }, { ch: 'h' }],
+    keys: [{ ch: '?' }, { ch: 'h' }, { name: 'f1' }],
     help: 'show or hide this help',
     hint: 'help',
   },
   { scope: 'global', command: 'focusNext', keys: [{ name: 'tab' }], help: 'focus the next pane', hint: 'pane' },
   { scope: 'global', command: 'focusPrev', keys: [{ name: 'shiftTab' }], help: 'focus the previous pane' },
-  { scope: 'global', command: 'filter', keys: [{ ch: '/' }], help: 'filter processes by name or pid', hint: 'filter' },
+  {
+    scope: 'global',
+    command: 'filter',
+    keys: [{ ch: '/' }, { name: 'f3' }],
+    help: 'filter processes by name or pid',
+    hint: 'filter',
+  },
   {
     scope: 'global',
     command: 'toggleThreads',
@@ -150,6 +184,31 @@ export const KEYMAP: readonly Binding[] = [
   { scope: 'procs', command: 'sortPrev', keys: [{ ch: '<' }], help: 'sort by the previous column' },
   { scope: 'procs', command: 'sortReverse', keys: [{ ch: 'r' }], help: 'reverse the sort order' },
   { scope: 'procs', command: 'clearFilter', keys: [{ name: 'escape' }], help: 'clear the filter' },
+  // htop's keys; a process row changes all its threads (see actions/task-actions.ts)
+  {
+    scope: 'procs',
+    command: 'niceDown',
+    keys: [{ name: 'f7' }, { ch: ']' }],
+    help: 'renice the highlighted task: nice -1 (higher priority)',
+    hint: 'nice',
+  },
+  {
+    scope: 'procs',
+    command: 'niceUp',
+    keys: [{ name: 'f8' }, { ch: '[' }],
+    help: 'renice the highlighted task: nice +1 (lower priority)',
+    hint: 'nice',
+  },
+  // iotop-c's key is i, which sorts here; no footer hint (the footer is full at 120 columns)
+  { scope: 'procs', command: 'ionice', keys: [{ ch: 'I' }], help: 'ionice the highlighted task: IO class and level' },
+  // htop's other key, k, moves up here
+  {
+    scope: 'procs',
+    command: 'signal',
+    keys: [{ name: 'f9' }],
+    help: "send a signal to the highlighted task's process",
+    hint: 'signal',
+  },
 
   { scope: 'watch', command: 'up', keys: UP, help: 'select the previous pinned task', hint: 'select' },
   { scope: 'watch', command: 'down', keys: DOWN, help: 'select the next pinned task', hint: 'select' },
@@ -224,11 +283,53 @@ export const KEYMAP: readonly Binding[] = [
     help: 'close the help (or ? again)',
     hint: 'close',
   },
+
+  { scope: 'renice', command: 'niceDown', keys: [{ name: 'f7' }, { ch: ']' }], help: 'nice one lower', hint: 'nice' },
+  { scope: 'renice', command: 'niceUp', keys: [{ name: 'f8' }, { ch: '[' }], help: 'nice one higher', hint: 'nice' },
+
+  { scope: 'ionice', command: 'ioRealtime', keys: [{ ch: 'r' }], help: 'class realtime (root only)', hint: 'class' },
+  { scope: 'ionice', command: 'ioBestEffort', keys: [{ ch: 'b' }], help: 'class best-effort', hint: 'class' },
+  {
+    scope: 'ionice',
+    command: 'ioIdle',
+    keys: [{ ch: 'i' }],
+    help: 'class idle (only when the disk is free)',
+    hint: 'class',
+  },
+  {
+    scope: 'ionice',
+    command: 'ioLevel',
+    keys: [{ chars: '01234567' }],
+    help: 'level: 0 is served first, 7 last',
+    hint: 'level',
+  },
+
+  { scope: 'signal', command: 'signalPrev', keys: [{ name: 'left' }, { name: 'up' }], help: 'the signal before' },
+  { scope: 'signal', command: 'signalNext', keys: [{ name: 'right' }, { name: 'down' }], help: 'the signal after' },
+  {
+    scope: 'signal',
+    command: 'signalPick',
+    keys: [{ name: 'return' }],
+    help: 'this one (then y sends it)',
+    hint: 'pick',
+  },
+  { scope: 'signal', command: 'actionCancel', keys: [{ name: 'escape' }, { ch: 'n' }], help: 'cancel', hint: 'cancel' },
+
+  { scope: 'confirm', command: 'actionYes', keys: [{ ch: 'y' }], help: 'yes: do it', hint: 'yes' },
+  {
+    scope: 'confirm',
+    command: 'actionCancel',
+    keys: [{ ch: 'n' }, { name: 'escape' }],
+    help: 'no: nothing is done',
+    hint: 'no',
+  },
 ];
 
 const NAME_LABEL: Record<KeyName, string> = {
   up: '↑',
   down: '↓',
+  left: '←',
+  right: '→',
   pageUp: 'PgUp',
   pageDown: 'PgDn',
   home: 'Home',
@@ -239,18 +340,28 @@ const NAME_LABEL: Record<KeyName, string> = {
   shiftTab: 'Shift-Tab',
   backspace: 'Backspace',
   space: 'Space',
+  ...(Object.fromEntries(FUNCTION_KEYS.map((f) => [f, f.toUpperCase()])) as Record<FunctionKeyName, string>),
 };
+
+const MOD_LABEL: [number, string][] = [
+  [MOD.ctrl, 'Ctrl-'],
+  [MOD.alt, 'Alt-'],
+  [MOD.meta, 'Meta-'],
+  [MOD.shift, 'Shift-'],
+];
 
 export function keyLabel(k: KeySpec): string {
   if ('printable' in k) return 'text';
-  if ('name' in k) return NAME_LABEL[k.name];
+  if ('chars' in k) return `${k.chars[0]}-${k.chars[k.chars.length - 1]}`;
+  if ('name' in k) return MOD_LABEL.map(([bit, l]) => ((k.mods ?? 0) & bit ? l : '')).join('') + NAME_LABEL[k.name];
   if ('ctrl' in k) return `Ctrl-${k.ctrl.toUpperCase()}`;
   return k.ch;
 }
 
 function matches(spec: KeySpec, ev: KeyEvent): boolean {
   if ('printable' in spec) return typedText(ev) !== undefined;
-  if ('name' in spec) return 'name' in ev && ev.name === spec.name;
+  if ('chars' in spec) return 'ch' in ev && spec.chars.includes(ev.ch);
+  if ('name' in spec) return 'name' in ev && ev.name === spec.name && (ev.mods ?? 0) === (spec.mods ?? 0);
   if ('ctrl' in spec) return 'ctrl' in ev && ev.ctrl === spec.ctrl;
   return 'ch' in ev && ev.ch === spec.ch;
 }
@@ -277,36 +388,6 @@ export function resolveIn(scopes: readonly ActiveScope[], ev: KeyEvent): Command
   return undefined;
 }
 
-/**
- * Ink hands over one event per key, except plain text that arrives in one read (a paste,
- * tmux send-keys): split that into one event per character, so that "/bash" starts a
- * filter and then types into it.
- */
-export function keyEvents(input: string, key: Key): KeyEvent[] {
-  if (key.upArrow) return [{ name: 'up' }];
-  if (key.downArrow) return [{ name: 'down' }];
-  if (key.pageUp) return [{ name: 'pageUp' }];
-  if (key.pageDown) return [{ name: 'pageDown' }];
-  if (key.home) return [{ name: 'home' }];
-  if (key.end) return [{ name: 'end' }];
-  if (key.return) return [{ name: 'return' }];
-  if (key.escape) return [{ name: 'escape' }];
-  if (key.tab) return [{ name: key.shift ? 'shiftTab' : 'tab' }];
-  // terminals send DEL (0x7f) for Backspace, which Ink calls "delete"
-  if (key.backspace || key.delete) return [{ name: 'backspace' }];
-  if (key.ctrl && input.length === 1) return [{ ctrl: input.toLowerCase() }];
-  if (key.meta || key.leftArrow || key.rightArrow) return [];
-  const out: KeyEvent[] = [];
-  for (const ch of input) {
-    if (ch === ' ') out.push({ name: 'space' });
-    else if (ch === '\r' || ch === '\n') out.push({ name: 'return' });
-    else if (ch === '\t') out.push({ name: 'tab' });
-    else if (ch === '\x7f' || ch === '\b') out.push({ name: 'backspace' });
-    else if (ch >= ' ') out.push({ ch });
-  }
-  return out;
-}
-
 /** Text a key event types into the filter (space included). */
 export function typedText(ev: KeyEvent): string | undefined {
   if ('ch' in ev) return ev.ch;
@@ -322,6 +403,10 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   filter: 'While typing a filter',
   help: 'In this help',
   columns: 'Choosing columns (C)',
+  renice: 'Renice prompt (F7/F8)',
+  ionice: 'Ionice prompt (I)',
+  signal: 'Signal chooser (F9)',
+  confirm: 'Confirming an action',
 };
 
 export interface HelpRow {
@@ -331,7 +416,19 @@ export interface HelpRow {
 
 /** The help overlay's content, generated from KEYMAP. */
 export function helpSections(): { scope: Scope; title: string; rows: HelpRow[] }[] {
-  const scopes: Scope[] = ['global', 'procs', 'watch', 'feed', 'filter', 'columns', 'help'];
+  const scopes: Scope[] = [
+    'global',
+    'procs',
+    'watch',
+    'feed',
+    'filter',
+    'columns',
+    'help',
+    'renice',
+    'ionice',
+    'signal',
+    'confirm',
+  ];
   return scopes.map((scope) => ({
     scope,
     title: SCOPE_TITLES[scope],

@@ -32,7 +32,7 @@ export interface RunOverrides {
 export async function runDashboard(opts: DashboardOptions, overrides: RunOverrides = {}): Promise<number> {
   const stdout = opts.stdout ?? process.stdout;
   const stdin = opts.stdin ?? process.stdin;
-  // Without a terminal on stdin (a benchmark) there are no keys: useInput would throw.
+  // Without a terminal on stdin (a benchmark) there are no keys: raw mode would throw.
   const interactive = !!stdin.isTTY;
   const frames = await carryFramesOver(overrides.inkOutputModule);
   // before the alternate screen: the line stays on the terminal after the dashboard

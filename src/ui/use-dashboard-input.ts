@@ -2,13 +2,17 @@
 // (held in a ref, not the last render's), because Ink delivers a paste or a burst of
 // keys as a single event and the meaning of a key depends on the one before it
 // ("/" starts a filter, so the "q" after it is text, not quit).
-import { useInput } from 'ink';
-import { useLayoutEffect, useRef } from 'react';
-import { keyEvents } from './keymap.js';
+//
+// Not Ink's useInput: it loses function keys (see terminal-keys.ts). This hook does what
+// useInput does (raw mode while active, a listener on Ink's input events) and parses the
+// sequences itself. Ink 6.8's stdin context exposes those events as internal_eventEmitter.
+import { useStdin } from 'ink';
+import { useEffect, useLayoutEffect, useRef } from 'react';
+import { keyEvents } from './terminal-keys.js';
 import { applyKey, type Effect, type UiContext, type UiState } from './dashboard-reducer.js';
 
 export interface DashboardInputOptions {
-  /** false without a terminal on stdin (useInput would throw trying raw mode) */
+  /** false without a terminal on stdin (raw mode would throw) */
   isActive: boolean;
   state: UiState;
   setState: (s: UiState) => void;
@@ -18,18 +22,27 @@ export interface DashboardInputOptions {
 }
 
 export function useDashboardInput({ isActive, state, setState, context, run }: DashboardInputOptions): void {
+  const { setRawMode, internal_eventEmitter: inputEvents } = useStdin();
   const stateRef = useRef(state);
   const contextRef = useRef(context);
+  const runRef = useRef(run);
   // After each commit, before any key can arrive (not during render, which React may discard).
   useLayoutEffect(() => {
     stateRef.current = state;
     contextRef.current = context;
+    runRef.current = run;
   });
-  useInput(
-    (input, key) => {
+  useEffect(() => {
+    if (!isActive) return;
+    setRawMode(true);
+    return () => setRawMode(false);
+  }, [isActive, setRawMode]);
+  useEffect(() => {
+    if (!isActive) return;
+    const onInput = (input: string) => {
       let s = stateRef.current;
       const effects: Effect[] = [];
-      for (const ev of keyEvents(input, key)) {
+      for (const ev of keyEvents(input)) {
         const r = applyKey(s, ev, contextRef.current);
         s = r.state;
         effects.push(...r.effects);
@@ -38,8 +51,11 @@ export function useDashboardInput({ isActive, state, setState, context, run }: D
         stateRef.current = s;
         setState(s);
       }
-      for (const e of effects) run(e, s);
-    },
-    { isActive },
-  );
+      for (const e of effects) runRef.current(e, s);
+    };
+    inputEvents.on('input', onInput);
+    return () => {
+      inputEvents.removeListener('input', onInput);
+    };
+  }, [isActive, inputEvents, setState]);
 }

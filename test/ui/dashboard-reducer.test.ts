@@ -1,48 +1,20 @@
 // The UI reducers: the highlight follows its task, filter typing owns the keys, the feed freezes.
-import { taskRow } from '../fakes/rows.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TaskRow } from '../../src/model/scan.js';
 import { KEYMAP, keyHints, keyLabel, resolveIn, type KeyEvent } from '../../src/ui/keymap.js';
-import {
-  activeScopes,
-  applyKey,
-  initialUiState,
-  type UiContext,
-  type UiState,
-} from '../../src/ui/dashboard-reducer.js';
+import { activeScopes, initialUiState, type UiContext, type UiState } from '../../src/ui/dashboard-reducer.js';
 import { FeedStore } from '../../src/model/exit-feed/store.js';
-import { NO_EXITS, newerExits, shownExits, type FeedView } from '../../src/ui/exit-feed-reducer.js';
+import { newerExits, shownExits, type FeedView } from '../../src/ui/exit-feed-reducer.js';
 import { selectedIndex, windowTop } from '../../src/ui/process-table-reducer.js';
 import { exitStorm } from '../fakes/dashboard-sources.js';
+import { taskRow } from '../fakes/rows.js';
+import { press, uiContext } from '../fakes/ui-context.js';
 
-const row = (id: number): TaskRow => taskRow(id);
-
-function ctx(ids: number[], over: Partial<UiContext> = {}): UiContext {
-  const rows = ids.map(row);
-  return {
-    rows,
-    rowKeys: rows.map((r) => r.key),
-    tablePageSize: 5,
-    pinnedKeys: [],
-    feed: { ...NO_EXITS, pageSize: 4 },
-    help: { lines: 50, pageSize: 10 },
-    columns: ['PID', 'CPU', 'IO', 'SWAP'],
-    sortable: ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'],
-    users: [],
-    ...over,
-  };
-}
-
-function press(state: UiState, c: UiContext, ...evs: KeyEvent[]) {
-  const effects = [];
-  for (const ev of evs) {
-    const r = applyKey(state, ev, c);
-    state = r.state;
-    effects.push(...r.effects);
-  }
-  return { state, effects };
-}
+const ctx = (ids: number[], over: Partial<UiContext> = {}): UiContext =>
+  uiContext(
+    ids.map((id) => taskRow(id)),
+    over,
+  );
 
 const down: KeyEvent = { name: 'down' };
 
@@ -102,7 +74,7 @@ test('while a filter is being typed the footer shows exactly the keys that work'
   for (const b of KEYMAP) {
     if (!b.hint) continue;
     const working = b.keys.filter(
-      (k): k is KeyEvent => !('printable' in k) && resolveIn(activeScopes(typing), k) === b.command,
+      (k): k is KeyEvent => !('printable' in k) && !('chars' in k) && resolveIn(activeScopes(typing), k) === b.command,
     );
     const shown = hints.filter(
       (h) => h.help === b.hint && h.keys.split('/').some((l) => working.map(keyLabel).includes(l)),

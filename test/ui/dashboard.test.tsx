@@ -10,6 +10,8 @@ import { DashboardController } from '../../src/engine/refresh.js';
 import { Dashboard } from '../../src/ui/dashboard.js';
 import { KEYMAP, keyLabel } from '../../src/ui/keymap.js';
 import type { DashboardOptions } from '../../src/engine/options.js';
+import { TaskActions } from '../../src/actions/task-actions.js';
+import { FakeSyscalls } from '../fakes/task-syscalls.js';
 import {
   counters,
   exitRecord,
@@ -57,12 +59,19 @@ async function setup(t: TestContext, over: Partial<DashboardOptions> = {}) {
   stats.wait(300, 'CPU', 5, 0.1 * S);
   stats.wait(100, 'CPU', 5, 0.01 * S);
   await controller.refresh();
-  await tick(); // after the first frame, one more tick before keys (useInput subscribes in an effect)
+  await tick(); // after the first frame, one more tick before keys (the input hook subscribes in an effect)
   const press = async (s: string) => {
     app.stdin.write(s);
     await tick();
   };
-  return { stats, exits, controller, app, press, frame: () => app.lastFrame() ?? '', quits: () => quits };
+  /** The frame once `pred` holds of it (plain text), polled: a loaded machine renders late. */
+  const until = async (what: string, pred: (plainFrame: string) => boolean) => {
+    for (let i = 0; i < 100 && !pred(plain(app.lastFrame() ?? '')); i++) await tick(20);
+    const f = plain(app.lastFrame() ?? '');
+    assert.ok(pred(f), `${what}:\n${f}`);
+    return f;
+  };
+  return { stats, exits, controller, app, press, until, frame: () => app.lastFrame() ?? '', quits: () => quits };
 }
 
 test('rows are sorted by CPU delay, and the arrow keys, PgDn, End and Home move the highlight', async (t) => {
@@ -260,6 +269,52 @@ test('? shows help listing every key of the keymap, paged with PgDn when it does
   }
   await d.press('?');
   assert.ok(!plain(d.frame()).includes('delaytop help'));
+});
+
+test('function keys as terminals send them: F1 help, F3 filter, F10 quit; modified ones leak no text', async (t) => {
+  const d = await setup(t);
+  const footer = (f: string) => f.split('\n').at(-1)!;
+  for (const f1 of ['\x1bOP', '\x1b[11~', '\x1b[[A']) {
+    await d.press(f1);
+    await d.until(`${JSON.stringify(f1)} opens the help`, (f) => f.includes('delaytop help'));
+    await d.press(f1);
+    await d.until(`${JSON.stringify(f1)} closes it`, (f) => !f.includes('delaytop help'));
+  }
+  // Shift-F1, Ctrl-F1 (through Ink's useInput: the text "[1;2P", and a TypeError), rxvt's Ctrl-F1
+  for (const [seq, label] of [
+    ['\x1b[1;2P', 'Shift-F1'],
+    ['\x1b[1;5P', 'Ctrl-F1'],
+    ['\x1b[11^', 'Ctrl-F1'],
+    ['\x1b[12~', 'F2'],
+  ]) {
+    await d.press(seq!);
+    await d.until(`${label} is no key here`, (f) => footer(f).startsWith(`${label}: no such key here`));
+  }
+  await d.press('\x1b[13~'); // F3
+  await d.press('char');
+  await d.until('F3 filters as / does', (f) => /Processes 1\/3/.test(f) && !f.includes('bravo'));
+  await d.press(KEY.enter);
+  assert.equal(d.quits(), 0);
+  await d.press('\x1b[21~'); // F10
+  assert.equal(d.quits(), 1);
+});
+
+test('F8 then y renices the highlighted process; the result read back is in the status line', async (t) => {
+  const sys = new FakeSyscalls().add(200, { tgid: 200, comm: 'bravo' }).add(201, { tgid: 200, comm: 'bravo-worker' });
+  const d = await setup(t, { actions: new TaskActions(sys) });
+  const footer = (f: string) => f.split('\n').at(-1)!.trim();
+  assert.match(highlighted(d.frame()), /200 .* bravo/);
+  await d.press('\x1b[19~'); // F8
+  await d.until('the prompt', (f) => footer(f) === 'renice 200 (bravo) from 0 to 1, all 2 threads? y/n  F7/F8 nice');
+  await d.press('y');
+  await d.until('the result', (f) => /renice 200 \(bravo\): nice is now 1 \(all 2 threads\)/.test(f));
+  assert.deepEqual(sys.log, ['setNice 200 1', 'setNice 201 1']);
+  await d.until('the footer is the keys again', (f) => /move .*pin .*sort/.test(footer(f)));
+  // in a replay: no prompt, the reason instead
+  const r = await setup(t);
+  await r.press('\x1b[20~'); // F9
+  await r.until('the reason', (f) => f.includes('signal: not available in a replay'));
+  assert.match(plain(lines(r.frame()).at(-1)!), /move .*pin .*sort/);
 });
 
 class FakeTty extends EventEmitter {

@@ -1,19 +1,20 @@
 // The keymap: one meaning per key wherever it can be pressed, and the help built from it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Key } from 'ink';
 import {
   footerHints,
   helpSections,
   KEYMAP,
-  keyEvents,
   keyLabel,
   resolveKey,
+  MOD,
   type KeySpec,
   type Scope,
 } from '../../src/ui/keymap.js';
 
-const id = (k: KeySpec) => JSON.stringify(k);
+/** one id per key a spec accepts (a run of characters is each of them) */
+const ids = (k: KeySpec): string[] =>
+  'chars' in k ? [...k.chars].map((ch) => JSON.stringify({ ch })) : [JSON.stringify(k)];
 
 test('no key means two things in scopes that are active together', () => {
   const together: Scope[][] = [
@@ -21,17 +22,16 @@ test('no key means two things in scopes that are active together', () => {
     ['global', 'watch'],
     ['global', 'feed'],
     ['help', 'global'],
+    ['renice', 'confirm'],
+    ['ionice', 'confirm'],
   ];
   for (const scopes of together) {
     const seen = new Map<string, string>();
     for (const b of KEYMAP.filter((x) => scopes.includes(x.scope))) {
-      for (const k of b.keys) {
-        const prev = seen.get(id(k));
-        assert.ok(
-          !prev || prev === b.command,
-          `${keyLabel(k)} is both ${prev} and ${b.command} in ${scopes.join('+')}`,
-        );
-        seen.set(id(k), b.command);
+      for (const k of b.keys.flatMap(ids)) {
+        const prev = seen.get(k);
+        assert.ok(!prev || prev === b.command, `${k} is both ${prev} and ${b.command} in ${scopes.join('+')}`);
+        seen.set(k, b.command);
       }
     }
   }
@@ -53,37 +53,36 @@ test('the help lists every binding of the keymap, and the footer only what is bo
   assert.ok(procs.some((h) => h.keys === 'c/i/s/n' && h.help === 'sort'));
 });
 
-const K = (over: Partial<Key> = {}): Key => ({
-  upArrow: false,
-  downArrow: false,
-  leftArrow: false,
-  rightArrow: false,
-  pageDown: false,
-  pageUp: false,
-  home: false,
-  end: false,
-  return: false,
-  escape: false,
-  ctrl: false,
-  shift: false,
-  tab: false,
-  backspace: false,
-  delete: false,
-  meta: false,
-  super: false,
-  hyper: false,
-  capsLock: false,
-  numLock: false,
-  ...over,
-});
-
-test('Ink key events become one event per key; a burst of text is split into characters', () => {
-  assert.deepEqual(keyEvents('', K({ downArrow: true })), [{ name: 'down' }]);
-  assert.deepEqual(keyEvents('', K({ tab: true, shift: true })), [{ name: 'shiftTab' }]);
-  assert.deepEqual(keyEvents('', K({ delete: true })), [{ name: 'backspace' }], 'terminals send DEL for Backspace');
-  assert.deepEqual(keyEvents('t', K({ ctrl: true })), [{ ctrl: 't' }]);
-  assert.deepEqual(keyEvents('/ba q', K()), [{ ch: '/' }, { ch: 'b' }, { ch: 'a' }, { name: 'space' }, { ch: 'q' }]);
+test('resolving: a key means its command in its scope, with exactly the modifiers it names', () => {
   assert.equal(resolveKey('global', { ctrl: 'c' }), 'quit');
   assert.equal(resolveKey('procs', { name: 'return' }), 'pin');
   assert.equal(resolveKey('filter', { ch: 'q' }), 'filterType');
+  assert.equal(resolveKey('global', { name: 'f10' }), 'quit');
+  assert.equal(resolveKey('global', { name: 'f10', mods: MOD.shift }), undefined, 'Shift-F10 is not F10');
+  assert.equal(resolveKey('ionice', { ch: '7' }), 'ioLevel');
+  assert.equal(resolveKey('ionice', { ch: '8' }), undefined, 'levels end at 7');
+  assert.equal(keyLabel({ name: 'f5', mods: MOD.ctrl | MOD.shift }), 'Ctrl-Shift-F5');
+  assert.equal(keyLabel({ chars: '01234567' }), '0-7');
+});
+
+test('F1 is help, F10 quit, F3 filter, as ? q / are; F7/F8 renice and F9 signals, as in htop', () => {
+  for (const [f, other] of [
+    ['f1', '?'],
+    ['f10', 'q'],
+    ['f3', '/'],
+  ] as const)
+    assert.equal(resolveKey('global', { name: f }), resolveKey('global', { ch: other }), f);
+  assert.equal(resolveKey('procs', { name: 'f7' }), 'niceDown');
+  assert.equal(resolveKey('procs', { ch: ']' }), 'niceDown');
+  assert.equal(resolveKey('procs', { name: 'f8' }), 'niceUp');
+  assert.equal(resolveKey('procs', { ch: '[' }), 'niceUp');
+  assert.equal(resolveKey('procs', { ch: 'I' }), 'ionice');
+  assert.equal(resolveKey('procs', { ch: 'i' }), 'sortIo', 'i still sorts by IO delay');
+  assert.equal(resolveKey('procs', { name: 'f9' }), 'signal');
+  assert.equal(resolveKey('procs', { ch: 'k' }), 'up', 'k still moves up');
+  const help = helpSections()
+    .flatMap((s) => s.rows)
+    .map((r) => r.keys);
+  for (const k of ['? h F1', 'q F10 Ctrl-C', '/ F3', 'F7 ]', 'F8 [', 'I', 'F9', 'y', 'n Esc', 'r', 'b', 'i', '0-7'])
+    assert.ok(help.includes(k), `${k} in the help: ${help.join(' | ')}`);
 });

@@ -75,6 +75,8 @@ test('the state after keys is extracted as settings; only what changed is to be 
     columns: ['PID', 'CPU', 'IO', 'SWAP'],
     sortable: ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'],
     users: [],
+    actionsOff: null,
+    inspected: null,
   };
   const start = seedView({ sortColumn: 'IO' }, base);
   let ui = start.ui;
