@@ -285,11 +285,18 @@ test('function keys as terminals send them: F1 help, F3 filter, F10 quit; modifi
     ['\x1b[1;2P', 'Shift-F1'],
     ['\x1b[1;5P', 'Ctrl-F1'],
     ['\x1b[11^', 'Ctrl-F1'],
-    ['\x1b[12~', 'F2'],
+    ['\x1b[1;2Q', 'Shift-F2'],
   ]) {
     await d.press(seq!);
     await d.until(`${label} is no key here`, (f) => footer(f).startsWith(`${label}: no such key here`));
   }
+  await d.press('\x1b[12~'); // F2: the column chooser
+  await d.until('F2 opens the column chooser', (f) => f.includes('Columns · Space shows/hides'));
+  await d.press(KEY.esc);
+  await d.until('Esc closes it', (f) => !f.includes('Columns · Space shows/hides'));
+  await d.press('\x1b[15~'); // F5: the tree
+  await d.until('F5 shows the tree', (f) => f.includes('(tree)'));
+  await d.press('T');
   await d.press('\x1b[13~'); // F3
   await d.press('char');
   await d.until('F3 filters as / does', (f) => /Processes 1\/3/.test(f) && !f.includes('bravo'));
