@@ -2,26 +2,8 @@
 import { Box, Text } from 'ink';
 import { clock } from '../output/format.js';
 import { printable } from '../output/text.js';
+import { wrapText } from './layout.js';
 import type { DashboardSnapshot } from '../engine/refresh.js';
-
-/** Greedy word wrap, for banner lines. */
-export function wrapText(text: string, width: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = '';
-    }
-    line = line ? `${line} ${word}` : word;
-    while (line.length > width) {
-      out.push(line.slice(0, width));
-      line = line.slice(width);
-    }
-  }
-  if (line) out.push(line);
-  return out;
-}
 
 /**
  * At most `max` lines of banners: every banner keeps its first line (cut with … when it

@@ -2,7 +2,7 @@
 // hand), laid out as lines of the pane's width and scrolled when they do not fit.
 import { Box, Text } from 'ink';
 import { helpSections } from './keymap.js';
-import { clip } from './layout.js';
+import { clip, wrapText } from './layout.js';
 
 export interface HelpLine {
   kind: 'title' | 'note' | 'section' | 'row' | 'blank';
@@ -34,40 +34,20 @@ const INTRO: readonly HelpLine[] = [
   },
 ];
 
-/** Words of `text` in lines of at most `width` columns (a word longer than that is cut). */
-export function wrapWords(text: string, width: number): string[] {
-  const w = Math.max(1, width);
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && line.length + 1 + word.length > w) {
-      out.push(line);
-      line = '';
-    }
-    line = line ? `${line} ${word}` : word;
-    while (line.length > w) {
-      out.push(line.slice(0, w));
-      line = line.slice(w);
-    }
-  }
-  if (line || out.length === 0) out.push(line);
-  return out;
-}
-
 /** The whole help as lines `width` columns wide (the pane's inner width). */
 export function helpLines(width: number): HelpLine[] {
   const sections = helpSections();
   const keysW = Math.min(Math.max(...sections.flatMap((s) => s.rows.map((r) => r.keys.length))) + 2, 20);
   const out: HelpLine[] = [];
   for (const l of INTRO) {
-    for (const text of wrapWords(l.text, width)) out.push({ kind: l.kind, text });
+    for (const text of wrapText(l.text, width)) out.push({ kind: l.kind, text });
     if (l.kind === 'title') out.push({ kind: 'blank', text: '' });
   }
   for (const s of sections) {
     out.push({ kind: 'blank', text: '' }, { kind: 'section', text: s.title });
     for (const r of s.rows) {
-      const keys = wrapWords(r.keys, keysW - 1);
-      const help = wrapWords(r.help, Math.max(10, width - keysW));
+      const keys = wrapText(r.keys, keysW - 1);
+      const help = wrapText(r.help, Math.max(10, width - keysW));
       for (let i = 0; i < Math.max(keys.length, help.length); i++)
         out.push({ kind: 'row', keys: keys[i] ?? '', text: help[i] ?? '' });
     }

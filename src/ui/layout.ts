@@ -72,3 +72,22 @@ export function layoutFor(columns: number, rows: number, bannerLines: number, sh
 export function clip(s: string, width: number): string {
   return s.length > width ? s.slice(0, width) : s;
 }
+
+/** Greedy word wrap (a word longer than the width is cut): banners, the help. */
+export function wrapText(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = '';
+    }
+    line = line ? `${line} ${word}` : word;
+    while (line.length > width) {
+      out.push(line.slice(0, width));
+      line = line.slice(width);
+    }
+  }
+  if (line) out.push(line);
+  return out;
+}

@@ -4,13 +4,13 @@ import './not-in-ci.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { changedSettings, type Settings } from '../../src/settings/schema.js';
-import { applyKey, initialUiState, type UiContext } from '../../src/ui/dashboard-reducer.js';
-import { NO_EXITS } from '../../src/ui/exit-feed-reducer.js';
+import { applyKey, initialUiState } from '../../src/ui/dashboard-reducer.js';
 import type { KeyEvent } from '../../src/ui/keymap.js';
 import { runDashboard } from '../../src/ui/run.js';
 import { seedView, viewSettings, type DashboardView } from '../../src/ui/settings-state.js';
 import { fakeOptions, FakeStatsSource, sampleTasks } from '../fakes/dashboard-sources.js';
 import { FakeKeyboard, FakeTerminal } from '../fakes/terminal.js';
+import { uiContext } from '../fakes/ui-context.js';
 
 const base: DashboardView = { ui: initialUiState, mode: 'process', intervalSec: 1 };
 
@@ -65,19 +65,8 @@ test('every setting seeds its place; a partial set keeps the defaults for the re
 });
 
 test('the state after keys is extracted as settings; only what changed is to be saved', () => {
-  const ctx: UiContext = {
-    rows: [],
-    rowKeys: [],
-    tablePageSize: 5,
-    pinnedKeys: [],
-    feed: { ...NO_EXITS, pageSize: 4 },
-    help: { lines: 50, pageSize: 10 },
-    columns: ['PID', 'CPU', 'IO', 'SWAP'],
-    sortable: ['PID', 'CPU', 'IO', 'SWAP', 'COMMAND'],
-    users: [],
-    actionsOff: null,
-    inspected: null,
-  };
+  const ctx = uiContext([]);
+
   const start = seedView({ sortColumn: 'IO' }, base);
   let ui = start.ui;
   for (const ev of [{ ch: 's' }, { ch: 'r' }, { ch: 'K' }, { ch: '/' }, { ch: 'x' }] as KeyEvent[])
