@@ -42,7 +42,7 @@ import type { DashboardOptions } from './engine/options.js';
 import { TaskActions } from './actions/task-actions.js';
 import { DashboardController } from './engine/refresh.js';
 import { printable } from './output/text.js';
-import { readCmdline, readTaskState } from './sources/taskinfo.js';
+import { readCmdline, readTaskIo, readTaskState } from './sources/taskinfo.js';
 import { userNames } from './sources/users.js';
 import { markStartup } from './startup.js';
 import { loadSettings, saveSettings, settingsPath } from './settings/file.js';
@@ -515,7 +515,7 @@ async function dashboard(args: Args, d: DashboardSetup, recordedKernel?: string)
     ...(recordedKernel === undefined
       ? {
           pressure: () => formatPressureLine(readSystemPressure()),
-          taskInfo: { state: readTaskState, cmdline: readCmdline },
+          taskInfo: { state: readTaskState, cmdline: readCmdline, io: readTaskIo },
           users: () => userNames(),
         }
       : {}),

@@ -1,7 +1,8 @@
 // What the process table shows of its rows on screen beyond taskstats (state, command
-// line), read from /proc for those rows only: the view says which rows it shows, and the
-// next refresh (or the change itself) reads them. A command line is read again only when
-// its task is another (a new start) or changed its name (an exec).
+// line, storage IO rates), read from /proc for those rows only: the view says which rows
+// it shows, and the next refresh (or the change itself) reads them. A command line is read
+// again only when its task is another (a new start) or changed its name (an exec); an IO
+// rate is the growth between two refreshes of the same task.
 
 /** What the engine read for a row on screen. */
 export interface RowDetail {
@@ -9,23 +10,31 @@ export interface RowDetail {
   state: string | null;
   /** the command line, '' for a kernel thread (shown as [comm]); null: not read */
   cmdline: string | null;
+  /** storage bytes read and written per second over the last interval; null: not known yet */
+  readBps: number | null;
+  writeBps: number | null;
 }
 
 export interface TaskInfoSource {
   state(id: number): { state: string; startTicks: string } | null;
   cmdline(id: number): string | null;
+  /** storage bytes so far: a process's, or with `tgid` one thread's */
+  io(id: number, tgid?: number): { readBytes: number; writeBytes: number } | null;
 }
 
 /** A row on screen, as the details need it. */
 export interface ViewportRow {
   key: string;
   id: number;
+  /** a thread row's process (undefined: the row is a process) */
+  tgid?: number;
   comm: string;
 }
 
 interface Known extends RowDetail {
   startTicks: string | null;
   comm: string;
+  io: { readBytes: number; writeBytes: number; atMs: number } | null;
 }
 
 export class RowDetails {
@@ -41,22 +50,38 @@ export class RowDetails {
     if (key === this.viewportKey) return false;
     this.viewportKey = key;
     this.rows = rows;
-    this.read();
+    this.read(null);
     return true;
   }
 
-  /** Read the rows on screen again (each refresh: states change). */
-  read(): void {
+  /**
+   * Read the rows on screen again. `nowMs`: a refresh, whose interval the IO rates cover;
+   * null: the rows on screen changed, and only rows new to it (or renamed) are read (a rate
+   * waits for the next refresh).
+   */
+  read(nowMs: number | null): void {
     const next = new Map<string, Known>();
     for (const r of this.rows) {
-      const st = this.source.state(r.id);
       const was = this.known.get(r.key);
-      const same = was && st && was.startTicks === st.startTicks && was.comm === r.comm;
+      if (nowMs === null && was && was.comm === r.comm) {
+        next.set(r.key, was);
+        continue;
+      }
+      const st = this.source.state(r.id);
+      const task = was && st && was.startTicks === st.startTicks ? was : undefined;
+      const io = st ? this.source.io(r.id, r.tgid) : null;
+      const sample = io && nowMs !== null ? { ...io, atMs: nowMs } : null;
+      const prev = task?.io;
+      const dtSec = prev && sample ? (sample.atMs - prev.atMs) / 1000 : 0;
+      const rate = (now: number, then: number) => (dtSec > 0 && now >= then ? (now - then) / dtSec : null);
       next.set(r.key, {
         state: st?.state ?? null,
         startTicks: st?.startTicks ?? null,
         comm: r.comm,
-        cmdline: same ? was.cmdline : st ? this.source.cmdline(r.id) : null,
+        cmdline: task && task.comm === r.comm ? task.cmdline : st ? this.source.cmdline(r.id) : null,
+        io: sample ?? task?.io ?? null,
+        readBps: prev && sample ? rate(sample.readBytes, prev.readBytes) : (task?.readBps ?? null),
+        writeBps: prev && sample ? rate(sample.writeBytes, prev.writeBytes) : (task?.writeBps ?? null),
       });
     }
     this.known = next;

@@ -331,7 +331,7 @@ export class DashboardController {
       if (!stored) this.livesLostAt = livesLostBefore;
     }
     this.atMs = this.now();
-    this.details?.read();
+    this.details?.read(this.atMs);
     if (this.opts.users) this.users = this.opts.users();
     this.feed?.sample(this.atMs);
     this.refreshMs = performance.now() - t0;

@@ -5,7 +5,7 @@ import type { ListMode } from '../sources/proctasks.js';
 import { TABLE_CATEGORIES, viewRows, type SortColumn, type TaskRow } from './scan.js';
 
 /** The process table's columns besides the name, in table order (ui/columns.ts says how each is shown). */
-export const COLUMN_IDS = ['PID', 'TGID', 'USER', 'S', 'USE', ...TABLE_CATEGORIES] as const;
+export const COLUMN_IDS = ['PID', 'TGID', 'USER', 'S', 'USE', ...TABLE_CATEGORIES, 'READ', 'WRITE'] as const;
 export type ColumnId = (typeof COLUMN_IDS)[number];
 
 export interface TableView {

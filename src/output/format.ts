@@ -22,6 +22,12 @@ function compact(v: number, width: number, unit = ''): string {
   return `${v.toExponential(0)}${unit}`;
 }
 
+/** Bytes per second in at most `width` characters: whole below 1000, then k, M, G... (1000s). */
+export function fmtByteRate(r: number, width = Infinity): string {
+  const plain = r.toFixed(0);
+  return plain.length <= width && r < 1000 ? plain : compact(r, width);
+}
+
 /** A rate (per second) in at most `width` characters: one decimal below 100. */
 export function fmtRate(r: number, width = Infinity): string {
   const plain = r >= 100 ? r.toFixed(0) : r.toFixed(1);

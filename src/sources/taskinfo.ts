@@ -34,3 +34,20 @@ export function readCmdline(id: number): string | null {
   while (end > 0 && cut[end - 1] === 0) end--;
   return cut.subarray(0, end).toString('utf8').replaceAll('\0', ' ');
 }
+
+/**
+ * Bytes a task made the storage layer read and write (/proc/ID/io read_bytes, write_bytes):
+ * a process's (its live and exited threads'), or with `tgid` one thread's. Taskstats has
+ * these per thread only (a TGID record carries no IO accounting), so the table reads them here.
+ */
+export function readTaskIo(id: number, tgid?: number): { readBytes: number; writeBytes: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(tgid !== undefined && tgid !== id ? `/proc/${tgid}/task/${id}/io` : `/proc/${id}/io`, 'latin1');
+  } catch {
+    return null;
+  }
+  const r = /^read_bytes: (\d+)$/m.exec(text);
+  const w = /^write_bytes: (\d+)$/m.exec(text);
+  return r && w ? { readBytes: Number(r[1]), writeBytes: Number(w[1]) } : null;
+}

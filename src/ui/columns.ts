@@ -2,7 +2,7 @@
 // pane of a given width. One table: the header, the rows, the chooser and the help use it.
 import type { ListMode } from '../sources/proctasks.js';
 import { TABLE_CATEGORIES, type SortColumn, type TableCategory, type TaskRow } from '../model/scan.js';
-import { figureMark, fmtPercent, pad, padNum } from '../output/format.js';
+import { figureMark, fmtByteRate, fmtPercent, pad, padNum } from '../output/format.js';
 import { fitText } from '../output/text.js';
 
 import type { ColumnId } from '../model/table-view.js';
@@ -64,6 +64,21 @@ const delayColumn = (k: TableCategory): Column => ({
   },
 });
 
+/** Storage IO rate of a row on screen (engine/details.ts reads it), '-' until two refreshes saw it. */
+function ioColumn(id: ColumnId, heading: string, field: 'readBps' | 'writeBps', help: string): Column {
+  return {
+    id,
+    heading,
+    width: 6,
+    sort: null,
+    help,
+    cell: (_r, c) => {
+      const v = c.detail?.[field];
+      return pad(v === null || v === undefined ? '-' : fmtByteRate(v, 6), 6) + ' ';
+    },
+  };
+}
+
 export const COLUMNS: readonly Column[] = [
   {
     id: 'PID',
@@ -106,6 +121,8 @@ export const COLUMNS: readonly Column[] = [
     cell: (r) => pad(r.cpuUse === null ? 'n/a' : fmtPercent(r.cpuUse, PCT), PCT) + (r.lifetime ? '~' : ' '),
   },
   ...TABLE_CATEGORIES.map(delayColumn),
+  ioColumn('READ', 'RD/s', 'readBps', 'bytes read from storage per second (rows on screen; not sortable)'),
+  ioColumn('WRITE', 'WR/s', 'writeBps', 'bytes written to storage per second (rows on screen; not sortable)'),
 ];
 
 const byId = new Map(COLUMNS.map((c) => [c.id, c]));
@@ -121,6 +138,8 @@ const PRIORITY: readonly ColumnId[] = [
   'USE',
   'SWAP',
   'S',
+  'READ',
+  'WRITE',
   'RECLAIM',
   'THRASHING',
   'IRQ',

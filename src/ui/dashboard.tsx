@@ -121,7 +121,14 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   const top = windowTop(ui.table.top, selectedIndex(ui.table, rowKeys), rows.length, page);
   const onScreen = rows.slice(top, top + page);
   useEffect(() => {
-    controller.setViewport(onScreen.map((r) => ({ key: r.key, id: r.id, comm: r.comm })));
+    controller.setViewport(
+      onScreen.map((r) => ({
+        key: r.key,
+        id: r.id,
+        comm: r.comm,
+        ...(snap.mode === 'thread' ? { tgid: r.tgid } : {}),
+      })),
+    );
   });
   const pinnedKeys = useMemo(() => snap.pinned.map((e) => e.key), [snap.pinned]);
   const pinnedSet = useMemo(() => new Set(pinnedKeys), [pinnedKeys]);

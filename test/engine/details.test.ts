@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import { RowDetails } from '../../src/engine/details.js';
 
 function fakeProc() {
-  const tasks = new Map<number, { state: string; startTicks: string; cmdline: string }>([
+  const tasks = new Map<number, { state: string; startTicks: string; cmdline: string; read?: number }>([
     [10, { state: 'S', startTicks: '100', cmdline: 'sleep 60' }],
-    [11, { state: 'D', startTicks: '200', cmdline: 'dd if=/dev/sda' }],
+    [11, { state: 'D', startTicks: '200', cmdline: 'dd if=/dev/sda', read: 0 }],
     [12, { state: 'R', startTicks: '300', cmdline: 'yes' }],
   ]);
   const reads = { state: 0, cmdline: 0 };
@@ -20,6 +20,10 @@ function fakeProc() {
     cmdline: (id: number) => {
       reads.cmdline++;
       return tasks.get(id)?.cmdline ?? null;
+    },
+    io: (id: number) => {
+      const t = tasks.get(id);
+      return t ? { readBytes: t.read ?? 0, writeBytes: 0 } : null;
     },
   };
   return { tasks, reads, source };
@@ -35,7 +39,18 @@ test('only the rows on screen are read; a command line once per task and name', 
     ]),
     true,
   );
-  assert.deepEqual(d.details.get('tgid:11'), { state: 'D', cmdline: 'dd if=/dev/sda', startTicks: '200', comm: 'dd' });
+  assert.deepEqual(
+    { ...d.details.get('tgid:11'), io: undefined },
+    {
+      state: 'D',
+      cmdline: 'dd if=/dev/sda',
+      startTicks: '200',
+      comm: 'dd',
+      io: undefined,
+      readBps: null,
+      writeBps: null,
+    },
+  );
   assert.equal(d.details.has('tgid:12'), false);
   assert.deepEqual(p.reads, { state: 2, cmdline: 2 });
   assert.equal(
@@ -47,9 +62,15 @@ test('only the rows on screen are read; a command line once per task and name', 
   );
   // a refresh reads states again, not command lines
   p.tasks.get(11)!.state = 'S';
-  d.read();
+  d.read(1000);
   assert.equal(d.details.get('tgid:11')!.state, 'S');
   assert.deepEqual(p.reads, { state: 4, cmdline: 2 });
+  // storage IO: a rate from two refreshes of the same task
+  assert.equal(d.details.get('tgid:11')!.readBps, null, 'one sample: no rate yet');
+  p.tasks.get(11)!.read = 4_000_000;
+  d.read(3000);
+  assert.equal(d.details.get('tgid:11')!.readBps, 2_000_000);
+  assert.equal(d.details.get('tgid:11')!.writeBps, 0);
   // an exec (new name) or another task under the id (new start): the command line again
   p.tasks.set(10, { state: 'R', startTicks: '100', cmdline: 'python3 x.py' });
   p.tasks.set(11, { state: 'R', startTicks: '999', cmdline: 'new task' });
@@ -57,10 +78,13 @@ test('only the rows on screen are read; a command line once per task and name', 
     { key: 'tgid:10', id: 10, comm: 'python3' },
     { key: 'tgid:11', id: 11, comm: 'dd' },
   ]);
-  assert.equal(d.details.get('tgid:10')!.cmdline, 'python3 x.py');
-  assert.equal(d.details.get('tgid:11')!.cmdline, 'new task');
+  assert.equal(d.details.get('tgid:10')!.cmdline, 'python3 x.py', 'a new name: read when shown');
+  assert.equal(d.details.get('tgid:11')!.cmdline, 'dd if=/dev/sda', 'the same name: kept until the next refresh');
+  d.read(4000);
+  assert.equal(d.details.get('tgid:11')!.cmdline, 'new task', 'a new start: read at the refresh');
+  assert.equal(d.details.get('tgid:11')!.readBps, null, 'another task: its rate starts over');
   // gone: no state, no command line
   p.tasks.delete(10);
-  d.read();
+  d.read(5000);
   assert.deepEqual([d.details.get('tgid:10')!.state, d.details.get('tgid:10')!.cmdline], [null, null]);
 });

@@ -26,7 +26,7 @@ test('a wider pane shows more columns; the widest shows every delay category', (
   const counts = [44, 78, 118, 198].map((w) => ids(w).length);
   for (let i = 1; i < counts.length; i++) assert.ok(counts[i]! >= counts[i - 1]!, String(counts));
   assert.ok(counts[3]! > counts[0]!);
-  for (const k of ['CPU', 'IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ', 'USER', 'S', 'USE'])
+  for (const k of ['CPU', 'IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ', 'USER', 'S', 'USE', 'READ'])
     assert.ok(ids(198).includes(k as never), k);
   assert.ok(!ids(198).includes('TGID'), 'TGID only in thread mode');
   assert.ok(ids(198, null, 'thread').includes('TGID'));
@@ -45,17 +45,23 @@ test('chosen columns show in table order, less those that do not fit', () => {
 test('a row: user name, state, CPU use, delays, and the command line (a kernel thread as [comm])', () => {
   const r = taskRow(1234, { uid: 1000, comm: 'dd', cpuUse: 12.5 });
   const cols = columnsFor(198, 'process', ['PID', 'USER', 'S', 'USE', 'IO']);
-  const ctx = { detail: { state: 'D', cmdline: 'dd if=/dev/zero of=x bs=1M' }, users: new Map([[1000, 'alice']]) };
+  const ctx = {
+    detail: { state: 'D', cmdline: 'dd if=/dev/zero of=x bs=1M', readBps: null, writeBps: null },
+    users: new Map([[1000, 'alice']]),
+  };
   const line = formatRow(r, cols, 198, false, ctx);
   assert.match(line, /^ +1234 alice +D +12\.5 +0\.00 +dd if=\/dev\/zero of=x bs=1M$/);
   assert.equal(
-    commandText(taskRow(2, { comm: 'kthreadd' }), { detail: { state: 'S', cmdline: '' }, users: new Map() }),
+    commandText(taskRow(2, { comm: 'kthreadd' }), {
+      detail: { state: 'S', cmdline: '', readBps: null, writeBps: null },
+      users: new Map(),
+    }),
     '[kthreadd]',
   );
   assert.equal(commandText(r, { detail: undefined, users: new Map() }), 'dd', 'not read yet: the comm');
   // an unknown uid shows as its number; a hostile command line is escaped and cut to the pane
   const hostile = formatRow(taskRow(7, { uid: 4242 }), cols, 60, false, {
-    detail: { state: 'S', cmdline: 'x\x1b]0;pwn\x07' + 'y'.repeat(100) },
+    detail: { state: 'S', cmdline: 'x\x1b]0;pwn\x07' + 'y'.repeat(100), readBps: null, writeBps: null },
     users: new Map(),
   });
   assert.match(hostile, / 4242 /);
