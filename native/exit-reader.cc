@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <utility>
 
@@ -12,13 +14,15 @@ namespace {
 
 inline size_t align8(size_t n) { return (n + 7) & ~size_t(7); }
 
+constexpr uint64_t kWakeTag = ~uint64_t(0);  // the wake fd's epoll tag; members are tagged by index
+
 uint64_t realtimeNs() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);  // cannot fail for CLOCK_REALTIME with a valid pointer
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-// Sleep ns unless wakeFd becomes readable first: kWoken, 0, or -errno.
+// Sleep ns unless wakeFd (if >= 0) becomes readable first: kWoken, 0, or -errno.
 int pauseUnlessWoken(int wakeFd, long ns) {
   struct pollfd p = {wakeFd, POLLIN, 0};
   struct timespec pause = {0, ns};
@@ -98,17 +102,62 @@ void ExitReader::handleDatagram(const uint8_t* buf, size_t len, int flags) {
   }
 }
 
-int ExitReader::run(nl::Transport& t, nl::RecvBuffers& rb, int wakeFd, const std::atomic<bool>& stopping,
-                    long coalesceNs) {
-  while (!stopping.load()) {
-    int w = t.wait(kStopCheckMs, wakeFd);
-    if (w < 0) return w;
-    if (w == nl::Transport::kWoken) return 0;
-    if (w != nl::Transport::kReadable) continue;
-    int n = readQueued(t, rb);
-    if (n < 0) return n;
-    if (n > 0 && coalesceNs > 0) {
-      w = pauseUnlessWoken(wakeFd, coalesceNs);  // close() still wakes us at once
+ReaderGroup::~ReaderGroup() {
+  if (epfd_ >= 0) close(epfd_);
+}
+
+int ReaderGroup::open(std::vector<Member> members, int wakeFd) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return -errno;
+  auto add = [ep](int fd, uint64_t tag) {
+    struct epoll_event e = {};
+    e.events = EPOLLIN;  // EPOLLERR (an overrun) is always reported
+    e.data.u64 = tag;
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+  };
+  for (size_t i = 0; i < members.size(); i++) {
+    if (add(members[i].t->pollFd(), i) < 0) {
+      int e = errno;
+      close(ep);
+      return -e;
+    }
+  }
+  if (wakeFd >= 0 && add(wakeFd, kWakeTag) < 0) {
+    int e = errno;
+    close(ep);
+    return -e;
+  }
+  if (epfd_ >= 0) close(epfd_);
+  epfd_ = ep;
+  members_ = std::move(members);
+  wakeFd_ = wakeFd;
+  return 0;
+}
+
+int ReaderGroup::run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, long coalesceNs) {
+  std::vector<struct epoll_event> ready(members_.size() + 1);
+  size_t live = members_.size();
+  while (!stopping.load() && live > 0) {
+    int n = epoll_wait(epfd_, ready.data(), int(ready.size()), kStopCheckMs);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    for (int i = 0; i < n; i++)
+      if (ready[i].data.u64 == kWakeTag) return 0;
+    bool found = false;
+    for (int i = 0; i < n; i++) {
+      Member& m = members_[ready[i].data.u64];
+      int got = m.r->readQueued(*m.t, rb);
+      if (got > 0) found = true;
+      if (got >= 0) continue;
+      m.r->setReadError(-got);
+      // Level-triggered: a failed socket left in the set would be reported ready forever.
+      if (epoll_ctl(epfd_, EPOLL_CTL_DEL, m.t->pollFd(), nullptr) < 0) return -errno;
+      live--;
+    }
+    if (found && coalesceNs > 0) {
+      int w = pauseUnlessWoken(wakeFd_, coalesceNs);  // close() still wakes us at once
       if (w < 0) return w;
       if (w == nl::Transport::kWoken) return 0;
     }

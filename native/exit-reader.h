@@ -1,6 +1,7 @@
-// Exit events, read from one listener socket a CPU: the loss counters, the per-CPU seq chain
-// and the bounded queue of records JS drains. No N-API here (listener.cc is the JS face, and
-// owns the threads): tests drive it over a fake transport.
+// Exit events, read from one listener socket a CPU: the loss counters, the per-CPU seq chain,
+// the bounded queue of records JS drains, and the loop with which one thread serves one or
+// several of those sockets. No N-API here (listener.cc is the JS face, and owns the threads):
+// tests drive it over fake transports.
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -109,12 +110,6 @@ class ExitReader : public nl::Handler {
 
   // Read what is queued on t now. Returns the datagrams read, or -errno.
   int readQueued(nl::Transport& t, nl::RecvBuffers& rb) { return nl::drainQueued(t, rb, *this); }
-  // The reader thread's loop: wait, read, until wakeFd is readable or stopping is set (seen
-  // within kStopCheckMs even if the wake never comes). After a read that found exits, pause
-  // coalesceNs (0 = not) so that a storm is read in recvmmsg batches rather than one wake-up
-  // per exit. Returns 0, or -errno of a wait or read that failed.
-  int run(nl::Transport& t, nl::RecvBuffers& rb, int wakeFd, const std::atomic<bool>& stopping, long coalesceNs);
-  static constexpr int kStopCheckMs = 1000;
 
   // One exit datagram as received: queued, or counted as lost or unsolicited.
   void handleDatagram(const uint8_t* buf, size_t len, int flags);
@@ -124,6 +119,9 @@ class ExitReader : public nl::Handler {
   // Read from any thread.
   uint64_t counter(Counter c) const { return counters_[c].load(std::memory_order_relaxed); }
   void setCounter(Counter c, uint64_t v) { counters_[c].store(v, std::memory_order_relaxed); }
+  // The errno of a read that failed and ended reading from this socket (0 = none).
+  int readError() const { return readError_.load(); }
+  void setReadError(int e) { readError_.store(e); }
 
  private:
   void add(Counter c, uint64_t n) { counters_[c].fetch_add(n, std::memory_order_relaxed); }
@@ -135,4 +133,36 @@ class ExitReader : public nl::Handler {
   uint32_t lastSeq_ = 0;  // the reader thread's alone
   bool haveSeq_ = false;
   std::atomic<uint64_t> counters_[kCounterCount];
+  std::atomic<int> readError_{0};
+};
+
+// One reader thread's sockets: each with its own ExitReader (its CPU's seq chain and counters,
+// touched by this thread alone), all waited on with one epoll set, so a thread may serve one
+// socket or many and every loss count stays what it would be with a thread per socket.
+class ReaderGroup {
+ public:
+  struct Member {
+    nl::Transport* t;
+    ExitReader* r;
+  };
+  ReaderGroup() = default;
+  ~ReaderGroup();
+  ReaderGroup(const ReaderGroup&) = delete;
+  ReaderGroup& operator=(const ReaderGroup&) = delete;
+
+  // The epoll set: every member's pollFd and wakeFd. Returns 0, or -errno (nothing kept).
+  int open(std::vector<Member> members, int wakeFd);
+  // The thread's loop: wait on every member at once, read each that is ready, until wakeFd is
+  // readable or stopping is set (seen within kStopCheckMs even if the wake never comes). After
+  // a round that found exits, pause coalesceNs (0 = not) so that a storm is read in recvmmsg
+  // batches rather than one wake-up per exit. A member whose read fails gets the errno as its
+  // readError and is left out from then on; the others go on. Returns 0 (woken, stopping, or no
+  // member left), or -errno of a wait that failed.
+  int run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, long coalesceNs);
+  static constexpr int kStopCheckMs = 1000;
+
+ private:
+  std::vector<Member> members_;
+  int epfd_ = -1;
+  int wakeFd_ = -1;
 };

@@ -7,7 +7,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdio>
 #include <string>
 #include <system_error>
 
@@ -26,7 +29,7 @@ constexpr int kAckTimeoutMs = 2000;
 // which hold thousands of datagrams: 1 ms of even a 100,000 exits/s storm is ~100 of them.
 constexpr long kCoalesceNs = 1000000;
 constexpr int kCoalesceMinRcvbuf = 1 << 20;
-// Each reader's requests on its own socket.
+// Each socket's requests, on that socket.
 constexpr uint32_t kSeqClearStale = 1, kSeqRegister = 2, kSeqDeregister = 3;
 
 nl::Request cpumaskRequest(uint16_t family, uint16_t attr, const std::string& mask, uint32_t seq) {
@@ -66,7 +69,8 @@ Napi::Function Listener::Init(Napi::Env env) {
                       InstanceMethod("info", &Listener::Info)});
 }
 
-// new Listener(cpus: number[], opts, notify: () => void)
+// new Listener(cpus: number[], opts, notify: () => void); opts.threadOf[i] is the reader thread
+// (0, 1, ... with none left out) of cpus[i]'s socket; without it, a thread per socket.
 Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsObject() || !info[2].IsFunction()) {
@@ -83,6 +87,28 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
   if (opts.Has("maxQueueBytes"))
     maxQueueBytes_ = size_t(opts.Get("maxQueueBytes").As<Napi::Number>().Int64Value());
   if (opts.Has("possible")) possible_ = opts.Get("possible").ToString().Utf8Value();
+  std::vector<unsigned> threadOf(cpus.Length());
+  for (uint32_t i = 0; i < cpus.Length(); i++) threadOf[i] = i;
+  if (opts.Has("threadOf")) {
+    Napi::Value v = opts.Get("threadOf");
+    bool ok = v.IsArray() && v.As<Napi::Array>().Length() == cpus.Length();
+    size_t threads = 0;
+    for (uint32_t i = 0; ok && i < cpus.Length(); i++) {
+      Napi::Value t = v.As<Napi::Array>().Get(i);
+      double d = t.IsNumber() ? t.As<Napi::Number>().DoubleValue() : -1;
+      ok = d >= 0 && d < double(cpus.Length()) && d == double(unsigned(d));
+      if (ok) threadOf[i] = unsigned(d);
+      if (ok && threadOf[i] + 1 > threads) threads = threadOf[i] + 1;
+    }
+    std::vector<bool> used(threads);
+    for (uint32_t i = 0; ok && i < cpus.Length(); i++) used[threadOf[i]] = true;
+    for (size_t t = 0; ok && t < threads; t++) ok = used[t];
+    if (!ok) {
+      Napi::TypeError::New(env, "opts.threadOf: one thread index per cpu, 0.. with none left out")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+  }
   queue_ = std::make_unique<ExitQueue>(maxQueueBytes_, [this] { notifyJs(); });
 
   {
@@ -98,6 +124,9 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
   for (uint32_t i = 0; i < cpus.Length(); i++) {
     readers_.push_back(std::make_unique<CpuReader>(cpus.Get(i).As<Napi::Number>().Int32Value(), family_, *queue_));
     CpuReader* r = readers_.back().get();
+    r->thread = threadOf[i];
+    while (threads_.size() <= r->thread) threads_.push_back(std::make_unique<ReaderThread>());
+    threads_[r->thread]->sockets.push_back(r);
     const char* what = "";
     int e = r->sock.open(rcvbuf, force, &what);
     if (e == 0) {
@@ -105,13 +134,17 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
       r->rcvbufBytes = r->sock.rcvbufBytes();
       if (r->rcvbufBytes < 0) e = r->rcvbufBytes;
     }
-    if (e == 0) {
-      what = "eventfd";
-      // Without it nothing could wake the reader to stop: fail here, before any thread runs.
-      r->wakeFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-      if (r->wakeFd < 0) e = -errno;
-    }
     if (e < 0) { stopAll(); throwErrno(env, -e, what); return; }
+  }
+  // Without a wake fd and an epoll set nothing could wake or run a reader: fail here, before
+  // any thread runs.
+  for (auto& t : threads_) {
+    t->wakeFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (t->wakeFd < 0) { int e = errno; stopAll(); throwErrno(env, e, "eventfd"); return; }
+    std::vector<ReaderGroup::Member> members;
+    for (CpuReader* r : t->sockets) members.push_back({&r->sock, &r->exits});
+    int e = t->group.open(std::move(members), t->wakeFd);
+    if (e < 0) { stopAll(); throwErrno(env, -e, "epoll"); return; }
   }
 
   tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "delaytop-exits", 0, 1);
@@ -135,10 +168,10 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
     }
   }
 
-  for (auto& r : readers_) {
-    CpuReader* rp = r.get();
+  for (auto& t : threads_) {
+    ReaderThread* tp = t.get();
     try {
-      rp->thread = std::thread([this, rp] { readerMain(rp); });
+      tp->thread = std::thread([this, tp] { readerMain(tp); });
     } catch (const std::system_error& e) {
       stopAll();
       throwErrno(env, e.code().value(), "std::thread (exit reader)");
@@ -170,12 +203,15 @@ Listener::~Listener() {
   if (hookLive_) { napi_remove_env_cleanup_hook(Env(), cleanupHook, this); hookLive_ = false; }
 }
 
-void Listener::readerMain(CpuReader* r) {
+void Listener::readerMain(ReaderThread* t) {
+  char name[16];
+  snprintf(name, sizeof name, "exit-reader%u", t->sockets.front()->thread);
+  pthread_setname_np(pthread_self(), name);  // for top -H and the bench; best effort
   if (pin_) {
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(r->exits.cpu(), &set);
-    r->pinError = pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // best effort: info() says
+    for (CpuReader* r : t->sockets) CPU_SET(r->exits.cpu(), &set);
+    t->pinError = pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // best effort: info() says
   }
   if (realtime_) {
     // The kernel schedules each terminal session as a group: a listener in another session
@@ -184,44 +220,55 @@ void Listener::readerMain(CpuReader* r) {
     // them, and the kernel caps real-time threads at 95% anyway.
     struct sched_param sp;
     sp.sched_priority = 1;
-    r->realtimeError = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    t->realtimeError = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
   }
   nl::RecvBuffers rb(kSlots, kSlotBytes);
-  // A stale registration left on this port id by a dead process would send us CPUs we
-  // never asked for: clear every CPU for our port id first. If the kernel refuses, what
-  // such an entry sends is counted as unsolicited; the registration below says what matters.
-  if (!possible_.empty())
-    nl::requestAck(r->sock, rb,
-                   cpumaskRequest(family_, nl::TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, possible_, kSeqClearStale),
-                   kAckTimeoutMs, &r->exits);
-  std::string mask = std::to_string(r->exits.cpu());
-  int e = nl::requestAck(r->sock, rb,
-                         cpumaskRequest(family_, nl::TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, mask, kSeqRegister),
-                         kAckTimeoutMs, &r->exits);
-  if (e == 0) {
-    std::lock_guard<std::mutex> g(gLiveMu);
-    gLiveSockets.push_back({r->sock.fd(), family_, mask});
-  }
-  {
-    std::lock_guard<std::mutex> g(regMu_);
-    r->registerError = -e;
-    r->registered = e == 0;
-    r->registerDone = true;
-  }
-  regCv_.notify_all();
-  if (e) return;
-
-  r->readError = -r->exits.run(r->sock, rb, r->wakeFd, stopping_,
-                               r->rcvbufBytes >= kCoalesceMinRcvbuf ? kCoalesceNs : 0);
-  // Deregister from the same socket; exits that arrive meanwhile are still delivered.
-  e = nl::requestAck(r->sock, rb,
-                     cpumaskRequest(family_, nl::TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, mask, kSeqDeregister),
+  // Each socket registers its own CPU from itself (registration is keyed by its port id).
+  // One that fails leaves its socket silent in the group; the constructor then throws.
+  int minRcvbuf = INT_MAX;
+  bool anyRegistered = false;
+  for (CpuReader* r : t->sockets) {
+    minRcvbuf = std::min(minRcvbuf, r->rcvbufBytes);
+    // A stale registration left on this port id by a dead process would send us CPUs we
+    // never asked for: clear every CPU for our port id first. If the kernel refuses, what
+    // such an entry sends is counted as unsolicited; the registration below says what matters.
+    if (!possible_.empty())
+      nl::requestAck(r->sock, rb,
+                     cpumaskRequest(family_, nl::TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, possible_, kSeqClearStale),
                      kAckTimeoutMs, &r->exits);
-  r->deregisterError = -e;
-  r->registered = e != 0;
-  std::lock_guard<std::mutex> g(gLiveMu);
-  for (auto it = gLiveSockets.begin(); it != gLiveSockets.end(); ++it)
-    if (it->fd == r->sock.fd()) { gLiveSockets.erase(it); break; }
+    std::string mask = std::to_string(r->exits.cpu());
+    int e = nl::requestAck(r->sock, rb,
+                           cpumaskRequest(family_, nl::TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, mask, kSeqRegister),
+                           kAckTimeoutMs, &r->exits);
+    if (e == 0) {
+      anyRegistered = true;
+      std::lock_guard<std::mutex> g(gLiveMu);
+      gLiveSockets.push_back({r->sock.fd(), family_, mask});
+    }
+    {
+      std::lock_guard<std::mutex> g(regMu_);
+      r->registerError = -e;
+      r->registered = e == 0;
+      r->registerDone = true;
+    }
+    regCv_.notify_all();
+  }
+
+  if (anyRegistered)
+    t->waitError = -t->group.run(rb, stopping_, minRcvbuf >= kCoalesceMinRcvbuf ? kCoalesceNs : 0);
+  for (CpuReader* r : t->sockets) {
+    if (!r->registered) continue;
+    // Deregister from the same socket; exits that arrive meanwhile are still delivered.
+    std::string mask = std::to_string(r->exits.cpu());
+    int e = nl::requestAck(r->sock, rb,
+                           cpumaskRequest(family_, nl::TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, mask, kSeqDeregister),
+                           kAckTimeoutMs, &r->exits);
+    r->deregisterError = -e;
+    r->registered = e != 0;
+    std::lock_guard<std::mutex> g(gLiveMu);
+    for (auto it = gLiveSockets.begin(); it != gLiveSockets.end(); ++it)
+      if (it->fd == r->sock.fd()) { gLiveSockets.erase(it); break; }
+  }
 }
 
 void Listener::notifyJs() {
@@ -268,20 +315,24 @@ Napi::Value Listener::Info(const Napi::CallbackInfo& info) {
   Napi::Array arr = Napi::Array::New(env, readers_.size());
   for (size_t i = 0; i < readers_.size(); i++) {
     CpuReader* r = readers_[i].get();
+    ReaderThread* t = threads_[r->thread].get();
     Napi::Object o = Napi::Object::New(env);
     o.Set("cpu", r->exits.cpu());
     o.Set("portId", r->sock.portid());
     o.Set("rcvbufBytes", r->rcvbufBytes);
-    o.Set("realtime", r->realtimeError == 0);
-    o.Set("realtimeError", errnoNameOr(r->realtimeError, ""));
-    o.Set("pinError", errnoNameOr(r->pinError, ""));
-    o.Set("readError", errnoNameOr(r->readError, ""));
+    o.Set("thread", r->thread);
+    o.Set("realtime", t->realtimeError == 0);
+    o.Set("realtimeError", errnoNameOr(t->realtimeError, ""));
+    o.Set("pinError", errnoNameOr(t->pinError, ""));
+    int readError = r->exits.readError();
+    o.Set("readError", errnoNameOr(readError ? readError : t->waitError.load(), ""));
     o.Set("registered", r->registered.load());
     o.Set("deregisterError", errnoNameOr(r->deregisterError, ""));
     arr.Set(uint32_t(i), o);
   }
   Napi::Object res = Napi::Object::New(env);
   res.Set("readers", arr);
+  res.Set("threads", uint32_t(threads_.size()));
   res.Set("familyId", family_);
   res.Set("counterCount", int(kCounterCount));
   return res;
@@ -296,24 +347,25 @@ void Listener::stopAll() {
   if (stopped_) return;
   stopped_ = true;
   stopping_.store(true);
-  for (auto& r : readers_) {
-    if (r->wakeFd < 0) continue;
+  for (auto& t : threads_) {
+    if (t->wakeFd < 0) continue;
     uint64_t one = 1;
     // A wake that fails to write is no hang: the reader also looks at stopping_ every
-    // ExitReader::kStopCheckMs.
-    ssize_t w = write(r->wakeFd, &one, sizeof one);
+    // ReaderGroup::kStopCheckMs.
+    ssize_t w = write(t->wakeFd, &one, sizeof one);
     (void)w;
   }
-  for (auto& r : readers_)
-    if (r->thread.joinable()) r->thread.join();
+  for (auto& t : threads_)
+    if (t->thread.joinable()) t->thread.join();
   for (auto& r : readers_) {
     if (r->sock.fd() >= 0) {
       int64_t d = r->sock.drops();
       if (d >= 0) r->exits.setCounter(kKernelDrops, uint64_t(d));
       r->sock.close();
     }
-    if (r->wakeFd >= 0) { close(r->wakeFd); r->wakeFd = -1; }
   }
+  for (auto& t : threads_)
+    if (t->wakeFd >= 0) { close(t->wakeFd); t->wakeFd = -1; }
 }
 
 Napi::Value Listener::Close(const Napi::CallbackInfo& info) {

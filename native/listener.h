@@ -1,5 +1,6 @@
-// Exit-event listeners: one netlink socket and one reader thread per CPU of the mask, each
-// reading with an ExitReader (exit-reader.h) into one ExitQueue that JS drains.
+// Exit-event listeners: one netlink socket per CPU of the mask, each registered for its CPU and
+// read with its own ExitReader (exit-reader.h) into one ExitQueue that JS drains. Reader
+// threads each serve one or several sockets (ReaderGroup); JS says which thread serves which.
 #pragma once
 #include <napi.h>
 
@@ -19,17 +20,24 @@ struct CpuReader {
   CpuReader(int cpu, uint16_t family, ExitQueue& q) : exits(cpu, family, q) {}
   ExitReader exits;
   nl::NetlinkSocket sock;
-  int wakeFd = -1;
   int rcvbufBytes = 0;
-  // Written by the reader thread, read by info() on the JS thread. -1 = not asked, 0 = done,
-  // else a positive errno.
-  std::atomic<int> pinError{-1};
-  std::atomic<int> realtimeError{-1};  // 0 = SCHED_FIFO granted
-  std::atomic<int> readError{0};       // a wait or read that failed and ended the reader
+  unsigned thread = 0;  // index into Listener::threads_
+  // Written by the reader thread, read by info() on the JS thread.
   std::atomic<bool> registered{false};
   std::atomic<int> deregisterError{0};
   int registerError = 0;  // guarded by Listener::regMu_, as registerDone
   bool registerDone = false;
+};
+
+struct ReaderThread {
+  std::vector<CpuReader*> sockets;
+  ReaderGroup group;
+  int wakeFd = -1;
+  // Written by the thread, read by info() on the JS thread. -1 = not asked, 0 = done, else a
+  // positive errno.
+  std::atomic<int> pinError{-1};
+  std::atomic<int> realtimeError{-1};  // 0 = SCHED_FIFO granted
+  std::atomic<int> waitError{0};       // a wait that failed and ended the thread
   std::thread thread;
 };
 
@@ -39,7 +47,7 @@ class Listener : public Napi::ObjectWrap<Listener> {
   explicit Listener(const Napi::CallbackInfo& info);
   ~Listener() override;
 
-  void readerMain(CpuReader* r);
+  void readerMain(ReaderThread* t);
   void stopAll();  // deregisters and joins; idempotent
   void onEnvCleanup();
 
@@ -55,7 +63,8 @@ class Listener : public Napi::ObjectWrap<Listener> {
   bool realtime_ = true;
   size_t maxQueueBytes_ = 64u << 20;
   std::string possible_;  // cpulist of possible CPUs: deregistered first to clear stale entries
-  std::vector<std::unique_ptr<CpuReader>> readers_;
+  std::vector<std::unique_ptr<CpuReader>> readers_;  // in the order of the cpus given
+  std::vector<std::unique_ptr<ReaderThread>> threads_;
 
   std::mutex regMu_;
   std::condition_variable regCv_;

@@ -26,6 +26,9 @@ class Transport {
   // Until a datagram is queued (kReadable), wakeFd (if >= 0) is readable (kWoken), or timeoutMs
   // passes (0; -1 = no limit). Or -errno.
   virtual int wait(int timeoutMs, int wakeFd) = 0;
+  // A descriptor that polls readable (or in error) whenever recvBatch has something to report:
+  // what a thread serving several transports at once hands to epoll.
+  virtual int pollFd() const = 0;
   // The port id the kernel's replies to us carry.
   virtual uint32_t portid() const = 0;
   // Messages the kernel dropped on their way to us (netlink's Drops), or -errno.
@@ -58,6 +61,8 @@ class NetlinkSocket final : public Transport {
   int sendBatch(struct mmsghdr* msgs, unsigned n) override;
   int recvBatch(struct mmsghdr* msgs, unsigned n) override;
   int wait(int timeoutMs, int wakeFd) override;
+  // An overrun sets the socket's error, which polls as EPOLLERR: the next recvBatch says ENOBUFS.
+  int pollFd() const override { return fd_; }
   uint32_t portid() const override { return portid_; }
   int64_t drops() const override;
 

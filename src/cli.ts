@@ -23,7 +23,8 @@ import { runCommand } from './output/command/spawn.js';
 import { runListen, type ListenRunOptions } from './output/listen.js';
 import { formatCgroup, formatPressureLine } from './output/pressure.js';
 import { Recorder, systemFacts } from './output/recorder.js';
-import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from './sources/exit-listener.js';
+import { NetlinkExitSource } from './sources/exit-listener.js';
+import { describeLayout } from './sources/listener-layout.js';
 import { readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
 import { ReplayEnded } from './sources/replay/errors.js';
@@ -130,7 +131,8 @@ function parser(argv: string[]) {
     .option('rcvbuf', {
       alias: 'r',
       type: 'string',
-      describe: `Receive buffer per listener socket in bytes, K/M/G allowed; default ${DEFAULT_RCVBUF_BYTES >> 20}M. Example: -r 64M`,
+      describe:
+        'Receive buffer per listener socket (one per CPU) in bytes, K/M/G allowed; default: an equal share of 1/64 of RAM (at least 32M, at most 1G in all), 1M to 16M per socket (-v says). Example: -r 64M',
     })
     .option('duration', {
       type: 'string',
@@ -138,7 +140,7 @@ function parser(argv: string[]) {
     })
     .option('pin', {
       type: 'boolean',
-      describe: 'Pin each exit listener thread to the CPU it listens to. Example: -l --pin',
+      describe: 'Pin each exit listener thread to the CPUs it listens to. Example: -l --pin',
     })
     .option('command', {
       alias: 'c',
@@ -264,12 +266,12 @@ function replayEnd(replay: ReplaySource, code: number): number {
   return signalExitCode() ?? code;
 }
 
-function listenerCpus(args: Args): { cpus: number[]; possible: string; rcvbufBytes: number } {
+function listenerCpus(args: Args): { cpus: number[]; possible: string; rcvbufBytes: number | undefined } {
   const possible = readCpulist('possible');
   return {
     cpus: parseCpumask('-m', args.cpumask ?? readCpulist('online'), possible),
     possible,
-    rcvbufBytes: args.rcvbuf === undefined ? DEFAULT_RCVBUF_BYTES : parseBytes('-r', args.rcvbuf),
+    rcvbufBytes: args.rcvbuf === undefined ? undefined : parseBytes('-r', args.rcvbuf),
   };
 }
 
@@ -280,10 +282,14 @@ function openListener(args: Args): NetlinkExitSource {
   for (const w of source.warnings) err(`delaytop: warning: ${w.message}`);
   if (args.verbose) {
     const i = source.info();
+    err(`delaytop: ${describeLayout(source.layout)}`);
     err(
       `delaytop: TASKSTATS family ${i.familyId}; ` +
         i.readers
-          .map((r) => `cpu ${r.cpu}: port ${r.portId}, rcvbuf ${r.rcvbufBytes}${r.realtime ? ', SCHED_FIFO 1' : ''}`)
+          .map(
+            (r) =>
+              `cpu ${r.cpu}: port ${r.portId}, rcvbuf ${r.rcvbufBytes}, thread ${r.thread}${r.realtime ? ' (SCHED_FIFO 1)' : ''}`,
+          )
           .join('; '),
     );
   }

@@ -14,6 +14,8 @@ export interface NativeQuerySocket {
 
 export interface NativeListenerOptions {
   rcvbufBytes: number;
+  /** the reader thread (0, 1, ... none left out) of each CPU's socket; default a thread each */
+  threadOf?: number[];
   forceRcvbuf: boolean;
   pin: boolean;
   /** run reader threads at SCHED_FIFO 1 (default true; needs CAP_SYS_NICE) */
@@ -27,12 +29,14 @@ export interface NativeReaderInfo {
   cpu: number;
   portId: number;
   rcvbufBytes: number;
+  /** index of the reader thread that serves this socket */
+  thread: number;
   /** the reader thread runs at SCHED_FIFO 1 */
   realtime: boolean;
   realtimeError: string;
   /** errno name when pinning the thread to its CPU failed ('' = pinned, or not asked) */
   pinError: string;
-  /** errno name of a wait or read that failed and ended the reader early ('' = none) */
+  /** errno name of a wait or read that failed and ended reading this socket early ('' = none) */
   readError: string;
   registered: boolean;
   deregisterError: string;
@@ -41,7 +45,7 @@ export interface NativeReaderInfo {
 export interface NativeListener {
   drain(): { data: ArrayBuffer; counters: Float64Array };
   close(): void;
-  info(): { readers: NativeReaderInfo[]; familyId: number; counterCount: number };
+  info(): { readers: NativeReaderInfo[]; threads: number; familyId: number; counterCount: number };
 }
 
 export interface ParsedMessage {

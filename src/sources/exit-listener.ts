@@ -1,10 +1,12 @@
-// Exit events from the kernel: one listener socket and reader thread per CPU (native),
-// drained here in batches. The same ExitSource interface (types.ts) is served by a replayed
-// recording.
-import { loadAddon, loadContract, type Contract, type NativeListener } from '../kernel/addon.js';
+// Exit events from the kernel: one listener socket per CPU, read by native threads that each
+// serve one or several sockets (laid out by listener-layout.ts), drained here in batches. The
+// same ExitSource interface (types.ts) is served by a replayed recording.
+import { totalmem } from 'node:os';
+import { loadAddon, loadContract, type Contract, type NativeListener, type NativeReaderInfo } from '../kernel/addon.js';
 import { decodeCounters, decodeExitBatch, type CpuCounters } from '../kernel/exitrecord.js';
 import { fromNative, TaskstatsError } from '../kernel/errors.js';
 import { withLost } from '../model/exit-feed/loss.js';
+import { formatCpulist, listenerLayout, type ListenerLayout } from './listener-layout.js';
 import { exitFeedBlocked } from './namespaces.js';
 import { readCpulist } from './system.js';
 import type { ExitBatch, ExitSource } from './types.js';
@@ -13,8 +15,10 @@ export interface ListenOptions {
   cpus: number[];
   /** cpulist of possible CPUs (default: /sys/devices/system/cpu/possible) */
   possible?: string;
-  /** receive buffer per socket (default DEFAULT_RCVBUF_BYTES) */
+  /** receive buffer per socket (default: a share of the budget, listener-layout.ts) */
   rcvbufBytes?: number;
+  /** reader threads (default: readerThreads() of the CPU count); benchmarks compare designs */
+  readerThreads?: number;
   pin?: boolean;
   /** ms to gather records before handing a batch to JS (default 50) */
   batchMs?: number;
@@ -22,24 +26,54 @@ export interface ListenOptions {
   maxQueueBytes?: number;
 }
 
+type Settled = Required<Omit<ListenOptions, 'rcvbufBytes' | 'readerThreads'>> & { layout: ListenerLayout };
+
 /** The listener's defaults, in one place for every mode that listens. */
-function withDefaults(o: ListenOptions): Required<ListenOptions> {
+function withDefaults(o: ListenOptions): Settled {
   return {
     cpus: o.cpus,
     possible: o.possible ?? readCpulist('possible'),
-    rcvbufBytes: o.rcvbufBytes ?? DEFAULT_RCVBUF_BYTES,
+    layout: listenerLayout(o.cpus.length, totalmem(), o.rcvbufBytes, o.readerThreads),
     pin: o.pin ?? false,
     batchMs: o.batchMs ?? 50,
     maxQueueBytes: o.maxQueueBytes ?? 64 << 20,
   };
 }
 
-export const DEFAULT_RCVBUF_BYTES = 16 << 20;
-
 export interface ListenerWarning {
-  /** null: the listener as a whole */
+  /** the one CPU it concerns; null: several, or the listener as a whole */
   cpu: number | null;
   message: string;
+}
+
+/**
+ * What the readers could not get (real-time priority, pinning, the receive buffer asked),
+ * one warning per kind for all the CPUs it concerns: a thread serves several, and 512 lines
+ * of the same warning would say less than one.
+ */
+export function readerWarnings(readers: readonly NativeReaderInfo[], rcvbufBytes: number): ListenerWarning[] {
+  const concerns = new Map<string, number[]>();
+  const concern = (message: string, cpu: number) => concerns.set(message, [...(concerns.get(message) ?? []), cpu]);
+  for (const r of readers) {
+    if (r.realtimeError) {
+      concern(
+        `listener thread could not get real-time priority (${r.realtimeError}; needs CAP_SYS_NICE): exits may be lost while other sessions run exit storms`,
+        r.cpu,
+      );
+    }
+    if (r.pinError) concern(`listener thread could not be pinned to its CPUs (${r.pinError}); it runs unpinned`, r.cpu);
+    // SO_RCVBUFFORCE needs CAP_NET_ADMIN; the kernel reports twice what it grants.
+    if (r.rcvbufBytes / 2 < rcvbufBytes) {
+      concern(
+        `receive buffer is ${r.rcvbufBytes} bytes, less than the ${rcvbufBytes} asked for (capped by net.core.rmem_max without CAP_NET_ADMIN); exits may be lost under load`,
+        r.cpu,
+      );
+    }
+  }
+  return [...concerns].map(([message, cpus]) => ({
+    cpu: cpus.length === 1 ? cpus[0]! : null,
+    message: `cpu ${formatCpulist(cpus)}: ${message}`,
+  }));
 }
 
 export class NetlinkExitSource implements ExitSource {
@@ -53,10 +87,13 @@ export class NetlinkExitSource implements ExitSource {
   private closed = false;
   private last: CpuCounters[] = [];
 
-  private opts: Required<ListenOptions>;
+  private opts: Settled;
+  /** sockets, threads and receive buffers, as chosen for these CPUs */
+  readonly layout: ListenerLayout;
 
   constructor(options: ListenOptions) {
     const opts = (this.opts = withDefaults(options));
+    this.layout = opts.layout;
     // Registration would succeed in another network namespace and then hear nothing.
     const blocked = exitFeedBlocked(undefined, (message) => this.warnings.push({ cpu: null, message }));
     if (blocked) throw blocked;
@@ -73,7 +110,8 @@ export class NetlinkExitSource implements ExitSource {
       this.native = new addon.Listener(
         this.cpus as number[],
         {
-          rcvbufBytes: opts.rcvbufBytes,
+          rcvbufBytes: opts.layout.rcvbufBytes,
+          threadOf: opts.layout.threadOf,
           forceRcvbuf: true,
           pin: opts.pin,
           maxQueueBytes: opts.maxQueueBytes,
@@ -84,27 +122,7 @@ export class NetlinkExitSource implements ExitSource {
     } catch (e) {
       throw listenError(e, opts);
     }
-    // SO_RCVBUFFORCE needs CAP_NET_ADMIN; the kernel reports twice what it grants.
-    for (const r of this.native.info().readers) {
-      if (r.realtimeError) {
-        this.warnings.push({
-          cpu: r.cpu,
-          message: `cpu ${r.cpu}: listener thread could not get real-time priority (${r.realtimeError}; needs CAP_SYS_NICE): exits may be lost while other sessions run exit storms`,
-        });
-      }
-      if (r.pinError) {
-        this.warnings.push({
-          cpu: r.cpu,
-          message: `cpu ${r.cpu}: listener thread could not be pinned to its CPU (${r.pinError}); it runs unpinned`,
-        });
-      }
-      if (r.rcvbufBytes / 2 < opts.rcvbufBytes) {
-        this.warnings.push({
-          cpu: r.cpu,
-          message: `cpu ${r.cpu}: receive buffer is ${r.rcvbufBytes} bytes, less than the ${opts.rcvbufBytes} asked for (capped by net.core.rmem_max without CAP_NET_ADMIN); exits may be lost under load`,
-        });
-      }
-    }
+    this.warnings.push(...readerWarnings(this.native.info().readers, opts.layout.rcvbufBytes));
   }
 
   info() {
@@ -157,7 +175,7 @@ export class NetlinkExitSource implements ExitSource {
   }
 }
 
-function listenError(e: unknown, opts: Required<ListenOptions>): Error {
+function listenError(e: unknown, opts: Settled): Error {
   const code = (e as NodeJS.ErrnoException).code;
   const cpu = (e as { cpu?: number }).cpu;
   const where = cpu === undefined ? 'register exit listener' : `register cpumask for cpu ${cpu}`;

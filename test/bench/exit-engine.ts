@@ -1,16 +1,17 @@
 // The delaytop exit engine as a standalone process, for the exit benchmark: NetlinkExitSource
 // with delaytop's defaults, every batch decoded and counted, nothing else.
 //
-//   node --import tsx test/bench/exit-engine.ts [--rcvbuf BYTES] [--batch-ms MS] [--pin]
+//   node --import tsx test/bench/exit-engine.ts [--rcvbuf BYTES] [--threads N] [--batch-ms MS] [--pin]
 //   stdout, one JSON line each:
-//     {"ready":true,"cpus":[..],"portIds":[..],"rcvbufBytes":n}   once every CPU is registered
-//     {"cpuMs":ms,"received":n,"lost":n}     for every line read on stdin (a mark)
+//     {"ready":true,"cpus":[..],"portIds":[..],"rcvbufBytes":n,"threads":n}   once every CPU is registered
+//     {"cpuMs":ms,"readerCpuMs":ms,"received":n,"lost":n}     for every line read on stdin (a mark)
 //     {"received":..,"lost":..,"cpuMs":..,"perCpu":[counters..],"procNetlinkDrops":{portId:drops}}
 //       at the end (stdin EOF, SIGTERM or SIGINT); procNetlinkDrops is /proc/net/netlink's Drops
 //       column for our sockets, read just before close().
-//   cpuMs is process.cpuUsage(): every thread of the process, user + system.
-import { readFileSync } from 'node:fs';
-import { DEFAULT_RCVBUF_BYTES, NetlinkExitSource } from '../../src/sources/exit-listener.js';
+//   cpuMs is process.cpuUsage(): every thread of the process, user + system; readerCpuMs the
+//   native reader threads' share (threads named exit-reader<N>, their schedstat run time).
+import { readdirSync, readFileSync } from 'node:fs';
+import { NetlinkExitSource } from '../../src/sources/exit-listener.js';
 import type { ExitBatch } from '../../src/sources/types.js';
 import { readCpulist } from '../../src/sources/system.js';
 import type { CpuCounters } from '../../src/kernel/exitrecord.js';
@@ -50,6 +51,18 @@ const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
+const readerCpuMs = () => {
+  let ns = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (!readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').startsWith('exit-reader')) continue;
+      ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1e6;
+};
 const sumLost = (cs: CpuCounters[]) => cs.reduce((s, c) => s + c.lost, 0);
 
 // Handlers first, so a SIGTERM during registration is not fatal: it is handled once this
@@ -62,7 +75,8 @@ process.stdout.on('error', () => stop()); // EPIPE: whoever read us is gone; sti
 const source = new NetlinkExitSource({
   cpus: parseCpulist(readCpulist('online')),
   possible: readCpulist('possible'),
-  rcvbufBytes: Number(arg('--rcvbuf') ?? DEFAULT_RCVBUF_BYTES),
+  ...(arg('--rcvbuf') ? { rcvbufBytes: Number(arg('--rcvbuf')) } : {}),
+  ...(arg('--threads') ? { readerThreads: Number(arg('--threads')) } : {}),
   pin: process.argv.includes('--pin'),
   batchMs: Number(arg('--batch-ms') ?? 50),
   maxQueueBytes: 64 << 20,
@@ -80,7 +94,7 @@ source.start(consume);
 const readers = source.info().readers;
 const portIds = readers.map((r) => r.portId);
 const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
-say({ ready: true, cpus: source.cpus, portIds, rcvbufBytes: readers[0]?.rcvbufBytes });
+say({ ready: true, cpus: source.cpus, portIds, rcvbufBytes: readers[0]?.rcvbufBytes, threads: source.info().threads });
 
 let stopped = false;
 function stop(): void {
@@ -111,6 +125,6 @@ process.stdin.on('data', (chunk: string) => {
   let nl;
   while ((nl = pending.indexOf('\n')) >= 0) {
     pending = pending.slice(nl + 1);
-    say({ cpuMs: cpuMs(), received, lost: sumLost(counters) });
+    say({ cpuMs: cpuMs(), readerCpuMs: readerCpuMs(), received, lost: sumLost(counters) });
   }
 });

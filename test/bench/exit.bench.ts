@@ -1,18 +1,29 @@
 // Exit-storm benchmark: 100,000 exits at the machine's top rate (forker.c), heard at once by
 // the delaytop engine (exit-engine.ts: NetlinkExitSource with its defaults) and by a minimal C
-// per-CPU listener (exit_listener.c) on the same kind of sockets. Targets: delaytop loses none,
+// per-CPU listener (exit_listener.c) on the same kind of sockets, with the receive buffer the
+// engine's layout gives each socket on this machine. Targets: delaytop loses none,
 // hears every one, and spends at most 2x the C listener's CPU time per 100,000 exits.
 // Then a tiny-buffer run checks that losses are counted: lost > 0, kernelDrops equal to the
 // Drops column of /proc/net/netlink, and received + lost covering every exit of the storm.
+// To compare listener designs: EXIT_BENCH_THREADS=N (the engine's reader threads) and
+// EXIT_BENCH_RCVBUF=BYTES (both listeners' buffer per socket) override the layout.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEFAULT_RCVBUF_BYTES } from '../../src/sources/exit-listener.js';
+import { totalmem } from 'node:os';
+import { expandCpulist } from '../../src/args.js';
+import { listenerLayout } from '../../src/sources/listener-layout.js';
+import { readCpulist } from '../../src/sources/system.js';
 import { benchDir, compileC, repoRoot, report, sleep } from './common.js';
 
 const EXITS = Number(process.env.EXIT_BENCH_EXITS ?? 100_000);
 const ROUNDS = Number(process.env.EXIT_BENCH_ROUNDS ?? 3);
 const TINY_RCVBUF_BYTES = 4096;
+const THREADS = process.env.EXIT_BENCH_THREADS;
+const online = expandCpulist(readCpulist('online'));
+const RCVBUF_BYTES = Number(
+  process.env.EXIT_BENCH_RCVBUF ?? listenerLayout(Array.isArray(online) ? online.length : 1, totalmem()).rcvbufBytes,
+);
 
 // Everything we start is stopped on every way out: children stop on stdin EOF or SIGTERM and
 // deregister first (the C listener and the forker also have PR_SET_PDEATHSIG).
@@ -29,6 +40,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 interface Mark {
   cpuMs: number;
+  readerCpuMs?: number;
   received: number;
   lost: number;
 }
@@ -101,6 +113,7 @@ interface Ready {
   cpus: number[];
   portIds: number[];
   rcvbufBytes: number;
+  threads?: number;
 }
 interface Storm {
   forks: number;
@@ -174,6 +187,7 @@ interface Round {
   cReceived: number;
   cLost: number;
   engineCpuMs: number;
+  readerCpuMs: number;
   cCpuMs: number;
   ratio: number;
   clean: boolean; // deregistered everywhere, exited 0
@@ -181,12 +195,16 @@ interface Round {
 
 async function compareRound(n: number): Promise<Round> {
   // The C baseline gets what delaytop's reader threads give themselves: SCHED_FIFO 1.
-  const c = new LineChild('exit_listener', 'chrt', ['-f', '1', cListener, '-r', String(DEFAULT_RCVBUF_BYTES)]);
-  const e = new LineChild('exit-engine', process.execPath, engineArgs());
+  const c = new LineChild('exit_listener', 'chrt', ['-f', '1', cListener, '-r', String(RCVBUF_BYTES)]);
+  const e = new LineChild(
+    'exit-engine',
+    process.execPath,
+    engineArgs(['--rcvbuf', String(RCVBUF_BYTES), ...(THREADS ? ['--threads', THREADS] : [])]),
+  );
   try {
     const [cr, er] = await Promise.all([c.next<Ready>(), e.next<Ready>()]);
     console.error(
-      `round ${n}: both registered on cpus ${er.cpus.join(',')} (rcvbuf: engine ${er.rcvbufBytes}, C ${cr.rcvbufBytes} bytes as the kernel reports it)`,
+      `round ${n}: both registered on cpus ${er.cpus.join(',')} (rcvbuf: engine ${er.rcvbufBytes}, C ${cr.rcvbufBytes} bytes as the kernel reports it; engine reader threads ${er.threads})`,
     );
     await sleep(300); // let the engine's start-up work (JIT, GC of module loading) settle
     const [c0, e0] = await Promise.all([c.mark(), e.mark()]);
@@ -196,6 +214,7 @@ async function compareRound(n: number): Promise<Round> {
     const engineReceived = e1.received - e0.received;
     const cReceived = c1.received - c0.received;
     const engineCpuMs = e1.cpuMs - e0.cpuMs;
+    const readerCpuMs = (e1.readerCpuMs ?? NaN) - (e0.readerCpuMs ?? NaN);
     const cCpuMs = c1.cpuMs - c0.cpuMs;
     const per100k = (ms: number, n: number) => (ms / n) * 100_000;
     const ratio = per100k(engineCpuMs, engineReceived) / per100k(cCpuMs, cReceived);
@@ -203,7 +222,7 @@ async function compareRound(n: number): Promise<Round> {
     console.error(
       `round ${n}: storm ${storm.exited} exits in ${storm.elapsedMs} ms = ${storm.exitsPerSec} exits/s (${storm.taskExits} task exits with its workers)\n` +
         `  delaytop: received ${engineReceived} in the window, lost ${ee.summary.lost} (whole run; kernelDrops ${ee.summary.perCpu.map((p) => p.kernelDrops).join('+')}), ` +
-        `${engineCpuMs.toFixed(0)} ms CPU = ${per100k(engineCpuMs, engineReceived).toFixed(0)} ms per 100,000\n` +
+        `${engineCpuMs.toFixed(0)} ms CPU = ${per100k(engineCpuMs, engineReceived).toFixed(0)} ms per 100,000 (reader threads ${per100k(readerCpuMs, engineReceived).toFixed(0)})\n` +
         `  C:        received ${cReceived} in the window, lost ${ce.summary.lost}, ${cCpuMs.toFixed(0)} ms CPU = ${per100k(cCpuMs, cReceived).toFixed(0)} ms per 100,000\n` +
         `  other exits on the machine in delaytop's window: ${engineReceived + e1.lost - e0.lost - storm.taskExits}; ratio ${ratio.toFixed(2)}x` +
         (clean ? '' : `  UNCLEAN EXIT: engine ${ee.code}, C ${ce.code}`),
@@ -215,6 +234,7 @@ async function compareRound(n: number): Promise<Round> {
       cReceived,
       cLost: ce.summary.lost,
       engineCpuMs,
+      readerCpuMs,
       cCpuMs,
       ratio,
       clean,
@@ -226,7 +246,11 @@ async function compareRound(n: number): Promise<Round> {
 
 /** A deliberately tiny buffer: losses must be counted, and counted the kernel's way. */
 async function tinyRound(): Promise<boolean> {
-  const e = new LineChild('exit-engine(tiny)', process.execPath, engineArgs(['--rcvbuf', String(TINY_RCVBUF_BYTES)]));
+  const e = new LineChild(
+    'exit-engine(tiny)',
+    process.execPath,
+    engineArgs(['--rcvbuf', String(TINY_RCVBUF_BYTES), ...(THREADS ? ['--threads', THREADS] : [])]),
+  );
   try {
     const er = await e.next<Ready>();
     await sleep(300);
@@ -285,9 +309,10 @@ const median = (xs: number[]) => {
 const rounds: Round[] = [];
 for (let i = 1; i <= ROUNDS; i++) rounds.push(await compareRound(i));
 const engMs = median(rounds.map((r) => (r.engineCpuMs / r.engineReceived) * 100_000));
+const readMs = median(rounds.map((r) => (r.readerCpuMs / r.engineReceived) * 100_000));
 const cMs = median(rounds.map((r) => (r.cCpuMs / r.cReceived) * 100_000));
 console.error(
-  `median over ${ROUNDS} rounds: delaytop ${engMs.toFixed(0)} ms, C ${cMs.toFixed(0)} ms CPU per 100,000 exits; ` +
+  `median over ${ROUNDS} rounds: delaytop ${engMs.toFixed(0)} ms (reader threads ${readMs.toFixed(0)}), C ${cMs.toFixed(0)} ms CPU per 100,000 exits; ` +
     `storm ${median(rounds.map((r) => r.storm.exitsPerSec)).toFixed(0)} exits/s`,
 );
 let ok = report({

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -544,49 +545,257 @@ CASE(exitsQueueFull, "exits: a full queue drops and counts; one notification per
   CHECK_EQ(x[kSeqGapLost], 0u);
 }
 
-CASE(exitsLoopWake, "exits: the reader loop reads as exits come and ends as soon as it is woken") {
-  Reader x;
+// ---- ReaderGroup: one thread, one or several sockets, each with its own counters
+
+// Until pred holds, or ms pass: whether it held.
+template <class P>
+bool waitFor(P pred, int ms = 5000) {
+  auto t0 = Clock::now();
+  while (!pred()) {
+    if (msSince(t0) > ms) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// n fake sockets for CPUs 10, 11, ..., each read by its own ExitReader into one queue (as the
+// addon's listener does), served by one ReaderGroup on a thread of its own.
+struct Group {
+  ExitQueue q{64u << 20, nullptr};
+  std::vector<std::unique_ptr<FakeKernel>> k;
+  std::vector<std::unique_ptr<ExitReader>> r;
+  ReaderGroup g;
+  int wake = -1;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> result{1};
+  std::thread t;
+  Group(size_t n, bool withWake = true) {
+    if (withWake) wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    std::vector<ReaderGroup::Member> members;
+    for (size_t i = 0; i < n; i++) {
+      k.push_back(std::make_unique<FakeKernel>(uint32_t(5000 + i)));
+      r.push_back(std::make_unique<ExitReader>(int(10 + i), kFamily, q));
+      members.push_back({k.back().get(), r.back().get()});
+    }
+    if (g.open(members, wake) != 0) throw Failure("ReaderGroup::open failed");
+  }
+  ~Group() {
+    stopping = true;
+    if (t.joinable()) t.join();
+    if (wake >= 0) close(wake);
+  }
+  void start(long coalesceNs) {
+    t = std::thread([this, coalesceNs] {
+      nl::RecvBuffers rb(16, 8192);
+      result = g.run(rb, stopping, coalesceNs);
+    });
+  }
+  // Wake the thread; how long it took to end.
+  int64_t wakeAndJoin() {
+    uint64_t one = 1;
+    if (write(wake, &one, sizeof one) != ssize_t(sizeof one)) throw Failure("wake write failed");
+    auto t0 = Clock::now();
+    t.join();
+    return msSince(t0);
+  }
+  uint64_t at(size_t i, Counter c) const { return r[i]->counter(c); }
+};
+
+CASE(groupOne, "group: one socket is read as exits come, and the loop ends as soon as it is woken") {
+  Group x(1);
+  x.start(1000000);
+  for (uint32_t s = 1; s <= 50; s++) x.k[0]->deliver(fake::exitEvent(kFamily, s, s));
+  CHECK(waitFor([&] { return x.at(0, kReceived) == 50; }));
+  CHECK(x.wakeAndJoin() < 500);
+  CHECK_EQ(x.result.load(), 0);
+  CHECK_EQ(x.at(0, kSeqGapLost), 0u);
+}
+
+CASE(groupExact, "group: one thread serving 8 sockets keeps each socket's seq gaps, ENOBUFS, drops and kinds exact") {
+  constexpr size_t kSockets = 8, kRounds = 30, kPerRound = 20;
+  Group x(kSockets);
+  x.start(1000000);
+  struct Expect {
+    uint64_t received = 0, gaps = 0, enobufs = 0, truncated = 0, unsolicited = 0, drops = 0;
+    uint32_t next = 0, last = 0;
+    bool have = false;
+    std::vector<uint32_t> seqs;  // of the records queued, in order
+  };
+  std::vector<Expect> want(kSockets);
+  for (size_t i = 0; i < kSockets; i++) want[i].next = uint32_t(i * 100000 + (i == 2 ? 0xfffffff0u : 0));
+  auto chain = [](Expect& e, uint32_t seq) {
+    if (e.have) e.gaps += uint32_t(seq - e.last - 1);
+    e.last = seq;
+    e.have = true;
+  };
+  for (size_t round = 0; round < kRounds; round++) {
+    for (size_t i = 0; i < kSockets; i++) {
+      FakeKernel& k = *x.k[i];
+      Expect& e = want[i];
+      if (i == 6) continue;  // an idle CPU: its socket stays silent throughout
+      if (i == 4 && round % 3 == 0) {
+        // an overrun with nothing queued behind it: the ENOBUFS alone must wake the thread
+        k.overrun(2);
+        e.enobufs++;
+        e.drops += 2;
+        e.next += 2;
+        continue;
+      }
+      for (size_t n = 0; n < kPerRound; n++) {
+        uint32_t seq = e.next++;
+        if (i == 3 && n == 5) {  // a congestion episode of 4 messages
+          k.overrun(4);
+          e.enobufs++;
+          e.drops += 4;
+          e.next += 3;
+          continue;
+        }
+        if (i == 5 && n == 7) {  // cut short: counted truncated, its seq still in the chain
+          Bytes inner = fake::cat({fake::nla(fake::kAttrPid, fake::u32(seq)),
+                                   fake::nla(fake::kTypeStats, fake::stats(seq, seq, 9000))});
+          k.deliver(fake::nlmsg(kFamily, 0, seq, 0, fake::genl(fake::kCmdNew, fake::nla(fake::kAggrPid, inner))));
+          e.truncated++;
+          chain(e, seq);
+          continue;
+        }
+        // socket i loses every (i + 2)th message on the way: a seq gap
+        if (i != 0 && seq % (i + 2) == 0) continue;
+        if (i == 7 && n % 4 == 0) {  // a stale registration's neighbour: not an exit event
+          k.deliver(fake::statsReply(kFamily, 9000 + uint32_t(n), k.portid(), false, 9, 1));
+          e.unsolicited++;
+        }
+        k.deliver(fake::exitEvent(kFamily, seq, uint32_t(1000 * i + n)));
+        e.received++;
+        e.seqs.push_back(seq);
+        chain(e, seq);
+      }
+    }
+    // Round by round, so a fake socket's buffer never overflows on a slow (sanitized) build.
+    CHECK(waitFor([&] {
+      for (size_t i = 0; i < kSockets; i++)
+        if (x.at(i, kReceived) != want[i].received || x.at(i, kEnobufs) != want[i].enobufs ||
+            x.at(i, kTruncated) != want[i].truncated || x.at(i, kUnsolicited) != want[i].unsolicited)
+          return false;
+      return true;
+    }));
+  }
+  CHECK(x.wakeAndJoin() < 500);
+  CHECK_EQ(x.result.load(), 0);
+  std::vector<std::vector<uint32_t>> got(kSockets);
+  x.q.drain([&](const uint8_t* p, size_t len) {
+    for (size_t off = 0; off < len;) {
+      RecHeader h;
+      memcpy(&h, p + off, sizeof h);
+      CHECK(h.cpu >= 10 && h.cpu < 10 + kSockets);
+      got[h.cpu - 10].push_back(h.seq);
+      off += h.recLen;
+    }
+  });
+  for (size_t i = 0; i < kSockets; i++) {
+    const Expect& e = want[i];
+    CHECK_EQ(x.at(i, kReceived), e.received);
+    CHECK_EQ(x.at(i, kSeqGapLost), e.gaps);
+    CHECK_EQ(x.at(i, kEnobufs), e.enobufs);
+    CHECK_EQ(x.at(i, kTruncated), e.truncated);
+    CHECK_EQ(x.at(i, kUnsolicited), e.unsolicited);
+    CHECK_EQ(x.at(i, kMalformed), 0u);
+    CHECK_EQ(x.at(i, kQueueDropped), 0u);
+    CHECK_EQ(uint64_t(x.k[i]->drops()), e.drops);
+    CHECK(got[i] == e.seqs);  // every record under its own CPU, in its socket's order
+  }
+  // The patterns above did produce each kind of loss somewhere.
+  CHECK(want[0].gaps == 0 && want[1].gaps > 0 && want[3].gaps > 0 && want[3].enobufs == kRounds);
+  CHECK(want[4].enobufs == kRounds / 3 && want[5].truncated == kRounds && want[6].received == 0);
+}
+
+CASE(groupStormWake, "group: a wake during a storm on every socket ends the loop promptly, mid-pause or mid-read") {
+  Group x(4);
+  x.start(1000000);
+  std::atomic<bool> storming{true};
+  std::thread storm([&] {
+    std::vector<uint32_t> seq(4, 1);
+    while (storming.load())
+      for (size_t i = 0; i < 4; i++) {
+        // a full fake socket (the reader has stopped) is the storm's end, not an error
+        try {
+          x.k[i]->deliver(fake::exitEvent(kFamily, seq[i], seq[i]));
+          seq[i]++;
+        } catch (const std::runtime_error&) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
+  });
+  CHECK(waitFor([&] { return x.at(0, kReceived) > 200 && x.at(3, kReceived) > 200; }));
+  int64_t took = x.wakeAndJoin();
+  storming = false;
+  storm.join();
+  CHECK(took < 500);
+  CHECK_EQ(x.result.load(), 0);
+  for (size_t i = 0; i < 4; i++) CHECK_EQ(x.at(i, kSeqGapLost), 0u);
+}
+
+CASE(groupStopping, "group: 16 sockets whose wake never comes still stop within kStopCheckMs") {
+  Group x(16, false);
+  x.start(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  x.stopping = true;
+  auto t0 = Clock::now();
+  x.t.join();
+  CHECK(msSince(t0) < ReaderGroup::kStopCheckMs + kSlackMs);
+  CHECK_EQ(x.result.load(), 0);
+}
+
+CASE(groupReadError, "group: a socket whose read fails gets its errno and is left out; the others are still read") {
+  // Socket 1 fails every read once readable; socket 0 must not notice.
+  struct Broken : FakeKernel {
+    using FakeKernel::FakeKernel;
+    int recvBatch(struct mmsghdr*, unsigned) override { return -EBADF; }
+  };
+  ExitQueue q(1 << 20, nullptr);
+  FakeKernel good(1);
+  Broken bad(2);
+  ExitReader r0(0, kFamily, q), r1(1, kFamily, q);
+  ReaderGroup g;
   int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  CHECK(wake >= 0);
+  CHECK_EQ(g.open({{&good, &r0}, {&bad, &r1}}, wake), 0);
   std::atomic<bool> stopping{false};
   int result = 1;
-  std::thread t([&] { result = x.r.run(x.k, x.rb, wake, stopping, 1000000); });
-  for (uint32_t s = 1; s <= 50; s++) x.k.deliver(fake::exitEvent(kFamily, s, s));
-  auto t0 = Clock::now();
-  while (x[kReceived] < 50 && msSince(t0) < 2000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::thread t([&] {
+    nl::RecvBuffers rb(16, 8192);
+    result = g.run(rb, stopping, 0);
+  });
+  bad.deliver(fake::exitEvent(kFamily, 1, 1));
+  CHECK(waitFor([&] { return r1.readError() == EBADF; }));
+  for (uint32_t s = 1; s <= 30; s++) good.deliver(fake::exitEvent(kFamily, s, s));
+  CHECK(waitFor([&] { return r0.counter(kReceived) == 30; }));
   uint64_t one = 1;
   CHECK_EQ(write(wake, &one, sizeof one), ssize_t(sizeof one));
-  auto woken = Clock::now();
   t.join();
   close(wake);
-  CHECK(msSince(woken) < 500);
   CHECK_EQ(result, 0);
-  CHECK_EQ(x[kReceived], 50u);
-  CHECK_EQ(x[kSeqGapLost], 0u);
-}
-
-CASE(exitsLoopStopping, "exits: a reader whose wake never comes still stops within kStopCheckMs") {
-  Reader x;
-  std::atomic<bool> stopping{false};
-  int result = 1;
-  std::thread t([&] { result = x.r.run(x.k, x.rb, -1, stopping, 0); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  stopping = true;
+  CHECK_EQ(r0.readError(), 0);
+  CHECK_EQ(r1.counter(kReceived), 0u);
+  // A group whose every socket failed has nothing left to wait for: it ends by itself.
+  ReaderGroup alone;
+  Broken bad2(3);
+  ExitReader r2(2, kFamily, q);
+  CHECK_EQ(alone.open({{&bad2, &r2}}, -1), 0);
+  bad2.deliver(fake::exitEvent(kFamily, 1, 1));
+  nl::RecvBuffers rb(16, 8192);
   auto t0 = Clock::now();
-  t.join();
-  CHECK(msSince(t0) < ExitReader::kStopCheckMs + kSlackMs);
-  CHECK_EQ(result, 0);
+  CHECK_EQ(alone.run(rb, stopping, 0), 0);
+  CHECK(msSince(t0) < kSlackMs);
+  CHECK_EQ(r2.readError(), EBADF);
 }
 
-CASE(exitsLoopError, "exits: a wait that fails ends the loop with its errno instead of spinning") {
-  struct Broken : FakeKernel {
-    int wait(int, int) override { return -EBADF; }
+CASE(groupOpenError, "group: a socket that cannot be polled fails open() with its errno, before any thread runs") {
+  struct Unpollable : FakeKernel {
+    int pollFd() const override { return -1; }
   } k;
   ExitQueue q(1 << 20, nullptr);
   ExitReader r(0, kFamily, q);
-  nl::RecvBuffers rb(16, 8192);
-  std::atomic<bool> stopping{false};
-  CHECK_EQ(r.run(k, rb, -1, stopping, 0), -EBADF);
+  ReaderGroup g;
+  CHECK_EQ(g.open({{&k, &r}}, -1), -EBADF);
 }
 
 }  // namespace

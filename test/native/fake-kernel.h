@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -124,10 +126,22 @@ class FakeKernel : public nl::Transport {
     int big = 8 << 20;  // room for a few windows of replies queued at once (capped without root)
     if (setsockopt(theirs_, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) < 0)
       setsockopt(theirs_, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    // What an epoll of readers sees: the queue, or a pending overrun (the kernel's socket error).
+    overrunFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pollFd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (overrunFd_ < 0 || pollFd_ < 0) throw std::runtime_error("fake kernel: eventfd/epoll");
+    for (int fd : {ours_, overrunFd_}) {
+      struct epoll_event e = {};
+      e.events = EPOLLIN;
+      e.data.fd = fd;
+      if (epoll_ctl(pollFd_, EPOLL_CTL_ADD, fd, &e) < 0) throw std::runtime_error("fake kernel: epoll_ctl");
+    }
   }
   ~FakeKernel() override {
     close(ours_);
     close(theirs_);
+    close(overrunFd_);
+    close(pollFd_);
   }
 
   // The script: called once per sendBatch with the requests it carried, before it returns
@@ -144,8 +158,10 @@ class FakeKernel : public nl::Transport {
   }
   // The receive queue overflowed: lost messages are gone, and the next read says ENOBUFS.
   void overrun(uint64_t lost) {
-    enobufs_ = true;
     drops_ += lost;
+    enobufs_ = true;
+    uint64_t one = 1;
+    if (write(overrunFd_, &one, sizeof one) != ssize_t(sizeof one)) throw std::runtime_error("fake kernel: overrun");
   }
 
   int sendBatch(struct mmsghdr* msgs, unsigned n) override {
@@ -177,6 +193,11 @@ class FakeKernel : public nl::Transport {
   }
 
   int recvBatch(struct mmsghdr* msgs, unsigned n) override {
+    uint64_t pending;
+    // Cleared before the flag is looked at: an overrun racing this read leaves at most one
+    // spurious wake-up behind, never a socket that polls ready forever.
+    if (read(overrunFd_, &pending, sizeof pending) < 0 && errno != EAGAIN)
+      throw std::runtime_error("fake kernel: overrun read");
     if (enobufs_.exchange(false)) return -ENOBUFS;
     int r = recvmmsg(ours_, msgs, n, MSG_DONTWAIT, nullptr);
     if (r < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -193,12 +214,14 @@ class FakeKernel : public nl::Transport {
     return wakeFd >= 0 && p[1].revents ? kWoken : kReadable;
   }
 
+  int pollFd() const override { return pollFd_; }
   uint32_t portid() const override { return portid_; }
   int64_t drops() const override { return int64_t(drops_); }
 
  private:
   uint32_t portid_;
   int ours_ = -1, theirs_ = -1;
+  int overrunFd_ = -1, pollFd_ = -1;
   // The script may run on another thread than the reader (the reader-loop cases).
   std::atomic<bool> enobufs_{false};
   std::atomic<uint64_t> drops_{0};
