@@ -119,10 +119,11 @@ function atExit(): void {
     if (!process.exitCode) process.exitCode = 1;
   }
   if (stderrFailed && !process.exitCode) process.exitCode = 1;
-  if (firstSignal === 'SIGHUP') {
+  if (firstSignal === 'SIGHUP' && (process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY)) {
     // The terminal hung up: end by the signal itself, as a shell reports it (129), not
     // through node's exit, whose restoring of the terminal's modes aborts the process with
     // a core dump when the terminal is gone (node 20: ResetStdio's tcsetattr gets EIO).
+    // Without a terminal there is nothing to restore: the mode's own exit code stands.
     process.removeAllListeners('SIGHUP');
     process.kill(process.pid, 'SIGHUP');
   }
