@@ -190,10 +190,10 @@ export interface MachineFacts {
 const THIS_MACHINE: MachineFacts = { pidMax: readPidMax, cpulist: readCpulist };
 
 /**
- * argv (without node and the script) as what to run, or the usage error it makes. Two flags
- * are checked later, where they are used, as they always were: --speed (when the replay
- * opens) and, for the dashboard, -m and -r (when its exit feed opens; without one they are
- * not read).
+ * argv (without node and the script) as what to run, or the usage error it makes. Checks
+ * run in the order the modes read the flags; two are left to where they are read: --speed
+ * when the replay opens (after the TERM=dumb note), and the dashboard's -m and -r when its
+ * exit feed opens (a dashboard without one does not read them).
  */
 export async function parseCommandLine(argv: string[], machine: MachineFacts = THIS_MACHINE): Promise<CommandLine> {
   try {
