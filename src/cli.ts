@@ -2,11 +2,21 @@
 // (The one place delaytop's node flags live; the benchmarks read them here. They keep the
 // dashboard's steady once-a-second allocation from inflating memory and GC work: why and
 // the figures in docs/performance.md.)
-// delaytop's entry: yargs, then one of: the dashboard, batch output, the exit feed (-l),
-// a command's delays (-c), a cgroup's (-C). Every mode reads the same sources.
-import yargs from 'yargs';
+// delaytop's entry: the command line (command-line.ts), then one of: the dashboard, batch
+// output, the exit feed (-l), a command's delays (-c), a cgroup's (-C). Every mode reads the
+// same sources.
 import { hideBin } from 'yargs/helpers';
-import { parseBytes, parseCount, parseCpumask, parseIds, parseSeconds, UsageError } from './args.js';
+import { UsageError } from './args.js';
+import {
+  DEFAULT_INTERVAL_SEC,
+  listenerFlags,
+  parseCommandLine,
+  replaySpeed,
+  usageText,
+  type Args,
+  type ListenerFlags,
+  type Run,
+} from './command-line.js';
 import { DELAYACCT_OFF_ADVICE, TaskstatsError } from './kernel/errors.js';
 import {
   failSession,
@@ -29,15 +39,7 @@ import { readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
 import { ReplayEnded } from './sources/replay/errors.js';
 import { ReplaySource } from './sources/replay/source.js';
-import {
-  delayacctTracker,
-  kernelRelease,
-  readCpulist,
-  readDelayacct,
-  readPidMax,
-  watchDelayacct,
-  writeDelayacct,
-} from './sources/system.js';
+import { delayacctTracker, kernelRelease, readDelayacct, watchDelayacct, writeDelayacct } from './sources/system.js';
 import type { ExitSource, StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './engine/options.js';
 import { TaskActions } from './actions/task-actions.js';
@@ -57,173 +59,30 @@ const out = (s: string) => {
     outputFailed('stdout', e);
   }
 };
-/** -d when neither the flag nor (in the dashboard) the settings file says */
-const DEFAULT_INTERVAL_SEC = 1;
-
 // Messages can quote a recording's or a process's text: each line goes out escaped.
 const err = (s: string) => writeStderr(s.split('\n').map(printable).join('\n') + '\n');
-
-/** -c takes the rest of the command line as the command's argv (getdelays' -c). */
-export function splitCommand(argv: string[]): { own: string[]; command: string[] | null } {
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--') break;
-    if (argv[i] === '-c' || argv[i] === '--command') {
-      const command = argv.slice(i + 1);
-      if (command.length === 0)
-        throw new UsageError(`${argv[i]}: no command given (e.g. delaytop -c dd if=/dev/zero of=/dev/null count=1000)`);
-      return { own: argv.slice(0, i), command };
-    }
-  }
-  return { own: argv, command: null };
-}
-
-function parser(argv: string[]) {
-  return yargs(argv)
-    .scriptName('delaytop')
-    .usage(
-      '$0 [options]\n\nWhich tasks are waiting, and on what: per-task delay accounting (CPU, IO, SWAP, RECLAIM, THRASHING,\n' +
-        "COMPACT, WPCOPY, IRQ) from the kernel's taskstats, and a feed of exiting tasks with an exact loss count.\n" +
-        'In a terminal it opens the dashboard; otherwise (or with -b) it prints batch output.',
-    )
-    .option('batch', {
-      alias: 'b',
-      type: 'boolean',
-      describe: 'Plain-text tables instead of the dashboard, as top -b. Example: -b -t 1234 -n 3',
-    })
-    .option('pid', {
-      alias: 'p',
-      type: 'string',
-      array: true,
-      describe: 'Thread id(s) to watch (one thread each). Example: -p 1234 -p 1240',
-    })
-    .option('tgid', {
-      alias: 't',
-      type: 'string',
-      array: true,
-      describe: 'Process id(s) to watch, all threads summed. Example: -t 1234',
-    })
-    .option('delay', {
-      alias: 'd',
-      type: 'string',
-      describe: `Seconds between refreshes (default ${DEFAULT_INTERVAL_SEC}; the dashboard: the saved interval). Example: -d 0.5`,
-    })
-    .option('iterations', {
-      alias: 'n',
-      type: 'string',
-      describe: 'Refreshes to print, then exit (batch). Example: -n 10',
-    })
-    .option('json', {
-      type: 'boolean',
-      describe:
-        'JSON Lines: one object per task per refresh, per exit with -l, one report with -c. Example: -b --json -t 1',
-    })
-    .option('listen', {
-      alias: 'l',
-      type: 'boolean',
-      describe: 'Print the exit feed (one line per exiting task, loss lines, a summary). Example: -l --json',
-    })
-    .option('cpumask', {
-      alias: 'm',
-      type: 'string',
-      describe:
-        'CPUs whose exits to listen to (-l, dashboard), as a cpulist; default: every online CPU. Example: -m 0-3,8',
-    })
-    .option('rcvbuf', {
-      alias: 'r',
-      type: 'string',
-      describe:
-        'Receive buffer per listener socket (one per CPU) in bytes, K/M/G allowed; default: an equal share of 1/64 of RAM (at least 32M, at most 1G in all), 1M to 16M per socket (-v says). Example: -r 64M',
-    })
-    .option('duration', {
-      type: 'string',
-      describe: 'With -l: stop after this many seconds (default: until Ctrl-C). Example: --duration 10',
-    })
-    .option('pin', {
-      type: 'boolean',
-      describe: 'Pin each exit listener thread to the CPUs it listens to. Example: -l --pin',
-    })
-    .option('command', {
-      alias: 'c',
-      type: 'string',
-      describe:
-        'Run a command (the rest of the line, no shell) and report its delays when it exits; exit with its status. Example: -c dd if=/dev/zero of=/tmp/x count=100',
-    })
-    .option('io', {
-      alias: 'i',
-      type: 'boolean',
-      describe: 'With -c: IO accounting (bytes, chars, syscalls). Example: -i -c make',
-    })
-    .option('ctxsw', { alias: 'q', type: 'boolean', describe: 'With -c: context switches. Example: -q -c make' })
-    .option('per-thread', {
-      type: 'boolean',
-      describe: 'With -c: a table per thread as well as the process total. Example: --per-thread -c ./server',
-    })
-    .option('write', {
-      alias: 'w',
-      type: 'string',
-      describe:
-        'Record what the session sees (samples, exits, loss) to FILE, JSON Lines, mode 0600. Example: -w /tmp/rec.jsonl',
-    })
-    .option('replay', {
-      type: 'string',
-      describe: 'Play a recording into the dashboard, batch, JSON or -l output. Example: --replay /tmp/rec.jsonl -b',
-    })
-    .option('speed', {
-      type: 'string',
-      describe: 'With --replay: N times the recorded pace, or "max". Example: --replay rec.jsonl --speed 4',
-    })
-    .option('cgroup', {
-      alias: 'C',
-      type: 'string',
-      describe:
-        'Show a cgroup: cgroupstats on cgroup v1, pressure files on v2. Example: -C /sys/fs/cgroup/system.slice',
-    })
-    .option('config', {
-      type: 'boolean',
-      default: true,
-      describe:
-        "The dashboard's settings file ($XDG_CONFIG_HOME/delaytop/config.json): read at start, written on quit; flags win over it. --no-config: neither read nor written. Example: --no-config",
-    })
-    .option('verbose', {
-      alias: 'v',
-      type: 'boolean',
-      describe:
-        'Debug details on stderr (netlink family, port ids, buffer sizes; how the dashboard draws its frames). Example: -v -l',
-    })
-    .example('$0', 'the dashboard: pick processes with arrow keys and Enter, watch exits per CPU, ? for help')
-    .example('$0 -b -p 1234 -n 3', 'three refreshes of thread 1234 as text')
-    .example('$0 -b --json -t 1234 -d 0.5', 'process 1234 every half second as JSON Lines')
-    .example('$0 -l -m 0-3 --json --duration 10', 'exits on CPUs 0-3 for ten seconds, as JSON Lines')
-    .example('$0 -i -q -c tar xf big.tar', 'run tar, then print its delays, IO and context switches')
-    .example('$0 -w rec.jsonl -b -t 1 -n 60', 'record a minute of process 1; replay with: $0 --replay rec.jsonl')
-    .strict()
-    .help('help')
-    .alias('help', 'h')
-    .version()
-    .alias('version', 'V')
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .exitProcess(false)
-    .fail((msg, e) => {
-      throw e ?? new UsageError(msg);
-    });
-}
-
-type Args = Awaited<ReturnType<ReturnType<typeof parser>['parseAsync']>>;
 
 async function main(argv: string[]): Promise<number> {
   markStartup('modules');
   watchOutput();
-  const { own, command } = splitCommand(argv);
-  const args = await parser(own).parseAsync();
-  if (args.help || args.version) return 0;
-  if (args.replay !== undefined && args.write !== undefined)
-    throw new UsageError('--replay and -w together: record a live session, or replay one, not both');
-  if (args.speed !== undefined && args.replay === undefined)
-    throw new UsageError(`--speed ${args.speed}: only with --replay FILE`);
-  if (args.cgroup !== undefined) return cgroup(args.cgroup);
-  if (command) return commandMode(command, args);
-  if (args.listen) return listen(args);
-  return statsMode(args);
+  const line = await parseCommandLine(argv);
+  if (!line.ok) {
+    err(usageText(line.message));
+    return line.exitCode;
+  }
+  const { args, run } = line;
+  switch (run.mode) {
+    case 'done':
+      return 0;
+    case 'cgroup':
+      return cgroup(run.path);
+    case 'command':
+      return commandMode(run.command, args);
+    case 'listen':
+      return listen(args, run);
+    case 'stats':
+      return statsMode(args, run);
+  }
 }
 
 /** -w: a recorder, closed (flushed, with an end line) on every way out; a write that fails ends the session. */
@@ -243,9 +102,7 @@ function openRecorder(
 }
 
 function openReplay(args: Args, exitsOnly = false): ReplaySource {
-  const s =
-    args.speed === undefined ? 1 : args.speed === 'max' ? Infinity : parseSeconds('--speed', args.speed, 0.01, 1e6);
-  const replay = new ReplaySource(args.replay!, { speed: s, exitsOnly });
+  const replay = new ReplaySource(args.replay!, { speed: replaySpeed(args), exitsOnly });
   onCleanup(() => replay.close());
   // A wait for the next record (the gap can be days) must not outlive the first signal.
   void interrupted.then(() => replay.close());
@@ -266,17 +123,8 @@ function replayEnd(replay: ReplaySource, code: number): number {
   return signalExitCode() ?? code;
 }
 
-function listenerCpus(args: Args): { cpus: number[]; possible: string; rcvbufBytes: number | undefined } {
-  const possible = readCpulist('possible');
-  return {
-    cpus: parseCpumask('-m', args.cpumask ?? readCpulist('online'), possible),
-    possible,
-    rcvbufBytes: args.rcvbuf === undefined ? undefined : parseBytes('-r', args.rcvbuf),
-  };
-}
-
-function openListener(args: Args): NetlinkExitSource {
-  const { cpus, possible, rcvbufBytes } = listenerCpus(args);
+function openListener(args: Args, flags: ListenerFlags = listenerFlags(args)): NetlinkExitSource {
+  const { cpus, possible, rcvbufBytes } = flags;
   const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin });
   onCleanup(() => source.close());
   for (const w of source.warnings) err(`delaytop: warning: ${w.message}`);
@@ -296,8 +144,8 @@ function openListener(args: Args): NetlinkExitSource {
   return source;
 }
 
-async function listen(args: Args): Promise<number> {
-  const durationSec = args.duration === undefined ? Infinity : parseSeconds('--duration', args.duration, 0.1, 1e7);
+async function listen(args: Args, run: Extract<Run, { mode: 'listen' }>): Promise<number> {
+  const { durationSec } = run;
   let exits: ExitSource;
   let readers: { cpu: number; portId: number; rcvbufBytes: number }[] | undefined;
   let registrations: ListenRunOptions['registrations'];
@@ -311,7 +159,7 @@ async function listen(args: Args): Promise<number> {
     exits = replay.exits();
     ended = Promise.race([interrupted, replay.finished.then(() => new Promise<void>((r) => setTimeout(r, 100)))]);
   } else {
-    const live = openListener(args);
+    const live = openListener(args, run.listener!);
     readers = live.info().readers;
     registrations = () => live.info().readers;
     delayacct = delayacctTracker();
@@ -340,8 +188,6 @@ async function listen(args: Args): Promise<number> {
 }
 
 async function commandMode(command: string[], args: Args): Promise<number> {
-  if (args.replay !== undefined)
-    throw new UsageError('-c with --replay: a command runs live; replay its recording with --replay alone');
   const delayacct = delayacctTracker();
   onCleanup(watchDelayacct(delayacct));
   const rec = openRecorder(args, null, null, delayacct);
@@ -397,11 +243,18 @@ function dashboardSettings(args: Args, replaying: boolean): DashboardSettings {
   };
 }
 
-async function statsMode(args: Args): Promise<number> {
-  const pidMax = readPidMax();
-  const targets = [...parseIds('-p', 'pid', args.pid, pidMax), ...parseIds('-t', 'tgid', args.tgid, pidMax)];
-  const intervalFlag = args.delay === undefined ? undefined : parseSeconds('-d', args.delay);
-  const iterations = args.iterations === undefined ? Infinity : parseCount('-n', args.iterations);
+type StatsRun = Extract<Run, { mode: 'stats' }>;
+
+/** How the stats modes show what they read. */
+interface StatsView {
+  /** the dashboard (else batch output) */
+  interactive: boolean;
+  intervalSec: number;
+  /** the dashboard's settings (null in batch output) */
+  saved: DashboardSettings | null;
+}
+
+async function statsMode(args: Args, run: StatsRun): Promise<number> {
   // The dashboard needs a terminal on both ends that can move its cursor; anything else gets batch output.
   const wantsDashboard =
     !args.batch && !args.json && args.iterations === undefined && !!process.stdout.isTTY && !!process.stdin.isTTY;
@@ -411,84 +264,81 @@ async function statsMode(args: Args): Promise<number> {
   // Only the dashboard has settings: batch output stays what its flags say.
   const saved = interactive ? dashboardSettings(args, args.replay !== undefined) : null;
   // a flag wins over the saved interval
-  const intervalSec = intervalFlag ?? saved?.intervalSec ?? DEFAULT_INTERVAL_SEC;
+  const intervalSec = run.intervalFlag ?? saved?.intervalSec ?? DEFAULT_INTERVAL_SEC;
+  const view = { interactive, intervalSec, saved };
+  return args.replay !== undefined ? replayStats(args, run, view) : liveStats(args, run, view);
+}
 
-  if (args.replay !== undefined) {
-    const replay = openReplay(args);
-    if (interactive) {
-      // The header describes the recorded machine, not this one.
-      const h = replay.header;
-      const code = await dashboard(
-        args,
-        {
-          stats: replay,
-          exits: h.exitCpus ? replay.exits() : null,
-          exitsOffReason: h.exitCpus ? null : 'this recording holds no exit feed (it was recorded without listeners)',
-          pinned: targets,
-          intervalSec,
-          ...saved!.view,
-          delayacct: () => replay.delayacct(),
-          privileged: h.statsSource !== 'proc',
-          banners: [
-            `replaying ${args.replay}${h.kernelRelease ? ` (recorded on ${h.hostname || 'a machine'} running ${h.kernelRelease})` : ''}`,
-            ...(h.banners ?? []),
-          ],
-        },
-        h.kernelRelease || 'unknown',
-      );
-      return replayEnd(replay, code);
-    }
-    let code = 0;
-    try {
-      code = await runBatch(replay, {
-        targets: targets.length ? targets : withoutLeaders(replay.recordedTargets()),
-        intervalSec: 0,
-        iterations,
-        json: !!args.json,
+/** --replay into the dashboard or batch output. */
+async function replayStats(args: Args, run: StatsRun, view: StatsView): Promise<number> {
+  const replay = openReplay(args);
+  if (view.interactive) {
+    // The header describes the recorded machine, not this one.
+    const h = replay.header;
+    const code = await dashboard(
+      args,
+      {
+        stats: replay,
+        exits: h.exitCpus ? replay.exits() : null,
+        exitsOffReason: h.exitCpus ? null : 'this recording holds no exit feed (it was recorded without listeners)',
+        pinned: run.targets,
+        intervalSec: view.intervalSec,
+        ...view.saved!.view,
         delayacct: () => replay.delayacct(),
-        write: out,
-        warn: err,
-        interrupted: Promise.race([interrupted, replay.queriesDone]),
-      });
-    } catch (e) {
-      // closed by a signal while waiting for a batch, or a recording with none
-      if (!(e instanceof ReplayEnded)) throw e;
-    }
+        privileged: h.statsSource !== 'proc',
+        banners: [
+          `replaying ${args.replay}${h.kernelRelease ? ` (recorded on ${h.hostname || 'a machine'} running ${h.kernelRelease})` : ''}`,
+          ...(h.banners ?? []),
+        ],
+      },
+      h.kernelRelease || 'unknown',
+    );
     return replayEnd(replay, code);
   }
+  let code = 0;
+  try {
+    code = await runBatch(replay, {
+      targets: run.targets.length ? run.targets : withoutLeaders(replay.recordedTargets()),
+      intervalSec: 0,
+      iterations: run.iterations,
+      json: !!args.json,
+      delayacct: () => replay.delayacct(),
+      write: out,
+      warn: err,
+      interrupted: Promise.race([interrupted, replay.queriesDone]),
+    });
+  } catch (e) {
+    // closed by a signal while waiting for a batch, or a recording with none
+    if (!(e instanceof ReplayEnded)) throw e;
+  }
+  return replayEnd(replay, code);
+}
 
+/** This machine's tasks into the dashboard or batch output. */
+async function liveStats(args: Args, run: StatsRun, view: StatsView): Promise<number> {
   const delayacct = delayacctTracker();
   onCleanup(watchDelayacct(delayacct));
   const opened = openStatsSource();
   onCleanup(() => opened.source.close());
   if (args.verbose && opened.privileged) err(`delaytop: statistics from netlink (CAP_NET_ADMIN present)`);
-  let exits: ExitSource | null = null;
-  let exitsOffReason: string | null = opened.privileged ? null : opened.exitsOffReason;
-  const banners = opened.privileged ? [] : [...opened.banner];
-  if (interactive && opened.privileged) {
-    try {
-      const live = openListener(args);
-      banners.push(...live.warnings.map((w) => w.message));
-      exits = live;
-    } catch (e) {
-      if (e instanceof UsageError) throw e;
-      exitsOffReason = `exit feed off: ${e instanceof TaskstatsError ? e.explain() : (e as Error).message}`;
-    }
-  }
+  const feed = view.interactive && opened.privileged ? openDashboardFeed(args) : null;
+  let exits = feed?.exits ?? null;
+  const exitsOffReason = opened.privileged ? (feed?.offReason ?? null) : opened.exitsOffReason;
+  const banners = opened.privileged ? [...(feed?.banners ?? [])] : [...opened.banner];
   const rec = openRecorder(args, opened.privileged ? 'netlink' : 'proc', exits ? [...exits.cpus] : null, delayacct);
   const stats: StatsSource = rec ? rec.wrapStats(opened.source) : opened.source;
   if (rec && exits) exits = rec.wrapExits(exits);
 
-  if (interactive) {
+  if (view.interactive) {
     const keepIdentities = opened.privileged && exits !== null && !rec;
     return dashboard(args, {
       stats,
       exits,
       exitsOffReason,
       keepIdentities,
-      pinned: targets,
-      intervalSec,
-      ...saved!.view,
+      pinned: run.targets,
+      intervalSec: view.intervalSec,
+      ...view.saved!.view,
       delayacct,
       privileged: opened.privileged,
       actions: new TaskActions(),
@@ -498,15 +348,33 @@ async function statsMode(args: Args): Promise<number> {
   for (const line of banners) err(`delaytop: ${line}`);
   if (delayacct().on === false) err(`delaytop: ${DELAYACCT_OFF_ADVICE}`);
   return runBatch(stats, {
-    targets,
-    intervalSec,
-    iterations,
+    targets: run.targets,
+    intervalSec: view.intervalSec,
+    iterations: run.iterations,
     json: !!args.json,
     delayacct,
     write: out,
     warn: err,
     interrupted,
   });
+}
+
+/**
+ * The dashboard's exit feed: its listeners and their warnings, or why it is off. A bad -m
+ * or -r is a usage error here, where they are first read.
+ */
+function openDashboardFeed(args: Args): { exits: ExitSource | null; offReason: string | null; banners: string[] } {
+  try {
+    const live = openListener(args);
+    return { exits: live, offReason: null, banners: live.warnings.map((w) => w.message) };
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    return {
+      exits: null,
+      offReason: `exit feed off: ${e instanceof TaskstatsError ? e.explain() : (e as Error).message}`,
+      banners: [],
+    };
+  }
 }
 
 /** What the modes decide; dashboard() adds what is the same for all of them. */
@@ -563,7 +431,7 @@ main(hideBin(process.argv)).then(
   },
   (e: unknown) => {
     if (e instanceof UsageError) {
-      err(`delaytop: ${e.message}\nTry 'delaytop --help' for more information.`);
+      err(usageText(e.message));
       process.exitCode = 2;
     } else if (e instanceof TaskstatsError) {
       err(`delaytop: ${e.explain()}`);

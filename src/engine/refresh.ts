@@ -307,28 +307,9 @@ export class DashboardController {
       this.pinned = updateWatch(this.pinned, scan, threadsOf, (t) => feed?.exitOf(t));
       if (scan.errors.length) this.say(scan.errors[0]!);
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === 'EREPLAYEND' || code === 'EBADRECORDING') {
-        // A replay has no more samples (or stopped at a bad line): the last figures stay,
-        // the exit feed plays on, and the status says so until quit.
-        this.sourceEnded = true;
-        this.say(
-          code === 'EREPLAYEND'
-            ? 'replay finished: no more samples in the recording (q quits)'
-            : `replay stopped: ${(e as Error).message.split('\n')[0]}`,
-          Infinity,
-        );
-      } else {
-        this.say(`refresh failed: ${(e as Error).message.split('\n')[0]}`);
-      }
+      this.refreshFailed(e);
     } finally {
-      // identities kept from before still need these exits checked
-      if (!stored && taken) this.giveBackExits(taken);
-      if (!stored && lives) {
-        for (const [tgid, ns] of lives) this.exitedLives.set(tgid, (this.exitedLives.get(tgid) ?? 0) + ns);
-      }
-      // a loss in the span of a refresh that stored nothing still counts for the next one
-      if (!stored) this.livesLostAt = livesLostBefore;
+      if (!stored) this.giveBack(taken, lives, livesLostBefore);
     }
     this.atMs = this.now();
     this.details?.read(this.atMs);
@@ -337,6 +318,39 @@ export class DashboardController {
     this.refreshMs = performance.now() - t0;
     this.publish();
     markStartup('first refresh');
+  }
+
+  /** A refresh that stored nothing: the status says why (a replay that ended says so until quit). */
+  private refreshFailed(e: unknown): void {
+    const code = (e as { code?: string }).code;
+    if (code === 'EREPLAYEND' || code === 'EBADRECORDING') {
+      // A replay has no more samples (or stopped at a bad line): the last figures stay,
+      // the exit feed plays on, and the status says so until quit.
+      this.sourceEnded = true;
+      this.say(
+        code === 'EREPLAYEND'
+          ? 'replay finished: no more samples in the recording (q quits)'
+          : `replay stopped: ${(e as Error).message.split('\n')[0]}`,
+        Infinity,
+      );
+    } else {
+      this.say(`refresh failed: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  /** What a refresh that stored nothing took from the exit feed, handed back for the next one. */
+  private giveBack(
+    taken: { exits: ExitsSince; lostAtScan: number } | null,
+    lives: Map<number, number> | null,
+    livesLostBefore: number,
+  ): void {
+    // identities kept from before still need these exits checked
+    if (taken) this.giveBackExits(taken);
+    if (lives) {
+      for (const [tgid, ns] of lives) this.exitedLives.set(tgid, (this.exitedLives.get(tgid) ?? 0) + ns);
+    }
+    // a loss in the span of a refresh that stored nothing still counts for the next one
+    this.livesLostAt = livesLostBefore;
   }
 
   /**

@@ -11,7 +11,7 @@ import {
 } from '../model/plausibility.js';
 import { recordingFor, type DelayacctState } from '../model/delayacct.js';
 import { readProcComm } from '../sources/system.js';
-import { targetKey, type StatsSource, type Target } from '../sources/types.js';
+import { targetKey, type QueryBatch, type QueryResult, type StatsSource, type Target } from '../sources/types.js';
 import { figureMark, fmtNs, fmtPercent, clock, pad, padNum } from './format.js';
 import { padText } from './text.js';
 import { exactRaw, jsonLine } from '../kernel/json.js';
@@ -188,119 +188,145 @@ function checkOf(
   return lead ? inheritFromMainThread(ctx, lead, leadBefore) : ctx;
 }
 
+/** What one refresh hands the next: the tasks still alive, and only theirs (nothing accumulates for vanished ids). */
+interface Carried {
+  alive: Target[];
+  prev: Map<string, Sample>;
+  comms: Map<string, string>;
+  leaderPrev: Map<number, Taskstats>;
+}
+
 /** Returns the process exit code. */
 export async function runBatch(source: StatsSource, opts: BatchOptions): Promise<number> {
   const everyProcess = opts.targets.length === 0;
-  let alive = [...opts.targets];
-  let prev = new Map<string, Sample>();
-  let comms = new Map<string, string>();
-  let leaderPrev = new Map<number, Taskstats>();
+  let carried: Carried = { alive: [...opts.targets], prev: new Map(), comms: new Map(), leaderPrev: new Map() };
   let stop = false;
   void opts.interrupted.then(() => {
     stop = true;
   });
   let exitCode = 0;
-  for (let iter = 0; iter < opts.iterations && !stop && (everyProcess || alive.length > 0); iter++) {
+  for (let iter = 0; iter < opts.iterations && !stop && (everyProcess || carried.alive.length > 0); iter++) {
     if (iter > 0) {
       await sleep(opts.intervalSec * 1000, opts.interrupted);
       if (stop) break;
     }
-    if (everyProcess) alive = source.list('process').map((t) => ({ kind: 'tgid', id: t.id }));
+    if (everyProcess) carried.alive = source.list('process').map((t) => ({ kind: 'tgid', id: t.id }));
     // Each process's main thread too: its start gives the process's wall age, and what is
     // impossible in it is impossible in the process's sum.
-    const leaders = leadersOf(alive);
+    const leaders = leadersOf(carried.alive);
     const leaderKeys = new Set(leaders.map(targetKey));
-    const batch = await source.query([...alive, ...leaders], (t) =>
+    const batch = await source.query([...carried.alive, ...leaders], (t) =>
       leaderKeys.has(targetKey(t)) ? LEADER_FIELDS : undefined,
     );
-    const leaderStats = new Map<number, Taskstats>();
+    const refresh = new Refresh(batch, carried, opts, { first: iter === 0, everyProcess });
+    for (const r of batch.results.slice(0, carried.alive.length)) refresh.add(r);
+    if (refresh.failed) exitCode = 1;
+    refresh.write();
+    carried = refresh.next;
+  }
+  return exitCode;
+}
+
+/** One refresh of batch output: a line per task (text or JSON), the notes under a text table. */
+class Refresh {
+  readonly next: Carried = { alive: [], prev: new Map(), comms: new Map(), leaderPrev: new Map() };
+  /** a task asked for is missing or its query failed */
+  failed = false;
+  private lines: string[] = [];
+  private notes: string[] = [];
+  private lifetimeAll = true;
+  private leaderStats = new Map<number, Taskstats>();
+  private atMs: number;
+  private sys: DelayacctState;
+
+  constructor(
+    private batch: QueryBatch,
+    private carried: Carried,
+    private opts: BatchOptions,
+    private when: { first: boolean; everyProcess: boolean },
+  ) {
     for (const r of batch.results)
-      if (r.status === 'ok' && r.target.kind === 'pid') leaderStats.set(r.target.id, r.stats);
-    const atMs = batch.wallMs ?? Date.now();
-    const sys = opts.delayacct();
-    const lines: string[] = [];
-    const next: Target[] = [];
-    // only the tasks still alive carry over: nothing accumulates for vanished ids
-    const nextPrev = new Map<string, Sample>();
-    const nextComms = new Map<string, string>();
-    const nextLeaderPrev = new Map<number, Taskstats>();
-    let lifetimeAll = true;
-    const notes: string[] = [];
-    for (const r of batch.results.slice(0, alive.length)) {
-      const key = targetKey(r.target);
-      if (r.status === 'gone') {
-        if (everyProcess) {
-          // a process that ended between listing and query: not news in top-like mode
-        } else if (iter === 0) {
-          opts.warn(`delaytop: ${r.target.kind} ${r.target.id}: no such process`);
-          exitCode = 1;
-        } else if (opts.json) {
-          lines.push(
-            jsonLine({ type: 'gone', time: new Date(atMs).toISOString(), kind: r.target.kind, id: r.target.id }),
-          );
-        } else {
-          lines.push(`${pad(r.target.kind, 4, true)} ${pad(String(r.target.id), 7)}  exited`);
-        }
-        continue;
-      }
-      if (r.status === 'error') {
-        opts.warn(`delaytop: ${r.message}`);
-        exitCode = 1;
-        next.push(r.target);
-        continue;
-      }
-      next.push(r.target);
-      const sample: Sample = { stats: r.stats, atNs: batch.atNs, wallMs: atMs };
-      const before = prev.get(key);
-      const lead = r.target.kind === 'tgid' ? leaderStats.get(r.target.id) : undefined;
-      const wallAgeNs = lead ? (num(lead, 'ac_etime') ?? 0) * 1000 : undefined;
-      const check = checkOf(r.target.kind, r.stats, lead, leaderPrev.get(r.target.id), before, sys, atMs, wallAgeNs);
-      const d = computeDelays(before, sample, {
-        recording: recordingFor(lead ?? r.stats, sys),
-        check,
-        ...(wallAgeNs !== undefined ? { wallAgeNs } : {}),
-      });
-      nextPrev.set(key, sample);
-      if (lead) nextLeaderPrev.set(r.target.id, lead);
-      lifetimeAll &&= d.lifetime;
-      let comm = typeof r.stats.raw.ac_comm === 'string' && r.stats.raw.ac_comm ? r.stats.raw.ac_comm : comms.get(key);
-      if (!comm) comm = readProcComm(r.target.id) ?? '?';
-      nextComms.set(key, comm);
-      if (opts.json) {
-        lines.push(
-          jsonLine({
-            type: 'sample',
-            time: new Date(atMs).toISOString(),
-            kind: r.target.kind,
-            id: r.target.id,
-            comm,
-            version: r.stats.version,
-            lifetime: d.lifetime,
-            interval_ns: d.intervalNs,
-            stats: exactRaw(r.stats.raw),
-            ...(d.lifetime ? { lifetime_delays: delaysJson(d) } : { rates: delaysJson(d) }),
-            ...suspectJson(d),
-          }),
-        );
-      } else {
-        lines.push(textRow(r.target, comm, d));
-        notes.push(...suspectNotes(r.target, d));
-      }
+      if (r.status === 'ok' && r.target.kind === 'pid') this.leaderStats.set(r.target.id, r.stats);
+    this.atMs = batch.wallMs ?? Date.now();
+    this.sys = opts.delayacct();
+  }
+
+  add(r: QueryResult): void {
+    if (r.status === 'gone') return this.gone(r.target);
+    if (r.status === 'error') {
+      this.opts.warn(`delaytop: ${r.message}`);
+      this.failed = true;
+      this.next.alive.push(r.target);
+      return;
     }
-    if (!opts.json && lines.length > 0) {
-      const hdr = textHeader(atMs, opts.intervalSec, lifetimeAll, sys, next.length);
+    this.next.alive.push(r.target);
+    const key = targetKey(r.target);
+    const sample: Sample = { stats: r.stats, atNs: this.batch.atNs, wallMs: this.atMs };
+    const before = this.carried.prev.get(key);
+    const lead = r.target.kind === 'tgid' ? this.leaderStats.get(r.target.id) : undefined;
+    const wallAgeNs = lead ? (num(lead, 'ac_etime') ?? 0) * 1000 : undefined;
+    const leadBefore = this.carried.leaderPrev.get(r.target.id);
+    const check = checkOf(r.target.kind, r.stats, lead, leadBefore, before, this.sys, this.atMs, wallAgeNs);
+    const d = computeDelays(before, sample, {
+      recording: recordingFor(lead ?? r.stats, this.sys),
+      check,
+      ...(wallAgeNs !== undefined ? { wallAgeNs } : {}),
+    });
+    this.next.prev.set(key, sample);
+    if (lead) this.next.leaderPrev.set(r.target.id, lead);
+    this.lifetimeAll &&= d.lifetime;
+    const raw = r.stats.raw.ac_comm;
+    let comm = typeof raw === 'string' && raw ? raw : this.carried.comms.get(key);
+    if (!comm) comm = readProcComm(r.target.id) ?? '?';
+    this.next.comms.set(key, comm);
+    if (this.opts.json) this.lines.push(sampleJson(r.target, r.stats, comm, d, this.atMs));
+    else {
+      this.lines.push(textRow(r.target, comm, d));
+      this.notes.push(...suspectNotes(r.target, d));
+    }
+  }
+
+  write(): void {
+    const { lines, notes } = this;
+    if (!this.opts.json && lines.length > 0) {
+      const hdr = textHeader(this.atMs, this.opts.intervalSec, this.lifetimeAll, this.sys, this.next.alive.length);
       if (notes.length)
         notes.unshift(
           `${notes.length} figure${notes.length === 1 ? '' : 's'} marked ! cannot have happened (the kernel's numbers, shown as sent):`,
         );
-      opts.write([...hdr, ...lines, ...notes, ''].join('\n'));
+      this.opts.write([...hdr, ...lines, ...notes, ''].join('\n'));
     } else if (lines.length) {
-      opts.write(lines.join('\n'));
+      this.opts.write(lines.join('\n'));
     }
-    alive = next;
-    prev = nextPrev;
-    leaderPrev = nextLeaderPrev;
-    comms = nextComms;
   }
-  return exitCode;
+
+  /** A task that is gone: said once it had been seen; on the first refresh, an error. */
+  private gone(t: Target): void {
+    if (this.when.everyProcess) {
+      // a process that ended between listing and query: not news in top-like mode
+    } else if (this.when.first) {
+      this.opts.warn(`delaytop: ${t.kind} ${t.id}: no such process`);
+      this.failed = true;
+    } else if (this.opts.json) {
+      this.lines.push(jsonLine({ type: 'gone', time: new Date(this.atMs).toISOString(), kind: t.kind, id: t.id }));
+    } else {
+      this.lines.push(`${pad(t.kind, 4, true)} ${pad(String(t.id), 7)}  exited`);
+    }
+  }
+}
+
+function sampleJson(t: Target, stats: Taskstats, comm: string, d: TaskDelays, atMs: number): string {
+  return jsonLine({
+    type: 'sample',
+    time: new Date(atMs).toISOString(),
+    kind: t.kind,
+    id: t.id,
+    comm,
+    version: stats.version,
+    lifetime: d.lifetime,
+    interval_ns: d.intervalNs,
+    stats: exactRaw(stats.raw),
+    ...(d.lifetime ? { lifetime_delays: delaysJson(d) } : { rates: delaysJson(d) }),
+    ...suspectJson(d),
+  });
 }

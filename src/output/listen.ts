@@ -95,65 +95,87 @@ function perCpuJson(c: CpuCounters) {
 const sum = (cs: CpuCounters[], k: 'received' | 'lost') => cs.reduce((a, c) => a + c[k], 0);
 
 export async function runListen(source: ExitSource, opts: ListenRunOptions): Promise<number> {
-  let lastLost = 0;
-  let counters: CpuCounters[] = [];
   const started = Date.now();
-  let flaggedExits = 0;
-  let flagged = 0;
-  const onBatch = (b: ExitBatch) => {
-    counters = b.counters;
+  const feed = new FeedLines(opts);
+  source.start((b) => feed.batch(b));
+  if (opts.readers) announce(opts, opts.readers);
+  await sleep(opts.durationSec * 1000, opts.interrupted);
+  feed.batch(source.close());
+  writeSummary(opts, feed, started);
+  return 0;
+}
+
+/** The feed as lines: one per exit, a loss line whenever the lost count grows; and what the summary counts. */
+class FeedLines {
+  counters: CpuCounters[] = [];
+  /** exits with figures that cannot have happened, and those figures */
+  flaggedExits = 0;
+  flagged = 0;
+  private lastLost = 0;
+
+  constructor(private opts: ListenRunOptions) {}
+
+  batch(b: ExitBatch): void {
+    const { opts } = this;
+    this.counters = b.counters;
     const sys = b.records.length && opts.delayacct ? opts.delayacct() : null;
     const lines: string[] = [];
     for (const r of b.records) {
       const e = opts.json ? null : toFeedEntry(r, sys);
       const suspect = e ? e.suspect : exitSuspects(r.stats, r.receivedMs, sys);
       if (suspect) {
-        flaggedExits++;
-        flagged += suspectCount(suspect);
+        this.flaggedExits++;
+        this.flagged += suspectCount(suspect);
       }
       lines.push(e ? exitText(r, e) : exitJson(r, sys, suspect));
     }
     const lost = sum(b.counters, 'lost');
-    if (lost > lastLost) {
-      lines.push(
-        opts.json
-          ? jsonLine({
-              type: 'loss',
-              time: new Date().toISOString(),
-              lost,
-              new_lost: lost - lastLost,
-              per_cpu: b.counters.map(perCpuJson),
-            })
-          : `LOSS: ${lost - lastLost} more exit records lost (total ${lost}: ${b.counters
-              .filter((c) => c.lost)
-              .map((c) => `cpu ${c.cpu} ${c.lost}`)
-              .join(', ')})`,
-      );
-      lastLost = lost;
+    if (lost > this.lastLost) {
+      lines.push(lossLine(opts.json, b.counters, lost, lost - this.lastLost));
+      this.lastLost = lost;
     }
     if (lines.length) opts.write(lines.join('\n'));
-  };
-  source.start(onBatch);
-  if (opts.readers) {
-    const cpus = opts.readers.map((r) => r.cpu);
-    if (opts.json) {
-      opts.write(
-        jsonLine({
-          type: 'listening',
-          time: new Date().toISOString(),
-          cpus,
-          readers: opts.readers.map((r) => ({ cpu: r.cpu, port_id: r.portId, rcvbuf_bytes: r.rcvbufBytes })),
-        }),
-      );
-    } else {
-      opts.warn(`delaytop: listening for exits on cpu ${cpus.join(',')} (Ctrl-C to stop)`);
-    }
   }
-  await sleep(opts.durationSec * 1000, opts.interrupted);
-  onBatch(source.close());
+}
+
+function lossLine(json: boolean, counters: CpuCounters[], lost: number, newLost: number): string {
+  return json
+    ? jsonLine({
+        type: 'loss',
+        time: new Date().toISOString(),
+        lost,
+        new_lost: newLost,
+        per_cpu: counters.map(perCpuJson),
+      })
+    : `LOSS: ${newLost} more exit records lost (total ${lost}: ${counters
+        .filter((c) => c.lost)
+        .map((c) => `cpu ${c.cpu} ${c.lost}`)
+        .join(', ')})`;
+}
+
+/** Once listening: which CPUs (JSON: and each reader's port and buffer). */
+function announce(opts: ListenRunOptions, readers: NonNullable<ListenRunOptions['readers']>): void {
+  const cpus = readers.map((r) => r.cpu);
+  if (opts.json) {
+    opts.write(
+      jsonLine({
+        type: 'listening',
+        time: new Date().toISOString(),
+        cpus,
+        readers: readers.map((r) => ({ cpu: r.cpu, port_id: r.portId, rcvbuf_bytes: r.rcvbufBytes })),
+      }),
+    );
+  } else {
+    opts.warn(`delaytop: listening for exits on cpu ${cpus.join(',')} (Ctrl-C to stop)`);
+  }
+}
+
+/** After close: CPUs whose deregistration failed, then the totals. */
+function writeSummary(opts: ListenRunOptions, feed: FeedLines, startedMs: number): void {
+  const { counters, flaggedExits, flagged } = feed;
   const received = sum(counters, 'received');
   const lost = sum(counters, 'lost');
-  const secs = (Date.now() - started) / 1000;
+  const secs = (Date.now() - startedMs) / 1000;
   const regs = opts.registrations?.() ?? [];
   for (const r of regs.filter((r) => r.readError))
     opts.warn(
@@ -187,5 +209,4 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
         counters.map((c) => `cpu ${c.cpu}: ${c.received} received, ${c.lost} lost`).join('; '),
     );
   }
-  return 0;
 }

@@ -9,7 +9,13 @@ import { targetKey, type Target } from '../sources/types.js';
 import { keyLabel, resolveIn, typedText, type ActiveScope, type Command, type KeyEvent, type Scope } from './keymap.js';
 import { dialogScope, reduceDialog, type DialogAction, type DialogState } from './action-dialog-reducer.js';
 import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './exit-feed-reducer.js';
-import { initialTableState, reduceTable, selectedIndex, type TableState } from './process-table-reducer.js';
+import {
+  initialTableState,
+  reduceTable,
+  selectedIndex,
+  type TableAction,
+  type TableState,
+} from './process-table-reducer.js';
 import { initialWatchPaneState, reduceWatchPane, selectedPinned, type WatchPaneState } from './watch-pane-reducer.js';
 
 export type Pane = 'procs' | 'watch' | 'feed';
@@ -214,19 +220,67 @@ function confirm(state: UiState, ctx: UiContext): KeyResult {
   return { state: closed, effects: [effect] };
 }
 
+/** Commands that are one action of the process table as they stand. */
+const TABLE_ACTIONS = {
+  sortCpu: { type: 'sort', column: 'CPU' },
+  sortIo: { type: 'sort', column: 'IO' },
+  sortSwap: { type: 'sort', column: 'SWAP' },
+  sortPid: { type: 'sort', column: 'PID' },
+  sortUse: { type: 'sort', column: 'USE' },
+  hideKernel: { type: 'toggle', what: 'hideKernel' },
+  hideIdle: { type: 'toggle', what: 'hideIdle' },
+  toggleTree: { type: 'toggle', what: 'tree' },
+  nextUser: { type: 'nextUser' },
+  autoColumns: { type: 'autoColumns' },
+  sortNext: { type: 'sortStep', dir: 1 },
+  sortPrev: { type: 'sortStep', dir: -1 },
+  sortReverse: { type: 'reverse' },
+  clearFilter: { type: 'filterCancel' },
+  filterErase: { type: 'filterErase' },
+  filterAccept: { type: 'filterAccept' },
+  filterCancel: { type: 'filterCancel' },
+} satisfies Partial<Record<Command, TableAction>>;
+type TableCommand = keyof typeof TABLE_ACTIONS;
+
+/** Commands that are one action of the open prompt (none open: nothing happens). */
+const DIALOG_ACTIONS = {
+  ioRealtime: { type: 'ioClass', ioClass: 'realtime' },
+  ioBestEffort: { type: 'ioClass', ioClass: 'best-effort' },
+  ioIdle: { type: 'ioClass', ioClass: 'idle' },
+  signalPrev: { type: 'signalStep', dir: -1 },
+  signalNext: { type: 'signalStep', dir: 1 },
+  signalPick: { type: 'signalPick' },
+} satisfies Partial<Record<Command, DialogAction>>;
+type DialogCommand = keyof typeof DIALOG_ACTIONS;
+
+/** Commands that only ask the engine for something. */
+const EFFECT_OF = {
+  quit: { type: 'quit' },
+  intervalUp: { type: 'interval', dir: 1 },
+  intervalDown: { type: 'interval', dir: -1 },
+  toggleDelayacct: { type: 'toggleDelayacct' },
+} satisfies Partial<Record<Command, Effect>>;
+type EffectCommand = keyof typeof EFFECT_OF;
+
+const isTableCommand = (c: Command): c is TableCommand => Object.hasOwn(TABLE_ACTIONS, c);
+const isDialogCommand = (c: Command): c is DialogCommand => Object.hasOwn(DIALOG_ACTIONS, c);
+const isEffectCommand = (c: Command): c is EffectCommand => Object.hasOwn(EFFECT_OF, c);
+
+const none = (s: UiState): KeyResult => ({ state: s, effects: [] });
+
 /** Apply one key press. Pure: same state, key and context give the same result. */
 export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult {
   const command = resolveIn(activeScopes(prev), ev);
   if (!command) return { state: { ...prev, hint: `${keyLabel(ev)}: no such key here (? lists them)` }, effects: [] };
   const state = prev.hint === null ? prev : { ...prev, hint: null };
-  const none = (s: UiState): KeyResult => ({ state: s, effects: [] });
   const view = { keys: ctx.rowKeys, pageSize: ctx.tablePageSize, sortable: ctx.sortable, users: ctx.users };
-  const table = (a: Parameters<typeof reduceTable>[1]) => none({ ...state, table: reduceTable(state.table, a, view) });
+  const table = (a: TableAction) => none({ ...state, table: reduceTable(state.table, a, view) });
   const dialog = (a: DialogAction) =>
     none(state.dialog ? { ...state, dialog: reduceDialog(state.dialog, a, ctx.inspected) } : state);
+  if (isTableCommand(command)) return table(TABLE_ACTIONS[command]);
+  if (isDialogCommand(command)) return dialog(DIALOG_ACTIONS[command]);
+  if (isEffectCommand(command)) return { state, effects: [EFFECT_OF[command]] };
   switch (command) {
-    case 'quit':
-      return { state, effects: [{ type: 'quit' }] };
     case 'help':
       return none({ ...state, help: !state.help, helpTop: 0 });
     case 'toggleWatch':
@@ -234,12 +288,8 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
     case 'closeHelp':
       return none({ ...state, help: false });
     case 'focusNext':
-    case 'focusPrev': {
-      const panes = watchShown(state, ctx.pinnedKeys.length) ? PANES : PANES.filter((p) => p !== 'watch');
-      const i = Math.max(0, panes.indexOf(state.focus));
-      const d = command === 'focusNext' ? 1 : panes.length - 1;
-      return none({ ...state, focus: panes[(i + d) % panes.length]! });
-    }
+    case 'focusPrev':
+      return none({ ...state, focus: nextPane(state, ctx, command === 'focusNext' ? 1 : -1) });
     case 'filter':
       return none({
         ...state,
@@ -252,12 +302,6 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
         state: { ...state, table: { ...state.table, selectedKey: null, selectedIndex: 0, top: 0 } },
         effects: [{ type: 'toggleThreads' }],
       };
-    case 'intervalUp':
-      return { state, effects: [{ type: 'interval', dir: 1 }] };
-    case 'intervalDown':
-      return { state, effects: [{ type: 'interval', dir: -1 }] };
-    case 'toggleDelayacct':
-      return { state, effects: [{ type: 'toggleDelayacct' }] };
     case 'pauseFeed':
       return none({ ...state, feed: reduceFeedPane(state.feed, { type: 'togglePause' }, ctx.feed) });
     case 'up':
@@ -267,41 +311,12 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
     case 'home':
     case 'end':
       return none(navigate(state, command, ctx));
-    case 'pin': {
-      const row = ctx.rows[selectedIndex(state.table, ctx.rowKeys)];
-      if (!row) return none(state);
-      // a newly pinned task becomes the watch pane's selection, so its table is in view
-      const pinning = !ctx.pinnedKeys.includes(row.key);
-      const watch = pinning ? { selectedKey: row.key, selectedIndex: ctx.pinnedKeys.length } : state.watch;
-      // pinning shows the watch pane, even if w hid it
-      const watchToggled = pinning ? false : state.watchToggled;
-      return {
-        state: { ...state, watch, watchToggled },
-        effects: [{ type: 'togglePin', target: row.target, comm: row.comm }],
-      };
-    }
+    case 'pin':
+      return pin(state, ctx);
     case 'unpin': {
       const key = ctx.pinnedKeys[selectedPinned(state.watch, ctx.pinnedKeys)];
       return key ? { state, effects: [{ type: 'unpin', key }] } : none(state);
     }
-    case 'sortCpu':
-      return table({ type: 'sort', column: 'CPU' });
-    case 'sortIo':
-      return table({ type: 'sort', column: 'IO' });
-    case 'sortSwap':
-      return table({ type: 'sort', column: 'SWAP' });
-    case 'sortPid':
-      return table({ type: 'sort', column: 'PID' });
-    case 'sortUse':
-      return table({ type: 'sort', column: 'USE' });
-    case 'hideKernel':
-      return table({ type: 'toggle', what: 'hideKernel' });
-    case 'hideIdle':
-      return table({ type: 'toggle', what: 'hideIdle' });
-    case 'toggleTree':
-      return table({ type: 'toggle', what: 'tree' });
-    case 'nextUser':
-      return table({ type: 'nextUser' });
     case 'chooseColumns':
       return none({ ...state, chooser: state.chooser === null ? 0 : null, help: false });
     case 'toggleColumn': {
@@ -310,26 +325,10 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
       const shown = state.table.columns ?? ctx.columns;
       return col ? table({ type: 'toggleColumn', column: col.id, shown }) : none(state);
     }
-    case 'autoColumns':
-      return table({ type: 'autoColumns' });
-    case 'sortNext':
-      return table({ type: 'sortStep', dir: 1 });
-    case 'sortPrev':
-      return table({ type: 'sortStep', dir: -1 });
-    case 'sortReverse':
-      return table({ type: 'reverse' });
-    case 'clearFilter':
-      return table({ type: 'filterCancel' });
     case 'filterType': {
       const text = typedText(ev);
       return text === undefined ? none(state) : table({ type: 'filterType', text });
     }
-    case 'filterErase':
-      return table({ type: 'filterErase' });
-    case 'filterAccept':
-      return table({ type: 'filterAccept' });
-    case 'filterCancel':
-      return table({ type: 'filterCancel' });
     case 'niceDown':
     case 'niceUp': {
       const dir = command === 'niceUp' ? 1 : -1;
@@ -340,23 +339,34 @@ export function applyKey(prev: UiState, ev: KeyEvent, ctx: UiContext): KeyResult
       return openDialog(state, ctx, 'ionice', (task) => ({ kind: 'ionice', task, choice: {} }));
     case 'signal':
       return openDialog(state, ctx, 'signal', (task) => ({ kind: 'signal', task, signal: 'TERM', confirming: false }));
-    case 'ioRealtime':
-      return dialog({ type: 'ioClass', ioClass: 'realtime' });
-    case 'ioBestEffort':
-      return dialog({ type: 'ioClass', ioClass: 'best-effort' });
-    case 'ioIdle':
-      return dialog({ type: 'ioClass', ioClass: 'idle' });
     case 'ioLevel':
       return 'ch' in ev ? dialog({ type: 'ioLevel', level: Number(ev.ch) }) : none(state);
-    case 'signalPrev':
-      return dialog({ type: 'signalStep', dir: -1 });
-    case 'signalNext':
-      return dialog({ type: 'signalStep', dir: 1 });
-    case 'signalPick':
-      return dialog({ type: 'signalPick' });
     case 'actionYes':
       return confirm(state, ctx);
     case 'actionCancel':
       return none({ ...state, dialog: null });
   }
+}
+
+/** The pane Tab (dir 1) or Shift-Tab (-1) moves to; the watch pane only while it is shown. */
+function nextPane(state: UiState, ctx: UiContext, dir: 1 | -1): Pane {
+  const panes = watchShown(state, ctx.pinnedKeys.length) ? PANES : PANES.filter((p) => p !== 'watch');
+  const i = Math.max(0, panes.indexOf(state.focus));
+  const d = dir === 1 ? 1 : panes.length - 1;
+  return panes[(i + d) % panes.length]!;
+}
+
+/** Enter on a process row: pin it (or unpin it if pinned). */
+function pin(state: UiState, ctx: UiContext): KeyResult {
+  const row = ctx.rows[selectedIndex(state.table, ctx.rowKeys)];
+  if (!row) return none(state);
+  // a newly pinned task becomes the watch pane's selection, so its table is in view
+  const pinning = !ctx.pinnedKeys.includes(row.key);
+  const watch = pinning ? { selectedKey: row.key, selectedIndex: ctx.pinnedKeys.length } : state.watch;
+  // pinning shows the watch pane, even if w hid it
+  const watchToggled = pinning ? false : state.watchToggled;
+  return {
+    state: { ...state, watch, watchToggled },
+    effects: [{ type: 'togglePin', target: row.target, comm: row.comm }],
+  };
 }
