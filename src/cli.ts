@@ -7,6 +7,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parseBytes, parseCount, parseCpumask, parseIds, parseSeconds, UsageError } from './args.js';
+import { parseGroupBy, parseListenAddress, parseTopCount } from './args.js'; // --metrics
 import { DELAYACCT_OFF_ADVICE, TaskstatsError } from './kernel/errors.js';
 import {
   failSession,
@@ -168,6 +169,20 @@ function parser(argv: string[]) {
       describe:
         'Show a cgroup: cgroupstats on cgroup v1, pressure files on v2. Example: -C /sys/fs/cgroup/system.slice',
     })
+    .option('metrics', {
+      type: 'string',
+      describe:
+        'Serve Prometheus metrics (per-group delay counters that include exited tasks) at http://[ADDR:]PORT/metrics until SIGINT/SIGTERM; ADDR defaults to 127.0.0.1. Example: --metrics 9400',
+    })
+    .option('group-by', {
+      type: 'string',
+      describe: 'With --metrics: group by cgroup (default), comm or user. Example: --metrics 9400 --group-by user',
+    })
+    .option('metrics-top', {
+      type: 'string',
+      describe:
+        'With --metrics: also publish the N processes per category that waited most in the last interval (default 0). Example: --metrics-top 5',
+    })
     .option('verbose', {
       alias: 'v',
       type: 'boolean',
@@ -179,6 +194,7 @@ function parser(argv: string[]) {
     .example('$0 -b --json -t 1234 -d 0.5', 'process 1234 every half second as JSON Lines')
     .example('$0 -l -m 0-3 --json --duration 10', 'exits on CPUs 0-3 for ten seconds, as JSON Lines')
     .example('$0 -i -q -c tar xf big.tar', 'run tar, then print its delays, IO and context switches')
+    .example('$0 --metrics 9400 --group-by cgroup', 'a Prometheus exporter on 127.0.0.1:9400/metrics')
     .example('$0 -w rec.jsonl -b -t 1 -n 60', 'record a minute of process 1; replay with: $0 --replay rec.jsonl')
     .strict()
     .help('help')
@@ -205,6 +221,9 @@ async function main(argv: string[]): Promise<number> {
   if (args.speed !== undefined && args.replay === undefined)
     throw new UsageError(`--speed ${args.speed}: only with --replay FILE`);
   if (args.cgroup !== undefined) return cgroup(args.cgroup);
+  if (args.metrics !== undefined) return metricsMode(args, command !== null);
+  for (const f of ['group-by', 'metrics-top'] as const)
+    if (args[f] !== undefined) throw new UsageError(`--${f} ${args[f]}: only with --metrics [ADDR:]PORT`);
   if (command) return commandMode(command, args);
   if (args.listen) return listen(args);
   return statsMode(args);
@@ -335,6 +354,54 @@ async function commandMode(command: string[], args: Args): Promise<number> {
     warn: err,
     delayacct,
     ...(rec ? { wrapExits: (s: ExitSource) => rec.wrapExits(s) } : {}),
+  });
+}
+
+/** --metrics: the exporter, on the live sources (listeners as -m/-r say), until SIGINT/SIGTERM. */
+async function metricsMode(args: Args, withCommand: boolean): Promise<number> {
+  const other = (
+    [
+      ['-c', withCommand],
+      ['-l', args.listen],
+      ['-b', args.batch],
+      ['--json', args.json],
+      ['-n', args.iterations],
+      ['-p', args.pid],
+      ['-t', args.tgid],
+      ['-w', args.write],
+      ['--replay', args.replay],
+    ] as const
+  ).find(([, v]) => v !== undefined && v !== false);
+  if (other) throw new UsageError(`--metrics with ${other[0]}: the exporter runs on its own (every process, live)`);
+  const listenAt = parseListenAddress('--metrics', args.metrics);
+  const groupBy = parseGroupBy('--group-by', args['group-by'] ?? 'cgroup');
+  const topN = args['metrics-top'] === undefined ? 0 : parseTopCount('--metrics-top', args['metrics-top']);
+  const intervalSec = parseSeconds('-d', args.delay);
+  const delayacct = delayacctTracker();
+  onCleanup(watchDelayacct(delayacct));
+  const opened = openStatsSource();
+  onCleanup(() => opened.source.close());
+  let exits: ExitSource | null = null;
+  if (opened.privileged) {
+    try {
+      exits = openListener(args);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      err(`delaytop: exit feed off: ${e instanceof TaskstatsError ? e.explain() : (e as Error).message}`);
+    }
+  } else {
+    for (const line of opened.banner) err(`delaytop: ${line}`);
+  }
+  if (delayacct().on === false) err(`delaytop: ${DELAYACCT_OFF_ADVICE}`);
+  const { runMetrics } = await import('./output/metrics.js');
+  return runMetrics(opened.source, exits, {
+    listen: listenAt,
+    intervalSec,
+    groupBy,
+    topN,
+    delayacct,
+    warn: err,
+    interrupted,
   });
 }
 

@@ -78,3 +78,22 @@ test('delay accounting off: the advice says what is n/a and how to turn it on', 
     writeFileSync(path, before);
   }
 });
+
+test('--metrics usage errors: exit 2, naming the flag and value; its options only with it', () => {
+  const cases: [string[], RegExp][] = [
+    [['--metrics', ':9400'], /--metrics ":9400": "" is not an IP address/],
+    [['--metrics', '70000'], /--metrics "70000": the port must be a number from 0 to 65535/],
+    [['--metrics', '9400', '--group-by', 'pid'], /--group-by "pid": expected one of cgroup, comm, user/],
+    [['--metrics', '9400', '--metrics-top', '-1'], /--metrics-top "-1"/],
+    [['--metrics', '9400', '-d', 'soon'], /-d "soon"/],
+    [['--metrics', '9400', '-l'], /--metrics with -l/],
+    [['--metrics', '9400', '-b'], /--metrics with -b/],
+    [['--group-by', 'user', '-b'], /--group-by user: only with --metrics/],
+    [['--metrics-top', '3'], /--metrics-top 3: only with --metrics/],
+  ];
+  for (const [args, re] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+  }
+});
