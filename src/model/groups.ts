@@ -26,7 +26,7 @@ import { num, type Taskstats } from '../kernel/decode.js';
 import type { ExitRecord } from '../kernel/exitrecord.js';
 import type { ExitBatch } from '../sources/types.js';
 import type { DelayacctState } from './delayacct.js';
-import { exitSuspects, judge, mergeSuspects, type Suspects } from './plausibility.js';
+import { checkedFields, exitSuspects, judge, mergeSuspects, type Suspects } from './plausibility.js';
 
 export const CATEGORY_COUNT = CATEGORIES.length;
 
@@ -37,14 +37,17 @@ export const UNKNOWN_GROUP = '(unknown)';
 
 export const DEFAULT_GROUP_GRACE_MS = 5 * 60_000;
 export const DEFAULT_MAX_GROUPS = 5000;
-/** A process missing from the poll is kept this long for its exit record (at least two polls). */
+/** A process missing from the poll is kept for its exit record until the next poll, and this long at least. */
 const VANISH_GRACE_MS = 5000;
 /** How long an exit waits for its parent's record to learn its group. */
 const PENDING_MS = 2000;
 /** Polls after its first sighting in which a process's group is read every time (exec follows fork closely). */
 const YOUNG_POLLS = 3;
-/** Every other process has its group read again one poll in this many (cgroup moves, exec, setuid). */
-export const GROUP_RECHECK_POLLS = 8;
+/**
+ * Every other process has its group read again one poll in this many (cgroup moves, exec,
+ * setuid): reading /proc/PID/cgroup was the exporter's largest cost (docs/performance.md).
+ */
+export const GROUP_RECHECK_POLLS = 30;
 
 /** What a query must decode of each TGID record for the ledger. */
 export const LEDGER_FIELDS: readonly string[] = [
@@ -53,6 +56,8 @@ export const LEDGER_FIELDS: readonly string[] = [
   'cpu_run_virtual_total',
   ...CATEGORIES.flatMap((c) => [c.count, c.total]),
 ];
+/** What the ledger reads of an exit record: its totals, and what the plausibility rules check. */
+const EXIT_FIELDS: readonly string[] = [...new Set([...LEDGER_FIELDS, ...checkedFields(CATEGORIES)])];
 
 export interface GroupCounters {
   key: string;
@@ -85,6 +90,9 @@ interface Tracked {
 /** A process the poll never saw, whose group is its parent's, which ended too: counted once the parent's record is in. */
 interface PendingExit {
   r: ExitRecord;
+  /** its PID record, and the process's final totals */
+  stats: Taskstats;
+  final: Taskstats;
   delayacct: DelayacctState | null;
   /** it started after the first listing (else it only passes its group on) */
   counts: boolean;
@@ -384,13 +392,15 @@ export class GroupLedger {
         if (t) t.exitedLivesNs += r.lifeUs * 1000;
         continue;
       }
-      const final = r.tgidStats ?? r.stats;
+      const { stats, tgidStats } = r.partialStats?.(EXIT_FIELDS) ?? r;
+      // the process's final totals: the TGID record, or the PID record of a process that only ever had one thread
+      const final = tgidStats ?? stats;
       if (t && run(final) >= run(t.last)) {
-        this.retire(t, r, final, delayacct);
+        this.retire(t, r, stats, tgidStats, delayacct);
       } else {
         // never polled: its whole life counts if it started after the first listing
         const counts = this.firstListedMs !== null && r.receivedMs - r.lifeUs / 1000 >= this.firstListedMs;
-        const exit: PendingExit = { r, delayacct, counts };
+        const exit: PendingExit = { r, stats, final, delayacct, counts };
         const key = groupOf(r);
         if (key !== null) this.countExits(exit, key);
         else {
@@ -400,7 +410,7 @@ export class GroupLedger {
           kids.push(exit);
         }
       }
-      if (t || r.tgidStats || this.inFlight?.has(r.tgid))
+      if (t || tgidStats || this.inFlight?.has(r.tgid))
         this.ended.set(r.tgid, { receivedMs: r.receivedMs, runNs: run(final) });
     }
   }
@@ -409,10 +419,10 @@ export class GroupLedger {
   private countExits(exit: PendingExit, key: string): void {
     const todo: PendingExit[] = [exit];
     for (let e = todo.pop(); e; e = todo.pop()) {
-      const { r, delayacct, counts } = e;
+      const { r, stats, final, delayacct, counts } = e;
       if (counts) {
         const g = this.group(key, r.receivedMs);
-        this.add(g, this.levelsOf(null), r.tgidStats ?? r.stats, exitSuspects(r.stats, r.receivedMs, delayacct));
+        this.add(g, this.levelsOf(null), final, exitSuspects(stats, r.receivedMs, delayacct));
         g.processExits++;
         g.lastActiveMs = r.receivedMs;
       }
@@ -425,16 +435,23 @@ export class GroupLedger {
   }
 
   /** A followed process ended: the growth from its last counted level to its final totals. */
-  private retire(t: Tracked, r: ExitRecord, final: Taskstats, delayacct: DelayacctState | null): void {
+  private retire(
+    t: Tracked,
+    r: ExitRecord,
+    stats: Taskstats,
+    tgidStats: Taskstats | undefined,
+    delayacct: DelayacctState | null,
+  ): void {
     const lossless = this.exitFeed && this.lost === this.lostAtPoll;
     const base = { fromMs: t.lastWallMs, toMs: r.receivedMs, ...(delayacct ? { delayacct } : {}) };
     // One thread all along: its PID record is the process, and the thread rules apply.
-    const j = r.tgidStats
+    const final = tgidStats ?? stats;
+    const j = tgidStats
       ? judge(t.last, final, {
           ...base,
           kind: 'tgid',
           exitedLivesNs: lossless ? t.exitedLivesNs + r.lifeUs * 1000 : null,
-          inheritedSpan: exitSuspects(r.stats, r.receivedMs, delayacct),
+          inheritedSpan: exitSuspects(stats, r.receivedMs, delayacct),
         })
       : judge(t.last, final, { ...base, kind: 'pid' });
     this.add(t.group, t.base, final, mergeSuspects(j.span, j.totals));

@@ -126,7 +126,9 @@ export async function runMetrics(
   }
   if (exits) {
     feedUp = false;
-    onExits(exits.close());
+    // deregistered; what was still queued is not folded: nobody scrapes a stopping exporter,
+    // and folding a storm's backlog would only delay the exit
+    exits.close();
   }
   await new Promise<void>((r) => {
     server.close(() => r());
@@ -151,6 +153,8 @@ export async function runMetrics(
       if (g !== null) groups.set(t.id, g);
     }
     const batch = await stats.query(targets, FIELDS_OF);
+    // a scrape that came in meanwhile is answered before the fold
+    await new Promise<void>((r) => setImmediate(r));
     // exits up to now are folded first (the ledger keeps the order straight either way)
     exits?.flush?.();
     const polled: PollTask[] = [];

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from
 import type { CpuCounters } from '../kernel/exitrecord.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import type { DelayacctState } from '../model/delayacct.js';
-import type { GroupLedger } from '../model/groups.js';
+import { DEFAULT_MAX_GROUPS, type GroupLedger } from '../model/groups.js';
 import { printable } from './text.js';
 
 export interface ExpositionState {
@@ -31,12 +31,35 @@ const SCRAPE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 /** Group names (a cgroup path, a comm) are what processes and users chose: escaped as for a terminal. */
 const label = (s: string) => printable(s);
 
+interface GroupLabels {
+  group: { group: string };
+  /** per category, in CATEGORIES order */
+  byCategory: { group: string; category: string }[];
+}
+
+/** The label sets of a group, made once per group rather than per series per scrape. */
+function labelCache(): (key: string) => GroupLabels {
+  let cache = new Map<string, GroupLabels>();
+  return (key) => {
+    let l = cache.get(key);
+    if (!l) {
+      // groups come and go: start afresh rather than keep every group ever seen
+      if (cache.size > 2 * DEFAULT_MAX_GROUPS) cache = new Map();
+      const group = label(key);
+      l = { group: { group }, byCategory: CATEGORY_KEYS.map((category) => ({ group, category })) };
+      cache.set(key, l);
+    }
+    return l;
+  };
+}
+
 /**
  * One registry's metrics. Each registry gets its own: prom-client 15 renames a counter in
  * place when it writes OpenMetrics (it drops the _total suffix from the metric's name), so
  * a counter shared with the text registry would lose _total there from then on.
  */
 function metricSet(registers: (Registry | Registry<OpenMetricsContentType>)[], s: ExpositionState) {
+  const labelsOf = labelCache();
   const delay = new Counter({
     name: 'delaytop_delay_seconds_total',
     help: 'Time the tasks of a group waited, by delay category: its live processes and every process of it that exited since delaytop started (exit feed); figures that cannot have happened are left out',
@@ -45,8 +68,7 @@ function metricSet(registers: (Registry | Registry<OpenMetricsContentType>)[], s
     collect() {
       delay.reset();
       for (const g of s.ledger.groups())
-        for (let i = 0; i < CATEGORY_KEYS.length; i++)
-          delay.inc({ group: label(g.key), category: CATEGORY_KEYS[i]! }, g.delayNs[i]! / 1e9);
+        for (let i = 0; i < CATEGORY_KEYS.length; i++) delay.inc(labelsOf(g.key).byCategory[i]!, g.delayNs[i]! / 1e9);
     },
   });
   const waits = new Counter({
@@ -57,8 +79,7 @@ function metricSet(registers: (Registry | Registry<OpenMetricsContentType>)[], s
     collect() {
       waits.reset();
       for (const g of s.ledger.groups())
-        for (let i = 0; i < CATEGORY_KEYS.length; i++)
-          waits.inc({ group: label(g.key), category: CATEGORY_KEYS[i]! }, g.waits[i]!);
+        for (let i = 0; i < CATEGORY_KEYS.length; i++) waits.inc(labelsOf(g.key).byCategory[i]!, g.waits[i]!);
     },
   });
   const processExits = new Counter({
@@ -68,7 +89,7 @@ function metricSet(registers: (Registry | Registry<OpenMetricsContentType>)[], s
     registers,
     collect() {
       processExits.reset();
-      for (const g of s.ledger.groups()) processExits.inc({ group: label(g.key) }, g.processExits);
+      for (const g of s.ledger.groups()) processExits.inc(labelsOf(g.key).group, g.processExits);
     },
   });
   const tasks = new Gauge({
@@ -78,7 +99,7 @@ function metricSet(registers: (Registry | Registry<OpenMetricsContentType>)[], s
     registers,
     collect() {
       tasks.reset();
-      for (const g of s.ledger.groups()) tasks.set({ group: label(g.key) }, g.tasks);
+      for (const g of s.ledger.groups()) tasks.set(labelsOf(g.key).group, g.tasks);
     },
   });
   const groups = new Gauge({

@@ -3,12 +3,13 @@
 // impossible figures out, and let groups go after their grace period.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ExitRecord } from '../../src/kernel/exitrecord.js';
+import { lazyExitRecord, type ExitRecord } from '../../src/kernel/exitrecord.js';
 import { CATEGORIES } from '../../src/kernel/layout.js';
 import type { DelayacctState } from '../../src/model/delayacct.js';
 import {
   GroupLedger,
   groupRows,
+  LEDGER_FIELDS,
   OTHER_GROUP,
   UNKNOWN_GROUP,
   type LedgerOptions,
@@ -342,4 +343,32 @@ test('groupRows: a group view row sums the interval, the delays of processes tha
   assert.equal(rows[0]!.avgDelayNs[IO], 500e6 / 6);
   assert.equal(rows[0]!.exited, 1);
   assert.equal(rows[0]!.tasks, 1);
+});
+
+test('an exit record as the listener hands it over (its bytes) is read partially, with the same verdicts', () => {
+  const bytes = new Uint8Array(560);
+  const dv = new DataView(bytes.buffer);
+  dv.setUint16(0, 16, true);
+  const u64 = (off: number, v: number) => {
+    dv.setUint32(off, v % 2 ** 32, true);
+    dv.setUint32(off + 4, Math.floor(v / 2 ** 32), true);
+  };
+  bytes[8] = 0x20; // ac_flag AGROUP: the process ended
+  u64(144, 200_000); // ac_etime: 0.2 s
+  u64(16, 3); // cpu_count
+  u64(24, 2e6); // cpu_delay_total: 2 ms
+  u64(32, 1); // blkio_count
+  u64(40, 3217.8e9); // blkio_delay_total: one wait of the uptime
+  u64(72, 1e8); // cpu_run_virtual_total
+  bytes.set(new TextEncoder().encode('dd'), 80);
+  const h = harness();
+  h.poll([]);
+  const r = lazyExitRecord({ cpu: 0, seq: 1, receivedMs: h.nowMs() + 300, pid: 4242, tgid: 4242 }, bytes);
+  const part = r.partialStats!(LEDGER_FIELDS);
+  assert.equal(part.stats.raw.ac_comm, undefined, 'only the fields asked for');
+  assert.equal(part.stats.raw.blkio_delay_total, 3217.8e9);
+  h.exits([r]);
+  assert.equal(counter(h.ledger, 'g', CPU), 2e6);
+  assert.equal(counter(h.ledger, 'g'), 0);
+  assert.equal(h.ledger.suspects[IO], 1);
 });
