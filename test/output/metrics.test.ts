@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runMetrics, type ListenAddress, type MetricsRunOptions } from '../../src/output/metrics.js';
-import { wantsOpenMetrics } from '../../src/output/prometheus.js';
+import { GroupLedger } from '../../src/model/groups.js';
+import { Exposition, wantsOpenMetrics } from '../../src/output/prometheus.js';
 import type { ExitSource, StatsSource } from '../../src/sources/types.js';
 import { counters, exitRecord, FakeExitSource, FakeStatsSource, S, type FakeTask } from '../fakes/dashboard-sources.js';
 
@@ -183,4 +184,34 @@ test('Accept: OpenMetrics only when the scraper lists it', () => {
   assert.equal(wantsOpenMetrics('text/plain;version=0.0.4'), false);
   assert.equal(wantsOpenMetrics('application/openmetrics-text; version=1.0.0'), true);
   assert.equal(wantsOpenMetrics('text/plain;q=0.5,application/openmetrics-text;version=0.0.1'), true);
+});
+
+test('--metrics-top: the top processes as delay ratios, with pid, comm and group (escaped)', async () => {
+  const ledger = new GroupLedger();
+  const expo = new Exposition({
+    ledger,
+    counters: () => null,
+    feedUp: () => false,
+    delayacct: () => ({ on: true, onSinceSec: 0 }),
+    top: () => [{ tgid: 42, comm: 'dd\n', group: '/a', category: 'IO', ratio: 0.25 }],
+    topN: 1,
+    pollErrors: () => 0,
+    startTimeSec: 1_700_000_000,
+  });
+  const { body } = await expo.render(undefined);
+  assert.match(body, /^delaytop_top_delay_ratio\{pid="42",comm="dd\\\\x0a",group="\/a",category="IO"\} 0\.25$/m);
+  assert.match(body, /^process_start_time_seconds 1700000000$/m);
+  const without = new Exposition({
+    ledger,
+    counters: () => null,
+    feedUp: () => false,
+    delayacct: () => ({ on: false, onSinceSec: null }),
+    top: () => [],
+    topN: 0,
+    pollErrors: () => 0,
+    startTimeSec: 0,
+  });
+  const b2 = (await without.render(undefined)).body;
+  assert.doesNotMatch(b2, /delaytop_top_delay_ratio/, 'no family without --metrics-top');
+  assert.match(b2, /^delaytop_delayacct_enabled 0$/m);
 });
