@@ -1,5 +1,7 @@
 // Command-line validation: pure functions that turn flag values into typed options or
 // a UsageError naming the flag, the value and what to do (exit code 2).
+import { isIP } from 'node:net';
+import { GROUP_BY, type GroupBy } from './sources/groups.js';
 import type { Target, TargetKind } from './sources/types.js';
 
 export class UsageError extends Error {
@@ -100,4 +102,44 @@ export function parseBytes(flag: string, value: unknown, min = 4096, max = 1 << 
     );
   }
   return n;
+}
+
+/**
+ * --metrics [ADDR:]PORT: where the exporter listens. ADDR is an IPv4 address, an IPv6 one in
+ * brackets, or localhost; without it 127.0.0.1 (all interfaces only when asked: 0.0.0.0:PORT).
+ * PORT 0 takes any free port.
+ */
+export function parseListenAddress(flag: string, value: unknown): { host: string; port: number } {
+  const s = String(value ?? '').trim();
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost|[^:]*):)?([^:]*)$/.exec(s);
+  const hint = `expected [ADDR:]PORT, e.g. ${flag} 9400 (127.0.0.1) or ${flag} 0.0.0.0:9400 (every interface)`;
+  if (!m) throw new UsageError(`${flag} ${JSON.stringify(s)}: ${hint}`);
+  const [, addr, portText] = m;
+  if (!/^[0-9]{1,5}$/.test(portText!) || Number(portText) > 65535)
+    throw new UsageError(`${flag} ${JSON.stringify(s)}: the port must be a number from 0 to 65535; ${hint}`);
+  let host = '127.0.0.1';
+  if (addr !== undefined) {
+    host = addr.startsWith('[') ? addr.slice(1, -1) : addr;
+    if (host !== 'localhost' && isIP(host) === 0)
+      throw new UsageError(
+        `${flag} ${JSON.stringify(s)}: ${JSON.stringify(addr)} is not an IP address (IPv6 goes in brackets: [::1]:9400); ${hint}`,
+      );
+  }
+  return { host, port: Number(portText) };
+}
+
+/** --group-by: cgroup, comm or user. */
+export function parseGroupBy(flag: string, value: unknown): GroupBy {
+  const s = String(value).trim();
+  const found = GROUP_BY.find((g) => g === s);
+  if (!found) throw new UsageError(`${flag} ${JSON.stringify(s)}: expected one of ${GROUP_BY.join(', ')}`);
+  return found;
+}
+
+/** --metrics-top N: 0 (none) to 100 processes per category. */
+export function parseTopCount(flag: string, value: unknown, max = 100): number {
+  const s = String(value).trim();
+  if (!/^[0-9]+$/.test(s) || Number(s) > max)
+    throw new UsageError(`${flag} ${JSON.stringify(s)}: expected a whole number from 0 to ${max}`);
+  return Number(s);
 }

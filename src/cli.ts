@@ -78,11 +78,43 @@ async function main(argv: string[]): Promise<number> {
       return cgroup(run.path);
     case 'command':
       return commandMode(run.command, args);
+    case 'metrics':
+      return metricsMode(args, run);
     case 'listen':
       return listen(args, run);
     case 'stats':
       return statsMode(args, run);
   }
+}
+
+/** --metrics: the exporter, on the live sources (listeners as -m/-r say), until SIGINT/SIGTERM. */
+async function metricsMode(args: Args, run: Extract<Run, { mode: 'metrics' }>): Promise<number> {
+  const delayacct = delayacctTracker();
+  onCleanup(watchDelayacct(delayacct));
+  const opened = openStatsSource();
+  onCleanup(() => opened.source.close());
+  let exits: ExitSource | null = null;
+  if (opened.privileged) {
+    try {
+      exits = openListener(args, run.listener);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      err(`delaytop: exit feed off: ${e instanceof TaskstatsError ? e.explain() : (e as Error).message}`);
+    }
+  } else {
+    for (const line of opened.banner) err(`delaytop: ${line}`);
+  }
+  if (delayacct().on === false) err(`delaytop: ${DELAYACCT_OFF_ADVICE}`);
+  const { runMetrics } = await import('./output/metrics.js');
+  return runMetrics(opened.source, exits, {
+    listen: run.listen,
+    intervalSec: run.intervalSec,
+    groupBy: run.groupBy,
+    topN: run.topN,
+    delayacct,
+    warn: err,
+    interrupted,
+  });
 }
 
 /** -w: a recorder, closed (flushed, with an end line) on every way out; a write that fails ends the session. */

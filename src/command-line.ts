@@ -2,7 +2,18 @@
 // step that turns argv into what to run, every flag value it needs checked first, or into
 // a usage error (exit code 2) naming the flag and the value. It never exits the process.
 import yargs, { type Options } from 'yargs';
-import { parseBytes, parseCount, parseCpumask, parseIds, parseSeconds, UsageError } from './args.js';
+import {
+  parseBytes,
+  parseCount,
+  parseCpumask,
+  parseGroupBy,
+  parseIds,
+  parseListenAddress,
+  parseSeconds,
+  parseTopCount,
+  UsageError,
+} from './args.js';
+import type { GroupBy } from './sources/groups.js';
 import { readCpulist, readPidMax } from './sources/system.js';
 import type { Target } from './sources/types.js';
 
@@ -103,6 +114,20 @@ const OPTIONS = {
     type: 'string',
     describe: 'Show a cgroup: cgroupstats on cgroup v1, pressure files on v2. Example: -C /sys/fs/cgroup/system.slice',
   },
+  metrics: {
+    type: 'string',
+    describe:
+      'Serve Prometheus metrics (per-group delay counters that include exited tasks) at http://[ADDR:]PORT/metrics until SIGINT/SIGTERM; ADDR defaults to 127.0.0.1. Example: --metrics 9400',
+  },
+  'group-by': {
+    type: 'string',
+    describe: 'With --metrics: group by cgroup (default), comm or user. Example: --metrics 9400 --group-by user',
+  },
+  'metrics-top': {
+    type: 'string',
+    describe:
+      'With --metrics: also publish the N processes per category that waited most in the last interval (default 0). Example: --metrics-top 5',
+  },
   config: {
     type: 'boolean',
     default: true,
@@ -145,6 +170,7 @@ function parser(argv: string[]) {
     .example('$0 -b --json -t 1234 -d 0.5', 'process 1234 every half second as JSON Lines')
     .example('$0 -l -m 0-3 --json --duration 10', 'exits on CPUs 0-3 for ten seconds, as JSON Lines')
     .example('$0 -i -q -c tar xf big.tar', 'run tar, then print its delays, IO and context switches')
+    .example('$0 --metrics 9400 --group-by cgroup', 'a Prometheus exporter on 127.0.0.1:9400/metrics')
     .example('$0 -w rec.jsonl -b -t 1 -n 60', 'record a minute of process 1; replay with: $0 --replay rec.jsonl')
     .strict()
     .help('help')
@@ -175,6 +201,15 @@ export type Run =
   | { mode: 'done' }
   | { mode: 'cgroup'; path: string }
   | { mode: 'command'; command: string[] }
+  /** --metrics: the exporter */
+  | {
+      mode: 'metrics';
+      listen: { host: string; port: number };
+      groupBy: GroupBy;
+      topN: number;
+      intervalSec: number;
+      listener: ListenerFlags;
+    }
   /** -l; `listener` is null with --replay (the exits come from the recording) */
   | { mode: 'listen'; durationSec: number; listener: ListenerFlags | null }
   /** the dashboard or batch output; `intervalFlag` is -d, undefined when not given */
@@ -219,6 +254,9 @@ function runOf(args: Args, command: string[] | null, machine: MachineFacts): Run
   if (args.speed !== undefined && args.replay === undefined)
     throw new UsageError(`--speed ${args.speed}: only with --replay FILE`);
   if (args.cgroup !== undefined) return { mode: 'cgroup', path: args.cgroup };
+  if (args.metrics !== undefined) return metricsRun(args, command !== null, machine);
+  for (const f of ['group-by', 'metrics-top'] as const)
+    if (args[f] !== undefined) throw new UsageError(`--${f} ${args[f]}: only with --metrics [ADDR:]PORT`);
   if (command) {
     if (args.replay !== undefined)
       throw new UsageError('-c with --replay: a command runs live; replay its recording with --replay alone');
@@ -234,6 +272,32 @@ function runOf(args: Args, command: string[] | null, machine: MachineFacts): Run
     targets: [...parseIds('-p', 'pid', args.pid, pidMax), ...parseIds('-t', 'tgid', args.tgid, pidMax)],
     intervalFlag: args.delay === undefined ? undefined : parseSeconds('-d', args.delay),
     iterations: args.iterations === undefined ? Infinity : parseCount('-n', args.iterations),
+  };
+}
+
+/** --metrics and its flags; it runs alone (every process, live). */
+function metricsRun(args: Args, withCommand: boolean, machine: MachineFacts): Run {
+  const other = (
+    [
+      ['-c', withCommand],
+      ['-l', args.listen],
+      ['-b', args.batch],
+      ['--json', args.json],
+      ['-n', args.iterations],
+      ['-p', args.pid],
+      ['-t', args.tgid],
+      ['-w', args.write],
+      ['--replay', args.replay],
+    ] as const
+  ).find(([, v]) => v !== undefined && v !== false);
+  if (other) throw new UsageError(`--metrics with ${other[0]}: the exporter runs on its own (every process, live)`);
+  return {
+    mode: 'metrics',
+    listen: parseListenAddress('--metrics', args.metrics),
+    groupBy: parseGroupBy('--group-by', args['group-by'] ?? 'cgroup'),
+    topN: args['metrics-top'] === undefined ? 0 : parseTopCount('--metrics-top', args['metrics-top']),
+    intervalSec: parseSeconds('-d', args.delay ?? String(DEFAULT_INTERVAL_SEC)),
+    listener: listenerFlags(args, machine),
   };
 }
 

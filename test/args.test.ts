@@ -5,8 +5,11 @@ import {
   parseBytes,
   parseCount,
   parseCpumask,
+  parseGroupBy,
   parseIds,
+  parseListenAddress,
   parseSeconds,
+  parseTopCount,
   UsageError,
 } from '../src/args.js';
 
@@ -53,4 +56,40 @@ test('sizes, seconds and counts', () => {
   for (const bad of ['0', '-1', 'abc', '1e3', '']) assert.throws(() => parseSeconds('-d', bad), UsageError, bad);
   assert.equal(parseCount('-n', '3'), 3);
   for (const bad of ['0', '-2', '1.5', 'x']) assert.throws(() => parseCount('-n', bad), UsageError, bad);
+});
+
+test('--metrics [ADDR:]PORT: loopback unless an address is given; every interface only when asked', () => {
+  assert.deepEqual(parseListenAddress('--metrics', '9400'), { host: '127.0.0.1', port: 9400 });
+  assert.deepEqual(parseListenAddress('--metrics', '0.0.0.0:9400'), { host: '0.0.0.0', port: 9400 });
+  assert.deepEqual(parseListenAddress('--metrics', '[::1]:0'), { host: '::1', port: 0 });
+  assert.deepEqual(parseListenAddress('--metrics', 'localhost:9400'), { host: 'localhost', port: 9400 });
+  for (const bad of [
+    '',
+    ':9400',
+    '65536',
+    'abc',
+    '9400x',
+    '::1:9400',
+    'example.com:9400',
+    '1.2.3:9400',
+    '127.0.0.1:',
+  ]) {
+    assert.throws(
+      () => parseListenAddress('--metrics', bad),
+      (e: unknown) => e instanceof UsageError && e.message.startsWith(`--metrics ${JSON.stringify(bad)}:`),
+      bad,
+    );
+  }
+});
+
+test('--group-by and --metrics-top: the choices, and whole numbers from 0', () => {
+  assert.equal(parseGroupBy('--group-by', 'user'), 'user');
+  assert.throws(
+    () => parseGroupBy('--group-by', 'pid'),
+    /^UsageError: --group-by "pid": expected one of cgroup, comm, user$/,
+  );
+  assert.equal(parseTopCount('--metrics-top', '0'), 0);
+  assert.equal(parseTopCount('--metrics-top', '100'), 100);
+  for (const bad of ['-1', '101', '1.5', 'x'])
+    assert.throws(() => parseTopCount('--metrics-top', bad), /^UsageError: --metrics-top /, bad);
 });

@@ -70,3 +70,18 @@ test('flags are checked against the facts of the machine given', async () => {
   assert.ok(ok.ok && ok.run.mode === 'listen');
   assert.deepEqual(ok.run.listener, { cpus: [1, 2], possible: '0-3', rcvbufBytes: 64 << 20 });
 });
+
+test('--metrics usage errors: exit 2, naming the flag and value; its options only with it', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--metrics', ':9400'], /--metrics ":9400": "" is not an IP address/],
+    [['--metrics', '70000'], /--metrics "70000": the port must be a number from 0 to 65535/],
+    [['--metrics', '9400', '--group-by', 'pid'], /--group-by "pid": expected one of cgroup, comm, user/],
+    [['--metrics', '9400', '--metrics-top', '-1'], /--metrics-top "-1"/],
+    [['--metrics', '9400', '-d', 'soon'], /-d "soon"/],
+    [['--metrics', '9400', '-l'], /--metrics with -l/],
+    [['--metrics', '9400', '-b'], /--metrics with -b/],
+    [['--group-by', 'user', '-b'], /--group-by user: only with --metrics/],
+    [['--metrics-top', '3'], /--metrics-top 3: only with --metrics/],
+  ];
+  for (const [args, re] of cases) assertUsage(args, await usageError(args), re);
+});

@@ -24,6 +24,11 @@ export interface ExitRecord {
   stats: Taskstats;
   /** the TGID aggregate the kernel attaches when a multi-threaded process ends */
   tgidStats?: Taskstats;
+  /**
+   * Only these fields of stats and tgidStats (cheaper than a full decode where the record
+   * holds its bytes; else the records themselves). `only`: a constant list.
+   */
+  partialStats?(only: readonly string[]): { stats: Taskstats; tgidStats?: Taskstats };
 }
 
 // The per-CPU counters delaytop reads; their order is the addon's (native/exit-reader.h).
@@ -158,6 +163,14 @@ class LazyExitRecord implements ExitRecord {
   get tgidStats(): Taskstats | undefined {
     if (!this.tgidBytes) return undefined;
     return (this.fullTgid ??= decodeTaskstats(this.tgidBytes, { fallbackVersion: this.version }));
+  }
+  partialStats(only: readonly string[]): { stats: Taskstats; tgidStats?: Taskstats } {
+    const stats = this.full ?? decodeTaskstats(this.pidBytes, { only });
+    if (!this.tgidBytes) return { stats };
+    return {
+      stats,
+      tgidStats: this.fullTgid ?? decodeTaskstats(this.tgidBytes, { fallbackVersion: this.version, only }),
+    };
   }
 }
 

@@ -2,7 +2,7 @@
 // from node_modules loaded at run time), keep React out of the batch modes, patch the very
 // Output class Ink draws with (not a second copy from node_modules), and report its start-up.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,6 +45,7 @@ Module.register(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href
 
 const fromNodeModules = (files: string[]) => files.filter((f) => f.includes('/node_modules/'));
 const dashboardChunk = (files: string[]) => files.some((f) => /\/dist\/chunks\/run-[^/]+\.js$/.test(f));
+const metricsChunk = (files: string[]) => files.some((f) => /\/dist\/chunks\/metrics-[^/]+\.js$/.test(f));
 
 test('the bundle runs -b without any file from node_modules and without the dashboard (React) chunk', (t) => {
   if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
@@ -56,6 +57,35 @@ test('the bundle runs -b without any file from node_modules and without the dash
   assert.ok(loaded.includes(CLI), `the trace saw dist/cli.js load:\n${loaded.join('\n')}`);
   assert.deepEqual(fromNodeModules(loaded), []);
   assert.equal(dashboardChunk(loaded), false, `batch output loads no dashboard code:\n${loaded.join('\n')}`);
+  assert.equal(metricsChunk(loaded), false, `batch output loads no exporter code (prom-client):\n${loaded.join('\n')}`);
+});
+
+test('the bundled exporter (--metrics) serves /metrics from its own chunk, loads nothing from node_modules, and ends on SIGTERM', async (t) => {
+  if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
+  const trace = tracing(t);
+  const child = spawn(process.execPath, [...trace.flags, CLI, '--metrics', '127.0.0.1:0', '-d', '0.2'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      const m = /serving metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', () => reject(new Error(`the exporter ended: ${stderr}`)));
+  });
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /^# TYPE delaytop_delay_seconds_total counter$/m);
+  const code = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  child.kill('SIGTERM');
+  assert.equal(await code, 0, stderr);
+  const loaded = trace.loaded();
+  assert.ok(metricsChunk(loaded), `the exporter's chunk loaded:\n${loaded.join('\n')}`);
+  assert.deepEqual(fromNodeModules(loaded), []);
+  assert.equal(dashboardChunk(loaded), false);
 });
 
 test('the bundled dashboard patches the Output Ink draws with, loads nothing from node_modules, and -v says when its first frame came', async (t) => {
