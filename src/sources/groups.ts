@@ -1,5 +1,6 @@
 // Which group a process belongs to, for per-group counters (--group-by): its cgroup (from
 // /proc/PID/cgroup), its comm, or its user. Reading only; model/groups.ts keeps the sums.
+import { parsePasswd } from './users.js';
 import { readFileSync } from 'node:fs';
 import { decodeName } from '../kernel/decode.js';
 import type { ExitRecord } from '../kernel/exitrecord.js';
@@ -44,18 +45,6 @@ export function cgroupPathOf(text: string): string | null {
 export function realUidOf(status: string): number | null {
   const m = /^Uid:\s+(\d+)/m.exec(status);
   return m ? Number(m[1]) : null;
-}
-
-/** /etc/passwd: name by uid (the first entry of a uid wins, as getpwuid's does). */
-export function parsePasswd(text: string): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length < 3 || !/^[0-9]+$/.test(f[2]!)) continue;
-    const uid = Number(f[2]);
-    if (!out.has(uid)) out.set(uid, f[0]!);
-  }
-  return out;
 }
 
 const PASSWD_RELOAD_MS = 10_000;

@@ -11,15 +11,22 @@ export function userNames(file = PASSWD): ReadonlyMap<number, string> {
   try {
     const st = statSync(file);
     if (cache && cache.mtimeMs === st.mtimeMs && cache.size === st.size) return cache.names;
-    const names = new Map<number, string>();
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const [name, , uid] = line.split(':');
-      const n = Number(uid);
-      if (name && uid && Number.isInteger(n) && !names.has(n)) names.set(n, name);
-    }
+    const names = parsePasswd(readFileSync(file, 'utf8'));
     caches.set(file, { mtimeMs: st.mtimeMs, size: st.size, names });
     return names;
   } catch {
     return cache?.names ?? new Map();
   }
+}
+
+/** /etc/passwd: name by uid (the first entry of a uid wins, as getpwuid's does). */
+export function parsePasswd(text: string): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length < 3 || !/^[0-9]+$/.test(f[2]!)) continue;
+    const uid = Number(f[2]);
+    if (!out.has(uid)) out.set(uid, f[0]!);
+  }
+  return out;
 }

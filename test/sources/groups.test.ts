@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ExitRecord } from '../../src/kernel/exitrecord.js';
-import { cgroupPathOf, GroupResolver, parsePasswd, realUidOf } from '../../src/sources/groups.js';
+import { cgroupPathOf, GroupResolver, realUidOf } from '../../src/sources/groups.js';
+import { parsePasswd } from '../../src/sources/users.js';
 import { exitRecord } from '../fakes/dashboard-sources.js';
 
 test('cgroup v2: the unified path', () => {
