@@ -44,10 +44,11 @@ test(
     if (!hasTmux()) return t.skip('tmux is not installed');
     const tm = await open(t, 80, 24);
     let s = tm.screen();
-    assert.ok(
-      s.split('\n').some((l) => l.includes(` ${NAME}`)),
-      `the whole 15-byte name is shown:\n${s}`,
-    );
+    // the command line (/tmp/.../NAME 600) in a column of 15 or more
+    const row = s.split('\n').find((l) => l.includes('/tmp/delaytop-layout-'));
+    assert.ok(row, `the process's command line is shown:\n${s}`);
+    const command = row.slice(row.indexOf('/tmp/'), row.lastIndexOf('│'));
+    assert.ok([...command.trimEnd()].length >= 15, `the name's column is ${command.length} wide:\n${s}`);
     assert.doesNotMatch(s, /Watch|No task pinned/);
     assert.equal(procsPaneWidth(s), 80, `the process pane is the terminal's width:\n${s}`);
 
