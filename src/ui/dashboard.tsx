@@ -99,7 +99,7 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
     size.columns,
     size.rows,
     bannerLines(headerBanners(snap.header).map(printable), Math.max(60, size.columns)).length,
-    { watch: showWatch, feedOff: snap.feed ? null : printable(snap.header.exitsOffReason ?? 'Exit feed off.') },
+    { watch: showWatch, feedOff: snap.feed ? null : (snap.header.exitsOffReason ?? 'Exit feed off.') },
   );
   const bodyHeight = layout.height - layout.headerLines - 1;
   const helpLength = useMemo(() => helpLines(layout.width - 2).length, [layout.width]);

@@ -43,11 +43,12 @@ export function layoutFor(columns: number, rows: number, bannerLines: number, sh
   const footer = 1;
   const body = Math.max(8, height - headerLines - footer);
   // an exit feed that is off says why in its border and a line or three
+  // (wrapped as Ink wraps words; a line of its own after each newline)
   const offLines =
     shown.feedOff === null
       ? 0
       : clamp(
-          shown.feedOff.split('\n').reduce((n, l) => n + Math.max(1, Math.ceil(l.length / (width - 2))), 0),
+          shown.feedOff.split('\n').reduce((n, l) => n + Math.max(1, wrapText(l, width - 2).length), 0),
           1,
           5,
         );

@@ -48,7 +48,7 @@ const headerOf = (screen: string) => screen.slice(0, screen.indexOf('╭'));
  */
 function procRows(screen: string) {
   const lines = screen.split('\n');
-  const header = lines.find((l) => /^│ +PID .*COMMAND/.test(l));
+  const header = lines.find((l) => /^│ +PID\S* .*COMMAND/.test(l));
   if (!header) return [];
   const end = (heading: string) => header.indexOf(heading) + heading.length + 1;
   const cell = (l: string, heading: string, width: number) => l.slice(end(heading) - width - 1, end(heading)).trim();
