@@ -12,7 +12,7 @@ import {
 import { recordingFor, type DelayacctState } from '../model/delayacct.js';
 import { readProcComm } from '../sources/system.js';
 import { targetKey, type QueryBatch, type QueryResult, type StatsSource, type Target } from '../sources/types.js';
-import { figureMark, fmtNs, fmtPercent, clock, pad, padNum } from './format.js';
+import { DELAY_HEADING, figureMark, fmtNs, fmtPercent, clock, pad, padNum } from './format.js';
 import { padText } from './text.js';
 import { exactRaw, jsonLine } from '../kernel/json.js';
 
@@ -30,17 +30,6 @@ export interface BatchOptions {
   interrupted: Promise<void>;
 }
 
-const SHORT: Record<string, string> = {
-  CPU: 'CPU%',
-  IO: 'IO%',
-  SWAP: 'SWAP%',
-  RECLAIM: 'RECL%',
-  THRASHING: 'THRSH%',
-  COMPACT: 'CMPCT%',
-  WPCOPY: 'WPCPY%',
-  IRQ: 'IRQ%',
-};
-
 function textHeader(
   atMs: number,
   intervalSec: number,
@@ -52,7 +41,7 @@ function textHeader(
     'KIND',
     '     ID',
     ' COMMAND        ',
-    ...Object.values(SHORT).map((s) => pad(s, 7)),
+    ...CATEGORIES.map((c) => pad(DELAY_HEADING[c.key]!, 7)),
     '  CPUavg',
     '   IOavg',
     ' SWAPavg',

@@ -124,3 +124,18 @@ export function exitStatusText(s: { exitCode: number | null; signal: number | nu
   if (s.signal !== null) return `${signalName(s.signal)}${s.coreDumped ? ' core' : ''}`;
   return `exit ${s.exitCode ?? '?'}`;
 }
+
+/**
+ * Each delay category's column heading, as htop names its delay columns (D: delay, the
+ * share of the interval spent waiting), so that it does not read as use (CPU%, IO%).
+ */
+export const DELAY_HEADING: Readonly<Record<string, string>> = {
+  CPU: 'CPUD%',
+  IO: 'IOD%',
+  SWAP: 'SWPD%',
+  RECLAIM: 'RCLD%',
+  THRASHING: 'THRD%',
+  COMPACT: 'CMPD%',
+  WPCOPY: 'WPCD%',
+  IRQ: 'IRQD%',
+};

@@ -2,7 +2,7 @@
 // pane of a given width. One table: the header, the rows, the chooser and the help use it.
 import type { ListMode } from '../sources/proctasks.js';
 import { TABLE_CATEGORIES, type SortColumn, type TableCategory, type TaskRow } from '../model/scan.js';
-import { figureMark, fmtByteRate, fmtPercent, pad, padNum } from '../output/format.js';
+import { DELAY_HEADING, figureMark, fmtByteRate, fmtPercent, pad, padNum } from '../output/format.js';
 import { fitText } from '../output/text.js';
 
 import type { ColumnId } from '../model/table-view.js';
@@ -31,16 +31,6 @@ export interface Column {
 }
 
 const PCT = 6;
-const delayHeading: Record<TableCategory, string> = {
-  CPU: 'CPUD%',
-  IO: 'IOD%',
-  SWAP: 'SWPD%',
-  RECLAIM: 'RCLD%',
-  THRASHING: 'THRD%',
-  COMPACT: 'CMPD%',
-  WPCOPY: 'WPCD%',
-  IRQ: 'IRQD%',
-};
 const delayHelp: Record<TableCategory, string> = {
   CPU: 'waiting for a CPU (run queue)',
   IO: 'waiting for block IO',
@@ -54,7 +44,7 @@ const delayHelp: Record<TableCategory, string> = {
 
 const delayColumn = (k: TableCategory): Column => ({
   id: k,
-  heading: delayHeading[k],
+  heading: DELAY_HEADING[k]!,
   width: PCT,
   sort: k,
   help: `% of the interval ${delayHelp[k]} (delay)`,

@@ -107,7 +107,7 @@ test(
     const r = await inPty(`TERM=dumb timeout -s INT 3 ${CLI}`, /$^/, null);
     assert.match(r.out, /TERM=dumb: this terminal cannot move the cursor, so batch output instead of the dashboard/);
     assert.match(r.out, /^delaytop - \d\d:\d\d:\d\d/m, 'a batch table');
-    assert.match(r.out, /^KIND +ID +COMMAND +CPU%/m);
+    assert.match(r.out, /^KIND +ID +COMMAND +CPUD%/m);
     assert.doesNotMatch(r.out, /\x1b/, 'not one escape sequence');
   },
 );

@@ -86,7 +86,7 @@ test('text: a header and one row per task, n/a where not recorded', async () => 
   const o = opts({ iterations: 1, json: false, delayacct: () => ({ on: false, onSinceSec: null }) });
   assert.equal(await runBatch(src, o), 0);
   assert.match(o.out[0]!, /^delaytop - \d\d:\d\d:\d\d .*delayacct off/);
-  assert.match(o.out[1]!, /KIND +ID +COMMAND +CPU%/);
+  assert.match(o.out[1]!, /KIND +ID +COMMAND +CPUD% +IOD% +SWPD%/);
   assert.match(o.out[2]!, /^pid +42 +worker +0\.05~ +n\/a/, 'a first sample is marked ~ (a lifetime average)');
 });
 
