@@ -28,6 +28,8 @@ import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { targetKey, type ExitBatch, type Target } from '../sources/types.js';
 import type { DashboardOptions } from './options.js';
 import { RowDetails, type RowDetail, type ViewportRow } from './details.js';
+import { GroupView } from './group-view.js';
+import type { GroupRow } from '../model/groups.js';
 
 export interface HeaderInfo {
   kernelRelease: string;
@@ -70,6 +72,8 @@ export interface DashboardSnapshot {
   actionsOff: string | null;
   /** the task an action is being confirmed for, as read when it was asked */
   inspected: Inspected | null;
+  /** the group view's rows (g); null while it is off */
+  groups: readonly GroupRow[] | null;
 }
 
 const NO_DETAILS: ReadonlyMap<string, RowDetail> = new Map();
@@ -134,6 +138,7 @@ export class DashboardController {
   private now: () => number;
   private feedPublishMs: number;
   private details: RowDetails | null;
+  private groups: GroupView | null = null;
   private users: ReadonlyMap<number, string>;
   private inspected: Inspected | null = null;
 
@@ -190,6 +195,7 @@ export class DashboardController {
       refreshMs: this.refreshMs,
       flagged: this.flagged + (this.feed?.flagged() ?? 0),
       details: this.details?.details ?? NO_DETAILS,
+      groups: this.groups?.rows ?? null,
       users: this.users,
       actionsOff: this.opts.actions ? null : ACTIONS_OFF_IN_REPLAY,
       inspected: this.inspected,
@@ -280,7 +286,13 @@ export class DashboardController {
       this.delayacct = this.opts.delayacct();
       // (four small /proc/pressure reads; the kernel updates avg10 every 2 s)
       if (this.opts.pressure) this.pressure = this.opts.pressure();
+      const listedMs = this.now();
       const tasks = this.opts.stats.list(mode);
+      const groups = mode === 'process' ? this.groups : null;
+      groups?.begin(
+        listedMs,
+        tasks.map((t) => t.id),
+      );
       const threadsOf = this.threadIndex(mode, tasks);
       const extra = watchTargets(this.pinned, threadsOf);
       const batch = await this.opts.stats.query(
@@ -288,6 +300,7 @@ export class DashboardController {
         scanFields(extra),
       );
       if (mode !== this.mode) return; // toggled while querying: the next refresh is already asked for
+      if (groups === this.groups) groups?.fold(listedMs, batch, this.delayacct);
       lives = this.takeExitedLives();
       const checks = { wallMs: batch.wallMs ?? this.now(), exitedLivesNs: lives };
       const scan = computeScan(
@@ -413,6 +426,7 @@ export class DashboardController {
   }
 
   private onExits(batch: ExitBatch): void {
+    this.groups?.foldExits(batch, this.opts.delayacct());
     if (!this.feed) return;
     this.feed.fold(batch, this.opts.delayacct());
     if (this.opts.keepIdentities) for (const r of batch.records) this.exited.add(r.tgid);
@@ -452,7 +466,25 @@ export class DashboardController {
     this.publish();
   }
 
+  /** The group view (g): per-cgroup rows with exited processes' delays; it needs process mode. */
+  toggleGroups(): void {
+    if (this.groups) {
+      this.groups = null;
+      this.say('showing tasks');
+    } else {
+      this.groups = new GroupView(this.opts.exits !== null);
+      if (this.mode === 'thread') {
+        this.mode = 'process';
+        this.rows = [];
+      }
+      this.say('showing cgroups: their processes summed, exited ones included (from the next refresh)');
+    }
+    this.publish();
+    void this.refresh();
+  }
+
   toggleMode(): void {
+    if (this.groups) this.groups = null; // threads have no group view
     this.mode = this.mode === 'process' ? 'thread' : 'process';
     this.rows = [];
     this.say(this.mode === 'thread' ? 'showing every thread' : 'showing every process (threads summed)');

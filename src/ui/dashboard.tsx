@@ -4,6 +4,7 @@ import { Box, Text } from 'ink';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { shownTable, usersOf } from '../model/table-view.js';
 import { ColumnChooser } from './column-chooser.js';
+import { GroupTable } from './group-table.js';
 import { columnsFor } from './columns.js';
 import { selectedIndex, windowTop, type TableState } from './process-table-reducer.js';
 import type { DashboardController } from '../engine/refresh.js';
@@ -166,6 +167,9 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
         case 'toggleThreads':
           controller.toggleMode();
           break;
+        case 'toggleGroups':
+          controller.toggleGroups();
+          break;
         case 'interval':
           controller.changeInterval(e.dir);
           break;
@@ -220,23 +224,33 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
       ) : (
         <Box flexDirection="column" height={bodyHeight}>
           <Box flexDirection="row" height={layout.procs.height}>
-            <ProcessTable
-              rows={rows}
-              rowKeys={rowKeys}
-              total={snap.rows.length}
-              state={ui.table}
-              mode={snap.mode}
-              box={layout.procs}
-              focused={ui.focus === 'procs'}
-              pinnedKeys={pinnedSet}
-              lifetime={snap.lifetime}
-              waiting={snap.atMs === 0}
-              columns={columns}
-              details={snap.details}
-              users={snap.users}
-              {...(shown.depth ? { depth: shown.depth } : {})}
-              filters={filterWords(ui.table, snap.users)}
-            />
+            {snap.groups ? (
+              <GroupTable
+                rows={snap.groups}
+                box={layout.procs}
+                focused={ui.focus === 'procs'}
+                sort={ui.table.sort}
+                descending={ui.table.descending}
+              />
+            ) : (
+              <ProcessTable
+                rows={rows}
+                rowKeys={rowKeys}
+                total={snap.rows.length}
+                state={ui.table}
+                mode={snap.mode}
+                box={layout.procs}
+                focused={ui.focus === 'procs'}
+                pinnedKeys={pinnedSet}
+                lifetime={snap.lifetime}
+                waiting={snap.atMs === 0}
+                columns={columns}
+                details={snap.details}
+                users={snap.users}
+                {...(shown.depth ? { depth: shown.depth } : {})}
+                filters={filterWords(ui.table, snap.users)}
+              />
+            )}
             {showWatch ? (
               <WatchPane entries={snap.pinned} state={ui.watch} box={layout.watch} focused={ui.focus === 'watch'} />
             ) : null}

@@ -10,6 +10,7 @@ export type Command =
   | 'focusPrev'
   | 'toggleThreads'
   | 'toggleWatch'
+  | 'toggleGroups'
   | 'hideKernel'
   | 'hideIdle'
   | 'toggleTree'
@@ -107,7 +108,7 @@ const UP: KeySpec[] = [{ name: 'up' }, { ch: 'k' }];
 const DOWN: KeySpec[] = [{ name: 'down' }, { ch: 'j' }];
 const PGUP: KeySpec[] = [{ name: 'pageUp' }];
 const PGDN: KeySpec[] = [{ name: 'pageDown' }];
-const HOME: KeySpec[] = [{ name: 'home' }, { ch: 'g' }];
+const HOME: KeySpec[] = [{ name: 'home' }];
 const END: KeySpec[] = [{ name: 'end' }, { ch: 'G' }];
 
 export const KEYMAP: readonly Binding[] = [
@@ -140,6 +141,12 @@ export const KEYMAP: readonly Binding[] = [
     keys: [{ ch: 't' }, { ch: 'H' }],
     help: 'show every thread / every process',
     hint: 'threads',
+  },
+  {
+    scope: 'global',
+    command: 'toggleGroups',
+    keys: [{ ch: 'g' }],
+    help: 'groups: a row per cgroup, its processes summed, exited ones included (g again: tasks)',
   },
   {
     scope: 'global',

@@ -43,8 +43,8 @@ test(
     if (!needsRoot(t)) return;
     if (!hasTmux()) return t.skip('tmux is not installed');
     const tm = await open(t, 80, 24);
-    let s = tm.screen();
-    // the command line (/tmp/.../NAME 600) in a column of 15 or more
+    // the command line (/tmp/.../NAME 600), read for the row once it is on screen, in a column of 15 or more
+    let s = await tm.waitFor('the command line', (x) => x.includes('/tmp/delaytop-layout-'));
     const row = s.split('\n').find((l) => l.includes('/tmp/delaytop-layout-'));
     assert.ok(row, `the process's command line is shown:\n${s}`);
     const command = row.slice(row.indexOf('/tmp/'), row.lastIndexOf('│'));
@@ -92,6 +92,30 @@ test(
     s = await tm.waitFor('the watch pane', (x) => x.includes(`▶ tgid`) && x.includes(NAME));
     const w = procsPaneWidth(s);
     assert.ok(w >= 100 && w <= 160, `the process pane keeps most of the width (${w}):\n${s}`);
+    tm.keys('q');
+    await assertRestored(tm);
+  },
+);
+
+test(
+  'g shows a row per cgroup (exited processes included) and g again the processes',
+  { timeout: 120_000 },
+  async (t) => {
+    if (!needsRoot(t)) return;
+    if (!hasTmux()) return t.skip('tmux is not installed');
+    const tm = await session(t);
+    tm.keys(CMD, 'Enter');
+    await tm.waitFor('the dashboard', (x) => /Processes \d+/.test(x) && x.includes('refreshed'), 60_000);
+    tm.keys('g');
+    const s = await tm.waitFor(
+      'the group view with its rows',
+      (x) => /Groups \d+/.test(x) && /│ +\d+ +\d+ +\d/.test(x),
+      30_000,
+    );
+    assert.match(s, /PROCS EXITED +CPUD% +IOD%/);
+    assert.match(s, /│ +\d+ +\d+ .* \/\S*/, `a row names its cgroup:\n${s}`);
+    tm.keys('g');
+    await tm.waitFor('the processes again', (x) => /Processes \d+/.test(x));
     tm.keys('q');
     await assertRestored(tm);
   },

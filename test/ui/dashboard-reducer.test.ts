@@ -27,7 +27,7 @@ test('the highlight moves by row, page, home and end, and scrolls the window', (
   assert.equal(windowTop(state.table.top, 6, 12, 5), 2);
   ({ state } = press(state, c, { name: 'end' }));
   assert.equal(state.table.selectedKey, 'tgid:12');
-  ({ state } = press(state, c, { ch: 'g' }));
+  ({ state } = press(state, c, { name: 'home' }));
   assert.equal(state.table.selectedKey, 'tgid:1');
 });
 
