@@ -466,17 +466,19 @@ export class DashboardController {
     this.publish();
   }
 
-  /** The group view (g): per-cgroup rows with exited processes' delays; it needs process mode. */
-  toggleGroups(): void {
+  /** g: processes, then threads, then groups (per-cgroup rows with exited processes' delays), then processes. */
+  cycleView(): void {
     if (this.groups) {
       this.groups = null;
-      this.say('showing tasks');
+      this.say('showing every process (threads summed)');
+    } else if (this.mode === 'process') {
+      this.mode = 'thread';
+      this.rows = [];
+      this.say('showing every thread');
     } else {
       this.groups = new GroupView(this.opts.exits !== null);
-      if (this.mode === 'thread') {
-        this.mode = 'process';
-        this.rows = [];
-      }
+      this.mode = 'process';
+      this.rows = [];
       this.say('showing cgroups: their processes summed, exited ones included (from the next refresh)');
     }
     this.publish();

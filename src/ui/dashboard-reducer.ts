@@ -83,7 +83,7 @@ export type Effect =
   | { type: 'togglePin'; target: Target; comm: string }
   | { type: 'unpin'; key: string }
   | { type: 'toggleThreads' }
-  | { type: 'toggleGroups' }
+  | { type: 'cycleView' }
   | { type: 'interval'; dir: 1 | -1 }
   | { type: 'toggleDelayacct' }
   | { type: 'notice'; text: string }
@@ -260,7 +260,7 @@ const EFFECT_OF = {
   intervalUp: { type: 'interval', dir: 1 },
   intervalDown: { type: 'interval', dir: -1 },
   toggleDelayacct: { type: 'toggleDelayacct' },
-  toggleGroups: { type: 'toggleGroups' },
+  cycleView: { type: 'cycleView' },
 } satisfies Partial<Record<Command, Effect>>;
 type EffectCommand = keyof typeof EFFECT_OF;
 

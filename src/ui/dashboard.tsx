@@ -167,8 +167,8 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
         case 'toggleThreads':
           controller.toggleMode();
           break;
-        case 'toggleGroups':
-          controller.toggleGroups();
+        case 'cycleView':
+          controller.cycleView();
           break;
         case 'interval':
           controller.changeInterval(e.dir);

@@ -71,7 +71,7 @@ export function GroupTable({
         <Text bold color={focused ? 'cyan' : undefined}>
           Groups {rows.length}
         </Text>
-        <Text dimColor> (cgroups: processes summed, those that exited in the interval included · g: tasks)</Text>
+        <Text dimColor> (cgroups: processes summed, those that exited in the interval included · g: processes)</Text>
       </Text>
       <Text dimColor wrap="truncate">
         {header}

@@ -10,7 +10,7 @@ export type Command =
   | 'focusPrev'
   | 'toggleThreads'
   | 'toggleWatch'
-  | 'toggleGroups'
+  | 'cycleView'
   | 'hideKernel'
   | 'hideIdle'
   | 'toggleTree'
@@ -144,9 +144,9 @@ export const KEYMAP: readonly Binding[] = [
   },
   {
     scope: 'global',
-    command: 'toggleGroups',
+    command: 'cycleView',
     keys: [{ ch: 'g' }],
-    help: 'groups: a row per cgroup, its processes summed, exited ones included (g again: tasks)',
+    help: 'processes, threads, then groups: a row per cgroup, its processes summed, exited ones included',
   },
   {
     scope: 'global',

@@ -98,7 +98,7 @@ test(
 );
 
 test(
-  'g shows a row per cgroup (exited processes included) and g again the processes',
+  'g cycles processes, threads and a row per cgroup (exited processes included), then processes again',
   { timeout: 120_000 },
   async (t) => {
     if (!needsRoot(t)) return;
@@ -106,6 +106,8 @@ test(
     const tm = await session(t);
     tm.keys(CMD, 'Enter');
     await tm.waitFor('the dashboard', (x) => /Processes \d+/.test(x) && x.includes('refreshed'), 60_000);
+    tm.keys('g');
+    await tm.waitFor('the threads', (x) => /Threads \d+/.test(x));
     tm.keys('g');
     const s = await tm.waitFor(
       'the group view with its rows',
