@@ -18,12 +18,31 @@ const swaps = {
     `export function loadInkOutput(url) { return url === undefined ? Promise.resolve(output) : import(url); }\n`,
   // NODE_ENV is fixed to production below, for React to bundle its production build only.
   'src/ui/production.ts': '',
+  // Ink's text-size cache, bounded: Ink keeps the size of every distinct text it ever drew,
+  // and a dashboard's figures change every second (the largest heap growth of a one-hour
+  // soak: docs/performance.md). Cleared when full; a frame's texts are measured again.
+  'node_modules/ink/build/measure-text.js': [
+    "import widestLine from 'widest-line';",
+    'const MAX_CACHED_TEXTS = 4096;',
+    'const cache = new Map();',
+    'const measureText = (text) => {',
+    '  if (text.length === 0) return { width: 0, height: 0 };',
+    '  const cached = cache.get(text);',
+    '  if (cached) return cached;',
+    "  const dimensions = { width: widestLine(text), height: text.split('\\n').length };",
+    '  if (cache.size >= MAX_CACHED_TEXTS) cache.clear();',
+    '  cache.set(text, dimensions);',
+    '  return dimensions;',
+    '};',
+    'export default measureText;',
+    '',
+  ].join('\n'),
 };
 
 const swapPlugin = {
   name: 'swaps',
   setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, (args) => {
+    b.onLoad({ filter: /\.(ts|js)$/ }, (args) => {
       const rel = path.relative(root, args.path);
       return rel in swaps ? { contents: swaps[rel], loader: 'js', resolveDir: path.dirname(args.path) } : undefined;
     });

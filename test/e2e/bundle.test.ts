@@ -3,7 +3,7 @@
 // Output class Ink draws with (not a second copy from node_modules), and report its start-up.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -106,6 +106,16 @@ test('the bundled dashboard patches the Output Ink draws with, loads nothing fro
   const loaded = trace.loaded();
   assert.ok(dashboardChunk(loaded), `the dashboard chunk loaded:\n${loaded.join('\n')}`);
   assert.deepEqual(fromNodeModules(loaded), []);
+});
+
+test("the bundle bounds Ink's text-size cache (Ink's own keeps every text it ever measured)", (t) => {
+  if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
+  const chunks = readdirSync(path.join(ROOT, 'dist/chunks')).map((f) =>
+    readFileSync(path.join(ROOT, 'dist/chunks', f), 'utf8'),
+  );
+  const dashboard = chunks.find((c) => c.includes('measureText'));
+  assert.ok(dashboard, 'the dashboard chunk measures text');
+  assert.match(dashboard, /cache\.size >= MAX_CACHED_TEXTS\) cache\.clear\(\)/);
 });
 
 test('the bundle is what npm run build makes from the sources now', (t) => {
