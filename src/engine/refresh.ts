@@ -475,6 +475,11 @@ export class DashboardController {
       this.mode = 'thread';
       this.rows = [];
       this.say('showing every thread');
+    } else if (!this.opts.taskInfo) {
+      // a replay's processes are not this machine's: their cgroups cannot be read here
+      this.mode = 'process';
+      this.rows = [];
+      this.say('showing every process (groups: not in a replay, whose processes are not here)');
     } else {
       this.groups = new GroupView(this.opts.exits !== null);
       this.mode = 'process';
