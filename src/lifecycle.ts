@@ -82,8 +82,9 @@ export function writeStderr(s: string): void {
 
 /**
  * A write to stdout or stderr failed. stdout: EPIPE (the reader left, as in `delaytop -l |
- * head`) ends the run quietly, as it does for other tools; any other error (a full disk,
- * EIO) ends it with one line naming the error and exit 1. stderr: nothing is left to say it
+ * head`) ends the run quietly, as it does for other tools; EIO on a terminal is its hangup
+ * (ends as SIGHUP does); any other error (a full disk, EIO on a file) ends it with one line
+ * naming the error and exit 1. stderr: nothing is left to say it
  * on, so the run goes on and exits 1 (EPIPE: the reader left, nothing is lost that matters).
  */
 export function outputFailed(stream: 'stdout' | 'stderr', e: unknown): void {
@@ -96,8 +97,12 @@ export function outputFailed(stream: 'stdout' | 'stderr', e: unknown): void {
     runCleanups();
     process.exit(0);
   }
-  // after a hangup the terminal is gone: that a write to it fails is no news
-  if (code === 'EIO' && firstSignal === 'SIGHUP') return;
+  // EIO on a terminal: it hung up. Its SIGHUP may come after this (or never, in another
+  // session): end as on that hangup, quietly, for a write to a gone terminal is no news.
+  if (code === 'EIO' && (firstSignal === 'SIGHUP' || process.stdout.isTTY)) {
+    terminalGone();
+    return;
+  }
   failure ??= `cannot write to standard output: ${describeErrno(e)}`;
   process.exit(1);
 }
@@ -110,6 +115,12 @@ export function watchOutput(): void {
   watching = true;
   process.stdout.on('error', (e) => outputFailed('stdout', e));
   process.stderr.on('error', (e) => outputFailed('stderr', e));
+}
+
+/** The terminal hung up (SIGHUP, or EIO writing to it): the session ends as on SIGHUP. */
+function terminalGone(): void {
+  firstSignal ??= 'SIGHUP';
+  interruptResolve?.();
 }
 
 function atExit(): void {

@@ -47,6 +47,31 @@ test('a hangup (the terminal gone) ends the dashboard and its recording cleanly'
   assert.match(lines.at(-1)!, /^\{"type":"end"/, 'the recording ends with its end line');
 });
 
+// The race behind a CI failure: the terminal's writes fail (EIO) before its SIGHUP is
+// handled. Made certain here: the dashboard runs in a session of its own (setsid), so the
+// terminal going away sends it no SIGHUP at all, only EIO on every write.
+test(
+  'the terminal gone with no hangup signal (EIO first) ends the dashboard cleanly too',
+  { timeout: 120_000 },
+  async (t) => {
+    if (!needsRoot(t)) return;
+    if (!hasTmux()) return t.skip('tmux is not installed');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'delaytop-hangup-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const tm = await session(t);
+    tm.type(`setsid -f sh -c 'echo $$ > ${dir}/pid; exec ${CMD} -w ${dir}/rec.jsonl 2>${dir}/stderr.txt'`);
+    tm.keys('Enter');
+    await tm.waitFor('the dashboard', (x) => /Processes \d+/.test(x) && x.includes('refreshed'), 60_000);
+    const pid = Number(readFileSync(`${dir}/pid`, 'utf8'));
+    assert.ok(pid > 0 && existsSync(`/proc/${pid}`), 'the dashboard process');
+    tm.kill(); // the terminal goes; delaytop, in another session, gets no SIGHUP
+    assert.ok(await gone(pid, 20_000), 'the dashboard ended when its terminal went');
+    assert.equal(readFileSync(`${dir}/stderr.txt`, 'utf8'), '', 'nothing on stderr (no abort, no EIO message)');
+    const lines = readFileSync(`${dir}/rec.jsonl`, 'utf8').trimEnd().split('\n');
+    assert.match(lines.at(-1)!, /^\{"type":"end"/, 'the recording ends with its end line');
+  },
+);
+
 test('SIGTERM ends the dashboard with 143 and the shell gets its screen back', { timeout: 120_000 }, async (t) => {
   if (!needsRoot(t)) return;
   if (!hasTmux()) return t.skip('tmux is not installed');
