@@ -67,11 +67,17 @@ export function pinEntry(target: Target, comm: string | null = null, delays: Tas
 }
 
 /** Does this exit record end the pinned task? A tgid ends with its last thread. */
-export function exitMatches(target: Target, r: ExitRecord): boolean {
+/** What of an exit record tells which target it ended and how: all `exitOf` keeps of one. */
+export type ExitEnding = Pick<
+  ExitRecord,
+  'pid' | 'tgid' | 'processEnded' | 'exitCode' | 'signal' | 'coreDumped' | 'receivedMs'
+>;
+
+export function exitMatches(target: Target, r: ExitEnding): boolean {
   return target.kind === 'pid' ? r.pid === target.id : r.tgid === target.id && r.processEnded;
 }
 
-export function exitInfoOf(r: ExitRecord): ExitInfo {
+export function exitInfoOf(r: ExitEnding): ExitInfo {
   return { exitCode: r.exitCode, signal: r.signal, coreDumped: r.coreDumped, receivedMs: r.receivedMs };
 }
 

@@ -125,3 +125,18 @@ test("a pinned process carries what is impossible in any of its threads' records
   assert.match(e.delays!.suspect?.IO ?? '', /ended in this interval in a thread/);
   assert.equal(e.threadMaxNs?.IO ?? 0, 0, "the impossible thread's max is left out of max*");
 });
+
+test('feed store: exitOf finds the newest ending of a target among the last 4,096 exits, and forgets older ones', () => {
+  const feed = new FeedStore([0], 10);
+  feed.fold({ records: [exitRecord({ pid: 7, tgid: 7, comm: 'old', exitCode: 1 })], counters: [] });
+  feed.fold({ records: [exitRecord({ pid: 7, tgid: 7, comm: 'new', exitCode: 3 })], counters: [] });
+  assert.equal(feed.exitOf({ kind: 'pid', id: 7 })?.exitCode, 3, 'the newest ending of a reused pid');
+  assert.equal(feed.exitOf({ kind: 'tgid', id: 7 })?.exitCode, 3);
+  assert.equal(feed.exitOf({ kind: 'pid', id: 8 }), undefined);
+  const filler = Array.from({ length: 4095 }, (_, i) => exitRecord({ pid: 1000 + i, comm: 'f' }));
+  feed.fold({ records: filler, counters: [] });
+  assert.equal(feed.exitOf({ kind: 'pid', id: 7 })?.exitCode, 3, 'still within the last 4,096');
+  feed.fold({ records: [exitRecord({ pid: 9999, comm: 'f' })], counters: [] });
+  assert.equal(feed.exitOf({ kind: 'pid', id: 7 }), undefined, 'pushed out');
+  assert.equal(feed.exitOf({ kind: 'pid', id: 1000 })?.exitCode, 0);
+});

@@ -4,7 +4,7 @@
 import type { CpuCounters, ExitRecord } from '../../kernel/exitrecord.js';
 import type { ExitBatch, Target } from '../../sources/types.js';
 import type { DelayacctState } from '../delayacct.js';
-import { exitInfoOf, exitMatches, type ExitInfo } from '../watch.js';
+import { exitInfoOf, exitMatches, type ExitEnding, type ExitInfo } from '../watch.js';
 import { entryFlags, toFeedEntry, type FeedEntry } from './entries.js';
 import { cpuActivity, feedTotals, type CpuActivity, type FeedTotals } from './loss.js';
 import { Ring, type RingView } from './ring.js';
@@ -18,7 +18,11 @@ export interface FeedSnapshot {
   exitsPerSec: number;
 }
 
-/** how many recent exits are remembered by id, for pinned tasks that end between refreshes */
+/**
+ * How many recent exits are remembered by id, for pinned tasks that end between refreshes:
+ * only their endings, not the records (whose decoded stats, kept for 8,192 records, were
+ * most of the heap's churn in a soak).
+ */
 const RECENT_EXITS = 4096;
 
 export class FeedStore {
@@ -28,7 +32,7 @@ export class FeedStore {
   private prevCounters: CpuCounters[] | undefined;
   private prevAtMs: number | undefined;
   private rates: CpuActivity[];
-  private recent: ExitRecord[] = [];
+  private recent = new Ring<ExitEnding>(RECENT_EXITS);
   private flaggedCount = 0;
 
   constructor(
@@ -50,8 +54,8 @@ export class FeedStore {
       this.ring.push(e);
     }
     this.pushed += records.length;
-    for (let i = Math.max(0, records.length - RECENT_EXITS); i < records.length; i++) this.recent.push(records[i]!);
-    if (this.recent.length > RECENT_EXITS * 2) this.recent = this.recent.slice(-RECENT_EXITS);
+    for (let i = Math.max(0, records.length - RECENT_EXITS); i < records.length; i++)
+      this.recent.push(endingOf(records[i]!));
     if (batch.counters.length) this.counters = batch.counters;
   }
 
@@ -77,8 +81,9 @@ export class FeedStore {
 
   /** The newest exit record that ends this target, if one arrived recently. */
   exitOf(target: Target): ExitInfo | undefined {
-    for (let i = this.recent.length - 1; i >= 0; i--) {
-      const r = this.recent[i]!;
+    const recent = this.recent.view();
+    for (let i = 0; i < recent.size; i++) {
+      const r = recent.at(i)!;
       if (exitMatches(target, r)) return exitInfoOf(r);
     }
     return undefined;
@@ -115,4 +120,9 @@ export function zeroCounters(cpu: number): CpuCounters {
     decodeFailed: 0,
     lost: 0,
   };
+}
+
+function endingOf(r: ExitRecord): ExitEnding {
+  const { pid, tgid, processEnded, exitCode, signal, coreDumped, receivedMs } = r;
+  return { pid, tgid, processEnded, exitCode, signal, coreDumped, receivedMs };
 }
