@@ -4,6 +4,9 @@
 // again only when its task is another (a new start) or changed its name (an exec); an IO
 // rate is the growth between two refreshes of the same task.
 
+import type { TaskRow } from '../model/scan.js';
+import type { ListMode } from '../sources/proctasks.js';
+
 /** What the engine read for a row on screen. */
 export interface RowDetail {
   /** R, S, D, Z, ... from /proc/PID/stat; null: gone or unreadable */
@@ -31,6 +34,11 @@ export interface ViewportRow {
   comm: string;
 }
 
+/** Rows of the table as the details need them. */
+export function viewportRows(rows: readonly TaskRow[], mode: ListMode): ViewportRow[] {
+  return rows.map((r) => ({ key: r.key, id: r.id, comm: r.comm, ...(mode === 'thread' ? { tgid: r.tgid } : {}) }));
+}
+
 interface Known extends RowDetail {
   startTicks: string | null;
   comm: string;
@@ -44,9 +52,18 @@ export class RowDetails {
 
   constructor(private source: TaskInfoSource) {}
 
+  /**
+   * The rows a refresh will show, before it is published: read with the refresh
+   * (read(nowMs)), so the frame that shows them has their details.
+   */
+  expect(rows: readonly ViewportRow[]): void {
+    this.viewportKey = keyOf(rows);
+    this.rows = rows;
+  }
+
   /** The rows on screen now; true when they changed (and were read). */
   setViewport(rows: readonly ViewportRow[]): boolean {
-    const key = rows.map((r) => `${r.key}:${r.comm}`).join(',');
+    const key = keyOf(rows);
     if (key === this.viewportKey) return false;
     this.viewportKey = key;
     this.rows = rows;
@@ -91,3 +108,5 @@ export class RowDetails {
     return this.known;
   }
 }
+
+const keyOf = (rows: readonly ViewportRow[]): string => rows.map((r) => `${r.key}:${r.comm}`).join(',');

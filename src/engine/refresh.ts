@@ -27,7 +27,8 @@ import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from 
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { targetKey, type ExitBatch, type Target } from '../sources/types.js';
 import type { DashboardOptions } from './options.js';
-import { RowDetails, type RowDetail, type ViewportRow } from './details.js';
+import { RowDetails, viewportRows, type RowDetail, type ViewportRow } from './details.js';
+import { viewportOf, type TableViewport } from '../model/table-view.js';
 import { GroupView } from './group-view.js';
 import type { GroupRow } from '../model/groups.js';
 
@@ -104,6 +105,8 @@ export class DashboardController {
   private mode: ListMode;
   private intervalSec: number;
   private lastScan: ScanResult | null = null;
+  /** what decides the rows on screen, as the view last said (setViewport) */
+  private viewport: TableViewport | null = null;
   /** processes the exit feed saw end since the last refresh asked for identities */
   private exited = new Set<number>();
   /** exits the feed had lost as of the last refresh that asked for identities */
@@ -202,8 +205,13 @@ export class DashboardController {
     };
   }
 
-  /** The rows the view shows now: their state and command line are read (now, and at each refresh). */
-  setViewport = (rows: readonly ViewportRow[]): void => {
+  /**
+   * The rows the view shows now: their state and command line are read (now, and at each
+   * refresh). `viewport`: what decides them, so that a refresh reads the rows it will
+   * show before publishing (without it, rows new to the screen wait for a frame of their own).
+   */
+  setViewport = (rows: readonly ViewportRow[], viewport?: TableViewport): void => {
+    this.viewport = viewport ?? null;
     if (this.details?.setViewport(rows)) this.publish();
   };
 
@@ -325,6 +333,8 @@ export class DashboardController {
       if (!stored) this.giveBack(taken, lives, livesLostBefore);
     }
     this.atMs = this.now();
+    if (stored && this.details && this.viewport)
+      this.details.expect(viewportRows(viewportOf(this.rows, this.mode, this.viewport), this.mode));
     this.details?.read(this.atMs);
     if (this.opts.users) this.users = this.opts.users();
     this.feed?.sample(this.atMs);

@@ -26,6 +26,59 @@ export interface ShownTable {
   depth: Map<string, number> | null;
 }
 
+/** Where the table's window is: the first row shown, the highlight, how many rows fit. */
+export interface TableWindow {
+  top: number;
+  /** the highlighted row's key; null = the first row */
+  selectedKey: string | null;
+  /** where the highlight was, for when its task disappears */
+  selectedIndex: number;
+  pageSize: number;
+}
+
+const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
+
+/** Index of the highlight in the current rows: its task if still there, else where it was. */
+export function selectedIndex(w: Pick<TableWindow, 'selectedKey' | 'selectedIndex'>, keys: readonly string[]): number {
+  if (keys.length === 0) return -1;
+  if (w.selectedKey !== null) {
+    const i = keys.indexOf(w.selectedKey);
+    if (i >= 0) return i;
+  }
+  return clamp(w.selectedIndex, 0, keys.length - 1);
+}
+
+/** The first visible row that keeps `selected` on screen, moving as little as possible. */
+export function windowTop(top: number, selected: number, count: number, pageSize: number): number {
+  const page = Math.max(1, pageSize);
+  let t = top;
+  if (selected >= 0 && selected < t) t = selected;
+  if (selected >= t + page) t = selected - page + 1;
+  return clamp(t, 0, Math.max(0, count - page));
+}
+
+/** The rows on screen of a shown table (`keys`: its rows' keys, in order). */
+export function windowRows<R>(rows: readonly R[], keys: readonly string[], w: TableWindow): R[] {
+  const top = windowTop(w.top, selectedIndex(w, keys), rows.length, w.pageSize);
+  return rows.slice(top, top + Math.max(1, w.pageSize));
+}
+
+/** What decides the rows on screen, for the engine to tell them from a refresh's rows alone. */
+export interface TableViewport {
+  view: TableView;
+  window: TableWindow;
+}
+
+/** The rows a table viewport shows of all rows. */
+export function viewportOf(all: readonly TaskRow[], mode: ListMode, v: TableViewport): TaskRow[] {
+  const rows = shownTable(all, mode, v.view).rows;
+  return windowRows(
+    rows,
+    rows.map((r) => r.key),
+    v.window,
+  );
+}
+
 /** kthreadd (pid 2) and what it starts. */
 export const isKernelThread = (r: TaskRow): boolean => r.tgid === 2 || r.ppid === 2;
 

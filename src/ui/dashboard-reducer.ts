@@ -9,13 +9,8 @@ import { targetKey, type Target } from '../sources/types.js';
 import { keyLabel, resolveIn, typedText, type ActiveScope, type Command, type KeyEvent, type Scope } from './keymap.js';
 import { dialogScope, reduceDialog, type DialogAction, type DialogState } from './action-dialog-reducer.js';
 import { initialFeedPaneState, reduceFeedPane, type FeedPaneState, type FeedView } from './exit-feed-reducer.js';
-import {
-  initialTableState,
-  reduceTable,
-  selectedIndex,
-  type TableAction,
-  type TableState,
-} from './process-table-reducer.js';
+import { initialTableState, reduceTable, type TableAction, type TableState } from './process-table-reducer.js';
+import { selectedIndex } from '../model/table-view.js';
 import { initialWatchPaneState, reduceWatchPane, selectedPinned, type WatchPaneState } from './watch-pane-reducer.js';
 
 export type Pane = 'procs' | 'watch' | 'feed';

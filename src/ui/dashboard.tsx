@@ -2,12 +2,13 @@
 // size, and routes keys. Everything it shows comes from one snapshot per refresh.
 import { Box, Text } from 'ink';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import { shownTable, usersOf } from '../model/table-view.js';
+import { shownTable, usersOf, windowRows } from '../model/table-view.js';
 import { ColumnChooser } from './column-chooser.js';
 import { GroupTable } from './group-table.js';
 import { columnsFor } from './columns.js';
-import { selectedIndex, windowTop, type TableState } from './process-table-reducer.js';
+import type { TableState } from './process-table-reducer.js';
 import type { DashboardController } from '../engine/refresh.js';
+import { viewportRows } from '../engine/details.js';
 import { ExitFeed, feedPageSize } from './exit-feed.js';
 import { bannerLines, Header, headerBanners } from './header.js';
 import { printable } from '../output/text.js';
@@ -118,18 +119,16 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
     [layout.procs.width, snap.mode, ui.table.columns],
   );
   const page = tablePageSize(layout.procs);
-  // the engine reads state and command line for the rows on screen
-  const top = windowTop(ui.table.top, selectedIndex(ui.table, rowKeys), rows.length, page);
-  const onScreen = rows.slice(top, top + page);
+  // The engine reads state and command line for the rows on screen; told what decides them,
+  // it reads a refresh's before publishing it (one frame a refresh, not two).
+  const { top, selectedKey, selectedIndex } = ui.table;
+  const window = { top, selectedKey, selectedIndex, pageSize: page };
+  const onScreen = windowRows(rows, rowKeys, window);
   useEffect(() => {
-    controller.setViewport(
-      onScreen.map((r) => ({
-        key: r.key,
-        id: r.id,
-        comm: r.comm,
-        ...(snap.mode === 'thread' ? { tgid: r.tgid } : {}),
-      })),
-    );
+    controller.setViewport(viewportRows(onScreen, snap.mode), {
+      view: { sort, descending, filter, hideKernel, hideIdle, uid, tree },
+      window,
+    });
   });
   const pinnedKeys = useMemo(() => snap.pinned.map((e) => e.key), [snap.pinned]);
   const pinnedSet = useMemo(() => new Set(pinnedKeys), [pinnedKeys]);

@@ -1,6 +1,7 @@
 // The process table's UI state: sort, filter, and a highlight that follows its task
 // (by key) while rows re-sort on every refresh. Pure reducer; no React, no I/O.
 import { SORT_COLUMNS, type SortColumn } from '../model/scan.js';
+import { selectedIndex, windowTop } from '../model/table-view.js';
 import type { ColumnId } from './columns.js';
 
 export interface TableState {
@@ -69,25 +70,6 @@ export type TableAction =
   | { type: 'autoColumns' };
 
 const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
-
-/** Index of the highlight in the current rows: its task if still there, else where it was. */
-export function selectedIndex(state: TableState, keys: readonly string[]): number {
-  if (keys.length === 0) return -1;
-  if (state.selectedKey !== null) {
-    const i = keys.indexOf(state.selectedKey);
-    if (i >= 0) return i;
-  }
-  return clamp(state.selectedIndex, 0, keys.length - 1);
-}
-
-/** The first visible row that keeps `selected` on screen, moving as little as possible. */
-export function windowTop(top: number, selected: number, count: number, pageSize: number): number {
-  const page = Math.max(1, pageSize);
-  let t = top;
-  if (selected >= 0 && selected < t) t = selected;
-  if (selected >= t + page) t = selected - page + 1;
-  return clamp(t, 0, Math.max(0, count - page));
-}
 
 function select(state: TableState, index: number, view: TableView): TableState {
   if (view.keys.length === 0) return { ...state, selectedKey: null, selectedIndex: 0, top: 0 };

@@ -7,7 +7,8 @@ import { displayWidth, fitText } from '../output/text.js';
 import type { ListMode } from '../sources/proctasks.js';
 import { commandText, type CellContext, type Column, type RowDetail } from './columns.js';
 import type { PaneBox } from './layout.js';
-import { selectedIndex, windowTop, type TableState } from './process-table-reducer.js';
+import { selectedIndex, windowTop } from '../model/table-view.js';
+import type { TableState } from './process-table-reducer.js';
 
 /** Rows the table shows at once in a pane of this size (border, title and header excluded). */
 export function tablePageSize(box: PaneBox): number {

@@ -349,6 +349,15 @@ const STAGES: [label: string, fn: string, url: string][] = [
   ['garbage collector', '(garbage collector)', ''],
 ];
 
+/**
+ * A frame of a stage's function: by name and module, or in the bundle (dist/, one file of
+ * chunks) by name alone, where esbuild may have added a digit to keep names apart.
+ */
+function stageMatches(f: ProfileNode['callFrame'], want: string, url: string): boolean {
+  if (f.url.includes('/dist/')) return f.functionName === want || new RegExp(`^${want}\\d+$`).test(f.functionName);
+  return f.functionName === want && f.url.includes(url);
+}
+
 /** Where the JS thread's time went within [fromMs, toMs] of the profile's start. */
 function summariseProfile(file: string, fromMs: number, toMs: number, frames?: number): void {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
@@ -382,7 +391,7 @@ function summariseProfile(file: string, fromMs: number, toMs: number, frames?: n
     for (let id: number | undefined = n.id; id !== undefined; id = parent.get(id)) {
       const f = byId.get(id)!.callFrame;
       for (const [label, want, url] of STAGES) {
-        if (f.functionName === want && f.url.includes(url) && !seen.has(label)) {
+        if (stageMatches(f, want, url) && !seen.has(label)) {
           seen.add(label);
           stage.set(label, (stage.get(label) ?? 0) + dt);
         }

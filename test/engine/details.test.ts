@@ -2,7 +2,10 @@
 // line again only for another task or a new name.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RowDetails } from '../../src/engine/details.js';
+import { RowDetails, viewportRows } from '../../src/engine/details.js';
+import { DashboardController } from '../../src/engine/refresh.js';
+import { viewportOf } from '../../src/model/table-view.js';
+import { FakeStatsSource, fakeOptions, sampleTasks } from '../fakes/dashboard-sources.js';
 
 function fakeProc() {
   const tasks = new Map<number, { state: string; startTicks: string; cmdline: string; read?: number }>([
@@ -87,4 +90,41 @@ test('only the rows on screen are read; a command line once per task and name', 
   p.tasks.delete(10);
   d.read(5000);
   assert.deepEqual([d.details.get('tgid:10')!.state, d.details.get('tgid:10')!.cmdline], [null, null]);
+});
+
+test('told what decides the rows on screen, a refresh reads the rows it brings on screen before it publishes (one frame, not two)', async () => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const info = {
+    state: (id: number) => ({ state: 'S', startTicks: String(id) }),
+    cmdline: (id: number) => `cmd-${id}`,
+    io: () => ({ readBytes: 0, writeBytes: 0 }),
+  };
+  const c = new DashboardController(fakeOptions(stats, null, { taskInfo: info }));
+  let frames = 0;
+  c.subscribe(() => frames++);
+  await c.refresh();
+  // the view: newest pid first, one row on screen
+  const viewport = {
+    view: { sort: 'PID', descending: true, filter: '', hideKernel: false, hideIdle: false, uid: null, tree: false },
+    window: { top: 0, selectedKey: null, selectedIndex: 0, pageSize: 1 },
+  } as const;
+  const onScreen = () => viewportRows(viewportOf(c.getSnapshot().rows, 'process', viewport), 'process');
+  c.setViewport(onScreen(), viewport);
+  assert.deepEqual(
+    onScreen().map((r) => r.id),
+    [300],
+  );
+  stats.add({ id: 400, tgid: 400, comm: 'delta', btime: 1_700_000_003, delays: {} });
+  frames = 0;
+  await c.refresh();
+  assert.equal(frames, 1, 'the refresh published once');
+  assert.deepEqual(
+    onScreen().map((r) => r.id),
+    [400],
+    'the new process is on screen',
+  );
+  assert.equal(c.getSnapshot().details.get('tgid:400')?.cmdline, 'cmd-400', 'with its command line in that frame');
+  c.setViewport(onScreen(), viewport); // what the view says after rendering it
+  assert.equal(frames, 1, 'no second frame');
+  c.stop();
 });

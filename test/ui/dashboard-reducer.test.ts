@@ -5,7 +5,7 @@ import { KEYMAP, keyHints, keyLabel, resolveIn, type KeyEvent } from '../../src/
 import { activeScopes, initialUiState, type UiContext, type UiState } from '../../src/ui/dashboard-reducer.js';
 import { FeedStore } from '../../src/model/exit-feed/store.js';
 import { newerExits, shownExits, type FeedView } from '../../src/ui/exit-feed-reducer.js';
-import { selectedIndex, windowTop } from '../../src/ui/process-table-reducer.js';
+import { selectedIndex, windowTop } from '../../src/model/table-view.js';
 import { exitStorm } from '../fakes/dashboard-sources.js';
 import { taskRow } from '../fakes/rows.js';
 import { press, uiContext } from '../fakes/ui-context.js';
