@@ -154,6 +154,15 @@ const PID_FIELDS: readonly string[] = [
   ]),
 ];
 
+/** The fields of a row's record that move when its task runs or waits (all but its age). */
+const MOVING_FIELDS = ROW_FIELDS.filter((f) => f !== 'version' && f !== 'ac_etime');
+
+/** A record that shows no run time and no wait since the one before it. */
+function unchanged(prev: Taskstats, cur: Taskstats): boolean {
+  for (const f of MOVING_FIELDS) if (prev.raw[f] !== cur.raw[f]) return false;
+  return true;
+}
+
 const scanFieldsOf = (t: Target): readonly string[] => (t.kind === 'tgid' ? ROW_FIELDS : PID_FIELDS);
 
 /** Pinned tasks (extra) get whole records; every other row only the scan's fields. */
@@ -357,7 +366,6 @@ function scanRecord(s: Scan, r: QueryResult): void {
   if (isWanted) s.samples.set(key, sample);
   const recording = recordingFor(id?.stats ?? r.stats, s.sys);
   const ageNs = wallAgeNs(r, id, s.atNs);
-  const ctx = contextOf(s, r, id, before, ageNs, isWanted ? CATEGORIES : TABLE_CATS);
   const span = spanOf(before, sample, r.target.kind === 'tgid' ? ageNs : undefined);
   const owner = id?.stats ?? r.stats;
   const facts = {
@@ -368,7 +376,7 @@ function scanRecord(s: Scan, r: QueryResult): void {
   if (isWanted) {
     const d = computeDelays(before, sample, {
       recording,
-      check: ctx,
+      check: contextOf(s, r, id, before, ageNs, CATEGORIES),
       ...(r.target.kind === 'tgid' && ageNs !== undefined ? { wallAgeNs: ageNs } : {}),
     });
     s.delays.set(key, d);
@@ -377,7 +385,21 @@ function scanRecord(s: Scan, r: QueryResult): void {
     // a row that is not pinned shows the table's categories: only their percentages
     const percent = {} as TaskRow['percent'];
     for (const c of TABLE_CATS) percent[c.key as TableCategory] = delayPercentOf(c, before, sample, span, recording);
-    const judged = judge(span.lifetime ? undefined : before?.stats, r.stats, ctx, TABLE_CATS).span;
+    // Nothing grew (most rows, on most machines): nothing to flag, unless a main thread
+    // asked in this batch hands the process what it did.
+    const quiet =
+      !span.lifetime &&
+      before &&
+      unchanged(before.stats, r.stats) &&
+      !(id && id.atNs === s.atNs && r.target.kind === 'tgid');
+    const judged = quiet
+      ? null
+      : judge(
+          span.lifetime ? undefined : before?.stats,
+          r.stats,
+          contextOf(s, r, id, before, ageNs, TABLE_CATS),
+          TABLE_CATS,
+        ).span;
     showRow(s, r.target, key ?? targetKey(r.target), span.lifetime, percent, judged, facts);
   }
 }
