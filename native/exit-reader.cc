@@ -33,12 +33,25 @@ int pauseUnlessWoken(int wakeFd, long ns) {
 
 }  // namespace
 
-ExitQueue::ExitQueue(size_t maxBytes, std::function<void()> notify) : maxBytes_(maxBytes), notify_(std::move(notify)) {}
+ExitQueue::ExitQueue(size_t maxBytes, std::function<void()> notify, bool keepNewest)
+    : maxBytes_(maxBytes), notify_(std::move(notify)), keepNewest_(keepNewest) {}
 
 bool ExitQueue::push(const RecHeader& h, const uint8_t* pidStats, const uint8_t* tgidStats) {
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (queue_.size() + h.recLen > maxBytes_) return false;
+    if (queue_.size() + h.recLen > maxBytes_) {
+      if (!keepNewest_ || h.recLen > maxBytes_) return false;
+      // The oldest give way, down to half the queue: one move per half a queue of records
+      // in a storm, not one per record.
+      size_t off = 0;
+      while (off < queue_.size() && queue_.size() - off + h.recLen > maxBytes_ / 2) {
+        RecHeader old;
+        memcpy(&old, queue_.data() + off, sizeof old);
+        summarized_[old.cpu]++;
+        off += old.recLen;
+      }
+      queue_.erase(queue_.begin(), queue_.begin() + ptrdiff_t(off));
+    }
     size_t at = queue_.size();
     queue_.resize(at + h.recLen);
     uint8_t* p = queue_.data() + at;

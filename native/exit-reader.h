@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -23,7 +24,8 @@
   X(kTruncated, "truncated")       /* MSG_TRUNC datagrams (received, unusable) */                  \
   X(kMalformed, "malformed")       /* datagrams that failed the bounded parse */                   \
   X(kQueueDropped, "queueDropped") /* records delaytop's own bounded queue had no room for */      \
-  X(kUnsolicited, "unsolicited")   /* messages that are not exit events (tolerated, skipped) */
+  X(kUnsolicited, "unsolicited")   /* messages that are not exit events (tolerated, skipped) */    \
+  X(kSummarized, "summarized")     /* received, then gave way to newer ones (keepNewest): counted */
 
 enum Counter : int {
 #define DELAYTOP_COUNTER_ENUM(id, name) id,
@@ -67,6 +69,10 @@ inline constexpr Field kRecHeaderFields[] = {
 };
 
 // The records of every CPU's reader, in one buffer of at most maxBytes, drained by one thread.
+// Full, it either refuses the newest record (the reader counts it queueDropped: for consumers
+// that must have every record, such as -l and -w) or, keepNewest, lets the oldest records
+// give way, counted per CPU as summarized (for a view that shows the newest and counts the rest:
+// the dashboard's feed, whose per-CPU counts stay exact however long a storm lasts).
 class ExitQueue {
  public:
   // Queue capacity kept between drains (a second's worth at ~1,000 exits/s); more is freed.
@@ -74,8 +80,9 @@ class ExitQueue {
 
   // notify runs (on the reader's thread) for the first record after a drain: the drainer
   // takes everything queued when it runs, so one pending notification is enough.
-  ExitQueue(size_t maxBytes, std::function<void()> notify);
-  // Append one record; false (nothing queued) when it would pass maxBytes.
+  ExitQueue(size_t maxBytes, std::function<void()> notify, bool keepNewest = false);
+  // Append one record; false (nothing queued) when it would pass maxBytes and the queue does
+  // not keep the newest (or the record alone is larger than maxBytes).
   bool push(const RecHeader& h, const uint8_t* pidStats, const uint8_t* tgidStats);
   // Hand everything queued to take(bytes, len) and empty the queue. Both buffers keep their
   // capacity, so the readers stop allocating once warm, and nothing allocated on one thread
@@ -100,6 +107,16 @@ class ExitQueue {
   size_t maxBytes_;
   std::function<void()> notify_;
   std::atomic<bool> notified_{false};
+  bool keepNewest_;
+  std::map<uint32_t, uint64_t> summarized_;  // per CPU; guarded by mu_
+
+ public:
+  // Records of this CPU that gave way to newer ones (keepNewest), ever.
+  uint64_t summarized(uint32_t cpu) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = summarized_.find(cpu);
+    return it == summarized_.end() ? 0 : it->second;
+  }
 };
 
 // One CPU's listener: what it reads goes to the queue, what it loses to the counters.

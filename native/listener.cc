@@ -84,6 +84,7 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
   bool force = opts.Has("forceRcvbuf") && opts.Get("forceRcvbuf").ToBoolean();
   pin_ = opts.Has("pin") && opts.Get("pin").ToBoolean();
   realtime_ = !opts.Has("realtime") || opts.Get("realtime").ToBoolean();
+  bool keepNewest = opts.Has("keepNewest") && opts.Get("keepNewest").ToBoolean();
   if (opts.Has("maxQueueBytes"))
     maxQueueBytes_ = size_t(opts.Get("maxQueueBytes").As<Napi::Number>().Int64Value());
   if (opts.Has("possible")) possible_ = opts.Get("possible").ToString().Utf8Value();
@@ -109,7 +110,7 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
       return;
     }
   }
-  queue_ = std::make_unique<ExitQueue>(maxQueueBytes_, [this] { notifyJs(); });
+  queue_ = std::make_unique<ExitQueue>(maxQueueBytes_, [this] { notifyJs(); }, keepNewest);
 
   {
     nl::NetlinkSocket probe;
@@ -291,6 +292,7 @@ Napi::Float64Array Listener::counterArray(Napi::Env env) {
       int64_t d = r->sock.drops();
       if (d >= 0) r->exits.setCounter(kKernelDrops, uint64_t(d));  // else (no SO_MEMINFO) the last known
     }
+    r->exits.setCounter(kSummarized, queue_->summarized(uint32_t(r->exits.cpu())));
     for (int c = 0; c < kCounterCount; c++) arr[i * kCounterCount + c] = double(r->exits.counter(Counter(c)));
   }
   return arr;

@@ -155,9 +155,9 @@ function replayEnd(replay: ReplaySource, code: number): number {
   return signalExitCode() ?? code;
 }
 
-function openListener(args: Args, flags: ListenerFlags = listenerFlags(args)): NetlinkExitSource {
+function openListener(args: Args, flags: ListenerFlags = listenerFlags(args), keepNewest = false): NetlinkExitSource {
   const { cpus, possible, rcvbufBytes } = flags;
-  const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin });
+  const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin, keepNewest });
   onCleanup(() => source.close());
   for (const w of source.warnings) err(`delaytop: warning: ${w.message}`);
   if (args.verbose) {
@@ -397,7 +397,9 @@ async function liveStats(args: Args, run: StatsRun, view: StatsView): Promise<nu
  */
 function openDashboardFeed(args: Args): { exits: ExitSource | null; offReason: string | null; banners: string[] } {
   try {
-    const live = openListener(args);
+    // The feed shows the newest exits and counts them all: a storm past the queue counts the
+    // oldest without their records (summarized), unless -w must write every one.
+    const live = openListener(args, listenerFlags(args), args.write === undefined);
     return { exits: live, offReason: null, banners: live.warnings.map((w) => w.message) };
   } catch (e) {
     if (e instanceof UsageError) throw e;

@@ -382,7 +382,7 @@ export class DashboardController {
    */
   private takeExits(): { exits: ExitsSince; lostAtScan: number } | null {
     if (!this.opts.keepIdentities || !this.feed) return null;
-    const lost = this.feed.lost();
+    const lost = this.feed.unseen();
     const taken = {
       exits: { exited: this.exited, lost: lost !== this.exitsLostAtScan },
       lostAtScan: this.exitsLostAtScan,
@@ -403,7 +403,7 @@ export class DashboardController {
     const lives = this.exitedLives;
     this.exitedLives = new Map();
     if (!this.feed || !exits?.flush) return null;
-    const lost = this.feed.lost();
+    const lost = this.feed.unseen();
     const clean = lost === this.livesLostAt;
     this.livesLostAt = lost;
     return clean ? lives : null;

@@ -21,6 +21,8 @@ export interface NativeListenerOptions {
   /** run reader threads at SCHED_FIFO 1 (default true; needs CAP_SYS_NICE) */
   realtime?: boolean;
   maxQueueBytes: number;
+  /** full, the queue lets its oldest records give way (counted summarized) rather than refuse new ones */
+  keepNewest?: boolean;
   /** cpulist of possible CPUs: cleared for our port ids before registering */
   possible: string;
 }
@@ -112,6 +114,7 @@ export const COUNTER_NAMES = [
   'malformed',
   'queueDropped',
   'unsolicited',
+  'summarized',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 

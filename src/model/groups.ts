@@ -383,7 +383,8 @@ export class GroupLedger {
     groupOf: (r: ExitRecord) => string | null,
   ): void {
     let lost = 0;
-    for (const c of batch.counters) lost += c.lost;
+    // (and summarized ones: the dashboard's feed, in a storm past its queue, counts some without their records)
+    for (const c of batch.counters) lost += c.lost + c.summarized;
     // exits lost before these records: what the poll knows of exited lives is incomplete
     this.lost = Math.max(this.lost, lost);
     for (const r of batch.records) {

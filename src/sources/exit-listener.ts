@@ -24,6 +24,11 @@ export interface ListenOptions {
   batchMs?: number;
   /** bound of delaytop's own queue; overflow is counted lost (default 64 MiB) */
   maxQueueBytes?: number;
+  /**
+   * A view of the newest exits (the dashboard's feed, not recording): the queue, full, lets
+   * its oldest records give way, counted per CPU as summarized, rather than lose new ones.
+   */
+  keepNewest?: boolean;
 }
 
 type Settled = Required<Omit<ListenOptions, 'rcvbufBytes' | 'readerThreads'>> & { layout: ListenerLayout };
@@ -37,6 +42,7 @@ function withDefaults(o: ListenOptions): Settled {
     pin: o.pin ?? false,
     batchMs: o.batchMs ?? 50,
     maxQueueBytes: o.maxQueueBytes ?? 64 << 20,
+    keepNewest: o.keepNewest ?? false,
   };
 }
 
@@ -115,6 +121,7 @@ export class NetlinkExitSource implements ExitSource {
           forceRcvbuf: true,
           pin: opts.pin,
           maxQueueBytes: opts.maxQueueBytes,
+          keepNewest: opts.keepNewest,
           possible: opts.possible,
         },
         () => this.onNotify(),

@@ -355,7 +355,7 @@ function countersOf(v: unknown, i: number): CpuCounters {
   const ctx = `counters ${i + 1}`;
   if (!isObj(v)) throw new LineError(`${ctx} is not an object`);
   const c: Record<string, number> = { cpu: int(v, 'cpu', ctx), decodeFailed: counter(v, 'decodeFailed', ctx) };
-  for (const n of COUNTER_NAMES) c[n] = counter(v, n, ctx);
+  for (const n of COUNTER_NAMES) c[n] = n === 'summarized' && !(n in v) ? 0 : counter(v, n, ctx); // (summarized: not in older recordings)
   return withLost(c as ListenerCounters);
 }
 

@@ -66,7 +66,9 @@ export interface FeedTitle {
  */
 export function feedTitle(feed: FeedSnapshot, state: FeedPaneState, width: number): FeedTitle {
   const lost = `lost ${feed.totals.lost}`;
-  const exits = `${feed.totals.received + feed.totals.lost} exits · `;
+  const { summarized } = feed.totals;
+  // a storm past the listener's queue: the newest are shown, the others counted
+  const exits = `${feed.totals.received + feed.totals.lost} exits${summarized ? ` (${summarized} counted, not listed)` : ''} · `;
   const rate = `${fmtRate(feed.exitsPerSec)}/s · `;
   const newer = fmtGrouped(newerExits(state, feed));
   const word = state.paused ? 'PAUSED' : 'SCROLLED BACK';

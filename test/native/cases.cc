@@ -423,8 +423,8 @@ struct Reader {
   ExitReader r;
   nl::RecvBuffers rb{16, 8192};
   std::atomic<int> notified{0};
-  explicit Reader(int cpu = 0, size_t maxQueueBytes = 64u << 20)
-      : q(maxQueueBytes, [this] { notified++; }), r(cpu, kFamily, q) {}
+  explicit Reader(int cpu = 0, size_t maxQueueBytes = 64u << 20, bool keepNewest = false)
+      : q(maxQueueBytes, [this] { notified++; }, keepNewest), r(cpu, kFamily, q) {}
   void deliverExits(std::initializer_list<uint32_t> seqs) {
     for (uint32_t s : seqs) k.deliver(fake::exitEvent(kFamily, s, 100 + s));
   }
@@ -503,6 +503,42 @@ CASE(exitsMalformedUnsolicited, "exits: malformed datagrams and unsolicited mess
   CHECK_EQ(x[kUnsolicited], 4u);
   CHECK_EQ(x[kSeqGapLost], 0u);
   CHECK_EQ(x[kTruncated], 0u);
+}
+
+CASE(exitsQueueKeepNewest, "exits: a keepNewest queue, full, lets its oldest records give way (summarized, per CPU), never the newest") {
+  // Room for 10 records; two CPUs' readers share the queue.
+  FakeKernel k1;
+  Reader x(0, 10 * kPidRecord, true);
+  ExitReader other(1, kFamily, x.q);
+  x.deliverExits({1, 2, 3, 4, 5, 6, 7, 8});
+  for (uint32_t s = 1; s <= 2; s++) k1.deliver(fake::exitEvent(kFamily, s, 900 + s));
+  CHECK_EQ(x.r.readQueued(x.k, x.rb), 8);
+  CHECK_EQ(other.readQueued(k1, x.rb), 2);
+  CHECK_EQ(x.q.summarized(0), 0u);
+  // The 11th: the oldest give way down to half the queue (5 records, the new one included).
+  x.deliverExits({9});
+  CHECK_EQ(x.r.readQueued(x.k, x.rb), 1);
+  CHECK_EQ(x.q.summarized(0), 6u);  // seqs 1-6 of CPU 0
+  CHECK_EQ(x.q.summarized(1), 0u);
+  for (uint32_t s = 10; s <= 15; s++) x.deliverExits({s});
+  // the 15th finds 10 queued: 7, 8, CPU 1's two, 9 and 10 give way
+  CHECK_EQ(x.r.readQueued(x.k, x.rb), 6);
+  CHECK_EQ(x.q.summarized(0), 10u);
+  CHECK_EQ(x.q.summarized(1), 2u);
+  CHECK_EQ(x[kReceived], 15u);
+  CHECK_EQ(x[kQueueDropped], 0u);
+  CHECK_EQ(other.counter(kReceived), 2u);
+  std::vector<uint8_t> got;
+  x.q.drain([&](const uint8_t* p, size_t n) { got.assign(p, p + n); });
+  CHECK_EQ(got.size(), 5 * kPidRecord);
+  for (uint32_t i = 0; i < 5; i++) {
+    RecHeader h;
+    memcpy(&h, got.data() + i * kPidRecord, sizeof h);
+    CHECK_EQ(h.seq, 11 + i);  // the newest, in order
+  }
+  // received = summarized + delivered, per CPU
+  CHECK_EQ(x[kReceived], x.q.summarized(0) + 5);
+  CHECK_EQ(other.counter(kReceived), x.q.summarized(1));
 }
 
 CASE(exitsQueueFull, "exits: a full queue drops and counts; one notification per drain; records as laid out") {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { parseCpumask } from '../../src/args.js';
 import type { NativeReaderInfo } from '../../src/kernel/addon.js';
-import { readerWarnings } from '../../src/sources/exit-listener.js';
+import { NetlinkExitSource, readerWarnings } from '../../src/sources/exit-listener.js';
+import { readCpulist } from '../../src/sources/system.js';
+import type { ExitBatch } from '../../src/sources/types.js';
+import { delay, needsRoot } from '../helpers.js';
 
 const reader = (cpu: number, over: Partial<NativeReaderInfo> = {}): NativeReaderInfo => ({
   cpu,
@@ -43,5 +48,42 @@ test('reader warnings: a kind that concerns one CPU names it; granted buffers of
   assert.deepEqual(
     readerWarnings(short, 2 << 20).map((w) => w.message.slice(0, 16)),
     ['cpu 0-3: receive', 'cpu 2: listener '],
+  );
+});
+
+test("a storm past the dashboard's queue: the oldest records give way, counted as summarized; none lost, the newest kept (real kernel)", async (t) => {
+  if (!needsRoot(t)) return;
+  const online = readCpulist('online');
+  const cpus = parseCpumask('-m', online, online);
+  // room for about 130 records; keepNewest, as the dashboard's feed listens when not recording
+  const src = new NetlinkExitSource({ cpus, keepNewest: true, maxQueueBytes: 64 << 10, batchMs: 10 });
+  let closed = false;
+  t.after(() => {
+    if (!closed) src.close();
+  });
+  const batches: ExitBatch[] = [];
+  src.start((b) => batches.push(b));
+  // The event loop is blocked while 600 processes exit: nothing is drained meanwhile.
+  const sh = spawnSync('sh', ['-c', 'i=0; while [ $i -lt 600 ]; do /bin/true; i=$((i+1)); done; echo $$'], {
+    encoding: 'utf8',
+  });
+  const shPid = Number(sh.stdout.trim());
+  await delay(300);
+  batches.push(src.close());
+  closed = true;
+  const counters = batches.at(-1)!.counters;
+  const total = (k: 'received' | 'summarized' | 'queueDropped' | 'lost') => counters.reduce((s, c) => s + c[k], 0);
+  const records = batches.flatMap((b) => b.records);
+  assert.ok(total('summarized') > 300, `most of the storm was summarized (${total('summarized')})`);
+  assert.equal(total('queueDropped'), 0, 'nothing refused');
+  assert.equal(total('lost'), 0, 'nothing lost');
+  assert.equal(
+    total('received'),
+    records.length + total('summarized'),
+    'every exit received is delivered or summarized',
+  );
+  assert.ok(
+    records.some((r) => r.pid === shPid),
+    'the newest exit (the shell that ran the loop) is among the records kept',
   );
 });

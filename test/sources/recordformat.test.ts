@@ -14,8 +14,10 @@ const counters: CpuCounters = {
   malformed: 0,
   queueDropped: 2,
   unsolicited: 0,
+  summarized: 3,
   decodeFailed: 1,
-  // max(kernelDrops, seqGapLost) + truncated + malformed + queueDropped + decodeFailed
+  // max(kernelDrops, seqGapLost) + truncated + malformed + queueDropped + decodeFailed (summarized
+  // ones were received, and counted: not lost)
   lost: 9,
 };
 
@@ -35,4 +37,10 @@ test('exit counters are also read as -l --json spells them (kernel_drops, seq_ga
   assert.match(snake, /"decode_failed":1,.*"kernel_drops":5,/);
   assert.deepEqual((parseRecord(snake) as ExitsRec).batch.counters, [counters]);
   assert.throws(() => parseRecord(snake.replace('"kernel_drops":5,', '')), /"kernelDrops" is not a whole number/);
+});
+
+test('a recording from before the summarized counter reads it as 0', () => {
+  const old = exitsLine(7, { records: [], counters: [counters] }).replace(',"summarized":3', '');
+  assert.doesNotMatch(old, /summarized/);
+  assert.deepEqual((parseRecord(old) as ExitsRec).batch.counters, [{ ...counters, summarized: 0 }]);
 });

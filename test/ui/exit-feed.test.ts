@@ -37,3 +37,17 @@ test('the title says how many exits arrived since a pause, in full, down to the 
     }
   }
 });
+
+test('a storm past the listener queue: the title says how many exits were counted but not listed', () => {
+  const store = new FeedStore([0, 1], 1000);
+  store.fold(exitStorm(1, 10));
+  store.fold({
+    records: [],
+    counters: [
+      { ...counters(0, 600_000), summarized: 480_000 },
+      { ...counters(1, 400_000), summarized: 350_000 },
+    ],
+  });
+  const t = feedTitle(store.snapshot(), initialFeedPaneState, 118);
+  assert.equal(`${t.counts}${t.lost}`, '1000000 exits (830000 counted, not listed) · 0.0/s · lost 0');
+});

@@ -24,6 +24,8 @@ export interface CpuActivity {
 export interface FeedTotals {
   received: number;
   lost: number;
+  /** of those received, how many gave way to newer ones in a storm past the queue: counted, not shown */
+  summarized: number;
   perCpu: CpuActivity[];
 }
 
@@ -43,12 +45,12 @@ export function cpuActivity(prev: CpuCounters[] | undefined, cur: CpuCounters[],
   });
 }
 
-export function feedTotals(perCpu: CpuActivity[]): FeedTotals {
+export function feedTotals(perCpu: CpuActivity[], summarized = 0): FeedTotals {
   let received = 0;
   let lost = 0;
   for (const c of perCpu) {
     received += c.received;
     lost += c.lost;
   }
-  return { received, lost, perCpu };
+  return { received, lost, summarized, perCpu };
 }

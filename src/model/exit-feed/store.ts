@@ -74,6 +74,17 @@ export class FeedStore {
     return n;
   }
 
+  /**
+   * Exits the feed did not get one by one so far: lost, or summarized (counted without its record) in a storm
+   * past the listener's queue. Who needs every exit (which processes ended, and how long
+   * their threads lived) cannot vouch for an interval in which this grew.
+   */
+  unseen(): number {
+    let n = 0;
+    for (const c of this.counters) n += c.lost + c.summarized;
+    return n;
+  }
+
   /** Figures flagged in the exits the feed has shown (entries built), since start. */
   flagged(): number {
     return this.flaggedCount;
@@ -95,7 +106,9 @@ export class FeedStore {
       const c = this.counters.find((x) => x.cpu === a.cpu);
       return c ? { ...a, received: c.received, lost: c.lost } : a;
     });
-    const totals = feedTotals(perCpu);
+    let summarized = 0;
+    for (const c of this.counters) summarized += c.summarized;
+    const totals = feedTotals(perCpu, summarized);
     return {
       entries: this.ring.view(),
       pushedTotal: this.pushed,
@@ -117,6 +130,7 @@ export function zeroCounters(cpu: number): CpuCounters {
     malformed: 0,
     queueDropped: 0,
     unsolicited: 0,
+    summarized: 0,
     decodeFailed: 0,
     lost: 0,
   };
