@@ -20,9 +20,19 @@ export function exactRaw(raw: Record<string, RawValue>): Record<string, unknown>
 const TERMINAL_UNSAFE = /[\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
 const escapeUnsafe = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
+const bigintAsString = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+
 /** JSON.stringify that never throws on bigint (written as a decimal string), safe on a terminal. */
 export function jsonLine(obj: unknown): string {
-  const s = JSON.stringify(obj, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  let s: string;
+  try {
+    // without a replacer JSON.stringify stays native (a replacer is a call per value: it
+    // made a -l --json line cost 3x); kernel values come here exact already (exactRaw)
+    s = JSON.stringify(obj);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    s = JSON.stringify(obj, bigintAsString);
+  }
   TERMINAL_UNSAFE.lastIndex = 0;
   return TERMINAL_UNSAFE.test(s) ? s.replace(TERMINAL_UNSAFE, escapeUnsafe) : s;
 }
