@@ -14,7 +14,7 @@ import { readProcComm } from '../sources/system.js';
 import { targetKey, type QueryBatch, type QueryResult, type StatsSource, type Target } from '../sources/types.js';
 import { DELAY_HEADING, figureMark, fmtNs, fmtPercent, clock, pad, padNum } from './format.js';
 import { padText } from './text.js';
-import { exactRaw, jsonLine } from '../kernel/json.js';
+import { jsonLine } from '../kernel/json.js';
 
 export interface BatchOptions {
   /** the tasks to show; empty = every process, listed afresh at each refresh (as top -b) */
@@ -314,7 +314,7 @@ function sampleJson(t: Target, stats: Taskstats, comm: string, d: TaskDelays, at
     version: stats.version,
     lifetime: d.lifetime,
     interval_ns: d.intervalNs,
-    stats: exactRaw(stats.raw),
+    stats: stats.raw, // (jsonLine writes a bigint as its decimal string)
     ...(d.lifetime ? { lifetime_delays: delaysJson(d) } : { rates: delaysJson(d) }),
     ...suspectJson(d),
   });

@@ -8,7 +8,7 @@ import type { ExitBatch, ExitSource } from '../sources/types.js';
 import { sleep } from './batch.js';
 import { exitStatusText, fmtNs, pad, padNum } from './format.js';
 import { padText } from './text.js';
-import { exactRaw, jsonLine } from '../kernel/json.js';
+import { jsonLine } from '../kernel/json.js';
 
 export interface ListenRunOptions {
   json: boolean;
@@ -70,8 +70,9 @@ export function exitJson(
     signal: r.signal,
     core_dumped: r.coreDumped,
     process_ended: r.processEnded,
-    stats: exactRaw(r.stats.raw),
-    ...(r.tgidStats ? { tgid_stats: exactRaw(r.tgidStats.raw) } : {}),
+    // (as decoded: jsonLine writes a bigint, which only a u64 past 2^53 is, as its decimal string)
+    stats: r.stats.raw,
+    ...(r.tgidStats ? { tgid_stats: r.tgidStats.raw } : {}),
     ...(suspect ? { suspect, ...(r.tgidStats ? { tgid_suspect: suspect } : {}) } : {}),
   });
 }
