@@ -1,13 +1,30 @@
 // What the process table shows of a task beyond taskstats, read from /proc for the rows on
 // screen only: its state (R, S, D...) and its command line. Returns null where the task is
 // gone or unreadable; every byte of a command line is the task's own (untrusted).
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+
+// /proc/ID/stat and io are a few hundred bytes: one read into a buffer kept for it, not
+// readFileSync's fstat, reads until EOF and fresh buffers (the rows on screen are read at
+// every refresh).
+const small = Buffer.allocUnsafe(4096);
+
+/** A small /proc file as latin1 text; throws as readFileSync does. */
+function readSmall(path: string): string {
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, small, 0, small.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return n < small.length ? small.toString('latin1', 0, n) : readFileSync(path, 'latin1');
+}
 
 /** A task's state and start (clock ticks after boot, its identity) from /proc/ID/stat. */
 export function readTaskState(id: number): { state: string; startTicks: string } | null {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${id}/stat`, 'latin1');
+    stat = readSmall(`/proc/${id}/stat`);
   } catch {
     return null;
   }
@@ -43,7 +60,7 @@ export function readCmdline(id: number): string | null {
 export function readTaskIo(id: number, tgid?: number): { readBytes: number; writeBytes: number } | null {
   let text: string;
   try {
-    text = readFileSync(tgid !== undefined && tgid !== id ? `/proc/${tgid}/task/${id}/io` : `/proc/${id}/io`, 'latin1');
+    text = readSmall(tgid !== undefined && tgid !== id ? `/proc/${tgid}/task/${id}/io` : `/proc/${id}/io`);
   } catch {
     return null;
   }
