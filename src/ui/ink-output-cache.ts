@@ -8,7 +8,13 @@
 // compared, and an Output of another shape or a different picture leaves Ink's own
 // drawing in place; a test compares the two on random frames. Frames with clipping (an
 // overflow: hidden box) are left to Ink.
-import { styledCharsToString, type StyledChar } from '@alcalzone/ansi-tokenize';
+import {
+  reduceAnsiCodesIncremental,
+  styledCharsToString,
+  tokenize,
+  type AnsiCode,
+  type StyledChar,
+} from '@alcalzone/ansi-tokenize';
 import { loadInkOutput } from './ink-output.js';
 
 /** One frame's line -> cells cache that answers from the frame before it for lines it lacks. */
@@ -83,6 +89,60 @@ function isNarrow(cells: readonly StyledChar[], o: InkOutput): boolean {
   return narrow;
 }
 
+const NO_STYLES: AnsiCode[] = [];
+/** each SGR sequence's codes, as Ink's tokenizer splits them (a frame uses a handful) */
+const sgrCodes = new Map<string, AnsiCode[] | null>();
+
+function codesOf(seq: string): AnsiCode[] | null {
+  let codes = sgrCodes.get(seq);
+  if (codes === undefined) {
+    const tokens = tokenize(seq);
+    codes = tokens.every((t) => t.type === 'ansi') ? (tokens as AnsiCode[]) : null;
+    if (sgrCodes.size < 1024) sgrCodes.set(seq, codes);
+  }
+  return codes;
+}
+
+/**
+ * A line's cells as Ink's tokenizer makes them, where the line is printable ASCII and SGR
+ * sequences only (most lines, a table row's among them): each such character is a grapheme
+ * of one column, so Ink's grapheme segmenter, most of a changed line's cost, is not needed.
+ * Cells with the same styles share one styles array (Ink copies it per cell; nothing
+ * writes to it). Null for any other line: Ink's own tokenizer then.
+ */
+export function asciiCells(line: string): StyledChar[] | null {
+  const out: StyledChar[] = [];
+  let styles = NO_STYLES;
+  for (let i = 0; i < line.length;) {
+    const c = line.charCodeAt(i);
+    if (c >= 0x20 && c <= 0x7e) {
+      out.push({ type: 'char', value: line[i]!, fullWidth: false, styles });
+      i++;
+      continue;
+    }
+    if (c !== 0x1b || line.charCodeAt(i + 1) !== 0x5b) return null;
+    let j = i + 2;
+    for (let d = line.charCodeAt(j); (d >= 0x30 && d <= 0x39) || d === 0x3b; d = line.charCodeAt(++j));
+    if (line.charCodeAt(j) !== 0x6d) return null; // not an SGR sequence (ESC [ digits ; m)
+    const codes = codesOf(line.slice(i, j + 1));
+    if (codes === null) return null;
+    styles = reduceAnsiCodesIncremental(styles, codes);
+    i = j + 1;
+  }
+  return out;
+}
+
+/** A line's cells: the frame's cache, the ASCII path, or Ink's own. */
+function cellsOf(o: InkOutput, line: string): StyledChar[] {
+  let cells = o.caches.styledChars.get(line);
+  if (cells === undefined) {
+    const fast = asciiCells(line);
+    if (fast === null) return o.caches.getStyledChars(line);
+    o.caches.styledChars.set(line, (cells = fast));
+  }
+  return cells;
+}
+
 /** The last frame's rows and their strings (a string is a function of its cells alone). */
 let lastRows: StyledChar[][] = [];
 let lastLines: string[] = [];
@@ -101,7 +161,7 @@ function draw(o: InkOutput): Frame {
       let line = lines[index]!;
       for (const transform of op.transformers) line = transform(line, index);
       let x = op.x;
-      const cells = o.caches.getStyledChars(line);
+      const cells = cellsOf(o, line);
       if (isNarrow(cells, o)) {
         for (let i = 0; i < cells.length; i++) row[x + i] = cells[i]!;
       } else {

@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { carryFramesOver } from '../../src/ui/ink-output-cache.js';
+import { styledCharsFromTokens, styledCharsToString, tokenize, type StyledChar } from '@alcalzone/ansi-tokenize';
+import { asciiCells, carryFramesOver } from '../../src/ui/ink-output-cache.js';
 
 interface Output {
   write(x: number, y: number, text: string, options: { transformers: ((s: string, i: number) => string)[] }): void;
@@ -108,5 +109,59 @@ test('frames are what Ink draws, over 300 random frames that change a little at 
     writes = writes.map((w) => (rnd(6) ? w : { ...w, text: rnd(2) ? text() : w.text, x: rnd(3) ? w.x : rnd(width) }));
     if (rnd(4) === 0) writes.push({ x: rnd(width), y: rnd(height), text: text() });
     if (rnd(4) === 0 && writes.length > 4) writes.splice(rnd(writes.length), 1);
+  }
+});
+
+test("the ASCII path makes the cells Ink's tokenizer makes, and leaves every other line to it", () => {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const parts = [
+    'pid',
+    ' 1234 ',
+    '0.00~',
+    '[kworker/0:1]',
+    '\x1b[31m',
+    '\x1b[39m',
+    '\x1b[1;7m',
+    '\x1b[22;27m',
+    '\x1b[38;5;208m',
+    '\x1b[48;2;1;2;3m',
+    '\x1b[0m',
+    '\x1b[m',
+    '\x1b[49m',
+    '~!@#$%^&*()_+{}|:"<>?`',
+  ];
+  const inkCells = (line: string) => styledCharsFromTokens(tokenize(line));
+  const same = (a: StyledChar[], b: StyledChar[]) =>
+    a.length === b.length &&
+    a.every(
+      (c, i) =>
+        c.value === b[i]!.value &&
+        c.fullWidth === b[i]!.fullWidth &&
+        JSON.stringify(c.styles) === JSON.stringify(b[i]!.styles),
+    );
+  for (let n = 0; n < 2000; n++) {
+    let line = '';
+    for (let k = rnd(8); k >= 0; k--) line += parts[rnd(parts.length)];
+    const ours = asciiCells(line);
+    assert.ok(ours, `an ASCII and SGR line takes the ASCII path: ${JSON.stringify(line)}`);
+    assert.ok(same(ours, inkCells(line)), `the same cells for ${JSON.stringify(line)}`);
+    assert.equal(styledCharsToString(ours), styledCharsToString(inkCells(line)));
+  }
+  for (const other of [
+    'café',
+    'a\u0301',
+    'CPUD%▼',
+    '漢字',
+    'tab\there',
+    '\x1b]0;title\x07',
+    '\x1b[31',
+    '\x1b[?25h',
+    'e\u200d',
+  ]) {
+    assert.equal(asciiCells(other), null, `left to Ink: ${JSON.stringify(other)}`);
   }
 });
