@@ -134,6 +134,11 @@ export function delayPercentOf(
   return (totalDelta(cat, span.lifetime ? undefined : prev, cur) / span.intervalNs) * 100;
 }
 
+/** delayPercentOf where the category's total did not move over the span: 0, or null where n/a. */
+export function stillPercentOf(cat: Category, cur: Sample, span: Span, recording: Recording): number | null {
+  return naFor(cat, cur.stats, recording) || span.intervalNs <= 0 ? null : 0;
+}
+
 /**
  * CPU use (user + system, ac_utime + ac_stime, in µs) as % of one CPU over the span, null
  * where the record has no times (/proc rows). A process's TGID record sums its live threads

@@ -11,7 +11,15 @@ import {
   type Target,
   type TargetKind,
 } from '../sources/types.js';
-import { computeDelays, cpuUsePercentOf, delayPercentOf, spanOf, type Sample, type TaskDelays } from './delays.js';
+import {
+  computeDelays,
+  cpuUsePercentOf,
+  delayPercentOf,
+  spanOf,
+  stillPercentOf,
+  type Sample,
+  type TaskDelays,
+} from './delays.js';
 import {
   checkContext,
   checkedFields,
@@ -382,16 +390,17 @@ function scanRecord(s: Scan, r: QueryResult): void {
     s.delays.set(key, d);
     if (isRow) showRow(s, r.target, key, d.lifetime, pinnedPercent(d), d.suspect, facts);
   } else {
-    // a row that is not pinned shows the table's categories: only their percentages
+    // A row that is not pinned shows the table's categories: only their percentages. Where
+    // nothing ran or waited since the last refresh (most rows, on most machines) each is 0
+    // or n/a as computed, and there is nothing to flag, unless a main thread asked in this
+    // batch hands the process what it did.
+    const still = !span.lifetime && before !== undefined && unchanged(before.stats, r.stats);
     const percent = {} as TaskRow['percent'];
-    for (const c of TABLE_CATS) percent[c.key as TableCategory] = delayPercentOf(c, before, sample, span, recording);
-    // Nothing grew (most rows, on most machines): nothing to flag, unless a main thread
-    // asked in this batch hands the process what it did.
-    const quiet =
-      !span.lifetime &&
-      before &&
-      unchanged(before.stats, r.stats) &&
-      !(id && id.atNs === s.atNs && r.target.kind === 'tgid');
+    for (const c of TABLE_CATS)
+      percent[c.key as TableCategory] = still
+        ? stillPercentOf(c, sample, span, recording)
+        : delayPercentOf(c, before, sample, span, recording);
+    const quiet = still && !(id && id.atNs === s.atNs && r.target.kind === 'tgid');
     const judged = quiet
       ? null
       : judge(

@@ -9,6 +9,7 @@ import {
   isReused,
   largestDelay,
   spanOf,
+  stillPercentOf,
   type CategoryDelay,
   type Recording,
   type Sample,
@@ -320,5 +321,28 @@ test('delayPercentOf (the table rows) gives what computeDelays gives as delayPer
     const span = spanOf(prev, cur);
     for (const c of CATEGORIES)
       assert.equal(delayPercentOf(c, prev, cur, span, recording), cat(d, c.key).delayPercent, `${c.key} ${recording}`);
+  }
+});
+
+test('stillPercentOf is delayPercentOf over an interval in which a total did not move: 0, or null where n/a, for every category, version and recording', () => {
+  const recordings: Recording[] = ['yes', 'off-now', 'off-at-fork', 'unknown-at-fork'];
+  for (const version of [8, 12, 16]) {
+    const fields = { cpu_count: 3, cpu_delay_total: 5e6, blkio_count: 2, blkio_delay_total: 1e6 };
+    const prev = sample(5 * S, { ...fields, ac_etime: 5e6 }, {}, version);
+    for (const [atNs, etime] of [
+      [7 * S, 7e6],
+      [5 * S + 1, 5e6],
+    ] as const) {
+      const cur = sample(atNs, { ...fields, ac_etime: etime }, {}, version);
+      const span = spanOf(prev, cur);
+      assert.equal(span.lifetime, false, 'an interval (the scan takes this path for intervals only)');
+      for (const recording of recordings)
+        for (const c of CATEGORIES)
+          assert.equal(
+            stillPercentOf(c, cur, span, recording),
+            delayPercentOf(c, prev, cur, span, recording),
+            `${c.key} v${version} ${recording} interval ${span.intervalNs}`,
+          );
+    }
   }
 });
