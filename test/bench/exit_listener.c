@@ -3,7 +3,9 @@
 // CPU from its own socket (NLM_F_ACK), one reader thread per socket doing recv() and counting
 // exit messages and nlmsg_seq gaps. No decoding, no queue, no hand-off.
 //
-//   exit_listener [-r RCVBUF_BYTES]      (default 16 MiB, delaytop's DEFAULT_RCVBUF_BYTES)
+//   exit_listener [-r RCVBUF_BYTES] [-p FILE]   (default 16 MiB, delaytop's DEFAULT_RCVBUF_BYTES)
+//   -p FILE: also print a line per exit to FILE (cpu, pid, tgid, comm, exit code): the least a
+//   listener that prints can do, the baseline for `delaytop -l` (stdio-buffered, as a C tool would).
 //   stdout, one JSON line each:
 //     {"ready":true,"cpus":[..],"portIds":[..],"rcvbufBytes":n}   once every CPU is registered
 //     {"cpuMs":ms,"received":n,"lost":n}     for every line read on stdin (a mark)
@@ -157,6 +159,38 @@ static long socket_drops(int fd) {
 }
 
 // Count one datagram. Returns the errno of an ACK matching `want` (0 = success), or -1.
+static FILE *lines;  // -p FILE
+#define TASKSTATS_TYPE_PID 1
+#define TASKSTATS_TYPE_STATS 3
+#define TASKSTATS_TYPE_AGGR_PID 4
+// struct taskstats offsets of every version but 15 (taskstats_layout.json); this machine's is 16
+#define TS_EXITCODE 4
+#define TS_COMM 80
+#define TS_TGID 368
+
+// One exit message as a line: its PID (or TGID) nest's id and the STATS it carries.
+static void print_exit(const struct reader *r, struct nlmsghdr *h) {
+  uint32_t pid = 0, tgid, code;
+  const char *ts = NULL;
+  struct nlattr *a = (struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN);
+  int rem = (int)h->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+  for (; rem >= (int)NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= rem;
+       rem -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
+    if ((a->nla_type & NLA_TYPE_MASK) != TASKSTATS_TYPE_AGGR_PID) continue;
+    struct nlattr *b = (struct nlattr *)((char *)a + NLA_HDRLEN);
+    for (int brem = a->nla_len - NLA_HDRLEN; brem >= (int)NLA_HDRLEN && b->nla_len >= NLA_HDRLEN && b->nla_len <= brem;
+         brem -= NLA_ALIGN(b->nla_len), b = (struct nlattr *)((char *)b + NLA_ALIGN(b->nla_len))) {
+      if (b->nla_type == TASKSTATS_TYPE_PID) pid = *(uint32_t *)((char *)b + NLA_HDRLEN);
+      if (b->nla_type == TASKSTATS_TYPE_STATS && b->nla_len - NLA_HDRLEN >= TS_TGID + 4)
+        ts = (const char *)b + NLA_HDRLEN;
+    }
+  }
+  if (!ts) return;
+  memcpy(&tgid, ts + TS_TGID, 4);
+  memcpy(&code, ts + TS_EXITCODE, 4);
+  fprintf(lines, "cpu %d pid %u tgid %u comm %.16s exit %u\n", r->cpu, pid, tgid, ts + TS_COMM, code);
+}
+
 static int handle(struct reader *r, const char *buf, size_t len, uint32_t want) {
   int answer = -1;
   for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
@@ -172,6 +206,7 @@ static int handle(struct reader *r, const char *buf, size_t len, uint32_t want) 
       r->lastSeq = h->nlmsg_seq;
       r->haveSeq = 1;
       r->received++;
+      if (lines) print_exit(r, h);
     } else {
       r->other++;
     }
@@ -269,10 +304,13 @@ static unsigned long lost_now(void) {
 
 int main(int argc, char **argv) {
   int rcvbuf = 16 << 20, opt;
-  while ((opt = getopt(argc, argv, "r:")) != -1) {
+  while ((opt = getopt(argc, argv, "r:p:")) != -1) {
     if (opt == 'r') rcvbuf = atoi(optarg);
-    else {
-      fprintf(stderr, "usage: exit_listener [-r RCVBUF_BYTES]\n");
+    else if (opt == 'p') {
+      lines = fopen(optarg, "w");
+      if (!lines) die(optarg);
+    } else {
+      fprintf(stderr, "usage: exit_listener [-r RCVBUF_BYTES] [-p FILE]\n");
       return 2;
     }
   }
@@ -361,6 +399,7 @@ int main(int argc, char **argv) {
 
   unsigned long drops = 0;
   for (int i = 0; i < nreaders; i++) drops += (unsigned long)readers[i].kernelDrops;
+  if (lines) fclose(lines);
   printf("{\"received\":%lu,\"lost\":%lu,\"seqGapLost\":%lu,\"kernelDrops\":%lu,\"enobufs\":%lu,"
          "\"truncated\":%lu,\"other\":%lu,\"cpuMs\":%.3f,\"perCpu\":[",
          total(offsetof(struct reader, received)), lost_now(), total(offsetof(struct reader, seqGapLost)), drops,
