@@ -107,6 +107,9 @@ export async function runListen(source: ExitSource, opts: ListenRunOptions): Pro
 }
 
 /** The feed as lines: one per exit, a loss line whenever the lost count grows; and what the summary counts. */
+/** lines written at once (a few MB of JSON at most) */
+const WRITE_LINES = 2048;
+
 class FeedLines {
   counters: CpuCounters[] = [];
   /** exits with figures that cannot have happened, and those figures */
@@ -120,7 +123,7 @@ class FeedLines {
     const { opts } = this;
     this.counters = b.counters;
     const sys = b.records.length && opts.delayacct ? opts.delayacct() : null;
-    const lines: string[] = [];
+    let lines: string[] = [];
     for (const r of b.records) {
       const e = opts.json ? null : toFeedEntry(r, sys);
       const suspect = e ? e.suspect : exitSuspects(r.stats, r.receivedMs, sys);
@@ -129,6 +132,12 @@ class FeedLines {
         this.flagged += suspectCount(suspect);
       }
       lines.push(e ? exitText(r, e) : exitJson(r, sys, suspect));
+      // A storm's batch is up to a full queue (~110,000 records): written as it is made, so
+      // its text is never held whole (1 GB of JSON lines and their join, measured).
+      if (lines.length === WRITE_LINES) {
+        opts.write(lines.join('\n'));
+        lines = [];
+      }
     }
     const lost = sum(b.counters, 'lost');
     if (lost > this.lastLost) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { runListen } from '../../src/output/listen.js';
-import { FakeExitSource } from '../fakes/dashboard-sources.js';
+import { exitStorm, FakeExitSource } from '../fakes/dashboard-sources.js';
 import { delay, needsRoot } from '../helpers.js';
 
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
@@ -259,4 +259,34 @@ test('-l: a reader that stopped reading early, and a deregistration that failed,
     'delaytop: cpu 0: the listener stopped reading early (ENOMEM); exits on that CPU after it were not seen',
     'delaytop: cpu 1: deregistration failed (ETIMEDOUT); the kernel drops the stale entry at the next exit on that CPU',
   ]);
+});
+
+test('-l: a storm-sized batch is written as it is made, a few thousand lines at a time, every line in order', async () => {
+  const source = new FakeExitSource([0]);
+  const writes: string[] = [];
+  let release!: () => void;
+  const interrupted = new Promise<void>((r) => (release = r));
+  const run = runListen(source, {
+    json: true,
+    durationSec: Infinity,
+    write: (s) => writes.push(s),
+    warn: () => {},
+    interrupted,
+  });
+  const before = writes.length;
+  source.emit(exitStorm(100, 10_000));
+  const storm = writes.slice(before).join('\n').split('\n');
+  release();
+  assert.equal(await run, 0);
+  assert.ok(writes.length - before >= 5, `written in pieces (${writes.length - before} writes)`);
+  assert.ok(
+    writes.slice(before).every((w) => w.split('\n').length <= 2048),
+    'no write holds more than 2,048 lines',
+  );
+  const pids = storm.map((l) => (JSON.parse(l) as { pid: number }).pid);
+  assert.deepEqual(
+    pids,
+    Array.from({ length: 10_000 }, (_, i) => 100 + i),
+    'every exit, in order',
+  );
 });
