@@ -122,12 +122,12 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
   // The engine reads state and command line for the rows on screen; told what decides them,
   // it reads a refresh's before publishing it (one frame a refresh, not two).
   const { top, selectedKey, selectedIndex } = ui.table;
-  const window = { top, selectedKey, selectedIndex, pageSize: page };
-  const onScreen = windowRows(rows, rowKeys, window);
+  const tableWindow = { top, selectedKey, selectedIndex, pageSize: page };
+  const onScreen = windowRows(rows, rowKeys, tableWindow);
   useEffect(() => {
     controller.setViewport(viewportRows(onScreen, snap.mode), {
       view: { sort, descending, filter, hideKernel, hideIdle, uid, tree },
-      window,
+      window: tableWindow,
     });
   });
   const pinnedKeys = useMemo(() => snap.pinned.map((e) => e.key), [snap.pinned]);
