@@ -109,11 +109,11 @@ export class DashboardController {
   private viewport: TableViewport | null = null;
   /** processes the exit feed saw end since the last refresh asked for identities */
   private exited = new Set<number>();
-  /** exits the feed had lost as of the last refresh that asked for identities */
+  /** exits the feed had not seen one by one (FeedStore.unseen) as of the last refresh that asked for identities */
   private exitsLostAtScan = 0;
   /** per process: the lives (ns) of its threads that exited since the last stored scan */
   private exitedLives = new Map<number, number>();
-  /** exits the feed had lost when exitedLives was last taken */
+  /** exits the feed had not seen one by one (FeedStore.unseen) when exitedLives was last taken */
   private livesLostAt = 0;
   /** figures the plausibility rules flagged on rows since start */
   private flagged = 0;

@@ -9,6 +9,7 @@ import { clock, fmtGrouped, fmtNs, fmtRate, pad, padNum } from '../output/format
 import { fitText } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
+import { PaneFrame } from './pane-frame.js';
 import { hbar } from './sparkline.js';
 import { cpuMap } from './cpu-map.js';
 import { isFrozen, newerExits, shownExits, type FeedPaneState } from './exit-feed-reducer.js';
@@ -141,17 +142,16 @@ export interface ExitFeedProps {
 export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: ExitFeedProps) {
   const inner = box.width - 2;
   const page = feedPageSize(box);
-  const border = { borderStyle: 'round' as const, borderColor: focused ? 'cyan' : 'gray' };
   if (!feed) {
     return (
-      <Box flexDirection="column" width={box.width} height={box.height} {...border}>
+      <PaneFrame box={box} focused={focused}>
         <Text bold color={focused ? 'cyan' : undefined}>
           Exit feed
         </Text>
         <Text color="yellow" wrap="wrap">
           {offReason ?? 'Exit feed off.'}
         </Text>
-      </Box>
+      </PaneFrame>
     );
   }
   const listW = inner - cpuWidth - 1;
@@ -161,7 +161,7 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
   const lost = feed.totals.lost;
   const title = feedTitle(feed, state, inner);
   return (
-    <Box flexDirection="column" width={box.width} height={box.height} {...border}>
+    <PaneFrame box={box} focused={focused}>
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>
           Exit feed
@@ -191,6 +191,6 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
           <CpuBars perCpu={feed.totals.perCpu} width={cpuWidth} lines={page} />
         </Box>
       </Box>
-    </Box>
+    </PaneFrame>
   );
 }

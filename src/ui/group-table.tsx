@@ -1,13 +1,14 @@
 // The group view (g): a row per cgroup, its processes' delays summed over the interval, the
 // ones that exited in it included (model/groups.ts groupRows). Sorted by the table's sort
 // column where that is a delay category, else by CPU delay.
-import { Box, Text } from 'ink';
+import { Text } from 'ink';
 import { CATEGORIES } from '../kernel/layout.js';
 import type { GroupRow } from '../model/groups.js';
 import type { SortColumn } from '../model/scan.js';
 import { DELAY_HEADING, fmtPercent, pad, padNum } from '../output/format.js';
 import { fitText } from '../output/text.js';
 import type { PaneBox } from './layout.js';
+import { PaneFrame } from './pane-frame.js';
 
 const PCT = 6;
 
@@ -60,13 +61,7 @@ export function GroupTable({
     cats.map((i) => pad(DELAY_HEADING[CATEGORIES[i]!.key]!, PCT) + ' ').join('') +
     ' CGROUP';
   return (
-    <Box
-      flexDirection="column"
-      width={box.width}
-      height={box.height}
-      borderStyle="round"
-      borderColor={focused ? 'cyan' : 'gray'}
-    >
+    <PaneFrame box={box} focused={focused}>
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>
           Groups {rows.length}
@@ -85,6 +80,6 @@ export function GroupTable({
           </Text>
         ))
       )}
-    </Box>
+    </PaneFrame>
   );
 }

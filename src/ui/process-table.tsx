@@ -1,12 +1,13 @@
 // The process pane: one preformatted line per visible row, the highlight, the sort mark.
 import type { ReactNode } from 'react';
-import { Box, Text } from 'ink';
+import { Text } from 'ink';
 import type { SortColumn, TaskRow } from '../model/scan.js';
 import { pad } from '../output/format.js';
 import { displayWidth, fitText } from '../output/text.js';
 import type { ListMode } from '../sources/proctasks.js';
 import { commandText, type CellContext, type Column, type RowDetail } from './columns.js';
 import type { PaneBox } from './layout.js';
+import { PaneFrame } from './pane-frame.js';
 import { selectedIndex, windowTop } from '../model/table-view.js';
 import type { TableState } from './process-table-reducer.js';
 
@@ -136,13 +137,7 @@ export function ProcessTable({
     );
   }
   return (
-    <Box
-      flexDirection="column"
-      width={box.width}
-      height={box.height}
-      borderStyle="round"
-      borderColor={focused ? 'cyan' : 'gray'}
-    >
+    <PaneFrame box={box} focused={focused}>
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>
           {what} {count}
@@ -169,6 +164,6 @@ export function ProcessTable({
         )}
       </Text>
       {lines}
-    </Box>
+    </PaneFrame>
   );
 }

@@ -8,6 +8,7 @@ import { clock, figureMark, fmtCount, fmtNs, fmtPercent, pad } from '../output/f
 import { printable } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
+import { PaneFrame } from './pane-frame.js';
 import { sparkline } from './sparkline.js';
 import { selectedPinned, type WatchPaneState } from './watch-pane-reducer.js';
 
@@ -161,13 +162,7 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
   const hidden = entries.length - shown.length;
   const tgidShown = shown.some((e) => e.target.kind === 'tgid');
   return (
-    <Box
-      flexDirection="column"
-      width={box.width}
-      height={box.height}
-      borderStyle="round"
-      borderColor={focused ? 'cyan' : 'gray'}
-    >
+    <PaneFrame box={box} focused={focused}>
       <Text wrap="truncate">
         <Text bold color={focused ? 'cyan' : undefined}>
           Watch
@@ -203,6 +198,6 @@ export function WatchPane({ entries, state, box, focused }: WatchPaneProps) {
           ))}
         </>
       )}
-    </Box>
+    </PaneFrame>
   );
 }

@@ -67,13 +67,6 @@ export class FeedStore {
     this.prevAtMs = nowMs;
   }
 
-  /** Exits lost so far, every CPU (the listener's counters as of the last batch). */
-  lost(): number {
-    let n = 0;
-    for (const c of this.counters) n += c.lost;
-    return n;
-  }
-
   /**
    * Exits the feed did not get one by one so far: lost, or summarized (counted without its record) in a storm
    * past the listener's queue. Who needs every exit (which processes ended, and how long
