@@ -92,7 +92,31 @@ export function isIdle(r: TaskRow): boolean {
   return true;
 }
 
+const sameView = (a: TableView, b: TableView): boolean =>
+  a.sort === b.sort &&
+  a.descending === b.descending &&
+  a.filter === b.filter &&
+  a.hideKernel === b.hideKernel &&
+  a.hideIdle === b.hideIdle &&
+  a.uid === b.uid &&
+  a.tree === b.tree;
+
+/**
+ * The last table made, for the same rows seen the same way: the engine (viewportOf, before
+ * it publishes a refresh) and the view (drawing it) ask for the same table once a refresh.
+ * The result is shared: nobody changes it.
+ */
+let lastShown: { all: readonly TaskRow[]; mode: ListMode; view: TableView; shown: ShownTable } | null = null;
+
 export function shownTable(all: readonly TaskRow[], mode: ListMode, v: TableView): ShownTable {
+  if (lastShown && lastShown.all === all && lastShown.mode === mode && sameView(lastShown.view, v))
+    return lastShown.shown;
+  const shown = makeShownTable(all, mode, v);
+  lastShown = { all, mode, view: { ...v }, shown };
+  return shown;
+}
+
+function makeShownTable(all: readonly TaskRow[], mode: ListMode, v: TableView): ShownTable {
   const kept =
     v.hideKernel || v.hideIdle || v.uid !== null
       ? all.filter(

@@ -75,3 +75,14 @@ test('in thread mode the tree puts threads under their process', () => {
     ['400@0', '300@0', '302@1', '301@1'],
   );
 });
+
+test('the same rows seen the same way make one table, shared (the engine and the view sort a refresh once)', () => {
+  const a = shownTable(rows, 'process', view({ sort: 'PID' }));
+  assert.equal(shownTable(rows, 'process', view({ sort: 'PID' })), a, 'an equal view of the same rows');
+  assert.notEqual(shownTable(rows, 'process', view({ sort: 'PID', descending: false })), a, 'another view');
+  assert.notEqual(shownTable([...rows], 'process', view({ sort: 'PID' })), a, 'another refresh');
+  assert.deepEqual(
+    shownTable([...rows], 'process', view({ sort: 'PID' })).rows.map((r) => r.id),
+    a.rows.map((r) => r.id),
+  );
+});
