@@ -114,6 +114,9 @@ const readers = { readU64, readS64, readComm };
  * object literal with every field the record has. Adding 70 computed properties one by
  * one would leave V8 a slow dictionary-mode object per task; a literal gets one shape.
  * Field names and offsets come from the layout table only, never from input bytes.
+ * The reader is called once with `blank` before use: its fields then hold any value, not
+ * only numbers, and V8 keeps each number as the one boxed value it made instead of boxing
+ * it again on every read of the field (reads by name, num()): docs/performance.md.
  */
 function compileReader(layoutVersion: number, length: number, only?: readonly string[]): Reader {
   const parts: string[] = [];
@@ -129,10 +132,16 @@ function compileReader(layoutVersion: number, length: number, only?: readonly st
       comm: `r.readComm(bytes, ${o})`,
       timespec: `{ tv_sec: r.readS64(dv, ${o}), tv_nsec: r.readS64(dv, ${o + 8}) }`,
     }[f.type];
-    parts.push(`${JSON.stringify(f.name)}: ${expr}`);
+    parts.push(`${JSON.stringify(f.name)}: blank ? null : ${expr}`);
   }
-  const body = `return function read(dv, bytes) { return { ${parts.join(', ')} }; };`;
-  return new Function('r', body)(readers) as Reader;
+  const body = `return function read(dv, bytes, blank) { return { ${parts.join(', ')} }; };`;
+  const read = new Function('r', body)(readers) as (
+    dv: DataView | null,
+    bytes: Uint8Array | null,
+    blank: boolean,
+  ) => Record<string, RawValue>;
+  read(null, null, true);
+  return (dv, bytes) => read(dv, bytes, false);
 }
 
 const compiled = new Map<string, Reader>();
