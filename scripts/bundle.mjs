@@ -45,7 +45,62 @@ const edits = [
   // a function: node then loads undici (~30 ms of start-up) to decode a string it has.
   // Without fetch it decodes the same base64 itself.
   ['node_modules/yoga-layout/dist/binaries/yoga-wasm-base64-esm.js', '"function"!=typeof fetch', 'true', 2],
+  // The first Intl.Segmenter loads ICU's break rules (~9 ms): made when first used, not at
+  // import, so that a dashboard whose text is all narrow (ui/narrow-text.ts) never makes one.
+  ...[
+    'node_modules/string-width/index.js',
+    'node_modules/wrap-ansi/node_modules/string-width/index.js',
+    'node_modules/cliui/node_modules/string-width/index.js',
+  ].map((file) => [file, 'const segmenter = new Intl.Segmenter();', lazySegmenter('segmenter'), 1]),
+  [
+    'node_modules/@alcalzone/ansi-tokenize/build/tokenize.js',
+    'const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });',
+    lazySegmenter('segmenter'),
+    1,
+  ],
+  [
+    'node_modules/slice-ansi/tokenize-ansi.js',
+    "const GRAPHEME_SEGMENTER = new Intl.Segmenter(undefined, {granularity: 'grapheme'});",
+    lazySegmenter('GRAPHEME_SEGMENTER'),
+    1,
+  ],
 ];
+
+/** A stand-in for `const NAME = new Intl.Segmenter()` (graphemes) that makes it on first use. */
+function lazySegmenter(name) {
+  return `let ${name}Made; const ${name} = { segment: (s) => (${name}Made ??= new Intl.Segmenter()).segment(s) };`;
+}
+
+// string-width, wherever a dependency imports it, answers narrow text (ui/narrow-text.ts:
+// every table row and border) itself, and hands the rest to the version asked for.
+const narrowWidthPlugin = {
+  name: 'narrow-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const real = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { real: true },
+      });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'narrow-width' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'narrow-width' }, (args) => ({
+      contents: [
+        `import real from ${JSON.stringify(args.path)};`,
+        `import { narrowWidth } from ${JSON.stringify(path.join(root, 'src/ui/narrow-text.ts'))};`,
+        'export default function stringWidth(input, options) {',
+        "  const narrow = options === undefined && typeof input === 'string' ? narrowWidth(input) : undefined;",
+        '  return narrow ?? real(input, options);',
+        '}',
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
 
 const swapPlugin = {
   name: 'swaps',
@@ -88,7 +143,7 @@ await build({
   banner: {
     js: "import { createRequire as __delaytopRequire } from 'node:module';\nconst require = __delaytopRequire(import.meta.url);",
   },
-  plugins: [swapPlugin],
+  plugins: [narrowWidthPlugin, swapPlugin],
   chunkNames: 'chunks/[name]-[hash]',
   legalComments: 'none',
   logLevel: 'warning',

@@ -16,6 +16,7 @@ import {
   type StyledChar,
 } from '@alcalzone/ansi-tokenize';
 import { loadInkOutput } from './ink-output.js';
+import { isNarrowChar, sgrEnd } from './narrow-text.js';
 
 /** One frame's line -> cells cache that answers from the frame before it for lines it lacks. */
 class CarryOver extends Map<string, StyledChar[]> {
@@ -104,39 +105,37 @@ function codesOf(seq: string): AnsiCode[] | null {
 }
 
 /**
- * A line's cells as Ink's tokenizer makes them, where the line is printable ASCII and SGR
- * sequences only (most lines, a table row's among them): each such character is a grapheme
- * of one column, so Ink's grapheme segmenter, most of a changed line's cost, is not needed.
+ * A line's cells as Ink's tokenizer makes them, where the line is narrow text and SGR
+ * sequences only (ui/narrow-text.ts; most lines, every table row and border among them):
+ * each such character is a grapheme of one column, so Ink's grapheme segmenter, most of a
+ * changed line's cost, is not needed.
  * Cells with the same styles share one styles array (Ink copies it per cell; nothing
  * writes to it). Null for any other line: Ink's own tokenizer then.
  */
-export function asciiCells(line: string): StyledChar[] | null {
+export function narrowTextCells(line: string): StyledChar[] | null {
   const out: StyledChar[] = [];
   let styles = NO_STYLES;
   for (let i = 0; i < line.length;) {
-    const c = line.charCodeAt(i);
-    if (c >= 0x20 && c <= 0x7e) {
+    if (isNarrowChar(line.charCodeAt(i))) {
       out.push({ type: 'char', value: line[i]!, fullWidth: false, styles });
       i++;
       continue;
     }
-    if (c !== 0x1b || line.charCodeAt(i + 1) !== 0x5b) return null;
-    let j = i + 2;
-    for (let d = line.charCodeAt(j); (d >= 0x30 && d <= 0x39) || d === 0x3b; d = line.charCodeAt(++j));
-    if (line.charCodeAt(j) !== 0x6d) return null; // not an SGR sequence (ESC [ digits ; m)
-    const codes = codesOf(line.slice(i, j + 1));
+    const end = sgrEnd(line, i);
+    if (end < 0) return null;
+    const codes = codesOf(line.slice(i, end));
     if (codes === null) return null;
     styles = reduceAnsiCodesIncremental(styles, codes);
-    i = j + 1;
+    i = end;
   }
   return out;
 }
 
-/** A line's cells: the frame's cache, the ASCII path, or Ink's own. */
+/** A line's cells: the frame's cache, the narrow-text path, or Ink's own. */
 function cellsOf(o: InkOutput, line: string): StyledChar[] {
   let cells = o.caches.styledChars.get(line);
   if (cells === undefined) {
-    const fast = asciiCells(line);
+    const fast = narrowTextCells(line);
     if (fast === null) return o.caches.getStyledChars(line);
     o.caches.styledChars.set(line, (cells = fast));
   }
@@ -216,15 +215,17 @@ function misshapen(o: InkOutput): string | null {
   return null;
 }
 
-// A frame that takes every path of draw: styles, wide characters, a write of two lines,
-// a transformer, overlapping writes, a row off the bottom; drawn twice with one change,
-// so that the second frame reuses cells and rows from the first.
+// A frame that takes the paths of draw: styles, narrow text beyond ASCII, a write of two
+// lines, a transformer, overlapping writes, a row off the bottom; drawn twice with one
+// change, so that the second frame reuses cells and rows from the first. Wide characters
+// are left to test/ui/ink-output-cache.test.ts: measuring one here would compile
+// string-width's emoji regex and Intl.Segmenter, ~15 ms of every start-up.
 const PROBE_WIDTH = 24;
 const PROBE_HEIGHT = 4;
 function probe(Output: OutputClass, second: boolean): InkOutput & { get(): Frame } {
   const o = new Output({ width: PROBE_WIDTH, height: PROBE_HEIGHT });
   const upper = [(line: string) => line.toUpperCase()];
-  o.write(0, 0, '\x1b[1mPID\x1b[22m \x1b[31mcomm\x1b[39m 漢字 ✓', { transformers: [] });
+  o.write(0, 0, '\x1b[1mPID\x1b[22m \x1b[31mcomm\x1b[39m │▼ ✓', { transformers: [] });
   o.write(2, 1, second ? 'row two\n\x1b[7mthree\x1b[27m' : 'row 2\n\x1b[7mthree\x1b[27m', { transformers: [] });
   o.write(10, 1, 'over', { transformers: upper });
   o.write(0, 3, 'last\noff the grid', { transformers: [] });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { styledCharsFromTokens, styledCharsToString, tokenize, type StyledChar } from '@alcalzone/ansi-tokenize';
-import { asciiCells, carryFramesOver } from '../../src/ui/ink-output-cache.js';
+import { narrowTextCells, carryFramesOver } from '../../src/ui/ink-output-cache.js';
 
 interface Output {
   write(x: number, y: number, text: string, options: { transformers: ((s: string, i: number) => string)[] }): void;
@@ -112,7 +112,7 @@ test('frames are what Ink draws, over 300 random frames that change a little at 
   }
 });
 
-test("the ASCII path makes the cells Ink's tokenizer makes, and leaves every other line to it", () => {
+test("the narrow-text path makes the cells Ink's tokenizer makes, and leaves every other line to it", () => {
   let seed = 7;
   const rnd = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -133,6 +133,9 @@ test("the ASCII path makes the cells Ink's tokenizer makes, and leaves every oth
     '\x1b[m',
     '\x1b[49m',
     '~!@#$%^&*()_+{}|:"<>?`',
+    '╭──┤ CPU wait% ▼ ├╮',
+    '│ ·…←↑→↓▲✓ │',
+    '▁▂▃▄▅▆▇█░▒▓',
   ];
   const inkCells = (line: string) => styledCharsFromTokens(tokenize(line));
   const same = (a: StyledChar[], b: StyledChar[]) =>
@@ -146,15 +149,16 @@ test("the ASCII path makes the cells Ink's tokenizer makes, and leaves every oth
   for (let n = 0; n < 2000; n++) {
     let line = '';
     for (let k = rnd(8); k >= 0; k--) line += parts[rnd(parts.length)];
-    const ours = asciiCells(line);
-    assert.ok(ours, `an ASCII and SGR line takes the ASCII path: ${JSON.stringify(line)}`);
+    const ours = narrowTextCells(line);
+    assert.ok(ours, `a narrow-text and SGR line takes the narrow-text path: ${JSON.stringify(line)}`);
     assert.ok(same(ours, inkCells(line)), `the same cells for ${JSON.stringify(line)}`);
     assert.equal(styledCharsToString(ours), styledCharsToString(inkCells(line)));
   }
   for (const other of [
     'café',
     'a\u0301',
-    'CPUD%▼',
+    'CPU▶',
+    '✓\u0301',
     '漢字',
     'tab\there',
     '\x1b]0;title\x07',
@@ -162,6 +166,6 @@ test("the ASCII path makes the cells Ink's tokenizer makes, and leaves every oth
     '\x1b[?25h',
     'e\u200d',
   ]) {
-    assert.equal(asciiCells(other), null, `left to Ink: ${JSON.stringify(other)}`);
+    assert.equal(narrowTextCells(other), null, `left to Ink: ${JSON.stringify(other)}`);
   }
 });
