@@ -22,11 +22,11 @@ const SECONDS = Number(process.env.SCALE_BENCH_SECONDS ?? 30);
 const WARMUP_SECONDS = 10;
 const SOCKET = `delaytop-scale-${process.pid}`;
 const SESSION = 'scale';
-const PID_MAX = '/proc/sys/kernel/pid_max';
 
 const log = (s: string) => console.error(`scale.bench: ${s}`);
 const live = new Set<ChildProcess>();
-let pidMaxBefore: string | null = null;
+/** kernel limits raised for the load, with the values to put back */
+const raised = new Map<string, string>();
 let tmuxStarted = false;
 const workDir = mkdtempSync(path.join(tmpdir(), 'delaytop-scale-'));
 
@@ -36,12 +36,9 @@ function cleanup(): void {
   tmuxStarted = false;
   for (const c of live) c.kill('SIGTERM');
   rmSync(workDir, { recursive: true, force: true });
-  if (pidMaxBefore !== null) {
-    // the ids above the old pid_max end with their tasks: wait for them before lowering it
-    for (let i = 0; i < 100 && live.size > 0; i++) spawnSync('sleep', ['0.1']);
-    writeFileSync(PID_MAX, pidMaxBefore);
-    pidMaxBefore = null;
-  }
+  // (ids and mappings already given out stay valid when the limits go back down)
+  for (const [file, before] of raised) writeFileSync(file, before);
+  raised.clear();
 }
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => process.exit(130));
@@ -78,13 +75,29 @@ async function startReady(bin: string, args: string[]): Promise<ChildProcess> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 const refreshMsOnScreen = (s: string) => Number(/refreshed \d\d:\d\d:\d\d in (\d+) ms/.exec(s)?.[1] ?? NaN);
 
-/** The pid of the program the pane's shell runs now (its only child). */
-async function paneChild(name: string): Promise<number> {
+const paneChildren = (): number[] => {
   const shell = paneVar('pane_pid');
-  return waitFor(`${name} to start`, 10_000, () => {
-    const kids = readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    return kids.length === 1 ? Number(kids[0]) : null;
+  return readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+};
+const commOf = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+/** The pid of `comm`, once the pane's shell runs it (and nothing else). */
+const paneChild = (comm: string): Promise<number> =>
+  waitFor(`${comm} to start`, 10_000, () => {
+    const kids = paneChildren();
+    return kids.length === 1 && commOf(kids[0]!) === comm ? kids[0]! : null;
   });
+
+/** Quit what the pane runs (q) and wait for its shell to be alone again. */
+async function quitPane(what: string): Promise<void> {
+  keys('q');
+  await waitFor(`${what} to quit`, 30_000, () => paneChildren().length === 0, 100);
 }
 
 interface Run {
@@ -98,7 +111,7 @@ interface Run {
 async function dashboard(cli: string, threadMode: boolean): Promise<Run> {
   keys('-l', `XDG_CONFIG_HOME=${workDir} ${process.execPath} ${cli} --no-config -d 1`);
   keys('Enter');
-  const pid = await paneChild('the dashboard');
+  const pid = await paneChild('node');
   const rows = threadMode ? /(\d+) threads/ : /(\d+) processes/;
   await waitFor('the first frame', 30_000, () => /refreshed/.test(screen()));
   if (threadMode) keys('t');
@@ -126,12 +139,7 @@ async function dashboard(cli: string, threadMode: boolean): Promise<Run> {
     await sleep(700);
   }
   const peakRssMb = procPeakRssBytes(pid) / 2 ** 20;
-  keys('q');
-  await waitFor(
-    'the dashboard to quit',
-    10_000,
-    () => !readFileSync(`/proc/${paneVar('pane_pid')}/task/${paneVar('pane_pid')}/children`, 'utf8').trim(),
-  );
+  await quitPane('the dashboard');
   return { cpuPct: refreshMs.length ? cpuPct : NaN, refreshMs: refreshMs.filter(Number.isFinite), keyMs, peakRssMb };
 }
 
@@ -145,8 +153,7 @@ async function iotop(processes: boolean): Promise<number> {
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
   const pct = ((procCpuMs(pid) - cpu0) / (performance.now() - t0)) * 100;
-  keys('q');
-  await sleep(1000);
+  await quitPane('iotop-c');
   return pct;
 }
 
@@ -160,16 +167,25 @@ function batchCpuMs(cli: string, n: number): number {
   return (t[0] ?? NaN) + (t[1] ?? NaN);
 }
 
+/** Raise a kernel limit to at least `min` until the bench ends. */
+function raiseTo(file: string, min: number): void {
+  const before = readFileSync(file, 'utf8').trim();
+  if (Number(before) >= min) return;
+  raised.set(file, before);
+  writeFileSync(file, String(min));
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the dashboard queries every task');
   const cli = path.join(repoRoot, 'dist/cli.js');
-  execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  const built = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stdout}${built.stderr}`);
   const idleBin = compileC('idle_procs');
   const threadsBin = compileC('threads');
-  const need = PROCS + THREADS + 10_000;
-  pidMaxBefore = readFileSync(PID_MAX, 'utf8').trim();
-  if (Number(pidMaxBefore) < need) writeFileSync(PID_MAX, String(Math.min(4_194_304, need * 2)));
-  else pidMaxBefore = null;
+  // every thread is a pid; its stack and guard page are two mappings of one process
+  raiseTo('/proc/sys/kernel/pid_max', PROCS + THREADS + 40_000);
+  raiseTo('/proc/sys/kernel/threads-max', PROCS + THREADS + 40_000);
+  raiseTo('/proc/sys/vm/max_map_count', 2 * THREADS + 20_000);
   await startReady(idleBin, ['-n', String(PROCS)]);
   await startReady(threadsBin, [String(THREADS)]);
   log(`${PROCS} idle processes and a process of ${THREADS} threads are up`);
