@@ -3,7 +3,8 @@
 //   1. Scanning: CPU time (utime+stime of the dashboard's node process, every thread) over
 //      60 s at a 1-second refresh once warmed up (the first 15 s, when V8 is still
 //      compiling, are reported on their own), and its peak RSS (VmHWM) over its whole life.
-//      Targets: <= 3% of one core, <= 150 MB.
+//      Targets: <= 3% of one core, <= 150 MB (issue 15's limits, 1.5% and 100 MB, are
+//      reported beside them).
 //   2. Storm: 100,000 exits (forker.c) with the dashboard still open. Target: the loss
 //      counter on its screen stays 0 once the feed has drained (and every storm exit is
 //      accounted for). Also reported: its CPU over the storm, and whether the screen stays
@@ -622,6 +623,19 @@ async function main(): Promise<boolean> {
       unit: 'MB VmHWM of the dashboard process',
       target: '<= 150',
     }) && ok;
+  // Issue 15's limits for the same figures (about 0.3x iotop-c): reported, not yet held to.
+  report({
+    bench: 'dashboard_scan_cpu_limit',
+    value: cpuPct,
+    unit: `% of one core (dashboard_scan_cpu against issue 15's limit)`,
+    target: '<= 1.5',
+  });
+  report({
+    bench: 'dashboard_peak_rss_limit',
+    value: mb(peak),
+    unit: `MB VmHWM (dashboard_peak_rss against issue 15's limit)`,
+    target: '<= 100',
+  });
 
   // 2. Storm, the dashboard still open. First a key press without a storm, for comparison.
   /** When (performance.now()) the help overlay appeared after pressing ?, or NaN; then closes it. */
