@@ -2,8 +2,9 @@
 // category it waited in most, figures that cannot have happened). Pure.
 import { num } from '../../kernel/decode.js';
 import type { ExitRecord } from '../../kernel/exitrecord.js';
+import { CATEGORIES } from '../../kernel/layout.js';
 import { computeDelays, largestDelay, type CategoryDelay } from '../delays.js';
-import { exitContext, suspectCount, type Suspects } from '../plausibility.js';
+import { checkedFields, exitContext, suspectCount, type Suspects } from '../plausibility.js';
 import type { DelayacctState } from '../delayacct.js';
 
 export interface FeedEntry {
@@ -24,9 +25,19 @@ export interface FeedEntry {
   suspect: Suspects | null;
 }
 
+/**
+ * What a feed entry reads of an exit record: every category's figures and what the
+ * plausibility rules check (about half the struct: a storm's records are decoded this far
+ * only; test/model/exit-feed/entries.test.ts checks that the entries are the same).
+ */
+export const FEED_FIELDS: readonly string[] = [
+  ...new Set(['version', ...CATEGORIES.flatMap((c) => [c.count, c.total, c.max, c.min]), ...checkedFields(CATEGORIES)]),
+];
+
 /** One exit as the feed shows it; `sys`: delay accounting as delaytop saw it (switch-ons). */
 export function toFeedEntry(r: ExitRecord, sys: DelayacctState | null = null): FeedEntry {
-  const d = computeDelays(undefined, { stats: r.stats, atNs: 0 }, { check: exitContext(r.stats, r.receivedMs, sys) });
+  const stats = r.partialStats?.(FEED_FIELDS).stats ?? r.stats;
+  const d = computeDelays(undefined, { stats, atNs: 0 }, { check: exitContext(stats, r.receivedMs, sys) });
   const big = largestDelay(d);
   return {
     receivedMs: r.receivedMs,
@@ -38,7 +49,7 @@ export function toFeedEntry(r: ExitRecord, sys: DelayacctState | null = null): F
     signal: r.signal,
     coreDumped: r.coreDumped,
     processEnded: r.processEnded,
-    lifetimeUs: num(r.stats, 'ac_etime') ?? 0,
+    lifetimeUs: num(stats, 'ac_etime') ?? 0,
     largest: big ? { key: big.key, totalNs: big.totalNs } : null,
     suspect: d.totalsSuspect,
   };
