@@ -14,7 +14,7 @@ import {
 import type { SignalName } from '../actions/syscalls.js';
 import type { DelayacctState } from '../model/delayacct.js';
 import {
-  computeScan,
+  computeScanYielding,
   identityDue,
   scanFields,
   scanTargets,
@@ -295,7 +295,8 @@ export class DashboardController {
       // (four small /proc/pressure reads; the kernel updates avg10 every 2 s)
       if (this.opts.pressure) this.pressure = this.opts.pressure();
       const listedMs = this.now();
-      const tasks = this.opts.stats.list(mode);
+      const tasks = await (this.opts.stats.listYielding?.(mode) ?? this.opts.stats.list(mode));
+      if (mode !== this.mode) return; // toggled while listing: the next refresh is already asked for
       const groups = mode === 'process' ? this.groups : null;
       groups?.begin(
         listedMs,
@@ -311,7 +312,7 @@ export class DashboardController {
       if (groups === this.groups) groups?.fold(listedMs, batch, this.delayacct);
       lives = this.takeExitedLives();
       const checks = { wallMs: batch.wallMs ?? this.now(), exitedLivesNs: lives };
-      const scan = computeScan(
+      const scan = await computeScanYielding(
         mode,
         tasks,
         batch,
@@ -320,6 +321,7 @@ export class DashboardController {
         extra,
         checks,
       );
+      if (mode !== this.mode) return; // toggled while scanning
       this.lastScan = scan;
       stored = true;
       this.flagged += scan.flagged;

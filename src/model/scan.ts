@@ -2,6 +2,7 @@
 // of one batch, and how rows are sorted and filtered. Pure: no I/O, no React.
 import { num, type Taskstats } from '../kernel/decode.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
+import { nextTurn, SLICE_MS } from '../slices.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import {
   targetKey,
@@ -275,6 +276,37 @@ export function computeScan(
 ): ScanResult {
   const s = startScan(mode, batch, prev, sys, extra, checks);
   for (const r of batch.results) scanRecord(s, r);
+  return scanResult(s, tasks, batch);
+}
+
+/**
+ * computeScan, in slices of SLICE_MS between which the event loop runs (keys, exit
+ * batches): the same result. At 60,000 threads a scan takes ~200 ms, which a key would
+ * otherwise wait out. Its inputs must not change while it runs (the engine's do not).
+ */
+export async function computeScanYielding(
+  mode: ListMode,
+  tasks: readonly TaskId[],
+  batch: QueryBatch,
+  prev: PrevScan,
+  sys: DelayacctState,
+  extra: readonly Target[] = [],
+  checks: ScanChecks = { wallMs: batch.wallMs ?? 0, exitedLivesNs: null },
+): Promise<ScanResult> {
+  const s = startScan(mode, batch, prev, sys, extra, checks);
+  const results = batch.results;
+  let sliceFrom = performance.now();
+  for (let i = 0; i < results.length; i++) {
+    scanRecord(s, results[i]!);
+    if ((i & 1023) === 1023 && performance.now() - sliceFrom > SLICE_MS) {
+      await nextTurn();
+      sliceFrom = performance.now();
+    }
+  }
+  return scanResult(s, tasks, batch);
+}
+
+function scanResult(s: Scan, tasks: readonly TaskId[], batch: QueryBatch): ScanResult {
   return {
     atNs: batch.atNs,
     rows: rowsOf(tasks, s.shown, s.comms),

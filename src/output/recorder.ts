@@ -331,6 +331,9 @@ class RecordingStatsSource implements StatsSource {
   list(mode: ListMode, of?: ReadonlySet<number>): TaskId[] {
     return this.inner.list(mode, of);
   }
+  listYielding(mode: ListMode, of?: ReadonlySet<number>): Promise<TaskId[]> {
+    return this.inner.listYielding?.(mode, of) ?? Promise.resolve(this.inner.list(mode, of));
+  }
   close(): void {
     this.inner.close();
   }

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { loadAddon, loadContract, type NativeQuerySocket, type QueryEntry } from '../kernel/addon.js';
 import { decodeTaskstats, DecodeError, type DecodeOptions } from '../kernel/decode.js';
 import { errnoName, fromNative } from '../kernel/errors.js';
-import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
+import { listProcTasks, listProcTasksYielding, type ListMode, type TaskId } from './proctasks.js';
 import {
   monotonicNs,
   type FieldsFor,
@@ -123,6 +123,10 @@ export class NetlinkSource implements StatsSource {
 
   list(mode: ListMode, of?: ReadonlySet<number>): TaskId[] {
     return listProcTasks(mode, '/proc', of);
+  }
+
+  listYielding(mode: ListMode, of?: ReadonlySet<number>): Promise<TaskId[]> {
+    return listProcTasksYielding(mode, '/proc', of);
   }
 
   info() {

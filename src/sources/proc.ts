@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { decodeName, type RawValue, type Taskstats, type U64 } from '../kernel/decode.js';
 import { CAP_REMEDY, TaskstatsError } from '../kernel/errors.js';
 import { NetlinkSource } from './netlink.js';
-import { listProcTasks, type ListMode, type TaskId } from './proctasks.js';
+import { listProcTasks, listProcTasksYielding, type ListMode, type TaskId } from './proctasks.js';
 import { bootTimeSec } from './system.js';
 import { monotonicNs, type QueryBatch, type QueryResult, type StatsSource, type Target } from './types.js';
 
@@ -206,6 +206,10 @@ export class ProcSource implements StatsSource {
 
   list(mode: ListMode, of?: ReadonlySet<number>): TaskId[] {
     return listProcTasks(mode, this.procRoot, of);
+  }
+
+  listYielding(mode: ListMode, of?: ReadonlySet<number>): Promise<TaskId[]> {
+    return listProcTasksYielding(mode, this.procRoot, of);
   }
 
   close(): void {}

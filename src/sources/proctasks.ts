@@ -1,5 +1,6 @@
 // Which tasks exist: /proc enumeration shared by every live source.
 import { readdirSync } from 'node:fs';
+import { nextTurn, SLICE_MS } from '../slices.js';
 
 export type ListMode = 'process' | 'thread';
 
@@ -33,6 +34,34 @@ export function listProcTasks(mode: ListMode, procRoot = '/proc', of?: ReadonlyS
   const pids = of && mode === 'thread' ? [...of] : numericEntries(procRoot);
   const out: TaskId[] = [];
   if (mode === 'process') for (const id of pids) out.push({ id, tgid: id });
-  else for (const tgid of pids) for (const id of numericEntries(`${procRoot}/${tgid}/task`)) out.push({ id, tgid });
+  else for (const tgid of pids) threadsOf(procRoot, tgid, out);
+  return out;
+}
+
+function threadsOf(procRoot: string, tgid: number, out: TaskId[]): void {
+  for (const id of numericEntries(`${procRoot}/${tgid}/task`)) out.push({ id, tgid });
+}
+
+/**
+ * listProcTasks, reading /proc/<tgid>/task in slices of SLICE_MS between which the event
+ * loop runs: 10,000 processes' thread lists take ~170 ms, which a key would otherwise
+ * wait out (docs/performance.md). A process listing is one read and takes no turns.
+ */
+export async function listProcTasksYielding(
+  mode: ListMode,
+  procRoot = '/proc',
+  of?: ReadonlySet<number>,
+): Promise<TaskId[]> {
+  if (mode === 'process') return listProcTasks(mode, procRoot, of);
+  const pids = of ? [...of] : numericEntries(procRoot);
+  const out: TaskId[] = [];
+  let sliceFrom = performance.now();
+  for (let i = 0; i < pids.length; i++) {
+    threadsOf(procRoot, pids[i]!, out);
+    if ((i & 63) === 63 && performance.now() - sliceFrom > SLICE_MS) {
+      await nextTurn();
+      sliceFrom = performance.now();
+    }
+  }
   return out;
 }

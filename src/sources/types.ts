@@ -34,6 +34,8 @@ export interface StatsSource {
   query(targets: readonly Target[], fields?: FieldsFor): Promise<QueryBatch>;
   /** every task the source can see now; `of`: only the threads of these processes (a hint) */
   list(mode: ListMode, of?: ReadonlySet<number>): TaskId[];
+  /** the same as list, where a long listing lets the event loop run between slices of it */
+  listYielding?(mode: ListMode, of?: ReadonlySet<number>): Promise<TaskId[]>;
   close(): void;
 }
 
