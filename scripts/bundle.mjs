@@ -42,10 +42,10 @@ const swaps = {
 /** Edits of dependencies' files: [file, text, replacement, how many times the text is there]. */
 const edits = [
   // Yoga's wasm is inline (a data: URL), but its loader fetch()es that URL whenever fetch is
-  // a function: node then loads undici (~30 ms of start-up) to decode a string it has.
-  // Without fetch it decodes the same base64 itself.
+  // a function: node then loads undici (a start-up cost: docs/performance.md) to decode a
+  // string it has. Without fetch it decodes the same base64 itself.
   ['node_modules/yoga-layout/dist/binaries/yoga-wasm-base64-esm.js', '"function"!=typeof fetch', 'true', 2],
-  // The first Intl.Segmenter loads ICU's break rules (~9 ms): made when first used, not at
+  // The first Intl.Segmenter loads ICU's break rules: made when first used, not at
   // import, so that a dashboard whose text is all narrow (ui/narrow-text.ts) never makes one.
   ...[
     'node_modules/string-width/index.js',
@@ -102,6 +102,9 @@ const narrowWidthPlugin = {
   },
 };
 
+/** the edits made in this build */
+const applied = new Set();
+
 const swapPlugin = {
   name: 'swaps',
   setup(b) {
@@ -111,7 +114,9 @@ const swapPlugin = {
       const mine = edits.filter(([file]) => file === rel);
       if (mine.length === 0) return undefined;
       let contents = readFileSync(args.path, 'utf8');
-      for (const [, text, replacement, times] of mine) {
+      for (const edit of mine) {
+        const [, text, replacement, times] = edit;
+        applied.add(edit);
         const found = contents.split(text).length - 1;
         if (found !== times) throw new Error(`${rel}: expected ${times} of ${text}, found ${found} (a new version?)`);
         contents = contents.replaceAll(text, replacement);
@@ -148,4 +153,8 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+// An edit whose file the bundle no longer reads (a package moved or renamed) would quietly
+// bring its cost back: the build fails instead.
+const missed = edits.filter((e) => !applied.has(e));
+if (missed.length > 0) throw new Error(`edits of files the bundle did not read: ${missed.map((e) => e[0]).join(', ')}`);
 chmodSync(path.join(outdir, 'cli.js'), 0o755);

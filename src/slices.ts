@@ -1,9 +1,24 @@
-// Long work in slices: a listing or scan of 60,000 threads takes ~200 ms each, which a key
-// pressed meanwhile would otherwise wait out. Such loops check the clock every so many
-// items and, past SLICE_MS, let the event loop run (keys, exit batches) before going on.
+// Long work in slices: a listing or scan of tens of thousands of threads, done in one
+// piece, would hold every key pressed meanwhile (docs/performance.md, "At scale"). Such
+// loops let the event loop run (keys, exit batches) whenever a slice has lasted SLICE_MS.
 
 /** How long a slice holds the event loop, ms. */
 export const SLICE_MS = 15;
 
 /** The event loop's next turn: I/O that arrived meanwhile is handled first (setImmediate). */
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * each(0) ... each(count - 1), with a turn of the event loop whenever a slice has lasted
+ * SLICE_MS; the clock is read every `checkEvery` items.
+ */
+export async function inSlices(count: number, each: (i: number) => void, checkEvery: number): Promise<void> {
+  let sliceFrom = performance.now();
+  for (let i = 0; i < count; i++) {
+    each(i);
+    if (i % checkEvery === checkEvery - 1 && performance.now() - sliceFrom > SLICE_MS) {
+      await nextTurn();
+      sliceFrom = performance.now();
+    }
+  }
+}

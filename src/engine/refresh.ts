@@ -13,15 +13,7 @@ import {
 } from '../actions/task-actions.js';
 import type { SignalName } from '../actions/syscalls.js';
 import type { DelayacctState } from '../model/delayacct.js';
-import {
-  computeScanYielding,
-  identityDue,
-  scanFields,
-  scanTargets,
-  type ExitsSince,
-  type ScanResult,
-  type TaskRow,
-} from '../model/scan.js';
+import { identityDue, scanFields, scanTargets, type ExitsSince, type ScanResult, type TaskRow } from '../model/scan.js';
 import { FeedStore, type FeedSnapshot } from '../model/exit-feed/store.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
@@ -30,6 +22,7 @@ import type { DashboardOptions } from './options.js';
 import { RowDetails, viewportRows, type RowDetail, type ViewportRow } from './details.js';
 import { viewportOf, type TableViewport } from '../model/table-view.js';
 import { GroupView } from './group-view.js';
+import { computeScanInSlices } from './scan-in-slices.js';
 import type { GroupRow } from '../model/groups.js';
 
 export interface HeaderInfo {
@@ -61,7 +54,7 @@ export interface DashboardSnapshot {
   feed: FeedSnapshot | null;
   header: HeaderInfo;
   message: string | null;
-  /** how long the last refresh took (list + query + model), ms */
+  /** how long the last refresh took from start to publish (list + query + model, and what ran between its slices), ms */
   refreshMs: number | null;
   /** figures flagged as impossible (model/plausibility): on rows since start, and exits in the feed */
   flagged: number;
@@ -129,6 +122,8 @@ export class DashboardController {
   /** epoch ms of the next scheduled refresh; null while none is */
   private nextRefreshMs: number | null = null;
   private running = false;
+  /** stop() was called: a refresh still in flight (between slices, or querying) ends without storing or publishing */
+  private stopped = false;
   private inFlight: Promise<void> | null = null;
   private again = false;
   private message: { text: string; untilMs: number } | null = null;
@@ -232,12 +227,14 @@ export class DashboardController {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopped = false;
     this.opts.exits?.start((b) => this.onExits(b));
     void this.loop();
   }
 
   stop(): void {
     this.running = false;
+    this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.feedTimer);
     this.timer = this.feedTimer = undefined;
@@ -295,8 +292,10 @@ export class DashboardController {
       // (four small /proc/pressure reads; the kernel updates avg10 every 2 s)
       if (this.opts.pressure) this.pressure = this.opts.pressure();
       const listedMs = this.now();
+      // (a process listing takes no turns of the event loop: no exit batch is folded between
+      // listedMs and groups.begin)
       const tasks = await (this.opts.stats.listYielding?.(mode) ?? this.opts.stats.list(mode));
-      if (mode !== this.mode) return; // toggled while listing: the next refresh is already asked for
+      if (this.stopped || mode !== this.mode) return; // toggled while listing: the next refresh is asked for
       const groups = mode === 'process' ? this.groups : null;
       groups?.begin(
         listedMs,
@@ -308,11 +307,11 @@ export class DashboardController {
         scanTargets(mode, tasks, extra, this.identityDue(mode, taken)),
         scanFields(extra),
       );
-      if (mode !== this.mode) return; // toggled while querying: the next refresh is already asked for
+      if (this.stopped || mode !== this.mode) return; // toggled while querying: the next refresh is asked for
       if (groups === this.groups) groups?.fold(listedMs, batch, this.delayacct);
       lives = this.takeExitedLives();
       const checks = { wallMs: batch.wallMs ?? this.now(), exitedLivesNs: lives };
-      const scan = await computeScanYielding(
+      const scan = await computeScanInSlices(
         mode,
         tasks,
         batch,
@@ -321,7 +320,7 @@ export class DashboardController {
         extra,
         checks,
       );
-      if (mode !== this.mode) return; // toggled while scanning
+      if (this.stopped || mode !== this.mode) return; // toggled while scanning
       this.lastScan = scan;
       stored = true;
       this.flagged += scan.flagged;

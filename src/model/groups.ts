@@ -26,7 +26,8 @@ import { num, type Taskstats } from '../kernel/decode.js';
 import type { ExitRecord } from '../kernel/exitrecord.js';
 import type { ExitBatch } from '../sources/types.js';
 import type { DelayacctState } from './delayacct.js';
-import { checkedFields, exitSuspects, judge, mergeSuspects, type Suspects } from './plausibility.js';
+import { exitSuspects, judge, mergeSuspects, type Suspects } from './plausibility.js';
+import { EXIT_FIELDS } from './exit-feed/entries.js';
 
 export const CATEGORY_COUNT = CATEGORIES.length;
 
@@ -56,8 +57,6 @@ export const LEDGER_FIELDS: readonly string[] = [
   'cpu_run_virtual_total',
   ...CATEGORIES.flatMap((c) => [c.count, c.total]),
 ];
-/** What the ledger reads of an exit record: its totals, and what the plausibility rules check. */
-const EXIT_FIELDS: readonly string[] = [...new Set([...LEDGER_FIELDS, ...checkedFields(CATEGORIES)])];
 
 export interface GroupCounters {
   key: string;

@@ -2,7 +2,6 @@
 // of one batch, and how rows are sorted and filtered. Pure: no I/O, no React.
 import { num, type Taskstats } from '../kernel/decode.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
-import { nextTurn, SLICE_MS } from '../slices.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import {
   targetKey,
@@ -169,7 +168,7 @@ const MOVING_FIELDS = ROW_FIELDS.filter((f) => f !== 'version' && f !== 'ac_etim
 /**
  * A record that shows no run time and no wait since the one before it: one expression of
  * named reads, built from the field list (names from the layout table, never from input).
- * A loop reading each field by a key took 37 ms a refresh at 60,000 threads (0.6 us a row).
+ * (A loop reading each field by a key costs a generic lookup a field: docs/performance.md.)
  */
 const unchanged = new Function(
   'prev',
@@ -274,39 +273,13 @@ export function computeScan(
   extra: readonly Target[] = [],
   checks: ScanChecks = { wallMs: batch.wallMs ?? 0, exitedLivesNs: null },
 ): ScanResult {
-  const s = startScan(mode, batch, prev, sys, extra, checks);
+  const s = beginScan(mode, batch, prev, sys, extra, checks);
   for (const r of batch.results) scanRecord(s, r);
-  return scanResult(s, tasks, batch);
+  return endScan(s, tasks, batch);
 }
 
-/**
- * computeScan, in slices of SLICE_MS between which the event loop runs (keys, exit
- * batches): the same result. At 60,000 threads a scan takes ~200 ms, which a key would
- * otherwise wait out. Its inputs must not change while it runs (the engine's do not).
- */
-export async function computeScanYielding(
-  mode: ListMode,
-  tasks: readonly TaskId[],
-  batch: QueryBatch,
-  prev: PrevScan,
-  sys: DelayacctState,
-  extra: readonly Target[] = [],
-  checks: ScanChecks = { wallMs: batch.wallMs ?? 0, exitedLivesNs: null },
-): Promise<ScanResult> {
-  const s = startScan(mode, batch, prev, sys, extra, checks);
-  const results = batch.results;
-  let sliceFrom = performance.now();
-  for (let i = 0; i < results.length; i++) {
-    scanRecord(s, results[i]!);
-    if ((i & 1023) === 1023 && performance.now() - sliceFrom > SLICE_MS) {
-      await nextTurn();
-      sliceFrom = performance.now();
-    }
-  }
-  return scanResult(s, tasks, batch);
-}
-
-function scanResult(s: Scan, tasks: readonly TaskId[], batch: QueryBatch): ScanResult {
+/** The result of a scan whose every record went through scanRecord. */
+export function endScan(s: Scan, tasks: readonly TaskId[], batch: QueryBatch): ScanResult {
   return {
     atNs: batch.atNs,
     rows: rowsOf(tasks, s.shown, s.comms),
@@ -326,7 +299,7 @@ function scanResult(s: Scan, tasks: readonly TaskId[], batch: QueryBatch): ScanR
 type ShownRow = Pick<TaskRow, 'key' | 'target' | 'percent' | 'lifetime' | 'suspect' | 'cpuUse' | 'uid' | 'ppid'>;
 
 /** One scan in progress: its inputs, and what it has built from the records so far. */
-interface Scan {
+export interface Scan {
   atNs: number;
   prev: PrevScan;
   sys: DelayacctState;
@@ -352,7 +325,8 @@ interface Scan {
   flagged: number;
 }
 
-function startScan(
+/** A scan about to take the batch's records one by one (scanRecord), then endScan. */
+export function beginScan(
   mode: ListMode,
   batch: QueryBatch,
   prev: PrevScan,
@@ -390,7 +364,7 @@ function startScan(
 }
 
 /** One result of the batch into the scan: its status, comm, identity, sample and shown figures. */
-function scanRecord(s: Scan, r: QueryResult): void {
+export function scanRecord(s: Scan, r: QueryResult): void {
   const isRow = r.target.kind === s.rowKind;
   const key = isRow && s.wanted.size === 0 ? null : targetKey(r.target);
   const isWanted = key !== null && s.wanted.has(key);

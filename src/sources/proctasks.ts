@@ -1,6 +1,6 @@
 // Which tasks exist: /proc enumeration shared by every live source.
 import { readdirSync } from 'node:fs';
-import { nextTurn, SLICE_MS } from '../slices.js';
+import { inSlices } from '../slices.js';
 
 export type ListMode = 'process' | 'thread';
 
@@ -43,9 +43,8 @@ function threadsOf(procRoot: string, tgid: number, out: TaskId[]): void {
 }
 
 /**
- * listProcTasks, reading /proc/<tgid>/task in slices of SLICE_MS between which the event
- * loop runs: 10,000 processes' thread lists take ~170 ms, which a key would otherwise
- * wait out (docs/performance.md). A process listing is one read and takes no turns.
+ * listProcTasks, reading /proc/<tgid>/task in slices (src/slices.ts) between which the
+ * event loop runs. A process listing is one read and takes no turns.
  */
 export async function listProcTasksYielding(
   mode: ListMode,
@@ -55,13 +54,6 @@ export async function listProcTasksYielding(
   if (mode === 'process') return listProcTasks(mode, procRoot, of);
   const pids = of ? [...of] : numericEntries(procRoot);
   const out: TaskId[] = [];
-  let sliceFrom = performance.now();
-  for (let i = 0; i < pids.length; i++) {
-    threadsOf(procRoot, pids[i]!, out);
-    if ((i & 63) === 63 && performance.now() - sliceFrom > SLICE_MS) {
-      await nextTurn();
-      sliceFrom = performance.now();
-    }
-  }
+  await inSlices(pids.length, (i) => threadsOf(procRoot, pids[i]!, out), 64);
   return out;
 }

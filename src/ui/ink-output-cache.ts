@@ -219,7 +219,7 @@ function misshapen(o: InkOutput): string | null {
 // lines, a transformer, overlapping writes, a row off the bottom; drawn twice with one
 // change, so that the second frame reuses cells and rows from the first. Wide characters
 // are left to test/ui/ink-output-cache.test.ts: measuring one here would compile
-// string-width's emoji regex and Intl.Segmenter, ~15 ms of every start-up.
+// string-width's emoji regex and Intl.Segmenter at every start-up (docs/performance.md).
 const PROBE_WIDTH = 24;
 const PROBE_HEIGHT = 4;
 function probe(Output: OutputClass, second: boolean): InkOutput & { get(): Frame } {

@@ -1,8 +1,8 @@
 // Text whose width is its length: printable ASCII and the few other characters the
 // dashboard draws (borders, bars, arrows, ·, …), each one column and a grapheme of its
 // own, between SGR colour sequences. string-width and Ink's tokenizer get there through
-// Intl.Segmenter and Unicode-property regexes (~25 ms the first time, the largest part
-// of the first frame: docs/performance.md); for such text their answer is known.
+// Intl.Segmenter and Unicode-property regexes, costly the first time (docs/performance.md,
+// Start-up); for such text their answer is known.
 
 /** The non-ASCII characters taken as one column: test/ui/narrow-text.test.ts checks each against string-width and Ink's tokenizer. */
 export const NARROW_EXTRA = '·µ…←↑→↓▲▼✓' + range(0x2500, 0x259f);

@@ -2,7 +2,8 @@
 // thread (comm and start), given what the exit feed vouches for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Target } from '../../src/sources/types.js';
+import type { StatsSource, Target } from '../../src/sources/types.js';
+import type { ListMode, TaskId } from '../../src/sources/proctasks.js';
 import { DashboardController } from '../../src/engine/refresh.js';
 import {
   counters,
@@ -159,4 +160,53 @@ test("a process's interval is bounded by its live threads' lives plus those the 
   );
   // the feed lost an exit in the interval: what ended is not known, so nothing is claimed
   assert.equal(await run((e) => e.queue({ records: [], counters: [counters(0, 0, 1), counters(1, 0)] })), null);
+});
+
+/** A source whose listing waits for `release()` (a long listing taken in slices). */
+function slowListing(stats: FakeStatsSource) {
+  let release = () => {};
+  const listed: string[] = [];
+  const source: StatsSource = stats;
+  source.listYielding = (mode: ListMode) =>
+    new Promise<TaskId[]>((resolve) => {
+      listed.push(mode);
+      release = () => resolve(stats.list(mode));
+    });
+  return { listed, release: () => release() };
+}
+
+test('a mode toggled while a refresh lists stores nothing of that refresh; the next one lists the new mode', async () => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const slow = slowListing(stats);
+  const c = new DashboardController(fakeOptions(stats, null));
+  const first = c.refresh();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(slow.listed, ['process']);
+  c.toggleMode(); // asks for another refresh, which runs once this one ends
+  slow.release();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(slow.listed, ['process', 'thread']);
+  assert.equal(stats.queries.length, 0, 'the process listing was not queried');
+  slow.release();
+  await first;
+  assert.equal(c.getSnapshot().mode, 'thread');
+  assert.deepEqual(
+    c.getSnapshot().rows.map((r) => r.id),
+    [100, 200, 201, 300],
+  );
+  c.stop();
+});
+
+test('stop() while a refresh lists: it queries nothing and publishes nothing more', async () => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const slow = slowListing(stats);
+  const c = new DashboardController(fakeOptions(stats, null));
+  const pending = c.refresh();
+  await new Promise((r) => setImmediate(r));
+  const seq = c.getSnapshot().seq;
+  c.stop();
+  slow.release();
+  await pending;
+  assert.equal(stats.queries.length, 0);
+  assert.equal(c.getSnapshot().seq, seq);
 });

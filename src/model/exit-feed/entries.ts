@@ -26,17 +26,17 @@ export interface FeedEntry {
 }
 
 /**
- * What a feed entry reads of an exit record: every category's figures and what the
- * plausibility rules check (about half the struct: a storm's records are decoded this far
- * only; test/model/exit-feed/entries.test.ts checks that the entries are the same).
+ * What the feed (an entry) and the group ledger read of an exit record: every category's
+ * figures and what the plausibility rules check, about half the struct; a storm's records
+ * are decoded this far only (test/model/exit-feed/entries.test.ts: the same entries).
  */
-export const FEED_FIELDS: readonly string[] = [
+export const EXIT_FIELDS: readonly string[] = [
   ...new Set(['version', ...CATEGORIES.flatMap((c) => [c.count, c.total, c.max, c.min]), ...checkedFields(CATEGORIES)]),
 ];
 
 /** One exit as the feed shows it; `sys`: delay accounting as delaytop saw it (switch-ons). */
 export function toFeedEntry(r: ExitRecord, sys: DelayacctState | null = null): FeedEntry {
-  const stats = r.partialStats?.(FEED_FIELDS).stats ?? r.stats;
+  const stats = r.partialStats?.(EXIT_FIELDS).stats ?? r.stats;
   const d = computeDelays(undefined, { stats, atNs: 0 }, { check: exitContext(stats, r.receivedMs, sys) });
   const big = largestDelay(d);
   return {

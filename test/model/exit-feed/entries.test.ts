@@ -1,11 +1,12 @@
-// A feed entry is made from a partial decode of the exit record (FEED_FIELDS): the same
+// A feed entry is made from a partial decode of the exit record (EXIT_FIELDS): the same
 // entry as from the whole record, for records of every kind the rules judge.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeTaskstats } from '../../../src/kernel/decode.js';
-import { lazyExitRecord, type ExitRecord } from '../../../src/kernel/exitrecord.js';
+import { exitRecordFrom, lazyExitRecord } from '../../../src/kernel/exitrecord.js';
 import { FIELDS, FIELD_SIZE, STRUCT_SIZE } from '../../../src/kernel/layout.js';
-import { toFeedEntry } from '../../../src/model/exit-feed/entries.js';
+import { EXIT_FIELDS, toFeedEntry } from '../../../src/model/exit-feed/entries.js';
+import { LEDGER_FIELDS } from '../../../src/model/groups.js';
 
 test('a feed entry from the fields it reads is the entry from the whole record', () => {
   let seed = 5;
@@ -35,10 +36,14 @@ test('a feed entry from the fields it reads is the entry from the whole record',
         rnd(3)
       ]!;
       const partial = toFeedEntry(lazyExitRecord(env, bytes), sys);
-      const whole = toFeedEntry({ ...lazyExitRecord(env, bytes), stats: decodeTaskstats(bytes) } as ExitRecord, sys);
+      const whole = toFeedEntry(exitRecordFrom(env, decodeTaskstats(bytes)), sys);
       assert.deepEqual(partial, whole, `v${version} record ${n}`);
       if (partial.suspect) suspects++;
     }
   }
   assert.ok(suspects > 100, `the records reach the plausibility rules (${suspects} flagged)`);
+});
+
+test("the exit fields hold all the group ledger reads of a process's final totals", () => {
+  for (const f of LEDGER_FIELDS) assert.ok(EXIT_FIELDS.includes(f), f);
 });
