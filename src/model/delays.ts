@@ -213,6 +213,32 @@ function withoutNa(s: Suspects | null, cats: readonly CategoryDelay[]): Suspects
 }
 
 /**
+ * A whole life's summary for one line (an exit): the category waited in most and the
+ * flagged totals, as largestDelay and computeDelays(undefined, ...).totalsSuspect give
+ * them, without building every category's figures (an exit storm's hot path; the model's
+ * tests check the two agree).
+ */
+export function lifeSummary(
+  stats: Taskstats,
+  check: CheckContext,
+): { largest: Pick<CategoryDelay, 'key' | 'totalNs'> | null; suspect: Suspects | null } {
+  const totals = judge(undefined, stats, check).totals;
+  let largest: Pick<CategoryDelay, 'key' | 'totalNs'> | null = null;
+  let suspect: Suspects | null = null;
+  for (const cat of CATEGORIES) {
+    if (naFor(cat, stats, 'yes')) continue;
+    const why = totals?.[cat.key];
+    if (why) {
+      (suspect ??= {})[cat.key] = why;
+      continue;
+    }
+    const totalNs = num(stats, cat.total) ?? 0;
+    if (totalNs > 0 && (!largest || totalNs > largest.totalNs)) largest = { key: cat.key, totalNs };
+  }
+  return { largest, suspect };
+}
+
+/**
  * The category the task waited in most (largest total), for one-line summaries (exit
  * feed); a flagged total is never chosen.
  */

@@ -25,9 +25,14 @@ export interface ListenRunOptions {
   delayacct?: () => DelayacctState;
 }
 
+// A batch's records share their receive time: its ISO text is made once, not per line.
+let isoAtMs = NaN;
+let iso = '';
+const isoTime = (ms: number): string => (ms === isoAtMs ? iso : ((isoAtMs = ms), (iso = new Date(ms).toISOString())));
+
 /** One exit as a text line; a flagged category gets `!KEY: why` at the end. */
 export function exitText(r: ExitRecord, e: FeedEntry = toFeedEntry(r)): string {
-  const t = new Date(r.receivedMs).toISOString().slice(11, 23);
+  const t = isoTime(r.receivedMs).slice(11, 23);
   const big = e.largest ? `${e.largest.key} ${fmtNs(e.largest.totalNs)}` : '-';
   const flags = e.suspect
     ? Object.entries(e.suspect)
@@ -57,7 +62,7 @@ export function exitJson(
 ): string {
   return jsonLine({
     type: 'exit',
-    time: new Date(r.receivedMs).toISOString(),
+    time: isoTime(r.receivedMs),
     cpu: r.cpu,
     seq: r.seq,
     pid: r.pid,

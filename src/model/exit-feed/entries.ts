@@ -3,7 +3,7 @@
 import { num } from '../../kernel/decode.js';
 import type { ExitRecord } from '../../kernel/exitrecord.js';
 import { CATEGORIES } from '../../kernel/layout.js';
-import { computeDelays, largestDelay, type CategoryDelay } from '../delays.js';
+import { lifeSummary, type CategoryDelay } from '../delays.js';
 import { checkedFields, exitContext, suspectCount, type Suspects } from '../plausibility.js';
 import type { DelayacctState } from '../delayacct.js';
 
@@ -37,8 +37,7 @@ export const EXIT_FIELDS: readonly string[] = [
 /** One exit as the feed shows it; `sys`: delay accounting as delaytop saw it (switch-ons). */
 export function toFeedEntry(r: ExitRecord, sys: DelayacctState | null = null): FeedEntry {
   const stats = r.partialStats?.(EXIT_FIELDS).stats ?? r.stats;
-  const d = computeDelays(undefined, { stats, atNs: 0 }, { check: exitContext(stats, r.receivedMs, sys) });
-  const big = largestDelay(d);
+  const { largest, suspect } = lifeSummary(stats, exitContext(stats, r.receivedMs, sys));
   return {
     receivedMs: r.receivedMs,
     cpu: r.cpu,
@@ -50,8 +49,8 @@ export function toFeedEntry(r: ExitRecord, sys: DelayacctState | null = null): F
     coreDumped: r.coreDumped,
     processEnded: r.processEnded,
     lifetimeUs: num(stats, 'ac_etime') ?? 0,
-    largest: big ? { key: big.key, totalNs: big.totalNs } : null,
-    suspect: d.totalsSuspect,
+    largest,
+    suspect,
   };
 }
 

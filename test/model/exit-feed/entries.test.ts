@@ -1,5 +1,6 @@
-// A feed entry is made from a partial decode of the exit record (EXIT_FIELDS): the same
-// entry as from the whole record, for records of every kind the rules judge.
+// A feed entry is made from a partial decode of the exit record (EXIT_FIELDS) and a lean
+// summary (lifeSummary): the same entry as from the whole record, and the same largest
+// category and flags as computeDelays gives, for records of every kind the rules judge.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeTaskstats } from '../../../src/kernel/decode.js';
@@ -7,6 +8,8 @@ import { exitRecordFrom, lazyExitRecord } from '../../../src/kernel/exitrecord.j
 import { FIELDS, FIELD_SIZE, STRUCT_SIZE } from '../../../src/kernel/layout.js';
 import { EXIT_FIELDS, toFeedEntry } from '../../../src/model/exit-feed/entries.js';
 import { LEDGER_FIELDS } from '../../../src/model/groups.js';
+import { computeDelays, largestDelay } from '../../../src/model/delays.js';
+import { exitContext } from '../../../src/model/plausibility.js';
 
 test('a feed entry from the fields it reads is the entry from the whole record', () => {
   let seed = 5;
@@ -38,6 +41,19 @@ test('a feed entry from the fields it reads is the entry from the whole record',
       const partial = toFeedEntry(lazyExitRecord(env, bytes), sys);
       const whole = toFeedEntry(exitRecordFrom(env, decodeTaskstats(bytes)), sys);
       assert.deepEqual(partial, whole, `v${version} record ${n}`);
+      // the summary is what the general computation gives
+      const d = computeDelays(
+        undefined,
+        { stats: decodeTaskstats(bytes), atNs: 0 },
+        { check: exitContext(decodeTaskstats(bytes), receivedMs, sys) },
+      );
+      const big = largestDelay(d);
+      assert.deepEqual(
+        whole.largest,
+        big ? { key: big.key, totalNs: big.totalNs } : null,
+        `largest, v${version} record ${n}`,
+      );
+      assert.deepEqual(whole.suspect, d.totalsSuspect, `suspect, v${version} record ${n}`);
       if (partial.suspect) suspects++;
     }
   }
