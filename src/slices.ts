@@ -3,10 +3,10 @@
 // loops let the event loop run (keys, exit batches) whenever a slice has lasted SLICE_MS.
 
 /** How long a slice holds the event loop, ms. */
-export const SLICE_MS = 15;
+const SLICE_MS = 15;
 
 /** The event loop's next turn: I/O that arrived meanwhile is handled first (setImmediate). */
-export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * each(0) ... each(count - 1), with a turn of the event loop whenever a slice has lasted

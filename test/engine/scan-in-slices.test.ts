@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { computeScanInSlices } from '../../src/engine/scan-in-slices.js';
 import { computeScan, scanTargets } from '../../src/model/scan.js';
 import { FakeStatsSource, S } from '../fakes/dashboard-sources.js';
+import { withSlicedClock } from '../fakes/sliced-clock.js';
 
 const ON = { on: true, onSinceSec: 0 };
 
@@ -21,23 +22,10 @@ test('a scan in slices lets the event loop run between them, with the same resul
   const prev = computeScan('thread', tasks, b1, { samples: new Map() }, ON);
   src.wait(1000, 'CPU', 5, 0.2 * S);
   const b2 = await src.query(scanTargets('thread', tasks));
-  // a clock that moves 20 ms at every look: each check of the slice finds it used up
-  const realNow = performance.now.bind(performance);
-  let clock = realNow();
-  performance.now = () => (clock += 20);
-  let turns = 0;
-  let counting = true;
-  const count = () => {
-    turns++;
-    if (counting) setImmediate(count);
-  };
-  setImmediate(count);
-  try {
-    const sliced = await computeScanInSlices('thread', tasks, b2, prev, ON, [], { wallMs: 0, exitedLivesNs: null });
-    assert.ok(turns >= 4, `the event loop ran between the slices (${turns} turns)`);
-    assert.deepEqual(sliced, computeScan('thread', tasks, b2, prev, ON, [], { wallMs: 0, exitedLivesNs: null }));
-  } finally {
-    counting = false;
-    performance.now = realNow;
-  }
+  const checks = { wallMs: 0, exitedLivesNs: null };
+  const { result: sliced, turns } = await withSlicedClock(() =>
+    computeScanInSlices('thread', tasks, b2, prev, ON, [], checks),
+  );
+  assert.ok(turns >= 4, `the event loop ran between the slices (${turns} turns)`);
+  assert.deepEqual(sliced, computeScan('thread', tasks, b2, prev, ON, [], checks));
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { listProcTasks, listProcTasksYielding } from '../../src/sources/proctasks.js';
+import { withSlicedClock } from '../fakes/sliced-clock.js';
 
 test('a thread listing in slices lets the event loop run between them, and lists the same tasks', async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'delaytop-proc-'));
@@ -14,27 +15,12 @@ test('a thread listing in slices lets the event loop run between them, and lists
         mkdirSync(path.join(root, String(p), 'task', String(p * 10 + t)), { recursive: true });
     }
     mkdirSync(path.join(root, 'sys')); // not a process
-    const realNow = performance.now.bind(performance);
-    let clock = realNow();
-    performance.now = () => (clock += 20); // each look at the clock finds the slice used up
-    let turns = 0;
-    let counting = true;
-    const count = () => {
-      turns++;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
-    try {
-      const sliced = await listProcTasksYielding('thread', root);
-      assert.ok(turns >= 3, `the event loop ran between the slices (${turns} turns)`);
-      const whole = listProcTasks('thread', root);
-      assert.equal(whole.length, 600);
-      assert.deepEqual(sliced, whole);
-      assert.deepEqual(await listProcTasksYielding('process', root), listProcTasks('process', root));
-    } finally {
-      counting = false;
-      performance.now = realNow;
-    }
+    const { result: sliced, turns } = await withSlicedClock(() => listProcTasksYielding('thread', root));
+    assert.ok(turns >= 3, `the event loop ran between the slices (${turns} turns)`);
+    const whole = listProcTasks('thread', root);
+    assert.equal(whole.length, 600);
+    assert.deepEqual(sliced, whole);
+    assert.deepEqual(await listProcTasksYielding('process', root), listProcTasks('process', root));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
