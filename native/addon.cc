@@ -1,11 +1,14 @@
 // delaytop's native addon: taskstats over generic netlink, and the ioprio syscalls Node lacks.
 #include <napi.h>
 
+#include <algorithm>
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
 #include "cgroup.h"
+#include "exit-lines.h"
 #include "ioprio.h"
 #include "listener.h"
 #include "nl.h"
@@ -60,6 +63,119 @@ Napi::Value ParseDatagram(const Napi::CallbackInfo& info) {
   return msgs;
 }
 
+// new ExitLines(config): exit-lines.h's formatter, with the plans src/kernel/exit-lines.ts
+// builds from the layout table. format(batch: ArrayBuffer, from, out: Uint8Array,
+// switchedOnMs, holes: Uint32Array) -> {next, used, holes, lines}: holes[2i] is the batch offset of
+// a record JS formats, holes[2i+1] where its line goes in out.
+class ExitLines : public Napi::ObjectWrap<ExitLines> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "ExitLines", {InstanceMethod("format", &ExitLines::Format)});
+  }
+
+  explicit ExitLines(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExitLines>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) {
+      Napi::TypeError::New(env, "new ExitLines(config)").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object c = info[0].As<Napi::Object>();
+    config_.json = c.Get("json").ToBoolean();
+    Napi::Array sigs = c.Get("signalNames").As<Napi::Array>();
+    for (uint32_t i = 0; i < sigs.Length(); i++) config_.signalNames.push_back(sigs.Get(i).ToString());
+    Napi::Array plans = c.Get("plans").As<Napi::Array>();
+    config_.plans.resize(plans.Length());
+    for (uint32_t v = 0; v < plans.Length(); v++) {
+      Napi::Value pv = plans.Get(v);
+      if (!pv.IsObject()) continue;
+      if (!readPlan(env, pv.As<Napi::Object>(), config_.plans[v])) return;
+    }
+  }
+
+ private:
+  static int32_t offsetOf(Napi::Object o, const char* name) { return o.Get(name).As<Napi::Number>().Int32Value(); }
+
+  // Every offset is checked against the plan's length here, so the formatter reads inside
+  // any STATS payload it accepts (it accepts only payloads of exactly that length).
+  static bool readPlan(Napi::Env env, Napi::Object o, lines::Plan& p) {
+    static const std::pair<const char*, std::pair<lines::FieldType, uint32_t>> kTypes[] = {
+        {"u8", {lines::FieldType::U8, 1}},      {"u16", {lines::FieldType::U16, 2}},
+        {"u32", {lines::FieldType::U32, 4}},    {"u64", {lines::FieldType::U64, 8}},
+        {"comm", {lines::FieldType::Comm, 32}}, {"timespec", {lines::FieldType::Timespec, 16}},
+    };
+    p.length = o.Get("length").As<Napi::Number>().Uint32Value();
+    auto bad = [&](const std::string& what) {
+      Napi::RangeError::New(env, "ExitLines plan: " + what).ThrowAsJavaScriptException();
+      p.length = 0;
+      return false;
+    };
+    auto inside = [&](int32_t off, uint32_t size) { return off < 0 || uint64_t(off) + size <= p.length; };
+    Napi::Array fields = o.Get("fields").As<Napi::Array>();
+    for (uint32_t i = 0; i < fields.Length(); i++) {
+      Napi::Object f = fields.Get(i).As<Napi::Object>();
+      std::string name = f.Get("name").ToString();
+      std::string type = f.Get("type").ToString();
+      int32_t off = offsetOf(f, "offset");
+      const auto* t = std::find_if(std::begin(kTypes), std::end(kTypes), [&](auto& k) { return type == k.first; });
+      if (t == std::end(kTypes) || off < 0 || !inside(off, t->second.second)) return bad(name);
+      p.fields.push_back({"\"" + name + "\":", t->second.first, uint32_t(off)});
+    }
+    struct Named {
+      const char* name;
+      int32_t* at;
+      uint32_t size;
+    } named[] = {{"exitcode", &p.exitcode, 4}, {"flag", &p.flag, 1},  {"comm", &p.comm, 32},
+                 {"uid", &p.uid, 4},           {"gid", &p.gid, 4},    {"ppid", &p.ppid, 4},
+                 {"tgid", &p.tgid, 4},         {"etime", &p.etime, 8}, {"runVirtual", &p.runVirtual, 8}};
+    for (const Named& n : named) {
+      *n.at = offsetOf(o, n.name);
+      if (!inside(*n.at, n.size)) return bad(n.name);
+    }
+    if (p.exitcode < 0 || p.flag < 0 || p.comm < 0 || p.uid < 0 || p.gid < 0 || p.ppid < 0 || p.etime < 0)
+      return bad("a field every line needs is missing");
+    Napi::Array cats = o.Get("cats").As<Napi::Array>();
+    for (uint32_t i = 0; i < cats.Length(); i++) {
+      Napi::Object k = cats.Get(i).As<Napi::Object>();
+      lines::PlanCategory cat{k.Get("key").ToString(), k.Get("key").ToString().Utf8Value() == "CPU",
+                              offsetOf(k, "count"), offsetOf(k, "total"), offsetOf(k, "max")};
+      if (cat.count < 0 || cat.total < 0 || !inside(cat.count, 8) || !inside(cat.total, 8) || !inside(cat.max, 8))
+        return bad(cat.key);
+      p.cats.push_back(cat);
+    }
+    return true;
+  }
+
+  Napi::Value Format(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[0].IsArrayBuffer() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
+        !info[3].IsNumber() || !info[4].IsTypedArray()) {
+      Napi::TypeError::New(env, "format(batch: ArrayBuffer, from: number, out: Uint8Array, switchedOnMs: number, holes: Uint32Array)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::ArrayBuffer data = info[0].As<Napi::ArrayBuffer>();
+    size_t from = size_t(info[1].As<Napi::Number>().Int64Value());
+    Napi::Uint8Array out = info[2].As<Napi::Uint8Array>();
+    Napi::Uint32Array holes = info[4].As<Napi::Uint32Array>();
+    if (from > data.ByteLength() || out.ByteLength() < lines::kLineRoom || holes.ElementLength() < 2) {
+      Napi::RangeError::New(env, "format: from past the batch, or out or holes too small").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    static_assert(sizeof(lines::Hole) == 2 * sizeof(uint32_t), "holes are pairs of u32");
+    lines::Result r = lines::formatBatch(config_, static_cast<const uint8_t*>(data.Data()), data.ByteLength(), from,
+                                         out.Data(), out.ByteLength(), info[3].As<Napi::Number>().DoubleValue(),
+                                         reinterpret_cast<lines::Hole*>(holes.Data()), holes.ElementLength() / 2);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("next", double(r.next));
+    o.Set("used", double(r.used));
+    o.Set("holes", double(r.holes));
+    o.Set("lines", double(r.lines));
+    return o;
+  }
+
+  lines::Config config_;
+};
+
 // {bytes, fields: {name: {offset, size, signed}}} for one of the structs the addon hands over.
 template <size_t N>
 Napi::Object structLayout(Napi::Env env, size_t bytes, const Field (&fields)[N]) {
@@ -99,6 +215,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   exports.Set("QuerySocket", QuerySocket::Init(env));
   exports.Set("Listener", Listener::Init(env));
+  exports.Set("ExitLines", ExitLines::Init(env));
   exports.Set("parseDatagram", Napi::Function::New(env, ParseDatagram));
   exports.Set("cgroupStats", Napi::Function::New(env, CgroupStats));
   exports.Set("ioprioGet", Napi::Function::New(env, IoprioGet));

@@ -52,13 +52,14 @@ import { loadSettings, saveSettings, settingsPath } from './settings/file.js';
 import type { Settings } from './settings/schema.js';
 
 // A file as stdout (-b > out.txt) fails inside write(); a pipe or terminal emits 'error'.
-const out = (s: string) => {
+const outBytes = (b: string | Uint8Array) => {
   try {
-    process.stdout.write(s + '\n');
+    process.stdout.write(b);
   } catch (e) {
     outputFailed('stdout', e);
   }
 };
+const out = (s: string) => outBytes(s + '\n');
 // Messages can quote a recording's or a process's text: each line goes out escaped.
 const err = (s: string) => writeStderr(s.split('\n').map(printable).join('\n') + '\n');
 
@@ -210,6 +211,7 @@ async function listen(args: Args, run: Extract<Run, { mode: 'listen' }>): Promis
     json: !!args.json,
     durationSec,
     write: out,
+    writeBytes: outBytes,
     warn: err,
     interrupted: ended,
     readers,

@@ -50,6 +50,34 @@ export interface NativeListener {
   info(): { readers: NativeReaderInfo[]; threads: number; familyId: number; counterCount: number };
 }
 
+/** One taskstats version as native/exit-lines.h reads it (src/kernel/exit-lines.ts builds it). */
+export interface NativeLinePlan {
+  length: number;
+  fields: { name: string; type: string; offset: number }[];
+  /** offsets; -1 where the version has no such field */
+  exitcode: number;
+  flag: number;
+  comm: number;
+  uid: number;
+  gid: number;
+  ppid: number;
+  tgid: number;
+  etime: number;
+  runVirtual: number;
+  cats: { key: string; count: number; total: number; max: number }[];
+}
+
+export interface NativeExitLines {
+  /** lines of batch[from..] into out; holes[2i]: a record left to JS, holes[2i+1]: where its line goes */
+  format(
+    batch: ArrayBuffer,
+    from: number,
+    out: Uint8Array,
+    switchedOnMs: number,
+    holes: Uint32Array,
+  ): { next: number; used: number; holes: number; lines: number };
+}
+
 export interface ParsedMessage {
   error?: string;
   type?: number;
@@ -64,6 +92,11 @@ export interface ParsedMessage {
 export interface Addon {
   QuerySocket: new (timeoutMs?: number) => NativeQuerySocket;
   Listener: new (cpus: number[], opts: NativeListenerOptions, notify: () => void) => NativeListener;
+  ExitLines: new (config: {
+    json: boolean;
+    signalNames: string[];
+    plans: (NativeLinePlan | null)[];
+  }) => NativeExitLines;
   parseDatagram(buf: Uint8Array, familyId: number): ParsedMessage[];
   /** CGROUPSTATS_CMD_GET on a cgroup v1 directory: the struct cgroupstats payload (EINVAL on v2) */
   cgroupStats(path: string): ArrayBuffer;

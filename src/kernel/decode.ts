@@ -1,6 +1,6 @@
 // struct taskstats decoder: by the STATS attribute's length plus its version field,
 // never by a compiled sizeof (distro headers lag the kernel).
-import { FIELDS, FIELD_SIZE, MAX_KNOWN_VERSION, MIN_VERSION, STRUCT_SIZE, versionForSize } from './layout.js';
+import { FIELD_SIZE, fieldsIn, MAX_KNOWN_VERSION, MIN_VERSION, STRUCT_SIZE, versionForSize } from './layout.js';
 
 /** A u64 stays a number while exact (<= 2^53-1), and becomes a bigint above. */
 export type U64 = number | bigint;
@@ -120,10 +120,9 @@ const readers = { readU64, readS64, readComm };
  */
 function compileReader(layoutVersion: number, length: number, only?: readonly string[]): Reader {
   const parts: string[] = [];
-  for (const f of FIELDS) {
-    if (f.since > layoutVersion || (only && !only.includes(f.name))) continue;
-    const o = layoutVersion === 15 ? f.offsetV15 : f.offset;
-    if (o === null || o + FIELD_SIZE[f.type] > length) continue;
+  for (const f of fieldsIn(layoutVersion, length)) {
+    if (only && !only.includes(f.name)) continue;
+    const o = f.at;
     const expr = {
       u64: `r.readU64(dv, ${o})`,
       u32: `dv.getUint32(${o}, true)`,

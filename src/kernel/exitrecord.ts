@@ -188,33 +188,45 @@ export function decodeExitBatch(
   header: ExitRecordHeader,
   onBad: (cpu: number, why: string) => void,
 ): ExitRecord[] {
-  const { bytes: headerBytes, recLen: recLenAt, cpu: cpuAt, seq: seqAt, pid: pidAt, tgid: tgidAt } = header;
-  const { pidStatsLen: pidLenAt, tgidStatsLen: tgidLenAt, receivedRealtimeNs: receivedAt } = header;
   const out: ExitRecord[] = [];
   const dv = new DataView(data);
-  let off = 0;
-  while (off + headerBytes <= data.byteLength) {
-    const recLen = dv.getUint32(off + recLenAt, true);
-    if (recLen < headerBytes || off + recLen > data.byteLength) {
-      onBad(-1, `corrupt batch at byte ${off}`);
-      break;
-    }
-    const cpu = dv.getUint32(off + cpuAt, true);
-    const seq = dv.getUint32(off + seqAt, true);
-    const pid = dv.getUint32(off + pidAt, true);
-    const tgid = dv.getUint32(off + tgidAt, true);
-    const pidLen = dv.getUint32(off + pidLenAt, true);
-    const tgidLen = dv.getUint32(off + tgidLenAt, true);
-    const receivedMs = Number(dv.getBigUint64(off + receivedAt, true) / 1000000n);
-    try {
-      const pidBytes = new Uint8Array(data, off + headerBytes, pidLen);
-      const tgidBytes = tgidLen ? new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen) : undefined;
-      out.push(lazyExitRecord({ cpu, seq, receivedMs, pid, tgid }, pidBytes, tgidBytes));
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      onBad(cpu, e.message);
-    }
-    off += recLen;
-  }
+  for (let off = 0; off + header.bytes <= data.byteLength;) off = decodeExitRecordAt(data, dv, off, header, onBad, out);
   return out;
+}
+
+/**
+ * The record at byte `off` of a drained batch, pushed to `into`; returns where the next one
+ * starts (the batch's length once it cannot go on: a corrupt length ends the walk).
+ */
+export function decodeExitRecordAt(
+  data: ArrayBuffer,
+  dv: DataView,
+  off: number,
+  header: ExitRecordHeader,
+  onBad: (cpu: number, why: string) => void,
+  into: ExitRecord[],
+): number {
+  const { bytes: headerBytes, recLen: recLenAt, cpu: cpuAt, seq: seqAt, pid: pidAt, tgid: tgidAt } = header;
+  const { pidStatsLen: pidLenAt, tgidStatsLen: tgidLenAt, receivedRealtimeNs: receivedAt } = header;
+  const recLen = dv.getUint32(off + recLenAt, true);
+  if (recLen < headerBytes || off + recLen > data.byteLength) {
+    onBad(-1, `corrupt batch at byte ${off}`);
+    return data.byteLength;
+  }
+  const cpu = dv.getUint32(off + cpuAt, true);
+  const seq = dv.getUint32(off + seqAt, true);
+  const pid = dv.getUint32(off + pidAt, true);
+  const tgid = dv.getUint32(off + tgidAt, true);
+  const pidLen = dv.getUint32(off + pidLenAt, true);
+  const tgidLen = dv.getUint32(off + tgidLenAt, true);
+  const receivedMs = Number(dv.getBigUint64(off + receivedAt, true) / 1000000n);
+  try {
+    const pidBytes = new Uint8Array(data, off + headerBytes, pidLen);
+    const tgidBytes = tgidLen ? new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen) : undefined;
+    into.push(lazyExitRecord({ cpu, seq, receivedMs, pid, tgid }, pidBytes, tgidBytes));
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    onBad(cpu, e.message);
+  }
+  return off + recLen;
 }

@@ -108,6 +108,22 @@ export const FIELDS: readonly FieldSpec[] = ROWS.map(([name, type, offset, offse
   since,
 }));
 
+/** The offset of a field in a layout version, or null when that layout lacks it. */
+export function offsetIn(f: FieldSpec, layoutVersion: number): number | null {
+  if (f.since > layoutVersion) return null;
+  return layoutVersion === 15 ? f.offsetV15 : f.offset;
+}
+
+/** Fields a (layout version, length) record carries: added by then and inside the length. */
+export function fieldsIn(layoutVersion: number, length: number): Array<FieldSpec & { at: number }> {
+  const out: Array<FieldSpec & { at: number }> = [];
+  for (const f of FIELDS) {
+    const at = offsetIn(f, layoutVersion);
+    if (at !== null && at + FIELD_SIZE[f.type] <= length) out.push({ ...f, at });
+  }
+  return out;
+}
+
 /** sizeof(struct taskstats) by version, as the kernel sends it. */
 export const STRUCT_SIZE: Readonly<Record<number, number>> = {
   2: 248,

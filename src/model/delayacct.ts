@@ -23,6 +23,19 @@ export function switchedOnBetween(sys: DelayacctState, fromMs: number, toMs = In
 }
 
 /**
+ * When the latest switch-on delaytop knows of was seen done, epoch ms (-Infinity: none): for
+ * any fromMs at or after it, switchedOnBetween finds nothing.
+ */
+export function lastSwitchOnMs(sys: DelayacctState | null): number {
+  if (!sys) return -Infinity;
+  const seen = sys.seen;
+  if (!seen) return sys.onSinceSec ? sys.onSinceSec * 1000 : -Infinity;
+  let last = -Infinity;
+  for (const c of seen.changes) if (c.on) last = Math.max(last, c.toMs);
+  return last;
+}
+
+/**
  * How long delaytop saw the setting off before a switch-on, ms: from the first reading that
  * found it off to the last. A wait in flight at the switch-on was stamped before the
  * switch-off, so when it is timed from that stale stamp it lasts at least this long.

@@ -3,10 +3,10 @@
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
 import { toFeedEntry, type FeedEntry } from '../model/exit-feed/entries.js';
 import { exitSuspects, suspectCount } from '../model/plausibility.js';
-import type { DelayacctState } from '../model/delayacct.js';
-import type { ExitBatch, ExitSource } from '../sources/types.js';
+import { lastSwitchOnMs, type DelayacctState } from '../model/delayacct.js';
+import type { ExitBatch, ExitLineSink, ExitSource } from '../sources/types.js';
 import { sleep } from './batch.js';
-import { exitStatusText, fmtNs, pad, padNum } from './format.js';
+import { exitStatusText, fmtNs, pad, padNum, signalName } from './format.js';
 import { padText } from './text.js';
 import { jsonLine } from '../kernel/json.js';
 
@@ -15,6 +15,8 @@ export interface ListenRunOptions {
   /** seconds; Infinity = until interrupted */
   durationSec: number;
   write: (line: string) => void;
+  /** lines as bytes: given, a live source writes the exit lines itself (ExitLineSink) */
+  writeBytes?: (bytes: Uint8Array) => void;
   warn: (line: string) => void;
   interrupted: Promise<void>;
   /** what the listeners are (cpus, port ids, buffer sizes): printed once when listening starts */
@@ -103,7 +105,7 @@ const sum = (cs: CpuCounters[], k: 'received' | 'lost') => cs.reduce((a, c) => a
 export async function runListen(source: ExitSource, opts: ListenRunOptions): Promise<number> {
   const started = Date.now();
   const feed = new FeedLines(opts);
-  source.start((b) => feed.batch(b));
+  source.start((b) => feed.batch(b), feed.sink());
   if (opts.readers) announce(opts, opts.readers);
   await sleep(opts.durationSec * 1000, opts.interrupted);
   feed.batch(source.close());
@@ -121,22 +123,43 @@ class FeedLines {
   flaggedExits = 0;
   flagged = 0;
   private lastLost = 0;
+  /** delay accounting as of the batch being written */
+  private sys: DelayacctState | null = null;
 
   constructor(private opts: ListenRunOptions) {}
+
+  /** For a live source to write the lines itself: the same lines as lineOf makes. */
+  sink(): ExitLineSink | undefined {
+    const { opts } = this;
+    if (!opts.writeBytes) return undefined;
+    return {
+      json: opts.json,
+      signalNames: Array.from({ length: 128 }, (_, i) => signalName(i)),
+      switchedOnMs: () => lastSwitchOnMs((this.sys = opts.delayacct?.() ?? null)),
+      lineOf: (r) => this.lineOf(r),
+      write: opts.writeBytes,
+    };
+  }
+
+  /** One exit's line; what it flags is counted. */
+  lineOf(r: ExitRecord): string {
+    const { sys } = this;
+    const e = this.opts.json ? null : toFeedEntry(r, sys);
+    const suspect = e ? e.suspect : exitSuspects(r.stats, r.receivedMs, sys);
+    if (suspect) {
+      this.flaggedExits++;
+      this.flagged += suspectCount(suspect);
+    }
+    return e ? exitText(r, e) : exitJson(r, sys, suspect);
+  }
 
   batch(b: ExitBatch): void {
     const { opts } = this;
     this.counters = b.counters;
-    const sys = b.records.length && opts.delayacct ? opts.delayacct() : null;
+    if (b.records.length) this.sys = opts.delayacct ? opts.delayacct() : null;
     let lines: string[] = [];
     for (const r of b.records) {
-      const e = opts.json ? null : toFeedEntry(r, sys);
-      const suspect = e ? e.suspect : exitSuspects(r.stats, r.receivedMs, sys);
-      if (suspect) {
-        this.flaggedExits++;
-        this.flagged += suspectCount(suspect);
-      }
-      lines.push(e ? exitText(r, e) : exitJson(r, sys, suspect));
+      lines.push(this.lineOf(r));
       // A storm's batch is up to a full queue (~110,000 records): written as it is made, so
       // its text is never held whole (1 GB of JSON lines and their join, measured).
       if (lines.length === WRITE_LINES) {

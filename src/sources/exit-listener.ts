@@ -3,13 +3,14 @@
 // same ExitSource interface (types.ts) is served by a replayed recording.
 import { totalmem } from 'node:os';
 import { loadAddon, loadContract, type Contract, type NativeListener, type NativeReaderInfo } from '../kernel/addon.js';
-import { decodeCounters, decodeExitBatch, type CpuCounters } from '../kernel/exitrecord.js';
+import { decodeCounters, decodeExitBatch, type CpuCounters, type ExitRecord } from '../kernel/exitrecord.js';
+import { ExitLineWriter } from '../kernel/exit-lines.js';
 import { fromNative, TaskstatsError } from '../kernel/errors.js';
 import { withLost } from '../model/exit-feed/loss.js';
 import { formatCpulist, listenerLayout, type ListenerLayout } from './listener-layout.js';
 import { exitFeedBlocked } from './namespaces.js';
 import { readCpulist } from './system.js';
-import type { ExitBatch, ExitSource } from './types.js';
+import type { ExitBatch, ExitLineSink, ExitSource } from './types.js';
 
 export interface ListenOptions {
   cpus: number[];
@@ -89,6 +90,7 @@ export class NetlinkExitSource implements ExitSource {
   private contract: Contract;
   private decodeFailed: number[];
   private fn: ((b: ExitBatch) => void) | undefined;
+  private lines: { sink: ExitLineSink; writer: ExitLineWriter } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private last: CpuCounters[] = [];
@@ -136,8 +138,9 @@ export class NetlinkExitSource implements ExitSource {
     return this.native.info();
   }
 
-  start(fn: (batch: ExitBatch) => void): void {
+  start(fn: (batch: ExitBatch) => void, lines?: ExitLineSink): void {
     this.fn = fn;
+    if (lines) this.lines = { sink: lines, writer: new ExitLineWriter(loadAddon(), lines) };
     this.onNotify(); // anything queued during registration
   }
 
@@ -165,10 +168,18 @@ export class NetlinkExitSource implements ExitSource {
 
   private drain(): ExitBatch {
     const { data, counters } = this.native.drain();
-    const records = decodeExitBatch(data, this.contract.exitRecordHeader, (cpu) => {
+    const onBad = (cpu: number) => {
       const i = this.cpus.indexOf(cpu);
       if (i >= 0) this.decodeFailed[i]!++;
-    });
+    };
+    const header = this.contract.exitRecordHeader;
+    let records: ExitRecord[] = [];
+    if (this.lines) {
+      const { sink, writer } = this.lines;
+      writer.write(data, header, sink.switchedOnMs(), sink.lineOf, sink.write, onBad);
+    } else {
+      records = decodeExitBatch(data, header, onBad);
+    }
     this.last = decodeCounters(counters, this.cpus, this.decodeFailed, this.contract).map(withLost);
     return { records, counters: this.last };
   }

@@ -1,6 +1,7 @@
 // What every source yields, whether live netlink, /proc or a replayed recording.
 import type { Taskstats } from '../kernel/decode.js';
 import type { CpuCounters, ExitRecord } from '../kernel/exitrecord.js';
+import type { LineFormat } from '../kernel/exit-lines.js';
 import type { ListMode, TaskId } from './proctasks.js';
 
 export type TargetKind = 'pid' | 'tgid';
@@ -40,15 +41,32 @@ export interface StatsSource {
 }
 
 export interface ExitBatch {
+  /** the records (none when a line sink took them) */
   records: ExitRecord[];
   /** cumulative per-CPU counters at the time of the batch */
   counters: CpuCounters[];
 }
 
+/**
+ * A consumer that writes every exit as a line (-l): a live source writes the lines itself,
+ * natively where no judgement is needed (src/kernel/exit-lines.ts), and asks lineOf for the
+ * others; its batches then carry no records. Other sources ignore it and deliver records.
+ */
+export interface ExitLineSink extends LineFormat {
+  /**
+   * Epoch ms of the latest switch-on of delay accounting delaytop saw (-Infinity: none): a
+   * task that lived through one is judged by lineOf. Asked once a batch, before its lineOf calls.
+   */
+  switchedOnMs(): number;
+  /** the line of a record (without its newline) */
+  lineOf(r: ExitRecord): string;
+  write(bytes: Uint8Array): void;
+}
+
 export interface ExitSource {
   readonly cpus: readonly number[];
-  /** deliver batches to fn until close() */
-  start(fn: (batch: ExitBatch) => void): void;
+  /** deliver batches to fn until close(); lines: see ExitLineSink */
+  start(fn: (batch: ExitBatch) => void, lines?: ExitLineSink): void;
   /** stop, deregister, and return the final batch (remaining records, final counters) */
   close(): ExitBatch;
   /** hand what is queued now to fn at once, not at the next batch (a refresh's bounds need it) */
