@@ -136,8 +136,9 @@ class ExitLines : public Napi::ObjectWrap<ExitLines> {
     Napi::Array cats = o.Get("cats").As<Napi::Array>();
     for (uint32_t i = 0; i < cats.Length(); i++) {
       Napi::Object k = cats.Get(i).As<Napi::Object>();
-      lines::PlanCategory cat{k.Get("key").ToString(), k.Get("key").ToString().Utf8Value() == "CPU",
-                              offsetOf(k, "count"), offsetOf(k, "total"), offsetOf(k, "max")};
+      std::string key = k.Get("key").ToString();
+      lines::PlanCategory cat{key, key == "CPU", key == "IO", offsetOf(k, "count"), offsetOf(k, "total"),
+                              offsetOf(k, "max")};
       if (cat.count < 0 || cat.total < 0 || !inside(cat.count, 8) || !inside(cat.total, 8) || !inside(cat.max, 8))
         return bad(cat.key);
       p.cats.push_back(cat);

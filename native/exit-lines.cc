@@ -1,5 +1,6 @@
 #include "exit-lines.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -112,7 +113,7 @@ bool surelyPlausible(const Plan& p, const uint8_t* s, double receivedMs, double 
     }
     if (!cat.isCpu && count == 0 && total > 0) return false;
     if (cat.isCpu) cpu = &cat;
-    if (cat.key == "IO") io = &cat;
+    if (cat.isIo) io = &cat;
   }
   if (io && cpu && p.runVirtual >= 0) {
     double ioNs = num64(s, io->total);
@@ -159,20 +160,23 @@ void isoTime(Out& o, uint64_t ms) {
 
 // output/format.ts exitStatusText, cut or padded to 14 (pad(…, 14, true))
 void exitStatus(Out& o, const Config& c, uint32_t st) {
-  char buf[64];
-  size_t n;
+  uint8_t buf[64];
+  Out t{buf};
   uint32_t sig = st & 0x7f;
   if (sig == 0) {
-    n = size_t(snprintf(buf, sizeof buf, "exit %u", (st >> 8) & 0xff));
+    t.lit("exit ");
+    t.u64((st >> 8) & 0xff);
   } else {
-    const char* core = (st & 0x80) ? " core" : "";
-    if (sig < c.signalNames.size() && !c.signalNames[sig].empty())
-      n = size_t(snprintf(buf, sizeof buf, "%s%s", c.signalNames[sig].c_str(), core));
-    else
-      n = size_t(snprintf(buf, sizeof buf, "signal %u%s", sig, core));
+    if (sig < c.signalNames.size() && !c.signalNames[sig].empty() && c.signalNames[sig].size() < 32) {
+      t.put(c.signalNames[sig]);
+    } else {
+      t.lit("signal ");
+      t.u64(sig);
+    }
+    if (st & 0x80) t.lit(" core");
   }
-  if (n > 14) n = 14;
-  o.put(buf, n);
+  size_t n = std::min(size_t(t.p - buf), size_t(14));
+  o.put(reinterpret_cast<const char*>(buf), n);
   o.spaces(14 - n);
 }
 
@@ -247,6 +251,62 @@ bool jsonStats(Out& o, const Plan& p, const uint8_t* s) {
   return true;
 }
 
+// Number.prototype.toFixed(digits) of x (finite, 0 <= x < 1e21, digits <= 2), exactly: the
+// decimal nearest x's exact binary value, ties up (toFixed picks the larger n), into buf.
+size_t toFixed(char* buf, double x, int digits) {
+  static const uint64_t kPow10[] = {1, 10, 100};
+  int e;
+  double m = frexp(x, &e);  // x = m * 2^e, 0.5 <= m < 1
+  uint64_t mant = uint64_t(ldexp(m, 53));
+  int ex = e - 53;  // x = mant * 2^ex exactly
+  unsigned __int128 v = (unsigned __int128)mant * kPow10[digits];
+  unsigned __int128 n;
+  if (ex >= 0) {
+    n = v << ex;  // x < 1e21: fits
+  } else if (-ex >= 120) {
+    n = 0;  // v < 2^63: far below one half
+  } else {
+    int sh = -ex;
+    n = v >> sh;
+    unsigned __int128 rem = v - (n << sh);
+    if (rem >= (unsigned __int128)1 << (sh - 1)) n++;
+  }
+  char rev[48];
+  size_t k = 0;
+  do {
+    rev[k++] = char('0' + int(n % 10));
+    n /= 10;
+  } while (n);
+  while (k <= size_t(digits)) rev[k++] = '0';
+  size_t len = 0;
+  for (size_t i = k; i-- > 0;) {
+    buf[len++] = rev[i];
+    if (i == size_t(digits) && digits) buf[len++] = '.';
+  }
+  return len;
+}
+
+// src/output/format.ts fmtNs(ns) without a width (its plain form), into buf (64 bytes)
+size_t fmtNs(char* buf, double ns) {
+  size_t n;
+  const char* unit;
+  if (ns < 1e3) {
+    n = toFixed(buf, ns, 0);
+    unit = "ns";
+  } else if (ns < 1e6) {
+    n = toFixed(buf, ns / 1e3, ns < 1e4 ? 2 : 1);
+    unit = "us";
+  } else if (ns < 1e9) {
+    n = toFixed(buf, ns / 1e6, ns < 1e7 ? 2 : 1);
+    unit = "ms";
+  } else {
+    n = toFixed(buf, ns / 1e9, ns < 1e10 ? 2 : 1);
+    unit = "s";
+  }
+  for (; *unit; unit++) buf[n++] = *unit;
+  return n;
+}
+
 struct Rec {
   const RecHeader* h;
   const uint8_t* pid;
@@ -316,8 +376,9 @@ bool line(Out& o, const Config& c, const Rec& r) {
     return true;
   }
   // text: 18:33:20.136 cpu 1   pid 17229   tgid 17229   ppid 11668   uid 0     forker          exit 0         P life   5.00us waited-most CPU 1.16us
-  std::string life = fmtNs(num64(s, p.etime) * 1000);
-  if (life.size() > 8) return false;  // JS's narrower forms (minutes, hours...)
+  char life[64];
+  size_t lifeLen = fmtNs(life, num64(s, p.etime) * 1000);
+  if (lifeLen > 8) return false;  // JS's narrower forms (minutes, hours...)
   Out t{o.p};
   isoTime(t, r.ms);
   memmove(o.p, o.p + 11, 12);  // HH:MM:SS.mmm of the ISO time
@@ -349,8 +410,8 @@ bool line(Out& o, const Config& c, const Rec& r) {
   o.put(' ');
   o.put(ended ? 'P' : 'T');
   o.lit(" life ");
-  o.spaces(8 - life.size());
-  o.put(life);
+  o.spaces(8 - lifeLen);
+  o.put(life, lifeLen);
   o.lit(" waited-most ");
   // lifeSummary: the first category with the largest total, among those above 0
   const PlanCategory* best = nullptr;
@@ -363,9 +424,10 @@ bool line(Out& o, const Config& c, const Rec& r) {
     }
   }
   if (best) {
+    char ns[64];
     o.put(best->key);
     o.put(' ');
-    o.put(fmtNs(bestNs));
+    o.put(ns, fmtNs(ns, bestNs));
   } else {
     o.put('-');
   }
@@ -374,46 +436,6 @@ bool line(Out& o, const Config& c, const Rec& r) {
 }
 
 }  // namespace
-
-std::string toFixed(double x, int digits) {
-  static const uint64_t kPow10[] = {1, 10, 100, 1000};
-  int e;
-  double m = frexp(x, &e);  // x = m * 2^e, 0.5 <= m < 1
-  uint64_t mant = uint64_t(ldexp(m, 53));
-  int ex = e - 53;  // x = mant * 2^ex exactly
-  unsigned __int128 v = (unsigned __int128)mant * kPow10[digits];
-  unsigned __int128 n;
-  if (ex >= 0) {
-    n = v << ex;  // x < 1e21: fits
-  } else if (-ex >= 120) {
-    n = 0;  // v < 2^63: far below one half
-  } else {
-    int sh = -ex;
-    n = v >> sh;
-    unsigned __int128 rem = v - (n << sh);
-    if (rem >= (unsigned __int128)1 << (sh - 1)) n++;  // ties go up, as toFixed picks the larger n
-  }
-  char buf[48];
-  size_t k = 0;
-  do {
-    buf[k++] = char('0' + int(n % 10));
-    n /= 10;
-  } while (n);
-  while (k <= size_t(digits)) buf[k++] = '0';
-  std::string s;
-  for (size_t i = k; i-- > 0;) {
-    s += buf[i];
-    if (i == size_t(digits) && digits) s += '.';
-  }
-  return s;
-}
-
-std::string fmtNs(double ns) {
-  if (ns < 1e3) return toFixed(ns, 0) + "ns";
-  if (ns < 1e6) return toFixed(ns / 1e3, ns < 1e4 ? 2 : 1) + "us";
-  if (ns < 1e9) return toFixed(ns / 1e6, ns < 1e7 ? 2 : 1) + "ms";
-  return toFixed(ns / 1e9, ns < 1e10 ? 2 : 1) + "s";
-}
 
 Result formatBatch(const Config& c, const uint8_t* data, size_t len, size_t from, uint8_t* out, size_t cap,
                    double switchedOnMs, Hole* holes, size_t maxHoles) {

@@ -27,7 +27,7 @@ struct PlanField {
 
 struct PlanCategory {
   std::string key;  // CPU, IO, ...
-  bool isCpu;
+  bool isCpu, isIo;
   int32_t count, total, max;  // offsets; max -1 where the version has none
 };
 
@@ -69,11 +69,5 @@ constexpr size_t kLineRoom = 16 << 10;
 // hole and ends the batch, as the JS walker stops there.
 Result formatBatch(const Config& c, const uint8_t* data, size_t len, size_t from, uint8_t* out, size_t cap,
                    double switchedOnMs, Hole* holes, size_t maxHoles);
-
-// Number.prototype.toFixed(digits) of x (finite, 0 <= x < 1e21, digits <= 3), exactly: the
-// decimal nearest x's exact binary value, ties away from zero. Exposed for the tests.
-std::string toFixed(double x, int digits);
-// src/output/format.ts fmtNs(ns) without a width (its plain form). Exposed for the tests.
-std::string fmtNs(double ns);
 
 }  // namespace lines

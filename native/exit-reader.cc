@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -33,6 +34,31 @@ int pauseUnlessWoken(int wakeFd, long ns) {
 
 }  // namespace
 
+uint8_t* ByteBuffer::append(size_t n) {
+  if (size_ + n > cap_) {
+    size_t cap = cap_ ? cap_ : 64 << 10;
+    while (cap < size_ + n) cap *= 2;
+    void* p = realloc(data_, cap);
+    if (!p) return nullptr;
+    data_ = static_cast<uint8_t*>(p);
+    cap_ = cap;
+  }
+  uint8_t* at = data_ + size_;
+  size_ += n;
+  return at;
+}
+
+void ByteBuffer::dropFront(size_t n) {
+  memmove(data_, data_ + n, size_ - n);
+  size_ -= n;
+}
+
+void ByteBuffer::release() {
+  free(data_);
+  data_ = nullptr;
+  size_ = cap_ = 0;
+}
+
 ExitQueue::ExitQueue(size_t maxBytes, std::function<void()> notify, bool keepNewest)
     : maxBytes_(maxBytes), notify_(std::move(notify)), keepNewest_(keepNewest) {}
 
@@ -50,11 +76,10 @@ bool ExitQueue::push(const RecHeader& h, const uint8_t* pidStats, const uint8_t*
         summarized_[old.cpu]++;
         off += old.recLen;
       }
-      queue_.erase(queue_.begin(), queue_.begin() + ptrdiff_t(off));
+      queue_.dropFront(off);
     }
-    size_t at = queue_.size();
-    queue_.resize(at + h.recLen);
-    uint8_t* p = queue_.data() + at;
+    uint8_t* p = queue_.append(h.recLen);
+    if (!p) return false;
     memcpy(p, &h, sizeof h);
     memcpy(p + kRecHeader, pidStats, h.pidStatsLen);
     if (h.tgidStatsLen) memcpy(p + kRecHeader + align8(h.pidStatsLen), tgidStats, h.tgidStatsLen);

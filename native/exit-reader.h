@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "contract.h"
@@ -68,6 +69,34 @@ inline constexpr Field kRecHeaderFields[] = {
     DELAYTOP_FIELD(RecHeader, receivedRealtimeNs),
 };
 
+// Bytes appended without being zeroed first (std::vector's resize writes each byte twice in a
+// storm), grown by realloc, which moves a large (mapped) block by remapping its pages.
+class ByteBuffer {
+ public:
+  ByteBuffer() = default;
+  ~ByteBuffer() { release(); }
+  ByteBuffer(const ByteBuffer&) = delete;
+  ByteBuffer& operator=(const ByteBuffer&) = delete;
+  uint8_t* data() { return data_; }
+  size_t size() const { return size_; }
+  size_t capacity() const { return cap_; }
+  // n more bytes at the end, to be written; null (nothing changed) when memory ran out
+  uint8_t* append(size_t n);
+  void dropFront(size_t n);
+  void clear() { size_ = 0; }
+  void release();
+  void swap(ByteBuffer& o) {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    std::swap(cap_, o.cap_);
+  }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  size_t cap_ = 0;
+};
+
 // The records of every CPU's reader, in one buffer of at most maxBytes, drained by one thread.
 // Full, it either refuses the newest record (the reader counts it queueDropped: for consumers
 // that must have every record, such as -l and -w) or, keepNewest, lets the oldest records
@@ -75,7 +104,8 @@ inline constexpr Field kRecHeaderFields[] = {
 // the dashboard's feed, whose per-CPU counts stay exact however long a storm lasts).
 class ExitQueue {
  public:
-  // Queue capacity kept between drains (a second's worth at ~1,000 exits/s); more is freed.
+  // Queue capacity kept between drains (a second's worth at ~1,000 exits/s); more is freed
+  // once a drain is this small again (while a storm lasts its pages stay mapped).
   static constexpr size_t kKeepBytes = 1 << 20;
 
   // notify runs (on the reader's thread) for the first record after a drain: the drainer
@@ -95,15 +125,15 @@ class ExitQueue {
       queue_.swap(spare_);  // the readers go on into the emptied spare, capacity kept
     }
     take(spare_.data(), spare_.size());
-    spare_.clear();
     // after a storm, give the memory back rather than hold a storm-sized buffer for good
-    if (spare_.capacity() > kKeepBytes) std::vector<uint8_t>().swap(spare_);
+    if (spare_.capacity() > kKeepBytes && spare_.size() <= kKeepBytes) spare_.release();
+    spare_.clear();
   }
 
  private:
   std::mutex mu_;
-  std::vector<uint8_t> queue_;  // guarded by mu_
-  std::vector<uint8_t> spare_;  // the drainer's
+  ByteBuffer queue_;  // guarded by mu_
+  ByteBuffer spare_;  // the drainer's
   size_t maxBytes_;
   std::function<void()> notify_;
   std::atomic<bool> notified_{false};

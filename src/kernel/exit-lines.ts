@@ -44,8 +44,6 @@ export function exitLinePlans(): (NativeLinePlan | null)[] {
 /** Output is made and written in pieces of this size, so a storm's batch is never held whole. */
 const OUT_BYTES = 1 << 20;
 const MAX_HOLES = 1024;
-/** native/exit-lines.h kLineRoom: the room native keeps for a line */
-const LINE_ROOM = 16 << 10;
 
 export interface LineFormat {
   json: boolean;
@@ -56,15 +54,16 @@ export interface LineFormat {
 export class ExitLineWriter {
   private native: NativeExitLines;
   private holes = new Uint32Array(2 * MAX_HOLES);
+  private out: Buffer | undefined;
 
   constructor(addon: Addon, format: LineFormat) {
     this.native = new addon.ExitLines({ ...format, plans: exitLinePlans() });
   }
 
   /**
-   * Every record of a drained batch as a line, in order, handed to write in pieces; lineOf
-   * makes the lines native leaves, and a record that fails to decode goes to onBad, as
-   * decodeExitBatch has it.
+   * Every record of a drained batch as a line, in order, handed to write in pieces (write
+   * is done with them when it returns: the buffer is used again); lineOf makes the lines
+   * native leaves, and a record that fails to decode goes to onBad, as decodeExitBatch has it.
    */
   write(
     data: ArrayBuffer,
@@ -77,9 +76,7 @@ export class ExitLineWriter {
     const dv = new DataView(data);
     const one: ExitRecord[] = [];
     for (let from = 0; from + header.bytes <= data.byteLength;) {
-      // a new buffer each time (write may keep what it was given), sized for what is left:
-      // a line is at most ~4x its record's bytes, and native stops while a line's room is left
-      const out = Buffer.allocUnsafeSlow(Math.min(OUT_BYTES, LINE_ROOM + 4 * (data.byteLength - from)));
+      const out = (this.out ??= Buffer.allocUnsafeSlow(OUT_BYTES));
       const r = this.native.format(data, from, out, switchedOnMs, this.holes);
       const pieces: Uint8Array[] = [];
       let pos = 0;

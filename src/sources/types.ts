@@ -60,6 +60,7 @@ export interface ExitLineSink extends LineFormat {
   switchedOnMs(): number;
   /** the line of a record (without its newline) */
   lineOf(r: ExitRecord): string;
+  /** done with the bytes when it returns (stdout is synchronous on Linux): they are reused */
   write(bytes: Uint8Array): void;
 }
 
