@@ -1,6 +1,9 @@
 // delaytop's native addon: taskstats over generic netlink, and the ioprio syscalls Node lacks.
 #include <napi.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 
 #ifdef __GLIBC__
@@ -8,6 +11,7 @@
 #endif
 
 #include "cgroup.h"
+#include "errors.h"
 #include "exit-lines.h"
 #include "ioprio.h"
 #include "listener.h"
@@ -177,6 +181,18 @@ class ExitLines : public Napi::ObjectWrap<ExitLines> {
   lines::Config config_;
 };
 
+// realtimeThread(): the calling thread to SCHED_FIFO at the lowest priority, as the exit
+// readers run (listener.cc); '' or the errno name. For -l, whose lines must all be
+// written: an exit storm in another session otherwise leaves the JS thread runnable but
+// unscheduled for seconds, and the queue behind it fills. It sleeps between batches, and
+// the kernel caps real-time threads at 95% of a CPU.
+Napi::Value RealtimeThread(const Napi::CallbackInfo& info) {
+  struct sched_param sp;
+  sp.sched_priority = 1;
+  int e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+  return Napi::String::New(info.Env(), e ? errnoName(e) : "");
+}
+
 // {bytes, fields: {name: {offset, size, signed}}} for one of the structs the addon hands over.
 template <size_t N>
 Napi::Object structLayout(Napi::Env env, size_t bytes, const Field (&fields)[N]) {
@@ -217,6 +233,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("QuerySocket", QuerySocket::Init(env));
   exports.Set("Listener", Listener::Init(env));
   exports.Set("ExitLines", ExitLines::Init(env));
+  exports.Set("realtimeThread", Napi::Function::New(env, RealtimeThread));
   exports.Set("parseDatagram", Napi::Function::New(env, ParseDatagram));
   exports.Set("cgroupStats", Napi::Function::New(env, CgroupStats));
   exports.Set("ioprioGet", Napi::Function::New(env, IoprioGet));

@@ -34,6 +34,7 @@ import { runListen, type ListenRunOptions } from './output/listen.js';
 import { formatCgroup, formatPressureLine } from './output/pressure.js';
 import { Recorder, systemFacts } from './output/recorder.js';
 import { NetlinkExitSource } from './sources/exit-listener.js';
+import { loadAddon } from './kernel/addon.js';
 import { describeLayout } from './sources/listener-layout.js';
 import { readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
@@ -177,6 +178,19 @@ function openListener(args: Args, flags: ListenerFlags = listenerFlags(args), ke
   return source;
 }
 
+/**
+ * -l writes every exit: its thread runs at the readers' real-time priority, or an exit storm
+ * in another session can leave it unscheduled for seconds while the queue behind it fills
+ * (docs/performance.md, "Every exit written").
+ */
+function writeAtReaderPriority(): void {
+  const e = loadAddon().realtimeThread();
+  if (e)
+    err(
+      `delaytop: warning: the writing thread could not get real-time priority (${e}; needs CAP_SYS_NICE): exits may be counted lost (queue_dropped) while other sessions run exit storms`,
+    );
+}
+
 async function listen(args: Args, run: Extract<Run, { mode: 'listen' }>): Promise<number> {
   const { durationSec } = run;
   let exits: ExitSource;
@@ -193,6 +207,7 @@ async function listen(args: Args, run: Extract<Run, { mode: 'listen' }>): Promis
     ended = Promise.race([interrupted, replay.finished.then(() => new Promise<void>((r) => setTimeout(r, 100)))]);
   } else {
     const live = openListener(args, run.listener!);
+    writeAtReaderPriority();
     readers = live.info().readers;
     registrations = () => live.info().readers;
     delayacct = delayacctTracker();

@@ -97,6 +97,8 @@ export interface Addon {
     signalNames: string[];
     plans: (NativeLinePlan | null)[];
   }) => NativeExitLines;
+  /** the calling thread to SCHED_FIFO 1, as the exit readers run: '' or the errno name */
+  realtimeThread(): string;
   parseDatagram(buf: Uint8Array, familyId: number): ParsedMessage[];
   /** CGROUPSTATS_CMD_GET on a cgroup v1 directory: the struct cgroupstats payload (EINVAL on v2) */
   cgroupStats(path: string): ArrayBuffer;
