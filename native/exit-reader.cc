@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,8 +39,9 @@ uint8_t* ByteBuffer::append(size_t n) {
   if (size_ + n > cap_) {
     size_t cap = cap_ ? cap_ : 64 << 10;
     while (cap < size_ + n) cap *= 2;
-    void* p = realloc(data_, cap);
-    if (!p) return nullptr;
+    void* p = data_ ? mremap(data_, cap_, cap, MREMAP_MAYMOVE)
+                    : mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
     data_ = static_cast<uint8_t*>(p);
     cap_ = cap;
   }
@@ -54,7 +56,7 @@ void ByteBuffer::dropFront(size_t n) {
 }
 
 void ByteBuffer::release() {
-  free(data_);
+  if (data_) munmap(data_, cap_);
   data_ = nullptr;
   size_ = cap_ = 0;
 }

@@ -70,7 +70,9 @@ inline constexpr Field kRecHeaderFields[] = {
 };
 
 // Bytes appended without being zeroed first (std::vector's resize writes each byte twice in a
-// storm), grown by realloc, which moves a large (mapped) block by remapping its pages.
+// storm), in pages of their own: grown by mremap (no copy), given back whole by munmap. (Grown
+// by realloc from a small block, a storm's buffer stayed in the reader thread's malloc arena,
+// and its pages stayed resident after it was freed: +77 MB of RSS after a storm.)
 class ByteBuffer {
  public:
   ByteBuffer() = default;

@@ -23,7 +23,10 @@ export interface ListenOptions {
   pin?: boolean;
   /** ms to gather records before handing a batch to JS (default 50) */
   batchMs?: number;
-  /** bound of delaytop's own queue; overflow is counted lost (default 64 MiB) */
+  /**
+   * bound of delaytop's own queue; overflow is counted lost, or summarized with keepNewest
+   * (default 64 MiB, ~110,000 records; keepNewest 8 MiB, ~14,000)
+   */
   maxQueueBytes?: number;
   /**
    * A view of the newest exits (the dashboard's feed, not recording): the queue, full, lets
@@ -42,7 +45,9 @@ function withDefaults(o: ListenOptions): Settled {
     layout: listenerLayout(o.cpus.length, totalmem(), o.rcvbufBytes, o.readerThreads),
     pin: o.pin ?? false,
     batchMs: o.batchMs ?? 50,
-    maxQueueBytes: o.maxQueueBytes ?? 64 << 20,
+    // A view of the newest shows 1,000 and remembers 4,096 (model/exit-feed/store.ts); a
+    // storm-full 64-MiB queue, and its copy for JS, were most of the dashboard's peak RSS.
+    maxQueueBytes: o.maxQueueBytes ?? (o.keepNewest ? 8 << 20 : 64 << 20),
     keepNewest: o.keepNewest ?? false,
   };
 }
