@@ -53,12 +53,14 @@ import { loadSettings, saveSettings, settingsPath } from './settings/file.js';
 import type { Settings } from './settings/schema.js';
 
 // A file as stdout (-b > out.txt) fails inside write(); a pipe or terminal emits 'error'.
-const outBytes = (b: string | Uint8Array) => {
+// True when stdout is done with b: a pipe that is full keeps it queued until it drains.
+const outBytes = (b: string | Uint8Array): boolean => {
   try {
     process.stdout.write(b);
   } catch (e) {
     outputFailed('stdout', e);
   }
+  return process.stdout.writableLength === 0;
 };
 const out = (s: string) => outBytes(s + '\n');
 // Messages can quote a recording's or a process's text: each line goes out escaped.

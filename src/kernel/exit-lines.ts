@@ -61,8 +61,8 @@ export class ExitLineWriter {
   }
 
   /**
-   * Every record of a drained batch as a line, in order, handed to write in pieces (write
-   * is done with them when it returns: the buffer is used again); lineOf makes the lines
+   * Every record of a drained batch as a line, in order, handed to write in pieces (its
+   * buffer is used again when write says it is done with them); lineOf makes the lines
    * native leaves, and a record that fails to decode goes to onBad, as decodeExitBatch has it.
    */
   write(
@@ -70,7 +70,7 @@ export class ExitLineWriter {
     header: ExitRecordHeader,
     switchedOnMs: number,
     lineOf: (r: ExitRecord) => string,
-    write: (bytes: Uint8Array) => void,
+    write: (bytes: Uint8Array) => boolean,
     onBad: (cpu: number, why: string) => void,
   ): void {
     const dv = new DataView(data);
@@ -90,7 +90,8 @@ export class ExitLineWriter {
         pieces.push(Buffer.from(`${lineOf(rec)}\n`));
       }
       if (r.used > pos) pieces.push(out.subarray(pos, r.used));
-      if (pieces.length) write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+      // a pipe that is full keeps what it was given until it drains: then out is its now
+      if (pieces.length && !write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces))) this.out = undefined;
       from = r.next;
     }
   }

@@ -15,8 +15,8 @@ export interface ListenRunOptions {
   /** seconds; Infinity = until interrupted */
   durationSec: number;
   write: (line: string) => void;
-  /** lines as bytes: given, a live source writes the exit lines itself (ExitLineSink) */
-  writeBytes?: (bytes: Uint8Array) => void;
+  /** lines as bytes: given, a live source writes the exit lines itself (ExitLineSink.write) */
+  writeBytes?: (bytes: Uint8Array) => boolean;
   warn: (line: string) => void;
   interrupted: Promise<void>;
   /** what the listeners are (cpus, port ids, buffer sizes): printed once when listening starts */

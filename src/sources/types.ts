@@ -60,8 +60,8 @@ export interface ExitLineSink extends LineFormat {
   switchedOnMs(): number;
   /** the line of a record (without its newline) */
   lineOf(r: ExitRecord): string;
-  /** done with the bytes when it returns (stdout is synchronous on Linux): they are reused */
-  write(bytes: Uint8Array): void;
+  /** true: done with the bytes (written, or failed), which are then reused; false: it keeps them */
+  write(bytes: Uint8Array): boolean;
 }
 
 export interface ExitSource {

@@ -71,7 +71,7 @@ function nativeLines(data: ArrayBuffer, json: boolean, sys: DelayacctState | nul
     header,
     lastSwitchOnMs(sys),
     (r) => (left.push(r), jsLine(r, json, sys)),
-    (b) => out.push(Buffer.from(b)),
+    (b) => (out.push(Buffer.from(b)), true),
     () => {},
   );
   return { text: Buffer.concat(out).toString('utf8'), left };
@@ -320,9 +320,45 @@ test('a corrupt record ends the batch as the JS walker does, and is counted', ()
     header,
     -Infinity,
     (r) => exitText(r),
-    (b) => out.push(Buffer.from(b).toString()),
+    (b) => (out.push(Buffer.from(b).toString()), true),
     (cpu) => bad.push(cpu),
   );
   assert.equal(out.join('').split('\n').filter(Boolean).length, 1);
   assert.deepEqual(bad, [-1]);
+});
+
+test('bytes a writer keeps (a full pipe) are never written over by the next lines', () => {
+  const g = rng(11);
+  const recs: Rec[] = [];
+  for (let i = 0; i < 1500; i++) {
+    const values = randomStats(g, 16, 1000);
+    for (const c of CATEGORIES) {
+      values[c.total] = 0n;
+      values[c.count] = 0n;
+      values[c.max] = 0n;
+    }
+    values.ac_comm = comm(`task${i}`, '');
+    recs.push({
+      cpu: 0,
+      seq: i,
+      pid: 1000 + i,
+      tgid: 0,
+      receivedNs: BigInt(NOW_MS) * 1_000_000n,
+      pidStats: buildStats(16, values),
+    });
+  }
+  const data = pack(recs);
+  const kept: Uint8Array[] = [];
+  const writer = new ExitLineWriter(loadAddon(), { json: true, signalNames });
+  // a writer that keeps every piece as it was given, as a full pipe's queue does
+  writer.write(
+    data,
+    header,
+    -Infinity,
+    (r) => exitJson(r),
+    (b) => (kept.push(b), false),
+    () => {},
+  );
+  assert.ok(kept.length > 1, 'the batch took more than one buffer');
+  assert.equal(Buffer.concat(kept).toString('utf8'), jsLines(data, true, null));
 });
