@@ -147,13 +147,16 @@ class ExitLines : public Napi::ObjectWrap<ExitLines> {
         return bad(cat.key);
       p.cats.push_back(cat);
     }
+    // a line: its own fields (under 1 KB) and two structs
+    if (1024 + 2 * lines::widestJson(p) > lines::kLineRoom) return bad("its lines would not fit kLineRoom");
     return true;
   }
 
   Napi::Value Format(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 5 || !info[0].IsArrayBuffer() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
-        !info[3].IsNumber() || !info[4].IsTypedArray()) {
+        info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || !info[3].IsNumber() ||
+        !info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
       Napi::TypeError::New(env, "format(batch: ArrayBuffer, from: number, out: Uint8Array, switchedOnMs: number, holes: Uint32Array)")
           .ThrowAsJavaScriptException();
       return env.Undefined();
@@ -189,7 +192,8 @@ class ExitLines : public Napi::ObjectWrap<ExitLines> {
 Napi::Value RealtimeThread(const Napi::CallbackInfo& info) {
   struct sched_param sp;
   sp.sched_priority = 1;
-  int e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+  // reset on fork: threads it starts later (libuv's pool starts on first use) do not inherit it
+  int e = pthread_setschedparam(pthread_self(), SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
   return Napi::String::New(info.Env(), e ? errnoName(e) : "");
 }
 

@@ -327,12 +327,13 @@ bool line(Out& o, const Config& c, const Rec& r) {
   uint64_t tgid = r.h->tgid ? r.h->tgid : p.tgid >= 0 && rd32(s, p.tgid) ? rd32(s, p.tgid) : r.h->pid;
   uint32_t ppid = rd32(s, p.ppid);
   uint32_t uid = rd32(s, p.uid);
+  // JS decodes (validates) the TGID record too, and counts a bad one lost: only a planned one here
+  const Plan* tp = nullptr;
+  if (r.tgid) {
+    tp = planOf(c, r.tgid, r.h->tgidStatsLen);
+    if (!tp) return false;
+  }
   if (c.json) {
-    const Plan* tp = nullptr;
-    if (r.tgid) {
-      tp = planOf(c, r.tgid, r.h->tgidStatsLen);
-      if (!tp) return false;
-    }
     o.lit("{\"type\":\"exit\",\"time\":\"");
     isoTime(o, r.ms);
     o.lit("\",\"cpu\":");
@@ -436,6 +437,30 @@ bool line(Out& o, const Config& c, const Rec& r) {
 }
 
 }  // namespace
+
+size_t widestJson(const Plan& p) {
+  size_t n = 2;  // {}
+  for (const PlanField& f : p.fields) {
+    n += f.key.size() + 1;  // and its comma
+    switch (f.type) {
+      case FieldType::U8:
+      case FieldType::U16:
+      case FieldType::U32:
+        n += 10;
+        break;
+      case FieldType::U64:
+        n += 22;  // 20 digits and quotes
+        break;
+      case FieldType::Comm:
+        n += 2 + 2 * 32;  // quotes, every byte escaped
+        break;
+      case FieldType::Timespec:
+        n += 25 + 2 * 22;
+        break;
+    }
+  }
+  return n;
+}
 
 Result formatBatch(const Config& c, const uint8_t* data, size_t len, size_t from, uint8_t* out, size_t cap,
                    double switchedOnMs, Hole* holes, size_t maxHoles) {

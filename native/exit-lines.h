@@ -1,6 +1,8 @@
 // Exit records as `delaytop -l` lines (text, or JSON Lines), made natively from a drained
-// batch (exit-reader.h's layout) for every record that needs no judgement: a storm's
-// lines cost a few hundred ns each here, against microseconds as JS objects.
+// batch (exit-reader.h's layout) for every record that needs no judgement. Formatting is
+// the view's business, not native's (STYLE.md): it is here because a JS object per exit
+// cannot be made within -l's budget (docs/performance.md), and only as a copy held to the JS
+// formatters byte for byte.
 //
 // JS stays the one judge and the reference: the plausibility rules (src/model/plausibility.ts)
 // and the formatters (src/output/listen.ts). This side only vouches for records that those
@@ -59,8 +61,11 @@ struct Result {
   size_t lines;  // records written
 };
 
-// Room a line needs at most (two v17 structs as JSON are under 9 KB).
+// Room a line needs at most: the N-API face refuses plans whose widest line would not fit
+// (two v17 structs as JSON are under 9 KB).
 constexpr size_t kLineRoom = 16 << 10;
+// The widest JSON a plan can write for one struct (each field at its widest value).
+size_t widestJson(const Plan& p);
 
 // Lines for the records of data[from, len), into out (cap bytes), until the batch ends,
 // out has less than kLineRoom left, or holes is full. switchedOnMs: epoch ms of the latest

@@ -69,10 +69,9 @@ inline constexpr Field kRecHeaderFields[] = {
     DELAYTOP_FIELD(RecHeader, receivedRealtimeNs),
 };
 
-// Bytes appended without being zeroed first (std::vector's resize writes each byte twice in a
-// storm), in pages of their own: grown by mremap (no copy), given back whole by munmap. (Grown
-// by realloc from a small block, a storm's buffer stayed in the reader thread's malloc arena,
-// and its pages stayed resident after it was freed: +77 MB of RSS after a storm.)
+// Bytes appended without being zeroed first (std::vector's resize writes each byte twice), in
+// pages of their own: grown by mremap (no copy), given back whole by munmap, never left in a
+// thread's malloc arena (a block grown by realloc there can stay resident once freed).
 class ByteBuffer {
  public:
   ByteBuffer() = default;
@@ -116,9 +115,9 @@ class ExitQueue {
   // Append one record; false (nothing queued) when it would pass maxBytes and the queue does
   // not keep the newest (or the record alone is larger than maxBytes).
   bool push(const RecHeader& h, const uint8_t* pidStats, const uint8_t* tgidStats);
-  // Hand everything queued to take(bytes, len) and empty the queue. Both buffers keep their
-  // capacity, so the readers stop allocating once warm, and nothing allocated on one thread
-  // is freed on another (glibc then keeps growing per-thread arenas: RSS crept).
+  // Hand everything queued to take(bytes, len) and empty the queue. The two buffers swap and
+  // keep their capacity, so the readers stop allocating once warm; a storm-sized one is
+  // given back at the first drain that is small again (a storm's end).
   template <class F>
   void drain(F take) {
     notified_.store(false);
@@ -127,7 +126,6 @@ class ExitQueue {
       queue_.swap(spare_);  // the readers go on into the emptied spare, capacity kept
     }
     take(spare_.data(), spare_.size());
-    // after a storm, give the memory back rather than hold a storm-sized buffer for good
     if (spare_.capacity() > kKeepBytes && spare_.size() <= kKeepBytes) spare_.release();
     spare_.clear();
   }

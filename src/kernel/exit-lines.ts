@@ -68,8 +68,7 @@ export class ExitLineWriter {
   write(
     data: ArrayBuffer,
     header: ExitRecordHeader,
-    switchedOnMs: number,
-    lineOf: (r: ExitRecord) => string,
+    { switchedOnMs, lineOf }: { switchedOnMs: number; lineOf: (r: ExitRecord) => string },
     write: (bytes: Uint8Array) => boolean,
     onBad: (cpu: number, why: string) => void,
   ): void {
@@ -90,8 +89,13 @@ export class ExitLineWriter {
         pieces.push(Buffer.from(`${lineOf(rec)}\n`));
       }
       if (r.used > pos) pieces.push(out.subarray(pos, r.used));
-      // a pipe that is full keeps what it was given until it drains: then out is its now
-      if (pieces.length && !write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces))) this.out = undefined;
+      if (!pieces.length) continue;
+      let chunk = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+      // A pipe that is full keeps what it was given until it drains: a small piece of out
+      // goes as a copy, so out is not held for it; a large one keeps out, and the next
+      // batch gets a new one.
+      if (chunk.buffer === out.buffer && chunk.length < OUT_BYTES / 4) chunk = Buffer.from(chunk);
+      if (!write(chunk) && chunk.buffer === out.buffer) this.out = undefined;
       from = r.next;
     }
   }

@@ -123,8 +123,6 @@ class FeedLines {
   flaggedExits = 0;
   flagged = 0;
   private lastLost = 0;
-  /** delay accounting as of the batch being written */
-  private sys: DelayacctState | null = null;
 
   constructor(private opts: ListenRunOptions) {}
 
@@ -135,15 +133,16 @@ class FeedLines {
     return {
       json: opts.json,
       signalNames: Array.from({ length: 128 }, (_, i) => signalName(i)),
-      switchedOnMs: () => lastSwitchOnMs((this.sys = opts.delayacct?.() ?? null)),
-      lineOf: (r) => this.lineOf(r),
+      batch: () => {
+        const sys = opts.delayacct?.() ?? null;
+        return { switchedOnMs: lastSwitchOnMs(sys), lineOf: (r) => this.lineOf(r, sys) };
+      },
       write: opts.writeBytes,
     };
   }
 
-  /** One exit's line; what it flags is counted. */
-  lineOf(r: ExitRecord): string {
-    const { sys } = this;
+  /** One exit's line; what it flags is counted. `sys`: delay accounting as of its batch. */
+  lineOf(r: ExitRecord, sys: DelayacctState | null): string {
     const e = this.opts.json ? null : toFeedEntry(r, sys);
     const suspect = e ? e.suspect : exitSuspects(r.stats, r.receivedMs, sys);
     if (suspect) {
@@ -156,10 +155,10 @@ class FeedLines {
   batch(b: ExitBatch): void {
     const { opts } = this;
     this.counters = b.counters;
-    if (b.records.length) this.sys = opts.delayacct ? opts.delayacct() : null;
+    const sys = b.records.length && opts.delayacct ? opts.delayacct() : null;
     let lines: string[] = [];
     for (const r of b.records) {
-      lines.push(this.lineOf(r));
+      lines.push(this.lineOf(r, sys));
       // A storm's batch is up to a full queue (~110,000 records): written as it is made, so
       // its text is never held whole (1 GB of JSON lines and their join, measured).
       if (lines.length === WRITE_LINES) {

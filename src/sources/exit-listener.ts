@@ -45,8 +45,8 @@ function withDefaults(o: ListenOptions): Settled {
     layout: listenerLayout(o.cpus.length, totalmem(), o.rcvbufBytes, o.readerThreads),
     pin: o.pin ?? false,
     batchMs: o.batchMs ?? 50,
-    // A view of the newest shows 1,000 and remembers 4,096 (model/exit-feed/store.ts); a
-    // storm-full 64-MiB queue, and its copy for JS, were most of the dashboard's peak RSS.
+    // A view of the newest shows 1,000 and remembers 4,096 (model/exit-feed/store.ts): a
+    // larger queue would only hold a storm's older records (and their copy for JS) in memory.
     maxQueueBytes: o.maxQueueBytes ?? (o.keepNewest ? 8 << 20 : 64 << 20),
     keepNewest: o.keepNewest ?? false,
   };
@@ -181,7 +181,7 @@ export class NetlinkExitSource implements ExitSource {
     let records: ExitRecord[] = [];
     if (this.lines) {
       const { sink, writer } = this.lines;
-      writer.write(data, header, sink.switchedOnMs(), sink.lineOf, sink.write, onBad);
+      writer.write(data, header, sink.batch(), sink.write, onBad);
     } else {
       records = decodeExitBatch(data, header, onBad);
     }

@@ -53,15 +53,20 @@ export interface ExitBatch {
  * others; its batches then carry no records. Other sources ignore it and deliver records.
  */
 export interface ExitLineSink extends LineFormat {
-  /**
-   * Epoch ms of the latest switch-on of delay accounting delaytop saw (-Infinity: none): a
-   * task that lived through one is judged by lineOf. Asked once a batch, before its lineOf calls.
-   */
-  switchedOnMs(): number;
-  /** the line of a record (without its newline) */
-  lineOf(r: ExitRecord): string;
+  /** A batch begins: what its lines need (asked once a batch, before any of its lines). */
+  batch(): ExitLineBatch;
   /** true: done with the bytes (written, or failed), which are then reused; false: it keeps them */
   write(bytes: Uint8Array): boolean;
+}
+
+export interface ExitLineBatch {
+  /**
+   * Epoch ms of the latest switch-on of delay accounting delaytop saw (-Infinity: none): a
+   * task that lived through one is judged by lineOf.
+   */
+  switchedOnMs: number;
+  /** the line of a record (without its newline) */
+  lineOf(r: ExitRecord): string;
 }
 
 export interface ExitSource {
