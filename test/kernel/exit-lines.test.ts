@@ -206,6 +206,27 @@ function randomDelayacct(g: Rng): DelayacctState | null {
   }
 }
 
+/** n exits of a 1-ms life that waited for nothing, named by name(i). */
+function waitless(g: Rng, n: number, name: (i: number) => FixtureValues[string]): Rec[] {
+  return Array.from({ length: n }, (_, i) => {
+    const values = randomStats(g, 16, 1000);
+    for (const c of CATEGORIES) {
+      values[c.total] = 0n;
+      values[c.count] = 0n;
+      values[c.max] = 0n;
+    }
+    values.ac_comm = name(i);
+    return {
+      cpu: i % 2,
+      seq: i,
+      pid: 1000 + i,
+      tgid: 0,
+      receivedNs: BigInt(NOW_MS) * 1_000_000n,
+      pidStats: buildStats(16, values),
+    };
+  });
+}
+
 test('native lines equal the JS formatters over random records (text and JSON)', () => {
   let native = 0;
   let total = 0;
@@ -335,26 +356,7 @@ test('a corrupt record ends the batch as the JS walker does, and is counted', ()
 });
 
 test('bytes a writer keeps (a full pipe) are never written over by the next lines', () => {
-  const g = rng(11);
-  const recs: Rec[] = [];
-  for (let i = 0; i < 1500; i++) {
-    const values = randomStats(g, 16, 1000);
-    for (const c of CATEGORIES) {
-      values[c.total] = 0n;
-      values[c.count] = 0n;
-      values[c.max] = 0n;
-    }
-    values.ac_comm = comm(`task${i}`, '');
-    recs.push({
-      cpu: 0,
-      seq: i,
-      pid: 1000 + i,
-      tgid: 0,
-      receivedNs: BigInt(NOW_MS) * 1_000_000n,
-      pidStats: buildStats(16, values),
-    });
-  }
-  const data = pack(recs);
+  const data = pack(waitless(rng(11), 1500, (i) => comm(`task${i}`, '')));
   const kept: Uint8Array[] = [];
   const writer = new ExitLineWriter(loadAddon(), { json: true, signalNames });
   // a writer that keeps every piece as it was given, as a full pipe's queue does
@@ -370,27 +372,10 @@ test('bytes a writer keeps (a full pipe) are never written over by the next line
 });
 
 test('more records left to JS than one call takes (1,024), between native lines, stay in order', () => {
-  const g = rng(13);
-  const recs: Rec[] = [];
-  for (let i = 0; i < 3000; i++) {
-    const values = randomStats(g, 16, 1000);
-    for (const c of CATEGORIES) {
-      values[c.total] = 0n;
-      values[c.count] = 0n;
-      values[c.max] = 0n;
-    }
-    // every other name needs escaping: a record for JS
-    values.ac_comm = i % 2 ? comm([0x1b, 0x5b, 0x6d, 0x30 + (i % 10)], '') : comm(`t${i}`, '');
-    recs.push({
-      cpu: 1,
-      seq: i,
-      pid: 10 + i,
-      tgid: 0,
-      receivedNs: BigInt(NOW_MS) * 1_000_000n,
-      pidStats: buildStats(16, values),
-    });
-  }
-  const data = pack(recs);
+  // every other name needs escaping: a record for JS
+  const data = pack(
+    waitless(rng(13), 3000, (i) => (i % 2 ? comm([0x1b, 0x5b, 0x6d, 0x30 + (i % 10)], '') : comm(`t${i}`, ''))),
+  );
   for (const json of [false, true]) {
     const got = nativeLines(data, json, null);
     assert.equal(got.left.length, 1500);

@@ -86,6 +86,9 @@ export function distinctiveValues(): FixtureValues {
   return v;
 }
 
+// offsetIn and fieldsIn say again what src/kernel/layout.ts says, on purpose: fixtures built
+// with the decoder's own reading of the table could not catch a mistake in it.
+
 /** The offset of a field in a layout version, or null when that layout lacks it. */
 export function offsetIn(f: FieldSpec, layoutVersion: number): number | null {
   if (f.since > layoutVersion) return null;
