@@ -184,8 +184,8 @@ class ExitLines : public Napi::ObjectWrap<ExitLines> {
   lines::Config config_;
 };
 
-// realtimeThread(): the calling thread to SCHED_FIFO at the lowest priority, as the exit
-// readers run (listener.cc); '' or the errno name. For -l, whose lines must all be
+// realtimeThread(): the calling thread to SCHED_FIFO at the lowest priority, below the exit
+// readers (listener.cc: 2, so that they preempt it); '' or the errno name. For -l, whose lines must all be
 // written: an exit storm in another session otherwise leaves the JS thread runnable but
 // unscheduled for seconds, and the queue behind it fills. It sleeps between batches, and
 // the kernel caps real-time threads at 95% of a CPU.

@@ -216,11 +216,12 @@ void Listener::readerMain(ReaderThread* t) {
   }
   if (realtime_) {
     // The kernel schedules each terminal session as a group: a listener in another session
-    // than an exit storm gets almost no CPU while it lasts, and its queue overflows. The
-    // lowest real-time priority lets it keep up; it reads in batches and sleeps between
-    // them, and the kernel caps real-time threads at 95% anyway.
+    // than an exit storm gets almost no CPU while it lasts, and its queue overflows. A
+    // real-time priority lets it keep up; it reads in batches and sleeps between them, and
+    // the kernel caps real-time threads at 95% anyway. 2: above -l's writer (1, addon.cc),
+    // which can run for seconds through a storm's output and must not keep a reader waiting.
     struct sched_param sp;
-    sp.sched_priority = 1;
+    sp.sched_priority = 2;
     t->realtimeError = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
   }
   nl::RecvBuffers rb(kSlots, kSlotBytes);

@@ -172,7 +172,7 @@ function openListener(args: Args, flags: ListenerFlags = listenerFlags(args), ke
         i.readers
           .map(
             (r) =>
-              `cpu ${r.cpu}: port ${r.portId}, rcvbuf ${r.rcvbufBytes}, thread ${r.thread}${r.realtime ? ' (SCHED_FIFO 1)' : ''}`,
+              `cpu ${r.cpu}: port ${r.portId}, rcvbuf ${r.rcvbufBytes}, thread ${r.thread}${r.realtime ? ' (SCHED_FIFO 2)' : ''}`,
           )
           .join('; '),
     );
@@ -181,7 +181,7 @@ function openListener(args: Args, flags: ListenerFlags = listenerFlags(args), ke
 }
 
 /**
- * -l writes every exit: its thread runs at the readers' real-time priority, or an exit storm
+ * -l writes every exit: its thread runs at real-time priority (just below the readers'), or an exit storm
  * in another session can leave it unscheduled for seconds while the queue behind it fills
  * (docs/performance.md, "Every exit written").
  */

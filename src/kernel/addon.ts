@@ -18,7 +18,7 @@ export interface NativeListenerOptions {
   threadOf?: number[];
   forceRcvbuf: boolean;
   pin: boolean;
-  /** run reader threads at SCHED_FIFO 1 (default true; needs CAP_SYS_NICE) */
+  /** run reader threads at SCHED_FIFO 2 (default true; needs CAP_SYS_NICE) */
   realtime?: boolean;
   maxQueueBytes: number;
   /** full, the queue lets its oldest records give way (counted summarized) rather than refuse new ones */
@@ -33,7 +33,7 @@ export interface NativeReaderInfo {
   rcvbufBytes: number;
   /** index of the reader thread that serves this socket */
   thread: number;
-  /** the reader thread runs at SCHED_FIFO 1 */
+  /** the reader thread runs at SCHED_FIFO 2 */
   realtime: boolean;
   realtimeError: string;
   /** errno name when pinning the thread to its CPU failed ('' = pinned, or not asked) */
@@ -97,7 +97,7 @@ export interface Addon {
     signalNames: string[];
     plans: (NativeLinePlan | null)[];
   }) => NativeExitLines;
-  /** the calling thread to SCHED_FIFO 1, as the exit readers run: '' or the errno name */
+  /** the calling thread to SCHED_FIFO 1, below the exit readers (2): '' or the errno name */
   realtimeThread(): string;
   parseDatagram(buf: Uint8Array, familyId: number): ParsedMessage[];
   /** CGROUPSTATS_CMD_GET on a cgroup v1 directory: the struct cgroupstats payload (EINVAL on v2) */

@@ -23,7 +23,7 @@
 // DASHBOARD_BENCH_PROFILE=<dir> (run the dashboard under --cpu-prof and print where the
 // scanning and storm windows' JS time went), DASHBOARD_BENCH_VERBOSE=1 (print screens),
 // DASHBOARD_BENCH_PREFIX='VAR=value ...' (put before `node` in the pane: what-if runs),
-// DASHBOARD_BENCH_FIFO_READERS=1 (what-if: the exit reader threads at SCHED_FIFO 1 for the storm),
+// DASHBOARD_BENCH_FIFO_READERS=1 (what-if: the exit reader threads at SCHED_FIFO 2 for the storm),
 // DASHBOARD_BENCH_CLI=<path>/dist/cli.js (what-if: measure a patched copy of the build).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
@@ -42,7 +42,7 @@ const VERBOSE = !!process.env.DASHBOARD_BENCH_VERBOSE;
 const PREFIX = process.env.DASHBOARD_BENCH_PREFIX ?? '';
 /** what-if: a patched build's cli.js to run instead of dist/cli.js (no build then) */
 const CLI = process.env.DASHBOARD_BENCH_CLI ? path.resolve(process.env.DASHBOARD_BENCH_CLI) : null;
-/** what-if: give the exit listener's reader threads SCHED_FIFO 1 before the storm */
+/** what-if: give the exit listener's reader threads SCHED_FIFO 2 before the storm */
 const FIFO_READERS = !!process.env.DASHBOARD_BENCH_FIFO_READERS;
 const COLS = 120;
 const ROWS = 40;
@@ -661,8 +661,8 @@ async function main(): Promise<boolean> {
     const readers = readdirSync(`/proc/${pid}/task`).filter((t) =>
       readFileSync(`/proc/${pid}/task/${t}/wchan`, 'utf8').startsWith('poll_schedule_timeout'),
     );
-    for (const t of readers) execFileSync('chrt', ['-f', '-p', '1', t]);
-    log(`what-if: reader threads ${readers.join(', ')} set to SCHED_FIFO 1`);
+    for (const t of readers) execFileSync('chrt', ['-f', '-p', '2', t]);
+    log(`what-if: reader threads ${readers.join(', ')} set to SCHED_FIFO 2`);
   }
   const base = await waitFor('the exit feed pane', 5_000, () => counters(screen()));
   const s0 = procCpuMs(pid);

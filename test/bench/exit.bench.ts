@@ -194,8 +194,8 @@ interface Round {
 }
 
 async function compareRound(n: number): Promise<Round> {
-  // The C baseline gets what delaytop's reader threads give themselves: SCHED_FIFO 1.
-  const c = new LineChild('exit_listener', 'chrt', ['-f', '1', cListener, '-r', String(RCVBUF_BYTES)]);
+  // The C baseline gets what delaytop's reader threads give themselves: SCHED_FIFO 2.
+  const c = new LineChild('exit_listener', 'chrt', ['-f', '2', cListener, '-r', String(RCVBUF_BYTES)]);
   const e = new LineChild(
     'exit-engine',
     process.execPath,
