@@ -26,6 +26,8 @@ import {
 
 export const FLUSH_INTERVAL_MS = 1000;
 const FLUSH_BYTES = 1 << 20;
+/** exit records an "exits" line holds at most */
+export const EXITS_PER_LINE = 2048;
 
 export class RecordingError extends TaskstatsError {
   override name = 'RecordingError';
@@ -273,9 +275,14 @@ export class Recorder {
   }
 
   recordExits(batch: ExitBatch): void {
-    if (batch.records.length === 0 && !this.countersChanged(batch.counters)) return;
+    const { records, counters } = batch;
+    if (records.length === 0 && !this.countersChanged(counters)) return;
     const t = this.t();
-    this.write(exitsLine(t, batch));
+    // A storm's batch (up to ~110,000 records) is written in lines of EXITS_PER_LINE, not
+    // as one line of ~165 MB; each carries the batch's counters (cumulative: a replay takes
+    // the last it read, so repeating them changes nothing).
+    for (let i = 0; i === 0 || i < records.length; i += EXITS_PER_LINE)
+      this.write(exitsLine(t, { records: records.slice(i, i + EXITS_PER_LINE), counters }));
     for (const c of batch.counters) {
       const before = this.lastLost.get(c.cpu) ?? 0;
       if (c.lost > before) this.write(lossLine(t, c));

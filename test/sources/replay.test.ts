@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeTaskstats } from '../../src/kernel/decode.js';
 import type { CpuCounters, ExitRecord } from '../../src/kernel/exitrecord.js';
 import { exitRecordFrom } from '../../src/kernel/exitrecord.js';
-import { Recorder, systemFacts } from '../../src/output/recorder.js';
+import { EXITS_PER_LINE, Recorder, systemFacts } from '../../src/output/recorder.js';
 import { NetlinkExitSource } from '../../src/sources/exit-listener.js';
 import { NetlinkSource } from '../../src/sources/netlink.js';
 import { ProcSource } from '../../src/sources/proc.js';
@@ -287,6 +287,35 @@ test('exitsOnly: the exit feed plays without a query consumer', async () => {
     got.slice(0, 2).map((b) => b.records.map(plainExit)),
     exits.map((b) => b.records.map(plainExit)),
   );
+});
+
+test("a storm's batch is recorded in lines of EXITS_PER_LINE, and replays whole and in order", async () => {
+  const file = tmp();
+  const rec = new Recorder(file, facts());
+  const hand = new HandExits();
+  rec.wrapExits(hand).start(() => {});
+  const n = 2 * EXITS_PER_LINE + 5;
+  const records = Array.from({ length: n }, (_, i) => fixtureExit(1000 + i, i % 7 === 0));
+  hand.fn!({ records, counters: counters(n, 2) });
+  rec.close();
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"type":"exits"'))
+    .map((l) => JSON.parse(l) as { records: unknown[]; counters: { received: number }[] });
+  assert.deepEqual(
+    lines.map((l) => l.records.length),
+    [EXITS_PER_LINE, EXITS_PER_LINE, 5],
+  );
+  assert.ok(lines.every((l) => l.counters[0]!.received === n));
+  const r = new ReplaySource(file, { speed: Infinity, exitsOnly: true });
+  const got: ExitBatch[] = [];
+  r.exits().start((b) => got.push(b));
+  await r.finished;
+  assert.deepEqual(
+    got.flatMap((b) => b.records.map(plainExit)),
+    records.map(plainExit),
+  );
+  assert.equal(got.at(-1)!.counters[0]!.lost, 2);
 });
 
 test('a /proc recording round-trips: exact integers, only the /proc fields', async () => {
