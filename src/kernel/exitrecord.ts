@@ -29,6 +29,8 @@ export interface ExitRecord {
    * holds its bytes; else the records themselves). `only`: a constant list.
    */
   partialStats?(only: readonly string[]): { stats: Taskstats; tgidStats?: Taskstats };
+  /** The STATS payloads as the kernel sent them, where the record holds them (a recording writes them without a decode). */
+  payloads?(): { stats: Uint8Array; tgidStats?: Uint8Array };
 }
 
 // The per-CPU counters delaytop reads; their order is the addon's (native/exit-reader.h).
@@ -163,6 +165,9 @@ class LazyExitRecord implements ExitRecord {
   get tgidStats(): Taskstats | undefined {
     if (!this.tgidBytes) return undefined;
     return (this.fullTgid ??= decodeTaskstats(this.tgidBytes, { fallbackVersion: this.version }));
+  }
+  payloads(): { stats: Uint8Array; tgidStats?: Uint8Array } {
+    return this.tgidBytes ? { stats: this.pidBytes, tgidStats: this.tgidBytes } : { stats: this.pidBytes };
   }
   partialStats(only: readonly string[]): { stats: Taskstats; tgidStats?: Taskstats } {
     const stats = this.full ?? decodeTaskstats(this.pidBytes, { only });

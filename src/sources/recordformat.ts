@@ -116,14 +116,21 @@ export function queryLine(t: number, wallMs: number, delayacct: DelayacctState |
 }
 
 function exitJson(r: ExitRecord): Record<string, unknown> {
+  const bytes = r.payloads?.();
   // tgid as the listener saw it: the AGGR_TGID id, or 0 when the message had none.
   const out: Record<string, unknown> = {
     cpu: r.cpu,
     seq: r.seq,
     receivedMs: r.receivedMs,
     pid: r.pid,
-    tgid: r.tgidStats ? r.tgid : 0,
+    tgid: (bytes ? bytes.tgidStats : r.tgidStats) ? r.tgid : 0,
   };
+  if (bytes) {
+    // as received: written without decoding the record
+    out.stats = b64(bytes.stats);
+    if (bytes.tgidStats) out.tgidStats = b64(bytes.tgidStats);
+    return out;
+  }
   const s = statsJson(r.stats);
   if ('stats' in s) out.stats = s.stats;
   else out.ts = s.ts;
