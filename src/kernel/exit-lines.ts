@@ -77,6 +77,7 @@ export class ExitLineWriter {
     for (let from = 0; from + header.bytes <= data.byteLength;) {
       const out = (this.out ??= Buffer.allocUnsafeSlow(OUT_BYTES));
       const r = this.native.format(data, from, out, switchedOnMs, this.holes);
+      from = r.next;
       const pieces: Uint8Array[] = [];
       let pos = 0;
       for (let i = 0; i < r.holes; i++) {
@@ -96,7 +97,6 @@ export class ExitLineWriter {
       // batch gets a new one.
       if (chunk.buffer === out.buffer && chunk.length < OUT_BYTES / 4) chunk = Buffer.from(chunk);
       if (!write(chunk) && chunk.buffer === out.buffer) this.out = undefined;
-      from = r.next;
     }
   }
 }

@@ -382,3 +382,31 @@ test('more records left to JS than one call takes (1,024), between native lines,
     assert.equal(got.text, jsLines(data, json, null));
   }
 });
+
+test('a batch of nothing but records JS refuses writes nothing, counts each, and ends', () => {
+  const values = randomStats(rng(17), 16, 1000);
+  // version 1 put cpu_count elsewhere: the decoder refuses it
+  const bad = {
+    cpu: 1,
+    seq: 1,
+    pid: 9,
+    tgid: 0,
+    receivedNs: BigInt(NOW_MS) * 1_000_000n,
+    pidStats: buildStats(1, values, { layoutVersion: 16 }),
+  };
+  const writer = new ExitLineWriter(loadAddon(), { json: false, signalNames });
+  const out: Uint8Array[] = [];
+  const failed: number[] = [];
+  for (const data of [pack([bad]), pack([bad, bad, bad])]) {
+    failed.length = 0;
+    writer.write(
+      data,
+      header,
+      { switchedOnMs: -Infinity, lineOf: (r) => exitText(r) },
+      (b) => (out.push(b), true),
+      (cpu) => failed.push(cpu),
+    );
+    assert.equal(out.length, 0);
+    assert.deepEqual(failed, data.byteLength === pack([bad]).byteLength ? [1] : [1, 1, 1]);
+  }
+});
