@@ -301,3 +301,41 @@ test('-l: a storm-sized batch is written as it is made, a few thousand lines at 
     'every exit, in order',
   );
 });
+
+test('-l --json into a pipe nobody reads for a while: every line arrives whole once it is read', async (t) => {
+  if (!needsRoot(t)) return;
+  // A full pipe keeps what it was given queued; the native lines' buffer must not be reused
+  // under it (src/kernel/exit-lines.ts). stdout is paused, so the pipe fills after ~64 KiB.
+  const child = spawn(process.execPath, [...CLI, '-l', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const chunks: Buffer[] = [];
+  child.stdout!.on('data', (d: Buffer) => chunks.push(d));
+  const done = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  while (!Buffer.concat(chunks).includes('"type":"listening"')) await delay(50);
+  child.stdout!.pause();
+  const N = 3000;
+  const storm = spawnSync('sh', ['-c', `i=0; while [ $i -lt ${N} ]; do /bin/true; i=$((i+1)); done`]);
+  assert.equal(storm.status, 0);
+  await delay(1500);
+  child.stdout!.resume();
+  await delay(1500);
+  child.kill('SIGINT');
+  assert.equal(await done, 0);
+  const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+  const parsed: JsonLine[] = [];
+  const broken: string[] = [];
+  for (const l of lines) {
+    try {
+      parsed.push(JSON.parse(l));
+    } catch {
+      broken.push(l.slice(0, 120));
+    }
+  }
+  assert.deepEqual(broken, [], 'every line is whole JSON');
+  const exits = parsed.filter((o) => o.type === 'exit');
+  const summary = parsed.at(-1);
+  assert.equal(summary.type, 'summary');
+  assert.equal(summary.lost, 0);
+  assert.equal(exits.length, summary.received, 'a line for every exit received');
+  assert.ok(exits.filter((o) => o.comm === 'true').length >= N, `all ${N} exits of the storm`);
+  assert.ok(chunks.length > 1 && lines.join('\n').length > 1 << 20, 'more than the pipe holds was written');
+});
