@@ -69,7 +69,7 @@ Napi::Value ParseDatagram(const Napi::CallbackInfo& info) {
 
 // new ExitLines(config): exit-lines.h's formatter, with the plans src/kernel/exit-lines.ts
 // builds from the layout table. format(batch: ArrayBuffer, from, out: Uint8Array,
-// switchedOnMs, holes: Uint32Array) -> {next, used, holes, lines}: holes[2i] is the batch offset of
+// switchedOnMs, holes: Uint32Array) -> {next, used, holes}: holes[2i] is the batch offset of
 // a record JS formats, holes[2i+1] where its line goes in out.
 class ExitLines : public Napi::ObjectWrap<ExitLines> {
  public:
@@ -177,7 +177,6 @@ class ExitLines : public Napi::ObjectWrap<ExitLines> {
     o.Set("next", double(r.next));
     o.Set("used", double(r.used));
     o.Set("holes", double(r.holes));
-    o.Set("lines", double(r.lines));
     return o;
   }
 

@@ -464,7 +464,7 @@ size_t widestJson(const Plan& p) {
 
 Result formatBatch(const Config& c, const uint8_t* data, size_t len, size_t from, uint8_t* out, size_t cap,
                    double switchedOnMs, Hole* holes, size_t maxHoles) {
-  Result res{from, 0, 0, 0};
+  Result res{from, 0, 0};
   Out o{out};
   while (res.next + kRecHeader <= len) {
     if (size_t(o.p - out) + kLineRoom > cap || res.holes == maxHoles) break;
@@ -482,8 +482,6 @@ Result formatBatch(const Config& c, const uint8_t* data, size_t len, size_t from
     if (!r.p || !surelyPlausible(*r.p, r.pid, double(r.ms), switchedOnMs) || !line(o, c, r)) {
       o.p = start;
       holes[res.holes++] = Hole{uint32_t(off), uint32_t(o.p - out)};
-    } else {
-      res.lines++;
     }
     res.next = corrupt ? len : off + h.recLen;
   }

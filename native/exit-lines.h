@@ -58,7 +58,6 @@ struct Result {
   size_t next;   // batch offset to go on from (the batch's length when done)
   size_t used;   // output bytes written
   size_t holes;  // holes filled in
-  size_t lines;  // records written
 };
 
 // Room a line needs at most: the N-API face refuses plans whose widest line would not fit

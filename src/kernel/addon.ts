@@ -75,7 +75,7 @@ export interface NativeExitLines {
     out: Uint8Array,
     switchedOnMs: number,
     holes: Uint32Array,
-  ): { next: number; used: number; holes: number; lines: number };
+  ): { next: number; used: number; holes: number };
 }
 
 export interface ParsedMessage {

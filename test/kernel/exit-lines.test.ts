@@ -111,7 +111,7 @@ function near(g: Rng, bound: number): bigint {
   return BigInt(Math.max(0, v));
 }
 
-function randomStats(g: Rng, version: number, lifeUs: number): FixtureValues {
+function randomStats(g: Rng, lifeUs: number): FixtureValues {
   const v: FixtureValues = { ...distinctiveValues() };
   for (const k of Object.keys(v)) if (typeof v[k] !== 'object') v[k] = BigInt(g.int(1000));
   for (const k of ['ac_flag', 'ac_nice', 'ac_sched']) v[k] = g.int(256);
@@ -144,7 +144,6 @@ function randomStats(g: Rng, version: number, lifeUs: number): FixtureValues {
   if (g.chance(0.05)) v.ac_minflt = 2n ** 64n - 1n;
   v.ac_comm = g.chance(0.85) ? comm(g.pick(names), g.pick(names)) : g.pick(oddNames);
   if (typeof v.ac_comm === 'object' && 'bytes' in v.ac_comm && v.ac_comm.bytes.length === 0) v.ac_comm = comm('', '');
-  void version;
   return v;
 }
 
@@ -154,7 +153,7 @@ function randomRecords(g: Rng, n: number): Rec[] {
     const version = g.chance(0.6) ? 16 : g.int(MAX_KNOWN_VERSION + 2); // 0, 1 and 18 among them
     const lifeUs = g.pick([0, 1, 5, 999, 1000, 1234, 99_999, 5_000_000, 86_400_000_000, 200_000_000_000]);
     const layout = STRUCT_SIZE[version] ? version : 16;
-    const values = randomStats(g, layout, lifeUs);
+    const values = randomStats(g, lifeUs);
     const opts = { placeAt: 0, slack: 0, ...(version === layout ? {} : { layoutVersion: layout }) };
     const pidStats = buildStats(version, values, opts);
     const withTgid = g.chance(0.3);
@@ -170,7 +169,7 @@ function randomRecords(g: Rng, n: number): Rec[] {
       pidStats,
       ...(withTgid
         ? {
-            tgidStats: buildStats(tgidVersion, randomStats(g, layout, lifeUs), {
+            tgidStats: buildStats(tgidVersion, randomStats(g, lifeUs), {
               ...opts,
               layoutVersion: layout,
               ...(tgidLength ? { length: tgidLength } : {}),
@@ -206,10 +205,20 @@ function randomDelayacct(g: Rng): DelayacctState | null {
   }
 }
 
+/** One exit on CPU 1, received at NOW_MS, with these STATS bytes. */
+const oneExit = (pidStats: Uint8Array): Rec => ({
+  cpu: 1,
+  seq: 1,
+  pid: 9,
+  tgid: 0,
+  receivedNs: BigInt(NOW_MS) * 1_000_000n,
+  pidStats,
+});
+
 /** n exits of a 1-ms life that waited for nothing, named by name(i). */
 function waitless(g: Rng, n: number, name: (i: number) => FixtureValues[string]): Rec[] {
   return Array.from({ length: n }, (_, i) => {
-    const values = randomStats(g, 16, 1000);
+    const values = randomStats(g, 1000);
     for (const c of CATEGORIES) {
       values[c.total] = 0n;
       values[c.count] = 0n;
@@ -257,7 +266,7 @@ test('plain exits are written natively, every one', () => {
   const recs: Rec[] = [];
   for (let i = 0; i < 200; i++) {
     const lifeUs = 1 + g.int(10_000_000);
-    const values = randomStats(g, 16, lifeUs);
+    const values = randomStats(g, lifeUs);
     for (const c of CATEGORIES) {
       values[c.total] = BigInt(g.int(lifeUs * 100));
       values[c.count] = 1n;
@@ -286,7 +295,7 @@ test('plain exits are written natively, every one', () => {
 
 test('a record that lived through a switch-on of delay accounting is left to the rules', () => {
   // a 3 s IO wait in a 5 s life, nothing else
-  const values = randomStats(rng(3), 16, 5_000_000);
+  const values = randomStats(rng(3), 5_000_000);
   for (const c of CATEGORIES) {
     values[c.total] = c.key === 'IO' ? 3_000_000_000n : 0n;
     values[c.count] = c.key === 'IO' ? 1n : 0n;
@@ -328,16 +337,9 @@ test('lastSwitchOnMs: no switch-on is found for a life that begins at or after i
 });
 
 test('a corrupt record ends the batch as the JS walker does, and is counted', () => {
-  const values = randomStats(rng(5), 16, 1000);
+  const values = randomStats(rng(5), 1000);
   values.ac_comm = comm('ok', 'ok');
-  const good = {
-    cpu: 1,
-    seq: 1,
-    pid: 9,
-    tgid: 0,
-    receivedNs: BigInt(NOW_MS) * 1_000_000n,
-    pidStats: buildStats(16, values),
-  };
+  const good = oneExit(buildStats(16, values));
   const data = pack([good, good, good]);
   const recLen = data.byteLength / 3;
   new DataView(data).setUint32(recLen + header.recLen, 3 * recLen, true); // the second runs past the end
@@ -384,16 +386,9 @@ test('more records left to JS than one call takes (1,024), between native lines,
 });
 
 test('a batch of nothing but records JS refuses writes nothing, counts each, and ends', () => {
-  const values = randomStats(rng(17), 16, 1000);
+  const values = randomStats(rng(17), 1000);
   // version 1 put cpu_count elsewhere: the decoder refuses it
-  const bad = {
-    cpu: 1,
-    seq: 1,
-    pid: 9,
-    tgid: 0,
-    receivedNs: BigInt(NOW_MS) * 1_000_000n,
-    pidStats: buildStats(1, values, { layoutVersion: 16 }),
-  };
+  const bad = oneExit(buildStats(1, values, { layoutVersion: 16 }));
   const writer = new ExitLineWriter(loadAddon(), { json: false, signalNames });
   const out: Uint8Array[] = [];
   const failed: number[] = [];
