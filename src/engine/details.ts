@@ -36,7 +36,13 @@ export interface ViewportRow {
 
 /** Rows of the table as the details need them. */
 export function viewportRows(rows: readonly TaskRow[], mode: ListMode): ViewportRow[] {
-  return rows.map((r) => ({ key: r.key, id: r.id, comm: r.comm, ...(mode === 'thread' ? { tgid: r.tgid } : {}) }));
+  // a loop, not a callback made per call: see comparatorFor in model/scan.ts
+  const out: ViewportRow[] = [];
+  for (const r of rows)
+    out.push(
+      mode === 'thread' ? { key: r.key, id: r.id, tgid: r.tgid, comm: r.comm } : { key: r.key, id: r.id, comm: r.comm },
+    );
+  return out;
 }
 
 interface Known extends RowDetail {
@@ -90,15 +96,14 @@ export class RowDetails {
       const sample = io && nowMs !== null ? { ...io, atMs: nowMs } : null;
       const prev = task?.io;
       const dtSec = prev && sample ? (sample.atMs - prev.atMs) / 1000 : 0;
-      const rate = (now: number, then: number) => (dtSec > 0 && now >= then ? (now - then) / dtSec : null);
       next.set(r.key, {
         state: st?.state ?? null,
         startTicks: st?.startTicks ?? null,
         comm: r.comm,
         cmdline: task && task.comm === r.comm ? task.cmdline : st ? this.source.cmdline(r.id) : null,
         io: sample ?? task?.io ?? null,
-        readBps: prev && sample ? rate(sample.readBytes, prev.readBytes) : (task?.readBps ?? null),
-        writeBps: prev && sample ? rate(sample.writeBytes, prev.writeBytes) : (task?.writeBps ?? null),
+        readBps: prev && sample ? rate(sample.readBytes, prev.readBytes, dtSec) : (task?.readBps ?? null),
+        writeBps: prev && sample ? rate(sample.writeBytes, prev.writeBytes, dtSec) : (task?.writeBps ?? null),
       });
     }
     this.known = next;
@@ -109,4 +114,12 @@ export class RowDetails {
   }
 }
 
-const keyOf = (rows: readonly ViewportRow[]): string => rows.map((r) => `${r.key}:${r.comm}`).join(',');
+/** Bytes per second between two counts (null: no interval, or the count went back). */
+const rate = (now: number, then: number, dtSec: number): number | null =>
+  dtSec > 0 && now >= then ? (now - then) / dtSec : null;
+
+function keyOf(rows: readonly ViewportRow[]): string {
+  let key = '';
+  for (const r of rows) key += `${r.key}:${r.comm},`;
+  return key;
+}

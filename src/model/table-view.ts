@@ -22,6 +22,8 @@ export interface TableView {
 
 export interface ShownTable {
   rows: TaskRow[];
+  /** the rows' keys, in order */
+  keys: string[];
   /** tree view: depth by row key (0: a root); null otherwise */
   depth: Map<string, number> | null;
 }
@@ -71,12 +73,8 @@ export interface TableViewport {
 
 /** The rows a table viewport shows of all rows. */
 export function viewportOf(all: readonly TaskRow[], mode: ListMode, v: TableViewport): TaskRow[] {
-  const rows = shownTable(all, mode, v.view).rows;
-  return windowRows(
-    rows,
-    rows.map((r) => r.key),
-    v.window,
-  );
+  const { rows, keys } = shownTable(all, mode, v.view);
+  return windowRows(rows, keys, v.window);
 }
 
 /** kthreadd (pid 2) and what it starts. */
@@ -125,7 +123,7 @@ function makeShownTable(all: readonly TaskRow[], mode: ListMode, v: TableView): 
         )
       : all;
   const sorted = viewRows(kept, v.sort, v.descending, v.filter);
-  return v.tree ? asTree(sorted, mode) : { rows: sorted, depth: null };
+  return v.tree ? asTree(sorted, mode) : { rows: sorted, keys: keysOf(sorted), depth: null };
 }
 
 /** Rows in tree order, siblings in their sorted order; a row whose parent is not shown is a root. */
@@ -153,10 +151,22 @@ function asTree(sorted: readonly TaskRow[], mode: ListMode): ShownTable {
   };
   for (const r of roots) visit(r, 0);
   for (const r of sorted) visit(r, 0); // any row in a parent loop: a root
-  return { rows, depth };
+  return { rows, keys: keysOf(rows), depth };
 }
+
+// Loops, not callbacks made per refresh: see comparatorFor in model/scan.ts (a callback
+// made per call is compiled again after every major GC).
+function keysOf(rows: readonly TaskRow[]): string[] {
+  const keys = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) keys[i] = rows[i]!.key;
+  return keys;
+}
+
+const ascending = (a: number, b: number): number => a - b;
 
 /** The users of these rows, by uid: what the user filter cycles through. */
 export function usersOf(rows: readonly TaskRow[]): number[] {
-  return [...new Set(rows.flatMap((r) => (r.uid === null ? [] : [r.uid])))].sort((a, b) => a - b);
+  const uids = new Set<number>();
+  for (const r of rows) if (r.uid !== null) uids.add(r.uid);
+  return [...uids].sort(ascending);
 }

@@ -87,9 +87,6 @@ function filterWords(t: TableState, users: ReadonlyMap<number, string>): string 
   return words.join(', ');
 }
 
-// module-level, not made per render: see comparatorFor in model/scan.ts
-const keyOf = (r: { key: string }): string => r.key;
-
 export function Dashboard({ controller, interactive, onQuit, initialState, sizeSource }: DashboardProps) {
   const snap = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
   const size = useTerminalSize(sizeSource);
@@ -111,8 +108,7 @@ export function Dashboard({ controller, interactive, onQuit, initialState, sizeS
     () => shownTable(snap.rows, snap.mode, { sort, descending, filter, hideKernel, hideIdle, uid, tree }),
     [snap.rows, snap.mode, sort, descending, filter, hideKernel, hideIdle, uid, tree],
   );
-  const rows = shown.rows;
-  const rowKeys = useMemo(() => rows.map(keyOf), [rows]);
+  const { rows, keys: rowKeys } = shown;
   const users = useMemo(() => usersOf(snap.rows), [snap.rows]);
   const columns = useMemo(
     () => columnsFor(layout.procs.width - 2, snap.mode, ui.table.columns),

@@ -253,7 +253,7 @@ function findDashboard(shellPid: number): number | null {
   for (const k of kids) {
     try {
       const argv = readFileSync(`/proc/${k}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('dist/cli.js'))) return Number(k);
+      if (argv.some((a) => a.endsWith(CLI ?? 'dist/cli.js'))) return Number(k);
     } catch {}
   }
   return null;
