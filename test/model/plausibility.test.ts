@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { decodedRecord } from '../fakes/records.js';
 import { computeDelays, type Sample } from '../../src/model/delays.js';
 import { computeScan, viewRows, type TaskRow } from '../../src/model/scan.js';
-import { intervalSuspects, judge, threadSuspects } from '../../src/model/plausibility.js';
+import { checkContext, intervalSuspects, judge, threadSuspects } from '../../src/model/plausibility.js';
 import type { DelayacctState } from '../../src/model/delayacct.js';
 import { exitText, exitJson } from '../../src/output/listen.js';
 import { fmtCount, fmtNs, fmtPercent } from '../../src/output/format.js';
@@ -370,4 +370,22 @@ test('delay accounting readings: past MAX_CHANGES the first reading moves forwar
     seen.firstOn ? 'on' : 'unknown',
     'before the first kept reading: as for any task older than delaytop',
   );
+});
+
+test('every check context has one shape: each field there from the start, in one order', () => {
+  const sys = { onSinceSec: 0 } as unknown as DelayacctState;
+  const a = Object.keys(checkContext('pid', sys, undefined, undefined, 1000));
+  const b = Object.keys(checkContext('tgid', sys, 5e9, 500, 1000));
+  assert.deepEqual(a, b);
+  assert.deepEqual(a, [
+    'kind',
+    'delayacct',
+    'startMs',
+    'fromMs',
+    'toMs',
+    'exitedLivesNs',
+    'inherited',
+    'inheritedSpan',
+  ]);
+  assert.equal(checkContext('tgid', sys, 5e9, 500, 1000).startMs, 1000 - 5000);
 });

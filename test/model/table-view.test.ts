@@ -86,3 +86,15 @@ test('the same rows seen the same way make one table, shared (the engine and the
     a.rows.map((r) => r.id),
   );
 });
+
+test("a shown table's keys are its rows' keys in its order, flat, filtered and as a tree", () => {
+  for (const v of [{}, { uid: 1000 }, { tree: true }, { tree: true, hideKernel: true, descending: false }]) {
+    const t = shownTable(rows, 'process', view(v));
+    assert.deepEqual(
+      t.keys,
+      t.rows.map((r) => r.key),
+      JSON.stringify(v),
+    );
+    assert.ok(t.keys.length > 0);
+  }
+});
