@@ -17,7 +17,9 @@ import {
   delayPercentOf,
   spanOf,
   stillPercentOf,
+  type Recording,
   type Sample,
+  type Span,
   type TaskDelays,
 } from './delays.js';
 import {
@@ -252,6 +254,8 @@ export interface ScanChecks {
 
 /** What computeScan needs of the previous refresh. */
 export interface PrevScan {
+  /** the rows it showed: a row that shows the same again is the same object */
+  rows?: readonly TaskRow[];
   rowSamples?: RowSamples;
   samples: ReadonlyMap<string, Sample>;
   identities?: ReadonlyMap<number, Identity>;
@@ -282,7 +286,7 @@ export function computeScan(
 export function endScan(s: Scan, tasks: readonly TaskId[], batch: QueryBatch): ScanResult {
   return {
     atNs: batch.atNs,
-    rows: rowsOf(tasks, s.shown, s.comms),
+    rows: rowsOf(tasks, s.shown, s.comms, s.prev.rows),
     rowSamples: { kind: s.rowKind, byId: s.rowSamples },
     samples: s.samples,
     delays: s.delays,
@@ -380,12 +384,18 @@ export function scanRecord(s: Scan, r: QueryResult): void {
   const before = (isWanted ? s.prev.samples.get(key) : undefined) ?? (isRow ? s.prevRows?.get(r.target.id) : undefined);
   const id = identityFor(s, r, before);
   if (id === null) return;
-  const sample: Sample = { stats: r.stats, atNs: s.atNs, startId: startIdOf(id, before), wallMs: s.checks.wallMs };
-  if (isRow) s.rowSamples.set(r.target.id, sample);
-  if (isWanted) s.samples.set(key, sample);
+  let sample: Sample = { stats: r.stats, atNs: s.atNs, startId: startIdOf(id, before), wallMs: s.checks.wallMs };
   const recording = recordingFor(id?.stats ?? r.stats, s.sys);
   const ageNs = wallAgeNs(r, id, s.atNs);
   const span = spanOf(before, sample, r.target.kind === 'tgid' ? ageNs : undefined);
+  // A row where nothing ran or waited since the last refresh (most rows, on most machines).
+  const still = !isWanted && !span.lifetime && before !== undefined && unchanged(before.stats, r.stats);
+  // Its sample keeps the record it already had: the same figures but its age, which no
+  // reader of an earlier sample takes (spans, deltas and rules read the current record's).
+  // The new record then dies young, instead of living a refresh and being copied by the GC.
+  if (still) sample = { stats: before.stats, atNs: sample.atNs, startId: sample.startId, wallMs: sample.wallMs };
+  if (isRow) s.rowSamples.set(r.target.id, sample);
+  if (isWanted) s.samples.set(key, sample);
   const owner = id?.stats ?? r.stats;
   const facts = {
     cpuUse: cpuUsePercentOf(before, sample, span),
@@ -401,16 +411,10 @@ export function scanRecord(s: Scan, r: QueryResult): void {
     s.delays.set(key, d);
     if (isRow) showRow(s, r.target, key, d.lifetime, pinnedPercent(d), d.suspect, facts);
   } else {
-    // A row that is not pinned shows the table's categories: only their percentages. Where
-    // nothing ran or waited since the last refresh (most rows, on most machines) each is 0
-    // or n/a as computed, and there is nothing to flag, unless a main thread asked in this
-    // batch hands the process what it did.
-    const still = !span.lifetime && before !== undefined && unchanged(before.stats, r.stats);
-    const percent = {} as TaskRow['percent'];
-    for (const c of TABLE_CATS)
-      percent[c.key as TableCategory] = still
-        ? stillPercentOf(c, sample, span, recording)
-        : delayPercentOf(c, before, sample, span, recording);
+    // A row that is not pinned shows the table's categories: only their percentages. On a
+    // still row each is 0 or n/a as computed, and there is nothing to flag, unless a main
+    // thread asked in this batch hands the process what it did.
+    const percent = still ? stillPercent(sample, span, recording) : movedPercent(before, sample, span, recording);
     const quiet = still && !(id && id.atNs === s.atNs && r.target.kind === 'tgid');
     const judged = quiet
       ? null
@@ -459,6 +463,34 @@ function wallAgeNs(r: QueryResult & { status: 'ok' }, id: Identity | undefined, 
   return idEtimeUs === undefined ? undefined : idEtimeUs * 1000 + (atNs - id!.atNs);
 }
 
+function movedPercent(
+  before: Sample | undefined,
+  sample: Sample,
+  span: Span,
+  recording: Recording,
+): TaskRow['percent'] {
+  const percent = {} as TaskRow['percent'];
+  for (const c of TABLE_CATS) percent[c.key as TableCategory] = delayPercentOf(c, before, sample, span, recording);
+  return percent;
+}
+
+// A still row's columns are 0 or n/a: one shared, frozen object per pattern of n/a columns
+// (a bit each), so that rows where nothing moved allocate none.
+const stillPercents: Readonly<TaskRow['percent']>[] = [];
+
+function stillPercent(sample: Sample, span: Span, recording: Recording): TaskRow['percent'] {
+  let naBits = 0;
+  for (let i = 0; i < TABLE_CATS.length; i++)
+    if (stillPercentOf(TABLE_CATS[i]!, sample, span, recording) === null) naBits |= 1 << i;
+  let percent = stillPercents[naBits];
+  if (!percent) {
+    const p = {} as TaskRow['percent'];
+    for (let i = 0; i < TABLE_CATS.length; i++) p[TABLE_CATS[i]!.key as TableCategory] = naBits & (1 << i) ? null : 0;
+    stillPercents[naBits] = percent = Object.freeze(p);
+  }
+  return percent;
+}
+
 /** A pinned row's columns, from its full delays. */
 function pinnedPercent(d: TaskDelays): TaskRow['percent'] {
   const percent = {} as TaskRow['percent'];
@@ -485,18 +517,33 @@ function showRow(
   s.shown.set(target.id, { key, target, lifetime, percent, suspect, ...facts });
 }
 
-/** One row per listed task that the batch showed. */
+/**
+ * One row per listed task that the batch showed. A row that shows what the last refresh's
+ * row of its task showed (a still row, mostly) is that row: the rows of most refreshes are
+ * then made once and kept, not made anew and left to the GC each second.
+ */
 function rowsOf(
   tasks: readonly TaskId[],
   shown: ReadonlyMap<number, ShownRow>,
   comms: ReadonlyMap<number, string>,
+  before: readonly TaskRow[] = [],
 ): TaskRow[] {
   const rows: TaskRow[] = [];
+  // A cursor into the last refresh's rows: they come in listing order as these do (/proc's:
+  // by tgid, then id). Out of that order, a row is only made anew.
+  let j = 0;
   for (const t of tasks) {
     const row = shown.get(t.id);
     const comm = comms.get(t.id);
     // A process whose main thread is gone (zombie leader) has no identity: skip it.
     if (!row || comm === undefined) continue;
+    while (j < before.length && listedBefore(before[j]!, t)) j++;
+    const was = before[j];
+    if (was !== undefined && was.id === t.id && showsSame(was, row, t.tgid, comm)) {
+      rows.push(was);
+      j++;
+      continue;
+    }
     rows.push({
       key: row.key,
       target: row.target,
@@ -512,6 +559,24 @@ function rowsOf(
     });
   }
   return rows;
+}
+
+const listedBefore = (r: TaskRow, t: TaskId): boolean => r.tgid < t.tgid || (r.tgid === t.tgid && r.id < t.id);
+
+/** Whether a last refresh's row shows what this one would (its percent object shared: a still row's). */
+function showsSame(was: TaskRow, row: ShownRow, tgid: number, comm: string): boolean {
+  return (
+    was.tgid === tgid &&
+    was.target.kind === row.target.kind &&
+    was.comm === comm &&
+    was.percent === row.percent &&
+    was.cpuUse === row.cpuUse &&
+    was.uid === row.uid &&
+    was.ppid === row.ppid &&
+    was.lifetime === row.lifetime &&
+    was.suspect === null &&
+    row.suspect === null
+  );
 }
 
 /** Suspects of the shown figures only (a category shown n/a has no figure to flag). */

@@ -78,6 +78,41 @@ test('rows: process rows show the tgid sum with the main thread comm; second ref
   assert.equal(s2.rows.find((r) => r.id === 100)!.percent.CPU, 0);
 });
 
+test('a row that shows what it showed at the last refresh is that row; one whose figures moved is new, and its deltas stay exact', async () => {
+  for (const mode of ['process', 'thread'] as const) {
+    const src = new FakeStatsSource(sampleTasks());
+    const tasks = src.list(mode);
+    const scan = async (prev: PrevScan) =>
+      computeScan(mode, tasks, await src.query(scanTargets(mode, tasks)), prev, ON);
+    const byId = (s: { rows: TaskRow[] }, id: number) => s.rows.find((r) => r.id === id)!;
+    const s1 = await scan({ samples: new Map() });
+    const s2 = await scan(s1);
+    assert.notEqual(byId(s2, 100), byId(s1, 100), `${mode}: a lifetime row, then an interval row`);
+    src.wait(200, 'CPU', 5, 0.2 * S);
+    const s3 = await scan(s2);
+    assert.equal(byId(s3, 100), byId(s2, 100), `${mode}: nothing moved: the same row`);
+    assert.equal(byId(s3, 300), byId(s2, 300), `${mode}: nothing moved: the same row`);
+    assert.notEqual(byId(s3, 200), byId(s2, 200), `${mode}: bravo waited`);
+    assert.ok(Math.abs(byId(s3, 200).percent.CPU! - 20) < 1e-9, `${mode}: ${byId(s3, 200).percent.CPU}`);
+    const s4 = await scan(s3);
+    assert.notEqual(byId(s4, 200), byId(s3, 200), `${mode}: bravo's figure fell to 0: a new row`);
+    assert.equal(byId(s4, 200).percent.CPU, 0);
+    const s5 = await scan(s4);
+    assert.equal(byId(s5, 200), byId(s4, 200), `${mode}: still again: the same row`);
+    assert.equal(
+      byId(s5, 100),
+      byId(s2, 100),
+      `${mode}: still for three refreshes: still the row of the first interval`,
+    );
+    // The samples of the still refreshes kept their first record: the next interval's
+    // figures are still over one second, not over the refreshes since the record was taken.
+    src.wait(100, 'CPU', 1, 0.25 * S);
+    const s6 = await scan(s5);
+    assert.ok(Math.abs(byId(s6, 100).percent.CPU! - 25) < 1e-9, `${mode}: ${byId(s6, 100).percent.CPU}`);
+    assert.equal(byId(s6, 100).lifetime, false);
+  }
+});
+
 test('a reused pid starts over as a lifetime sample instead of a bogus delta', async () => {
   const src = new FakeStatsSource([
     { id: 5, tgid: 5, comm: 'old', btime: 1000, delays: { CPU: { count: 100, totalNs: 50 * S } } },
