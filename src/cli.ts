@@ -387,6 +387,7 @@ async function liveStats(args: Args, run: StatsRun, view: StatsView): Promise<nu
       exits,
       exitsOffReason,
       keepIdentities,
+      carryStillThreads: opened.privileged && !rec,
       pinned: run.targets,
       intervalSec: view.intervalSec,
       ...view.saved!.view,

@@ -18,6 +18,12 @@ export interface DashboardOptions {
    * a recording keeps every batch whole for its replays.
    */
   keepIdentities?: boolean;
+  /**
+   * Thread mode asks each process's TGID record first and carries the threads of those
+   * where nothing moved (model/thread-gate.ts). Live netlink without a recording only: a
+   * /proc source has no TGID record, and a recording keeps every batch whole.
+   */
+  carryStillThreads?: boolean;
   /** tasks pinned from the command line (-p/-t) */
   pinned: Target[];
   intervalSec: number;

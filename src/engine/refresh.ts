@@ -24,6 +24,7 @@ import { viewportOf, type TableViewport } from '../model/table-view.js';
 import { GroupView } from './group-view.js';
 import { computeScanInSlices } from './scan-in-slices.js';
 import type { GroupRow } from '../model/groups.js';
+import { planThreads, threadListing, type ThreadListing } from '../model/thread-gate.js';
 
 export interface HeaderInfo {
   kernelRelease: string;
@@ -69,6 +70,9 @@ export interface DashboardSnapshot {
   /** the group view's rows (g); null while it is off */
   groups: readonly GroupRow[] | null;
 }
+
+/** what the TGID query of every process decodes: a row's fields */
+const GATE_FIELDS = scanFields([]);
 
 const NO_DETAILS: ReadonlyMap<string, RowDetail> = new Map();
 const NO_USERS: ReadonlyMap<number, string> = new Map();
@@ -294,7 +298,7 @@ export class DashboardController {
       const listedMs = this.now();
       // (a process listing takes no turns of the event loop: no exit batch is folded between
       // listedMs and groups.begin)
-      const tasks = await (this.opts.stats.listYielding?.(mode) ?? this.opts.stats.list(mode));
+      const { tasks, threads } = await this.listFor(mode);
       if (this.stopped || mode !== this.mode) return; // toggled while listing: the next refresh is asked for
       const groups = mode === 'process' ? this.groups : null;
       groups?.begin(
@@ -304,7 +308,7 @@ export class DashboardController {
       const threadsOf = this.threadIndex(mode, tasks);
       const extra = watchTargets(this.pinned, threadsOf);
       const batch = await this.opts.stats.query(
-        scanTargets(mode, tasks, extra, this.identityDue(mode, taken)),
+        scanTargets(mode, threads?.asked ?? tasks, extra, this.identityDue(mode, taken)),
         scanFields(extra),
       );
       if (this.stopped || mode !== this.mode) return; // toggled while querying: the next refresh is asked for
@@ -319,6 +323,7 @@ export class DashboardController {
         this.delayacct,
         extra,
         checks,
+        threads,
       );
       if (this.stopped || mode !== this.mode) return; // toggled while scanning
       this.lastScan = scan;
@@ -342,6 +347,26 @@ export class DashboardController {
     this.refreshMs = performance.now() - t0;
     this.publish();
     markStartup('first refresh');
+  }
+
+  /**
+   * What a refresh lists. Thread mode on live netlink: every process's TGID record first,
+   * then the threads of only those where something moved (model/thread-gate.ts).
+   */
+  private async listFor(mode: ListMode): Promise<{ tasks: TaskId[]; threads?: ThreadListing }> {
+    const stats = this.opts.stats;
+    if (mode !== 'thread' || !this.opts.carryStillThreads)
+      return { tasks: await (stats.listYielding?.(mode) ?? stats.list(mode)) };
+    const procs = stats.list('process');
+    const gate = await stats.query(
+      procs.map((p): Target => ({ kind: 'tgid', id: p.id })),
+      GATE_FIELDS,
+    );
+    const plan = planThreads(gate, gate.wallMs ?? this.now(), this.lastScan?.gate);
+    const moved = new Set(plan.moved.keys());
+    const listed = moved.size === 0 ? [] : await (stats.listYielding?.('thread', moved) ?? stats.list('thread', moved));
+    const threads = threadListing(plan, listed);
+    return { tasks: threads.tasks, threads };
   }
 
   /** A refresh that stored nothing: the status says why (a replay that ended says so until quit). */

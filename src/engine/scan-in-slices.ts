@@ -1,7 +1,16 @@
 // The engine's scan: computeScan (model/scan.ts, pure) with the event loop let in between
 // slices of records (src/slices.ts), so that keys are answered during a long one.
-import { beginScan, endScan, scanRecord, type PrevScan, type ScanChecks, type ScanResult } from '../model/scan.js';
+import {
+  beginScan,
+  carryThread,
+  endScan,
+  scanRecord,
+  type PrevScan,
+  type ScanChecks,
+  type ScanResult,
+} from '../model/scan.js';
 import type { DelayacctState } from '../model/delayacct.js';
+import type { ThreadListing } from '../model/thread-gate.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import type { QueryBatch, Target } from '../sources/types.js';
 import { inSlices } from '../slices.js';
@@ -15,9 +24,14 @@ export async function computeScanInSlices(
   sys: DelayacctState,
   extra: readonly Target[],
   checks: ScanChecks,
+  threads?: ThreadListing,
 ): Promise<ScanResult> {
   const s = beginScan(mode, batch, prev, sys, extra, checks);
   const results = batch.results;
   await inSlices(results.length, (i) => scanRecord(s, results[i]!), 1024);
-  return endScan(s, tasks, batch);
+  if (threads) {
+    const { carried, plan } = threads;
+    await inSlices(carried.length, (i) => carryThread(s, carried[i]!, plan), 4096);
+  }
+  return endScan(s, threads?.tasks ?? tasks, batch, threads);
 }

@@ -32,6 +32,7 @@ import {
   type Suspects,
 } from './plausibility.js';
 import { recordingFor, type DelayacctState } from './delayacct.js';
+import type { GateEntry, ThreadGate, ThreadListing, ThreadPlan } from './thread-gate.js';
 
 /** The delay columns of the process table: every category (the view shows those that fit or were chosen). */
 export const TABLE_CATEGORIES = ['CPU', 'IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ'] as const;
@@ -178,6 +179,9 @@ const unchanged = new Function(
   `const p = prev.raw, c = cur.raw; return ${MOVING_FIELDS.map((f) => `p[${JSON.stringify(f)}] === c[${JSON.stringify(f)}]`).join(' && ')};`,
 ) as (prev: Taskstats, cur: Taskstats) => boolean;
 
+/** Whether no moving field of a record differs from an earlier one of the same target (its age aside). */
+export const nothingMoved = (prev: Taskstats, cur: Taskstats): boolean => unchanged(prev, cur);
+
 const scanFieldsOf = (t: Target): readonly string[] => (t.kind === 'tgid' ? ROW_FIELDS : PID_FIELDS);
 
 /** Pinned tasks (extra) get whole records; every other row only the scan's fields. */
@@ -210,6 +214,8 @@ export interface ScanResult {
   flagged: number;
   /** query errors other than "gone" (one message per distinct code) */
   errors: string[];
+  /** thread mode with a plan: what the next refresh's TGID records are compared with */
+  gate?: ThreadGate;
 }
 
 /**
@@ -259,6 +265,10 @@ export interface PrevScan {
   rowSamples?: RowSamples;
   samples: ReadonlyMap<string, Sample>;
   identities?: ReadonlyMap<number, Identity>;
+  /** comm by task id */
+  comms?: ReadonlyMap<number, string>;
+  /** thread mode: the processes whose threads can be carried (model/thread-gate.ts) */
+  gate?: ThreadGate;
 }
 
 /**
@@ -276,16 +286,22 @@ export function computeScan(
   sys: DelayacctState,
   extra: readonly Target[] = [],
   checks: ScanChecks = { wallMs: batch.wallMs ?? 0, exitedLivesNs: null },
+  threads?: ThreadListing,
 ): ScanResult {
   const s = beginScan(mode, batch, prev, sys, extra, checks);
   for (const r of batch.results) scanRecord(s, r);
-  return endScan(s, tasks, batch);
+  if (threads) for (const t of threads.carried) carryThread(s, t, threads.plan);
+  return endScan(s, threads?.tasks ?? tasks, batch, threads);
 }
 
-/** The result of a scan whose every record went through scanRecord. */
-export function endScan(s: Scan, tasks: readonly TaskId[], batch: QueryBatch): ScanResult {
+/**
+ * The result of a scan whose every record went through scanRecord (and, in thread mode
+ * with a listing from the TGID gate, every carried thread through carryThread).
+ */
+export function endScan(s: Scan, tasks: readonly TaskId[], batch: QueryBatch, threads?: ThreadListing): ScanResult {
   return {
     atNs: batch.atNs,
+    ...(threads ? { gate: gateAfter(threads, s) } : {}),
     rows: rowsOf(tasks, s.shown, s.comms, s.prev.rows),
     rowSamples: { kind: s.rowKind, byId: s.rowSamples },
     samples: s.samples,
@@ -426,6 +442,49 @@ export function scanRecord(s: Scan, r: QueryResult): void {
         ).span;
     showRow(s, r.target, key ?? targetKey(r.target), span.lifetime, percent, judged, facts);
   }
+}
+
+/**
+ * A thread of a process the TGID gate found still (model/thread-gate.ts): its record is
+ * the one its last row had, as of the gate's query, and its row a still one. A pinned
+ * thread is asked in the batch instead.
+ */
+export function carryThread(s: Scan, t: TaskId, at: Pick<ThreadPlan, 'atNs' | 'wallMs'>): void {
+  if (s.wanted.size > 0 && s.wanted.has(targetKey({ kind: 'pid', id: t.id }))) return;
+  const before = s.prevRows?.get(t.id);
+  const comm = s.prev.comms?.get(t.id);
+  // (the gate keeps only processes whose every thread had both: gateAfter)
+  if (!before || comm === undefined) return;
+  const sample: Sample = { stats: before.stats, atNs: at.atNs, startId: before.startId, wallMs: at.wallMs };
+  s.rowSamples.set(t.id, sample);
+  s.comms.set(t.id, comm);
+  const span = spanOf(before, sample);
+  const facts = {
+    cpuUse: cpuUsePercentOf(before, sample, span),
+    uid: num(before.stats, 'ac_uid') ?? null,
+    ppid: num(before.stats, 'ac_ppid') ?? null,
+  };
+  const percent = stillPercent(sample, span, recordingFor(before.stats, s.sys));
+  showRow(s, { kind: 'pid', id: t.id }, `pid:${t.id}`, span.lifetime, percent, null, facts);
+}
+
+/**
+ * What the next refresh's TGID records are compared with: every process whose threads
+ * all have a row now. One missing a thread (it ended, or its query failed, between the
+ * listing and the query) is asked thread by thread next time.
+ */
+function gateAfter(listing: ThreadListing, s: Scan): ThreadGate {
+  const gate = new Map<number, GateEntry>();
+  const whole = (threads: readonly TaskId[]): boolean => {
+    for (const t of threads) if (!s.rowSamples.has(t.id) || !s.comms.has(t.id)) return false;
+    return threads.length > 0;
+  };
+  for (const [tgid, entry] of listing.plan.still) if (whole(entry.threads)) gate.set(tgid, entry);
+  for (const [tgid, stats] of listing.plan.moved) {
+    const threads = listing.askedOf.get(tgid);
+    if (stats && threads && whole(threads)) gate.set(tgid, { stats, threads });
+  }
+  return gate;
 }
 
 /**

@@ -69,9 +69,14 @@ export class FakeStatsSource implements StatsSource {
     t.delays[key] = { count: d.count + count, totalNs: d.totalNs + totalNs, maxNs: Math.max(d.maxNs ?? 0, maxNs ?? 0) };
   }
 
-  list(mode: ListMode): TaskId[] {
-    const all = [...this.tasks.values()].sort((a, b) => a.id - b.id);
-    return (mode === 'process' ? all.filter((t) => t.id === t.tgid) : all).map((t) => ({ id: t.id, tgid: t.tgid }));
+  /** every thread listed (`of`: of those processes only), in order, as asked */
+  readonly listed: { mode: ListMode; of?: number[] }[] = [];
+
+  list(mode: ListMode, of?: ReadonlySet<number>): TaskId[] {
+    this.listed.push({ mode, ...(of ? { of: [...of] } : {}) });
+    const all = [...this.tasks.values()].sort((a, b) => a.tgid - b.tgid || a.id - b.id);
+    const shown = mode === 'process' ? all.filter((t) => t.id === t.tgid) : all.filter((t) => !of || of.has(t.tgid));
+    return shown.map((t) => ({ id: t.id, tgid: t.tgid }));
   }
 
   async query(targets: readonly Target[]): Promise<QueryBatch> {

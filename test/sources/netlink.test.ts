@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { NetlinkSource } from '../../src/sources/netlink.js';
+import { nothingMoved } from '../../src/model/scan.js';
 import { delay, exited, needsRoot, schedstat, spawnTracked, waitStopped } from '../helpers.js';
 
 const BUSY =
@@ -158,5 +159,60 @@ test('a batch of 1,000 ids: one result per id, in order, live ones exact', async
     assert.equal(src.info().timeouts, 0);
   } finally {
     src.close();
+  }
+});
+
+test("a TGID record that did not move says none of its threads' records moved (model/thread-gate.ts)", async (t) => {
+  if (!needsRoot(t)) return;
+  // Four threads that wake now and then (every 300 to 900 ms), and node's own, idle ones.
+  const sleeper = (ms: number) =>
+    JSON.stringify(`const a = new Int32Array(new SharedArrayBuffer(4)); for (;;) Atomics.wait(a, 0, 0, ${ms});`);
+  const workers = [300, 500, 700, 900].map((ms) => `new Worker(${sleeper(ms)}, { eval: true });`).join('\n');
+  const child = spawnTracked(process.execPath, [
+    '-e',
+    `const { Worker } = require('node:worker_threads');\n${workers}\nsetInterval(() => {}, 1e9);`,
+  ]);
+  await delay(700);
+  const src = new NetlinkSource();
+  try {
+    const pid = child.pid!;
+    const tids = readdirSync(`/proc/${pid}/task`).map(Number);
+    assert.ok(tids.length >= 5, `expected >= 5 threads, saw ${tids.length}`);
+    const threads = tids.map((id) => ({ kind: 'pid' as const, id }));
+    // each round: every thread, then the process, then every thread again (one batch: the
+    // kernel answers in order), as a refresh's TGID query comes before its thread queries
+    const rounds = [];
+    for (let i = 0; i < 50; i++) {
+      const { results } = src.querySync([...threads, { kind: 'tgid', id: pid }, ...threads]);
+      const stats = results.map((r) => (r.status === 'ok' ? r.stats : null));
+      assert.ok(
+        stats.every((s) => s !== null),
+        'every thread answered',
+      );
+      const n = threads.length;
+      rounds.push({ pre: stats.slice(0, n), tgid: stats[n]!, post: stats.slice(n + 1) });
+      await delay(30);
+    }
+    let still = 0;
+    let moved = 0;
+    for (let i = 1; i < rounds.length; i++) {
+      const [a, b] = [rounds[i - 1]!, rounds[i]!];
+      if (!nothingMoved(a.tgid!, b.tgid!)) {
+        moved++;
+        continue;
+      }
+      still++;
+      // nothing moved between the two TGID queries: every thread as asked after the first
+      // is what it was when asked before the second
+      for (let k = 0; k < threads.length; k++)
+        assert.ok(
+          nothingMoved(a.post[k]!, b.pre[k]!),
+          `thread ${tids[k]} moved while its process did not (round ${i})`,
+        );
+    }
+    assert.ok(still >= 5 && moved >= 5, `rounds still ${still}, moved ${moved}: the test saw both`);
+  } finally {
+    src.close();
+    child.kill('SIGKILL');
   }
 });
