@@ -2,7 +2,8 @@
 // line, storage IO rates), read from /proc for those rows only: the view says which rows
 // it shows, and the next refresh (or the change itself) reads them. A command line is read
 // again only when its task is another (a new start) or changed its name (an exec); an IO
-// rate is the growth between two refreshes of the same task.
+// rate is the growth between two refreshes of the same task. A row where nothing ran since
+// the last refresh is not read again: no task changes its state or does IO without running.
 
 import type { TaskRow } from '../model/scan.js';
 import type { ListMode } from '../sources/proctasks.js';
@@ -32,6 +33,11 @@ export interface ViewportRow {
   /** a thread row's process (undefined: the row is a process) */
   tgid?: number;
   comm: string;
+  /**
+   * The table's row: the same object as at the last refresh when nothing of its task moved
+   * (model/scan.ts, rowsOf: a row is kept only when it took the still path).
+   */
+  row?: TaskRow;
 }
 
 /** Rows of the table as the details need them. */
@@ -40,7 +46,9 @@ export function viewportRows(rows: readonly TaskRow[], mode: ListMode): Viewport
   const out: ViewportRow[] = [];
   for (const r of rows)
     out.push(
-      mode === 'thread' ? { key: r.key, id: r.id, tgid: r.tgid, comm: r.comm } : { key: r.key, id: r.id, comm: r.comm },
+      mode === 'thread'
+        ? { key: r.key, id: r.id, tgid: r.tgid, comm: r.comm, row: r }
+        : { key: r.key, id: r.id, comm: r.comm, row: r },
     );
   return out;
 }
@@ -48,6 +56,7 @@ export function viewportRows(rows: readonly TaskRow[], mode: ListMode): Viewport
 interface Known extends RowDetail {
   startTicks: string | null;
   comm: string;
+  row: TaskRow | undefined;
   io: { readBytes: number; writeBytes: number; atMs: number } | null;
 }
 
@@ -90,6 +99,11 @@ export class RowDetails {
         next.set(r.key, was);
         continue;
       }
+      if (nowMs !== null && was?.io && was.state !== null && r.row !== undefined && was.row === r.row) {
+        // nothing ran since it was read: the same state and byte counts, no IO this interval
+        next.set(r.key, { ...was, io: { ...was.io, atMs: nowMs }, readBps: 0, writeBps: 0 });
+        continue;
+      }
       const st = this.source.state(r.id);
       const task = was && st && was.startTicks === st.startTicks ? was : undefined;
       const io = st ? this.source.io(r.id, r.tgid) : null;
@@ -100,6 +114,7 @@ export class RowDetails {
         state: st?.state ?? null,
         startTicks: st?.startTicks ?? null,
         comm: r.comm,
+        row: r.row,
         cmdline: task && task.comm === r.comm ? task.cmdline : st ? this.source.cmdline(r.id) : null,
         io: sample ?? task?.io ?? null,
         readBps: prev && sample ? rate(sample.readBytes, prev.readBytes, dtSec) : (task?.readBps ?? null),

@@ -75,6 +75,8 @@ export interface Identity {
   stats: Taskstats;
   atNs: number;
   comm: string;
+  /** when it started, on the batches' monotonic clock (ns; undefined without ac_etime) */
+  bornNs: number | undefined;
 }
 
 /**
@@ -98,14 +100,15 @@ export const IDENTITY_RECHECK_REFRESHES = 8;
  */
 export function identityDue(
   id: number,
-  known: Pick<Identity, 'stats' | 'atNs'> | undefined,
+  known: Pick<Identity, 'bornNs'> | undefined,
   exits: ExitsSince | null,
   refresh: number,
   nowNs: number,
 ): boolean {
   if (!known || !exits || exits.lost || exits.exited.has(id)) return true;
-  const etimeUs = num(known.stats, 'ac_etime');
-  if (etimeUs === undefined || nowNs - (known.atNs - etimeUs * 1000) < YOUNG_NS) return true;
+  // (its start kept on the identity: a refresh asks this of every process, and reading
+  // the record's age would chase identity -> record -> field through memory for each)
+  if (known.bornNs === undefined || nowNs - known.bornNs < YOUNG_NS) return true;
   return (id + refresh) % IDENTITY_RECHECK_REFRESHES === 0;
 }
 
@@ -238,7 +241,13 @@ function startIdOf(id: Identity | undefined, prev: Sample | undefined): number |
 
 /** A pid:N record as its task's identity (comm as the batch decoded it). */
 function ownIdentity(r: QueryResult & { status: 'ok' }, atNs: number, comms: ReadonlyMap<number, string>): Identity {
-  return { stats: r.stats, atNs, comm: comms.get(r.target.id) ?? commOf(r.stats) };
+  const etimeUs = num(r.stats, 'ac_etime');
+  return {
+    stats: r.stats,
+    atNs,
+    comm: comms.get(r.target.id) ?? commOf(r.stats),
+    bornNs: etimeUs === undefined ? undefined : atNs - etimeUs * 1000,
+  };
 }
 
 /** Rows' samples by id, and which kind of target the ids are (they change with the list mode). */

@@ -49,6 +49,7 @@ test('only the rows on screen are read; a command line once per task and name', 
       cmdline: 'dd if=/dev/sda',
       startTicks: '200',
       comm: 'dd',
+      row: undefined,
       io: undefined,
       readBps: null,
       writeBps: null,
@@ -126,5 +127,40 @@ test('told what decides the rows on screen, a refresh reads the rows it brings o
   assert.equal(c.getSnapshot().details.get('tgid:400')?.cmdline, 'cmd-400', 'with its command line in that frame');
   c.setViewport(onScreen(), viewport); // what the view says after rendering it
   assert.equal(frames, 1, 'no second frame');
+  c.stop();
+});
+
+test('a row where nothing moved since the last refresh (the same row object) is not read again: same state, no IO', async () => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const reads: number[] = [];
+  let readBytes = 1000;
+  const info = {
+    state: (id: number) => (reads.push(id), { state: 'S', startTicks: String(id) }),
+    cmdline: (id: number) => `cmd-${id}`,
+    io: () => ({ readBytes, writeBytes: 0 }),
+  };
+  let nowMs = 0;
+  const c = new DashboardController(fakeOptions(stats, null, { taskInfo: info }), { now: () => nowMs });
+  const refresh = () => ((nowMs += 1000), c.refresh());
+  const viewport = {
+    view: { sort: 'PID', descending: false, filter: '', hideKernel: false, hideIdle: false, uid: null, tree: false },
+    window: { top: 0, selectedKey: null, selectedIndex: 0, pageSize: 3 },
+  } as const;
+  const onScreen = () => viewportRows(viewportOf(c.getSnapshot().rows, 'process', viewport), 'process');
+  await refresh();
+  c.setViewport(onScreen(), viewport);
+  await refresh(); // the rows are interval ones now (new objects): read, with a first IO sample
+  await refresh(); // nothing moved: the rows are kept, and not read
+  reads.length = 0;
+  await refresh();
+  assert.deepEqual(reads, [], 'no row moved: none read');
+  assert.equal(c.getSnapshot().details.get('tgid:200')?.readBps, 0);
+  assert.equal(c.getSnapshot().details.get('tgid:200')?.state, 'S');
+  // bravo's worker waits (and so ran): bravo's row moves and is read again
+  stats.wait(201, 'CPU', 1, 1e6);
+  readBytes = 3000;
+  await refresh();
+  assert.deepEqual(reads, [200]);
+  assert.equal(c.getSnapshot().details.get('tgid:200')?.readBps, 2000, 'over the one-second interval');
   c.stop();
 });

@@ -181,17 +181,13 @@ test('a pinned process and its threads keep their history across a switch betwee
 const VOUCHED: ExitsSince = { exited: new Set(), lost: false };
 
 test('identityDue: a known process is asked again on evidence only, or in its recheck round', () => {
-  const known = { stats: record({ ac_etime: 100e6 }), atNs: 1000 * S }; // started 100 s before
+  const known = { bornNs: 900 * S }; // started 100 s before
   const now = 1001 * S;
   assert.equal(identityDue(7, undefined, VOUCHED, 1, now), true, 'never asked');
   assert.equal(identityDue(7, known, null, 1, now), true, 'no exit feed to vouch');
   assert.equal(identityDue(7, known, { exited: new Set(), lost: true }, 1, now), true, 'the feed lost exits');
   assert.equal(identityDue(7, known, { exited: new Set([7]), lost: false }, 1, now), true, 'it exited');
-  assert.equal(
-    identityDue(7, { stats: record({ ac_etime: 2e6 }), atNs: 1000 * S }, VOUCHED, 1, now),
-    true,
-    'young: exec may follow',
-  );
+  assert.equal(identityDue(7, { bornNs: 998 * S }, VOUCHED, 1, now), true, 'young: exec may follow');
   const rounds = Array.from({ length: 2 * IDENTITY_RECHECK_REFRESHES }, (_, r) =>
     identityDue(7, known, VOUCHED, r, now),
   );
