@@ -38,6 +38,7 @@ import { loadAddon } from './kernel/addon.js';
 import { describeLayout } from './sources/listener-layout.js';
 import { readCgroup, readSystemPressure } from './sources/pressure.js';
 import { openStatsSource } from './sources/proc.js';
+import { ProcessCensus } from './sources/process-census.js';
 import { ReplayEnded } from './sources/replay/errors.js';
 import { ReplaySource } from './sources/replay/source.js';
 import { delayacctTracker, kernelRelease, readDelayacct, watchDelayacct, writeDelayacct } from './sources/system.js';
@@ -388,6 +389,7 @@ async function liveStats(args: Args, run: StatsRun, view: StatsView): Promise<nu
       exitsOffReason,
       keepIdentities,
       carryStillThreads: opened.privileged && !rec,
+      ...(opened.privileged && !rec ? { census: new ProcessCensus() } : {}),
       pinned: run.targets,
       intervalSec: view.intervalSec,
       ...view.saved!.view,

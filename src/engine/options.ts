@@ -4,6 +4,7 @@ import type { DelayacctState } from '../model/delayacct.js';
 import type { Settings } from '../settings/schema.js';
 import type { ListMode } from '../sources/proctasks.js';
 import type { ExitSource, StatsSource, Target } from '../sources/types.js';
+import type { ProcessCensus } from '../sources/process-census.js';
 import type { TaskInfoSource } from './details.js';
 
 export interface DashboardOptions {
@@ -24,6 +25,11 @@ export interface DashboardOptions {
    * /proc source has no TGID record, and a recording keeps every batch whole.
    */
   carryStillThreads?: boolean;
+  /**
+   * Which processes exist, without reading /proc's directory at every refresh
+   * (src/sources/process-census.ts). Live netlink without a recording only.
+   */
+  census?: ProcessCensus;
   /** tasks pinned from the command line (-p/-t) */
   pinned: Target[];
   intervalSec: number;

@@ -17,7 +17,7 @@ import { identityDue, scanFields, scanTargets, type ExitsSince, type ScanResult,
 import { FeedStore, type FeedSnapshot } from '../model/exit-feed/store.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
-import { targetKey, type ExitBatch, type Target } from '../sources/types.js';
+import { targetKey, type ExitBatch, type QueryBatch, type Target } from '../sources/types.js';
 import type { DashboardOptions } from './options.js';
 import { RowDetails, viewportRows, type RowDetail, type ViewportRow } from './details.js';
 import { viewportOf, type TableViewport } from '../model/table-view.js';
@@ -25,6 +25,8 @@ import { GroupView } from './group-view.js';
 import { computeScanInSlices } from './scan-in-slices.js';
 import type { GroupRow } from '../model/groups.js';
 import { planThreads, threadListing, type ThreadListing } from '../model/thread-gate.js';
+import { mergeIds } from '../sources/process-census.js';
+import { num } from '../kernel/decode.js';
 
 export interface HeaderInfo {
   kernelRelease: string;
@@ -73,6 +75,17 @@ export interface DashboardSnapshot {
 
 /** what the TGID query of every process decodes: a row's fields */
 const GATE_FIELDS = scanFields([]);
+/** what the census asks of an id handed out since the last refresh: its process */
+const TGID_FIELD: readonly string[] = ['version', 'ac_tgid'];
+/** The listed processes whose TGID query did not find them gone, in listing order. */
+function aliveOf(tasks: readonly TaskId[], batch: QueryBatch): number[] {
+  const gone = new Set<number>();
+  for (const r of batch.results) if (r.status === 'gone' && r.target.kind === 'tgid') gone.add(r.target.id);
+  const out: number[] = [];
+  for (const t of tasks) if (!gone.has(t.id)) out.push(t.id);
+  return out;
+}
+const tasksOf = (ids: readonly number[]): TaskId[] => ids.map((id) => ({ id, tgid: id }));
 
 const NO_DETAILS: ReadonlyMap<string, RowDetail> = new Map();
 const NO_USERS: ReadonlyMap<number, string> = new Map();
@@ -312,6 +325,7 @@ export class DashboardController {
         scanFields(extra),
       );
       if (this.stopped || mode !== this.mode) return; // toggled while querying: the next refresh is asked for
+      if (mode === 'process') this.opts.census?.end(aliveOf(tasks, batch));
       if (groups === this.groups) groups?.fold(listedMs, batch, this.delayacct);
       lives = this.takeExitedLives();
       const checks = { wallMs: batch.wallMs ?? this.now(), exitedLivesNs: lives };
@@ -355,18 +369,45 @@ export class DashboardController {
    */
   private async listFor(mode: ListMode): Promise<{ tasks: TaskId[]; threads?: ThreadListing }> {
     const stats = this.opts.stats;
-    if (mode !== 'thread' || !this.opts.carryStillThreads)
-      return { tasks: await (stats.listYielding?.(mode) ?? stats.list(mode)) };
-    const procs = stats.list('process');
+    if (mode === 'process') return { tasks: await this.processes() };
+    if (!this.opts.carryStillThreads) return { tasks: await (stats.listYielding?.(mode) ?? stats.list(mode)) };
+    const procs = await this.processes();
     const gate = await stats.query(
       procs.map((p): Target => ({ kind: 'tgid', id: p.id })),
       GATE_FIELDS,
     );
     const plan = planThreads(gate, gate.wallMs ?? this.now(), this.lastScan?.gate);
+    this.opts.census?.end(plan.order);
     const moved = new Set(plan.moved.keys());
     const listed = moved.size === 0 ? [] : await (stats.listYielding?.('thread', moved) ?? stats.list('thread', moved));
     const threads = threadListing(plan, listed);
     return { tasks: threads.tasks, threads };
+  }
+
+  /**
+   * Every process: from the census where there is one (src/sources/process-census.ts: the
+   * last refresh's, and the ids handed out since that are processes), else the directory.
+   */
+  private async processes(): Promise<TaskId[]> {
+    const { census, stats } = this.opts;
+    if (!census) return stats.listYielding?.('process') ?? stats.list('process');
+    const c = census.begin();
+    if ('listed' in c) return tasksOf(c.listed);
+    if (c.newIds.length === 0) return tasksOf(c.known);
+    // a new id is a process when its main thread is itself (a thread's id names its own record)
+    const asked = await stats.query(
+      c.newIds.map((id): Target => ({ kind: 'pid', id })),
+      () => TGID_FIELD,
+    );
+    const added: number[] = [];
+    for (const r of asked.results) {
+      if (r.status === 'gone') continue;
+      const tgid = r.status === 'ok' ? num(r.stats, 'ac_tgid') : undefined;
+      // not known (a query error, a struct older than v12): the directory says
+      if (tgid === undefined) return tasksOf(census.relist());
+      if (tgid === r.target.id) added.push(tgid);
+    }
+    return tasksOf(mergeIds(c.known, added));
   }
 
   /** A refresh that stored nothing: the status says why (a replay that ended says so until quit). */

@@ -15,7 +15,7 @@ import {
 } from '../../src/model/scan.js';
 import type { Sample } from '../../src/model/delays.js';
 import { targetKey, type Target } from '../../src/sources/types.js';
-import { FakeStatsSource, record, S, sampleTasks } from '../fakes/dashboard-sources.js';
+import { FakeStatsSource, S, sampleTasks } from '../fakes/dashboard-sources.js';
 
 const ON = { on: true, onSinceSec: 0 };
 

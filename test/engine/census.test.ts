@@ -1,0 +1,55 @@
+// The engine with a process census (src/sources/process-census.ts): new ids are asked
+// whether they are processes, and only processes become rows.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DashboardController } from '../../src/engine/refresh.js';
+import { ProcessCensus, type CensusIo } from '../../src/sources/process-census.js';
+import type { Target } from '../../src/sources/types.js';
+import { FakeStatsSource, fakeOptions, sampleTasks } from '../fakes/dashboard-sources.js';
+
+/** /proc as the fake source's tasks make it: processes listed and counted, every id handed out in turn. */
+function censusOf(stats: FakeStatsSource) {
+  const state = { last: Math.max(...stats.tasks.keys()), listings: 0 };
+  const processes = () => [...stats.tasks.values()].filter((t) => t.id === t.tgid).map((t) => t.id);
+  const io: CensusIo = {
+    lastPid: () => state.last,
+    linkCount: () => 10 + processes().length,
+    listAll: () => (state.listings++, processes().sort((a, b) => a - b)),
+  };
+  return { census: new ProcessCensus(io), state };
+}
+
+const asked = (q: readonly Target[]) => q.map((t) => `${t.kind}:${t.id}`);
+
+test('with a census, a refresh lists no directory; a new id is asked, and a thread id makes no row', async () => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const { census, state } = censusOf(stats);
+  const c = new DashboardController(fakeOptions(stats, null, { census }));
+  await c.refresh();
+  await c.refresh();
+  assert.equal(state.listings, 2);
+  stats.add({ id: 301, tgid: 301, comm: 'delta', btime: 1_700_000_003, delays: {} });
+  stats.add({ id: 302, tgid: 301, comm: 'delta-worker', btime: 1_700_000_003, delays: {} });
+  state.last = 302;
+  const before = stats.queries.length;
+  await c.refresh();
+  assert.equal(state.listings, 2, 'no directory read');
+  assert.deepEqual(asked(stats.queries[before]!), ['pid:301', 'pid:302'], 'the new ids, asked for their process');
+  assert.deepEqual(
+    c.getSnapshot().rows.map((r) => [r.id, r.comm]),
+    [
+      [100, 'alpha'],
+      [200, 'bravo'],
+      [300, 'charlie'],
+      [301, 'delta'],
+    ],
+  );
+  stats.tasks.delete(300);
+  await c.refresh();
+  assert.deepEqual(
+    c.getSnapshot().rows.map((r) => r.id),
+    [100, 200, 301],
+  );
+  assert.equal(state.listings, 2);
+  c.stop();
+});
