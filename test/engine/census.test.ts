@@ -53,3 +53,20 @@ test('with a census, a refresh lists no directory; a new id is asked, and a thre
   assert.equal(state.listings, 2);
   c.stop();
 });
+
+test('with the group view on, processes come from the directory (the census may wait for a query, and the ledger must see the listing at once)', async () => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const { census } = censusOf(stats);
+  const taskInfo = { state: () => null, cmdline: () => null, io: () => null };
+  const c = new DashboardController(fakeOptions(stats, null, { census, taskInfo }));
+  await c.refresh();
+  const asked = census.listings + census.skipped;
+  c.cycleView(); // threads
+  c.cycleView(); // groups
+  await c.refresh();
+  const listed = stats.listed.length;
+  await c.refresh();
+  assert.equal(census.listings + census.skipped, asked, 'the census is not asked in the group view');
+  assert.ok(stats.listed.length > listed, 'the directory is listed');
+  c.stop();
+});
