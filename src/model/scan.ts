@@ -410,7 +410,7 @@ export function scanRecord(s: Scan, r: QueryResult): void {
   const id = identityFor(s, r, before);
   if (id === null) return;
   let sample: Sample = { stats: r.stats, atNs: s.atNs, startId: startIdOf(id, before), wallMs: s.checks.wallMs };
-  const recording = recordingFor(id?.stats ?? r.stats, s.sys);
+  const recording = recordingOf(id?.stats ?? r.stats, s.sys);
   const ageNs = wallAgeNs(r, id, s.atNs);
   const span = spanOf(before, sample, r.target.kind === 'tgid' ? ageNs : undefined);
   // A row where nothing ran or waited since the last refresh (most rows, on most machines).
@@ -473,7 +473,7 @@ export function carryThread(s: Scan, t: TaskId, at: Pick<ThreadPlan, 'atNs' | 'w
     uid: num(before.stats, 'ac_uid') ?? null,
     ppid: num(before.stats, 'ac_ppid') ?? null,
   };
-  const percent = stillPercent(sample, span, recordingFor(before.stats, s.sys));
+  const percent = stillPercent(sample, span, recordingOf(before.stats, s.sys));
   showRow(s, { kind: 'pid', id: t.id }, `pid:${t.id}`, span.lifetime, percent, null, facts);
 }
 
@@ -546,7 +546,21 @@ function movedPercent(
 // (a bit each), so that rows where nothing moved allocate none.
 const stillPercents: Readonly<TaskRow['percent']>[] = [];
 
+// Per record, what the last still row of it showed and under which recording: a row that
+// stays still keeps its record, and is not judged column by column again. (Each column
+// reads the record's fields by name, a generic lookup V8 cannot specialise.)
+const stillShown = new WeakMap<Taskstats, { recording: Recording; percent: TaskRow['percent'] }>();
+
 function stillPercent(sample: Sample, span: Span, recording: Recording): TaskRow['percent'] {
+  // (a span of no length shows every column n/a: not kept)
+  const memo = span.intervalNs > 0 ? stillShown.get(sample.stats) : undefined;
+  if (memo !== undefined && memo.recording === recording) return memo.percent;
+  const percent = stillColumns(sample, span, recording);
+  if (span.intervalNs > 0) stillShown.set(sample.stats, { recording, percent });
+  return percent;
+}
+
+function stillColumns(sample: Sample, span: Span, recording: Recording): TaskRow['percent'] {
   let naBits = 0;
   for (let i = 0; i < TABLE_CATS.length; i++)
     if (stillPercentOf(TABLE_CATS[i]!, sample, span, recording) === null) naBits |= 1 << i;
@@ -557,6 +571,22 @@ function stillPercent(sample: Sample, span: Span, recording: Recording): TaskRow
     stillPercents[naBits] = percent = Object.freeze(p);
   }
   return percent;
+}
+
+// Per record, what recordingFor said of it and under which setting: a kept identity, or a
+// still row's record, is weighed again only when the setting changed (recordingFor reads a
+// count by name for each category).
+const recordings = new WeakMap<
+  Taskstats,
+  { on: boolean | undefined; onSinceSec: number | null; seen: DelayacctState['seen']; recording: Recording }
+>();
+
+function recordingOf(ts: Taskstats, sys: DelayacctState): Recording {
+  const m = recordings.get(ts);
+  if (m !== undefined && m.on === sys.on && m.onSinceSec === sys.onSinceSec && m.seen === sys.seen) return m.recording;
+  const recording = recordingFor(ts, sys);
+  recordings.set(ts, { on: sys.on, onSinceSec: sys.onSinceSec, seen: sys.seen, recording });
+  return recording;
 }
 
 /** A pinned row's columns, from its full delays. */

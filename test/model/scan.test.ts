@@ -14,6 +14,7 @@ import {
   type TaskRow,
 } from '../../src/model/scan.js';
 import type { Sample } from '../../src/model/delays.js';
+import type { DelayacctState } from '../../src/model/delayacct.js';
 import { targetKey, type Target } from '../../src/sources/types.js';
 import { FakeStatsSource, S, sampleTasks } from '../fakes/dashboard-sources.js';
 
@@ -110,6 +111,25 @@ test('a row that shows what it showed at the last refresh is that row; one whose
     const s6 = await scan(s5);
     assert.ok(Math.abs(byId(s6, 100).percent.CPU! - 25) < 1e-9, `${mode}: ${byId(s6, 100).percent.CPU}`);
     assert.equal(byId(s6, 100).lifetime, false);
+  }
+});
+
+test("a still row's columns follow delay accounting switched off and on again, though its record is kept", async () => {
+  for (const mode of ['process', 'thread'] as const) {
+    const src = new FakeStatsSource(sampleTasks());
+    const tasks = src.list(mode);
+    // identities kept after the first refresh (process mode): the same identity record is
+    // weighed under each setting
+    const scan = async (prev: PrevScan, sys: DelayacctState) =>
+      computeScan(mode, tasks, await src.query(scanTargets(mode, tasks, [], () => !prev.identities)), prev, sys);
+    const io = (s: { rows: TaskRow[] }) => s.rows.find((r) => r.id === 100)!.percent.IO;
+    const s1 = await scan({ samples: new Map() }, ON);
+    const s2 = await scan(s1, ON);
+    assert.equal(io(s2), 0, `${mode}: still, recorded: 0`);
+    const s3 = await scan(s2, { on: false, onSinceSec: null });
+    assert.equal(io(s3), null, `${mode}: accounting off now: n/a`);
+    const s4 = await scan(s3, ON);
+    assert.equal(io(s4), 0, `${mode}: on again (booted with it): 0`);
   }
 });
 
