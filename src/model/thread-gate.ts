@@ -3,13 +3,14 @@
 //
 // One query for the whole process (TGID) shows it. The kernel's TGID record sums every
 // live thread's run count, run time, CPU times and delays, and keeps the delays of the
-// threads that ended (kernel/taskstats.c: fill_stats_for_tgid, fill_tgid_exit). Each of
-// those only grows, and only when its thread runs (a wait is accounted when it ends, as
-// the thread runs again). No thread starts, ends or changes its name or owner without
-// some thread of the process running: a thread's comm is written by itself or by its
-// process (/proc/PID/task/TID/comm refuses any other writer). So a TGID record whose
-// moving fields equal the last refresh's says that every one of its threads' records is
-// as it was then. Pure: the engine lists and queries, this decides what.
+// threads that ended (kernel/taskstats.c: fill_stats_for_tgid, fill_tgid_exit). A thread's
+// counters only grow, and only when it runs (a wait is accounted when it ends, as the
+// thread runs again; a thread that ends runs to its end, and its run count grows). No
+// thread starts, ends or changes its name or owner without some thread of the process
+// running: a thread's comm is written by itself or by its process (/proc/PID/task/TID/comm
+// refuses any other writer). So a TGID record whose moving fields equal the last
+// refresh's says that every one of its threads' records is as it was then. Pure: the
+// engine lists and queries, this decides what.
 import type { Taskstats } from '../kernel/decode.js';
 import type { TaskId } from '../sources/proctasks.js';
 import type { QueryBatch } from '../sources/types.js';
