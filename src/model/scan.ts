@@ -176,14 +176,11 @@ const MOVING_FIELDS = ROW_FIELDS.filter((f) => f !== 'version' && f !== 'ac_etim
  * named reads, built from the field list (names from the layout table, never from input).
  * (A loop reading each field by a key costs a generic lookup a field: docs/performance.md.)
  */
-const unchanged = new Function(
+export const nothingMoved = new Function(
   'prev',
   'cur',
   `const p = prev.raw, c = cur.raw; return ${MOVING_FIELDS.map((f) => `p[${JSON.stringify(f)}] === c[${JSON.stringify(f)}]`).join(' && ')};`,
 ) as (prev: Taskstats, cur: Taskstats) => boolean;
-
-/** Whether no moving field of a record differs from an earlier one of the same target (its age aside). */
-export const nothingMoved = (prev: Taskstats, cur: Taskstats): boolean => unchanged(prev, cur);
 
 const scanFieldsOf = (t: Target): readonly string[] => (t.kind === 'tgid' ? ROW_FIELDS : PID_FIELDS);
 
@@ -414,7 +411,7 @@ export function scanRecord(s: Scan, r: QueryResult): void {
   const ageNs = wallAgeNs(r, id, s.atNs);
   const span = spanOf(before, sample, r.target.kind === 'tgid' ? ageNs : undefined);
   // A row where nothing ran or waited since the last refresh (most rows, on most machines).
-  const still = !isWanted && !span.lifetime && before !== undefined && unchanged(before.stats, r.stats);
+  const still = !isWanted && !span.lifetime && before !== undefined && nothingMoved(before.stats, r.stats);
   // Its sample keeps the record it already had: the same figures but its age, which no
   // reader of an earlier sample takes (spans, deltas and rules read the current record's).
   // The new record then dies young, instead of living a refresh and being copied by the GC.

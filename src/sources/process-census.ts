@@ -8,8 +8,9 @@
 // does) makes the counts differ, and the next refresh reads the directory again. So does
 // a count read while processes came or went, and anything unreadable (in a container, the
 // kernel's count is every namespace's, and never agrees): the directory is the fallback.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { listProcTasks } from './proctasks.js';
+import { readLastPid } from './system.js';
 
 /** Ids handed out since the last refresh beyond this: the directory is cheaper to read. */
 const MAX_NEW_IDS = 256;
@@ -25,7 +26,7 @@ export interface CensusIo {
 }
 
 export const procCensusIo: CensusIo = {
-  lastPid: () => readNumber('/proc/sys/kernel/ns_last_pid'),
+  lastPid: readLastPid,
   linkCount: () => {
     try {
       return statSync('/proc').nlink;
@@ -35,15 +36,6 @@ export const procCensusIo: CensusIo = {
   },
   listAll: () => listProcTasks('process').map((t) => t.id),
 };
-
-function readNumber(path: string): number | null {
-  try {
-    const n = Number(readFileSync(path, 'latin1').trim());
-    return Number.isSafeInteger(n) && n >= 0 ? n : null;
-  } catch {
-    return null;
-  }
-}
 
 /** A refresh's processes: read from the directory, or the known ones plus ids to confirm. */
 export type Census = { listed: number[] } | { known: readonly number[]; newIds: number[] };
@@ -122,7 +114,7 @@ export class ProcessCensus {
 }
 
 /** `known` (ascending) with `added` merged in, ascending and without repeats. */
-export function mergeIds(known: readonly number[], added: readonly number[]): number[] {
-  if (added.length === 0) return known.slice();
+export function mergeIds(known: readonly number[], added: readonly number[]): readonly number[] {
+  if (added.length === 0) return known;
   return [...new Set([...known, ...added])].sort((a, b) => a - b);
 }

@@ -77,6 +77,12 @@ export function delayacctAtBoot(): boolean {
   return /(^|\s)delayacct(\s|$)/.test(readTrim('/proc/cmdline') ?? '');
 }
 
+/** The last pid the kernel handed out in this pid namespace (kernel.ns_last_pid); null: unreadable. */
+export function readLastPid(): number | null {
+  const v = Number(readTrim('/proc/sys/kernel/ns_last_pid'));
+  return Number.isSafeInteger(v) && v >= 0 ? v : null;
+}
+
 export function readPidMax(): number {
   const v = Number(readTrim('/proc/sys/kernel/pid_max'));
   return Number.isInteger(v) && v > 0 ? v : 4194304;
