@@ -119,6 +119,12 @@ export class DashboardController {
   private viewport: TableViewport | null = null;
   /** processes the exit feed saw end since the last refresh asked for identities */
   private exited = new Set<number>();
+  /**
+   * Processes whose end (last thread) the exit feed reported, whose children's parent is
+   * about to change: kept until a stored scan after the one that first found them gone,
+   * whether it was seen gone (pruneEnded). A child's identity is asked while its parent is here.
+   */
+  private parentsEnded = new Map<number, 'live' | 'gone'>();
   /** exits the feed had not seen one by one (FeedStore.unseen) as of the last refresh that asked for identities */
   private exitsLostAtScan = 0;
   /** per process: the lives (ns) of its threads that exited since the last stored scan */
@@ -342,6 +348,7 @@ export class DashboardController {
       if (this.stopped || mode !== this.mode) return; // toggled while scanning
       this.lastScan = scan;
       stored = true;
+      this.pruneEnded(scan);
       this.flagged += scan.flagged;
       this.rows = scan.rows;
       const feed = this.feed;
@@ -490,8 +497,23 @@ export class DashboardController {
     const refresh = this.refreshes++;
     const last = this.lastScan;
     if (mode !== 'process' || !taken || !last) return undefined;
-    // ages as of the last batch, on the source's clock
-    return (id) => identityDue(id, last.identities.get(id), taken.exits, refresh, last.atNs);
+    // ages as of the last batch, on the source's clock; rows' records as of the last batch
+    const rows = last.rowSamples?.kind === 'tgid' ? last.rowSamples.byId : undefined;
+    const ended = this.parentsEnded;
+    return (id) =>
+      identityDue(id, last.identities.get(id), taken.exits, refresh, last.atNs, rows?.get(id)?.stats, ended);
+  }
+
+  /**
+   * A process whose end the feed reported leaves parentsEnded one stored scan after the
+   * first that did not find it: its children were asked in a batch sent after it was gone,
+   * so after they were reparented (which comes before that).
+   */
+  private pruneEnded(scan: ScanResult): void {
+    for (const [tgid, was] of this.parentsEnded) {
+      if (was === 'gone') this.parentsEnded.delete(tgid);
+      else if (!scan.rowSamples?.byId.has(tgid)) this.parentsEnded.set(tgid, 'gone');
+    }
   }
 
   /** Thread ids of the pinned processes: from the listing in thread mode, else read for them alone. */
@@ -509,7 +531,11 @@ export class DashboardController {
     this.groups?.foldExits(batch, this.opts.delayacct());
     if (!this.feed) return;
     this.feed.fold(batch, this.opts.delayacct());
-    if (this.opts.keepIdentities) for (const r of batch.records) this.exited.add(r.tgid);
+    if (this.opts.keepIdentities)
+      for (const r of batch.records) {
+        this.exited.add(r.tgid);
+        if (r.processEnded) this.parentsEnded.set(r.tgid, 'live');
+      }
     const lives = this.exitedLives;
     for (const r of batch.records) lives.set(r.tgid, (lives.get(r.tgid) ?? 0) + r.lifeUs * 1000);
     this.pinned = markExits(this.pinned, batch.records);

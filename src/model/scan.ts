@@ -77,6 +77,14 @@ export interface Identity {
   comm: string;
   /** when it started, on the batches' monotonic clock (ns; undefined without ac_etime) */
   bornNs: number | undefined;
+  /** its parent as the record names it (undefined without ac_ppid) */
+  ppid: number | undefined;
+  /**
+   * The process's TGID record as of the refresh before this identity was asked, when that
+   * refresh saw the same process: while its row keeps that record (nothing ran since),
+   * nothing the identity holds but its parent can have changed (see identityDue).
+   */
+  quietFrom: Taskstats | undefined;
 }
 
 /**
@@ -92,24 +100,39 @@ export interface ExitsSince {
 const YOUNG_NS = 10e9;
 /** Every other process is asked again one refresh in this many (comm changed by exec or prctl). */
 export const IDENTITY_RECHECK_REFRESHES = 8;
+/** ... and one where nothing ran since its identity was asked, one in this many (see identityDue). */
+export const QUIET_RECHECK_REFRESHES = 64;
 
 /**
  * Whether process `id` needs its main thread asked this refresh. Without an exit feed to
  * vouch (`exits` null), always: only an exit frees an id for reuse, so a known identity
  * is kept while the feed, having lost nothing, saw no exit of that process.
+ *
+ * What else an identity holds changes only when a thread of the process runs (exec, a
+ * rename by prctl or /proc/PID/comm, which refuses other processes' writes, setuid), and
+ * any thread that runs moves the TGID record (its run time, cpu_run_virtual_total). So a
+ * process whose row still has the record from before its identity was asked (`row` ===
+ * quietFrom: a still row keeps its record) is asked only one refresh in
+ * QUIET_RECHECK_REFRESHES. But its parent: reparenting follows the parent's end, which
+ * the exit feed reports (`parentsEnded`) just before it; a child of such a process is
+ * asked every refresh until the parent is gone (the slow round covers an end the feed lost).
  */
 export function identityDue(
   id: number,
-  known: Pick<Identity, 'bornNs'> | undefined,
+  known: Pick<Identity, 'bornNs' | 'ppid' | 'quietFrom'> | undefined,
   exits: ExitsSince | null,
   refresh: number,
   nowNs: number,
+  row?: Taskstats,
+  parentsEnded?: ReadonlyMap<number, unknown>,
 ): boolean {
   if (!known || !exits || exits.lost || exits.exited.has(id)) return true;
   // (its start kept on the identity: a refresh asks this of every process, and reading
   // the record's age would chase identity -> record -> field through memory for each)
   if (known.bornNs === undefined || nowNs - known.bornNs < YOUNG_NS) return true;
-  return (id + refresh) % IDENTITY_RECHECK_REFRESHES === 0;
+  if (known.ppid !== undefined && parentsEnded?.has(known.ppid)) return true;
+  const quiet = row !== undefined && row === known.quietFrom;
+  return (id + refresh) % (quiet ? QUIET_RECHECK_REFRESHES : IDENTITY_RECHECK_REFRESHES) === 0;
 }
 
 /**
@@ -227,7 +250,7 @@ export interface ScanResult {
  * after ours), so a task already there at the previous refresh estimates before that
  * refresh, and one started after it (the id was reused) estimates after it.
  */
-function startIdOf(id: Identity | undefined, prev: Sample | undefined): number | undefined {
+function startIdOf(id: Pick<Identity, 'stats' | 'atNs'> | undefined, prev: Sample | undefined): number | undefined {
   if (!id) return undefined;
   const etimeUs = num(id.stats, 'ac_etime');
   if (etimeUs === undefined) return undefined;
@@ -236,14 +259,24 @@ function startIdOf(id: Identity | undefined, prev: Sample | undefined): number |
   return startUs;
 }
 
-/** A pid:N record as its task's identity (comm as the batch decoded it). */
-function ownIdentity(r: QueryResult & { status: 'ok' }, atNs: number, comms: ReadonlyMap<number, string>): Identity {
+/**
+ * A pid:N record as its task's identity (comm as the batch decoded it). `quietFrom`: the
+ * process's TGID record from the refresh before, where that refresh saw the same process.
+ */
+function ownIdentity(
+  r: QueryResult & { status: 'ok' },
+  atNs: number,
+  comms: ReadonlyMap<number, string>,
+  quietFrom?: Taskstats,
+): Identity {
   const etimeUs = num(r.stats, 'ac_etime');
   return {
     stats: r.stats,
     atNs,
     comm: comms.get(r.target.id) ?? commOf(r.stats),
     bornNs: etimeUs === undefined ? undefined : atNs - etimeUs * 1000,
+    ppid: num(r.stats, 'ac_ppid'),
+    quietFrom,
   };
 }
 
@@ -507,7 +540,7 @@ function identityFor(
   const asked = s.pidResults.get(r.target.id);
   const id = asked
     ? asked.status === 'ok'
-      ? ownIdentity(asked, s.atNs, s.comms)
+      ? askedIdentity(s, asked, before)
       : undefined
     : s.prev.identities?.get(r.target.id);
   if (!id) return undefined;
@@ -519,6 +552,17 @@ function identityFor(
   s.identities.set(r.target.id, id);
   if (!s.comms.has(r.target.id)) s.comms.set(r.target.id, id.comm);
   return id;
+}
+
+/**
+ * A main thread asked in this batch as its process's identity, which keeps the process's
+ * TGID record of the refresh before (`before`, asked before this batch) where that was
+ * the same process (the same start).
+ */
+function askedIdentity(s: Scan, asked: QueryResult & { status: 'ok' }, before: Sample | undefined): Identity {
+  const same =
+    before?.startId !== undefined && startIdOf({ stats: asked.stats, atNs: s.atNs }, before) === before.startId;
+  return ownIdentity(asked, s.atNs, s.comms, same ? before.stats : undefined);
 }
 
 /** A task's wall age: a thread's own; a process's is its main thread's (the TGID record sums its live threads' lives). */

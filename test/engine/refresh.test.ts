@@ -62,6 +62,44 @@ test('exits taken by a refresh that failed still count for the next one', async 
   c.stop();
 });
 
+test('a process where nothing ran is asked one refresh in 64; a child of a process whose end the feed reported, every refresh until the parent is gone', async () => {
+  const stats = new FakeStatsSource([
+    { id: 100, tgid: 100, comm: 'parent', btime: 1_700_000_000, delays: {} },
+    { id: 204, tgid: 204, comm: 'child', btime: 1_700_000_000, ppid: 100, delays: {} },
+    { id: 316, tgid: 316, comm: 'busy', btime: 1_700_000_000, delays: {} },
+  ]);
+  const exits = new FakeExitSource();
+  const c = new DashboardController(fakeOptions(stats, exits, { keepIdentities: true }));
+  const askedAt = (id: number) => stats.queries.flatMap((q, r) => (pidsAsked(q).includes(id) ? [r] : []));
+  c.start(); // refresh 0
+  for (let r = 1; r <= 20; r++) {
+    stats.wait(316, 'CPU', 1, 1e6); // 316 runs in every interval
+    await c.refresh();
+  }
+  // every id is 4 mod 8: its round is refresh 4, 12, 20...; in 64: 100's is 28, 204's 52
+  assert.deepEqual(askedAt(316), [0, 4, 12, 20], 'one that runs: every 8th refresh');
+  assert.deepEqual(askedAt(100), [0, 4], 'asked at 4 with the record of refresh 3, which its row still has');
+  assert.deepEqual(askedAt(204), [0, 4]);
+
+  // 100 ends: the feed reports it while it still answers (its memory is being freed)
+  exits.emit({
+    records: [exitRecord({ pid: 100, comm: 'parent', processEnded: true })],
+    counters: [counters(0, 1), counters(1, 0)],
+  });
+  await c.refresh(); // 21
+  await c.refresh(); // 22
+  stats.tasks.delete(100);
+  await c.refresh(); // 23: finds 100 gone (204's answer in this batch may still name it)
+  stats.tasks.get(204)!.ppid = 1;
+  await c.refresh(); // 24: 204 asked in a batch sent after 100 was gone, so after it was reparented
+  await c.refresh(); // 25
+  await c.refresh(); // 26
+  assert.deepEqual(askedAt(204), [0, 4, 21, 22, 23, 24]);
+  assert.deepEqual(askedAt(100), [0, 4, 21], 'asked when the feed reported its exit');
+  assert.equal(c.getSnapshot().rows.find((r) => r.id === 204)?.ppid, 1, 'its new parent');
+  c.stop();
+});
+
 test('without keepIdentities (no feed, a recording, a replay) every refresh asks every process', async () => {
   const stats = new FakeStatsSource(sampleTasks());
   const c = new DashboardController(fakeOptions(stats, new FakeExitSource()));

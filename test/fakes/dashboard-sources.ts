@@ -19,6 +19,8 @@ export interface FakeTask {
   btime: number;
   /** when it started on the fake monotonic clock (default 0: long before the first query) */
   startNs?: number;
+  /** its parent (ac_ppid of its pid:N record; 0 unless given) */
+  ppid?: number;
   /** cumulative count and total per category, as the kernel keeps them */
   delays: Partial<Record<CategoryKey, { count: number; totalNs: number; maxNs?: number }>>;
 }
@@ -98,6 +100,7 @@ export class FakeStatsSource implements StatsSource {
             ac_btime64: t.btime + jitter,
             ac_btime: t.btime + jitter,
             ac_etime: etimeUs(t),
+            ac_ppid: t.ppid ?? 0,
             ...delayFields([t]),
           }),
         };

@@ -6,6 +6,7 @@ import {
   computeScan,
   IDENTITY_RECHECK_REFRESHES,
   identityDue,
+  QUIET_RECHECK_REFRESHES,
   matchesFilter,
   scanTargets,
   viewRows,
@@ -16,7 +17,9 @@ import {
 import type { Sample } from '../../src/model/delays.js';
 import type { DelayacctState } from '../../src/model/delayacct.js';
 import { targetKey, type Target } from '../../src/sources/types.js';
-import { FakeStatsSource, S, sampleTasks } from '../fakes/dashboard-sources.js';
+import { FakeStatsSource, record, S, sampleTasks } from '../fakes/dashboard-sources.js';
+import type { Taskstats } from '../../src/kernel/decode.js';
+import type { Identity } from '../../src/model/scan.js';
 
 const ON = { on: true, onSinceSec: 0 };
 
@@ -201,17 +204,48 @@ test('a pinned process and its threads keep their history across a switch betwee
 const VOUCHED: ExitsSince = { exited: new Set(), lost: false };
 
 test('identityDue: a known process is asked again on evidence only, or in its recheck round', () => {
-  const known = { bornNs: 900 * S }; // started 100 s before
+  const known: Pick<Identity, 'bornNs' | 'ppid' | 'quietFrom'> = { bornNs: 900 * S, ppid: 1, quietFrom: undefined }; // started 100 s before
   const now = 1001 * S;
   assert.equal(identityDue(7, undefined, VOUCHED, 1, now), true, 'never asked');
   assert.equal(identityDue(7, known, null, 1, now), true, 'no exit feed to vouch');
   assert.equal(identityDue(7, known, { exited: new Set(), lost: true }, 1, now), true, 'the feed lost exits');
   assert.equal(identityDue(7, known, { exited: new Set([7]), lost: false }, 1, now), true, 'it exited');
-  assert.equal(identityDue(7, { bornNs: 998 * S }, VOUCHED, 1, now), true, 'young: exec may follow');
-  const rounds = Array.from({ length: 2 * IDENTITY_RECHECK_REFRESHES }, (_, r) =>
-    identityDue(7, known, VOUCHED, r, now),
-  );
-  assert.equal(rounds.filter(Boolean).length, 2, 'one refresh in IDENTITY_RECHECK_REFRESHES');
+  assert.equal(identityDue(7, { ...known, bornNs: 998 * S }, VOUCHED, 1, now), true, 'young: exec may follow');
+  const rounds = (k: typeof known, row?: Taskstats, ended?: ReadonlyMap<number, unknown>) =>
+    Array.from({ length: 2 * QUIET_RECHECK_REFRESHES }, (_, r) =>
+      identityDue(7, k, VOUCHED, r, now, row, ended),
+    ).filter(Boolean).length;
+  const n = 2 * QUIET_RECHECK_REFRESHES;
+  assert.equal(rounds(known), n / IDENTITY_RECHECK_REFRESHES, 'one refresh in IDENTITY_RECHECK_REFRESHES');
+  const kept = record({ cpu_count: 5 });
+  const quiet = { ...known, quietFrom: kept };
+  assert.equal(rounds(quiet, kept), 2, 'nothing ran since it was asked: one refresh in QUIET_RECHECK_REFRESHES');
+  assert.equal(rounds(quiet, record({ cpu_count: 5 })), n / IDENTITY_RECHECK_REFRESHES, 'its row has another record');
+  assert.equal(rounds(quiet), n / IDENTITY_RECHECK_REFRESHES, 'no row');
+  assert.equal(rounds(quiet, kept, new Map([[1, 'live']])), n, 'its parent ended: asked every refresh');
+  assert.equal(rounds(quiet, kept, new Map([[2, 'live']])), 2, "another process's end");
+});
+
+test('an identity asked again keeps the TGID record of the refresh before, where that was the same process', async () => {
+  const src = new FakeStatsSource([
+    { id: 5, tgid: 5, comm: 'five', btime: 1000, delays: {} },
+    { id: 6, tgid: 6, comm: 'six', btime: 1000, delays: {} },
+  ]);
+  const tasks = src.list('process');
+  const s1 = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), { samples: new Map() }, ON);
+  assert.equal(s1.identities.get(5)!.quietFrom, undefined, 'no refresh before');
+  // 6 ends and its id goes to a process that started after the first refresh
+  src.tasks.set(6, { id: 6, tgid: 6, comm: 'new', btime: 1001, startNs: src.nowNs + 0.5 * S, delays: {} });
+  const s2 = computeScan('process', tasks, await src.query(scanTargets('process', tasks)), s1, ON);
+  const row = (s: typeof s1, id: number) => s.rowSamples!.byId.get(id)!.stats;
+  assert.equal(s2.identities.get(5)!.quietFrom, row(s1, 5));
+  assert.equal(s2.identities.get(6)!.comm, 'new');
+  assert.equal(s2.identities.get(6)!.quietFrom, undefined, 'another process had the id');
+  const s3 = computeScan('process', tasks, await src.query(scanTargets('process', tasks, [], () => false)), s2, ON);
+  assert.equal(row(s3, 5), s2.identities.get(5)!.quietFrom, 'a still row keeps that record');
+  src.wait(5, 'CPU', 1, 1e6);
+  const s4 = computeScan('process', tasks, await src.query(scanTargets('process', tasks, [], () => false)), s3, ON);
+  assert.notEqual(row(s4, 5), s2.identities.get(5)!.quietFrom, 'a row that moved does not');
 });
 
 test('process rows keep a known identity: comm and interval figures without the main thread asked', async () => {

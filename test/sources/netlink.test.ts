@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { NetlinkSource } from '../../src/sources/netlink.js';
+import { num } from '../../src/kernel/decode.js';
 import { nothingMoved } from '../../src/model/scan.js';
 import { delay, exited, needsRoot, schedstat, spawnTracked, waitStopped } from '../helpers.js';
 
@@ -214,5 +215,55 @@ test("a TGID record that did not move says none of its threads' records moved (m
   } finally {
     src.close();
     child.kill('SIGKILL');
+  }
+});
+
+test("a process's identity changes only with its TGID record, but its parent (model/scan.ts identityDue)", async (t) => {
+  if (!needsRoot(t)) return;
+  // sh renames itself when a line arrives; before that it waits, and its child sleeps
+  const sh = spawnTracked('sh', ['-c', 'sleep 1000 & echo $!; read x; printf renamed > /proc/$$/comm; read y'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const sleepPid = await new Promise<number>((resolve) => sh.stdout!.once('data', (d) => resolve(parseInt(String(d)))));
+  const pid = sh.pid!;
+  const src = new NetlinkSource();
+  const ask = (kind: 'pid' | 'tgid', id: number) => {
+    const r = src.querySync([{ kind, id }]).results[0]!;
+    assert.equal(r.status, 'ok', `${kind}:${id}`);
+    return r.status === 'ok' ? r.stats : (null as never);
+  };
+  try {
+    await delay(200);
+    const a = ask('tgid', pid);
+    assert.throws(
+      () => execFileSync('sh', ['-c', `printf other > /proc/${pid}/comm`], { stdio: 'ignore' }),
+      'another process cannot rename it',
+    );
+    const b = ask('tgid', pid);
+    assert.ok(nothingMoved(a, b), 'it did not run');
+    assert.equal(ask('pid', pid).raw.ac_comm, 'sh');
+    sh.stdin!.write('go\n');
+    await delay(200);
+    assert.equal(ask('pid', pid).raw.ac_comm, 'renamed');
+    assert.ok(!nothingMoved(b, ask('tgid', pid)), 'its rename moved its TGID record');
+
+    const child = ask('tgid', sleepPid);
+    assert.equal(num(ask('pid', sleepPid), 'ac_ppid'), pid);
+    sh.kill('SIGKILL');
+    await exited(sh);
+    assert.ok(nothingMoved(child, ask('tgid', sleepPid)), 'the sleeper did not run');
+    assert.notEqual(
+      num(ask('pid', sleepPid), 'ac_ppid'),
+      pid,
+      'yet its parent changed: the exception identityDue handles',
+    );
+  } finally {
+    src.close();
+    sh.kill('SIGKILL');
+    try {
+      process.kill(sleepPid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 });
