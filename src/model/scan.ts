@@ -262,16 +262,8 @@ function startIdOf(id: Pick<Identity, 'etimeUs' | 'atNs'> | undefined, prev: Sam
   return startUs;
 }
 
-/**
- * A pid:N record as its task's identity (comm as the batch decoded it). `quietFrom`: the
- * process's TGID record from the refresh before, where that refresh saw the same process.
- */
-function ownIdentity(
-  r: QueryResult & { status: 'ok' },
-  atNs: number,
-  comms: ReadonlyMap<number, string>,
-  quietFrom?: Taskstats,
-): Identity {
+/** A pid:N record as its task's identity (comm as the batch decoded it). */
+function ownIdentity(r: QueryResult & { status: 'ok' }, atNs: number, comms: ReadonlyMap<number, string>): Identity {
   const etimeUs = num(r.stats, 'ac_etime');
   return {
     stats: r.stats,
@@ -281,7 +273,7 @@ function ownIdentity(
     etimeUs,
     uid: num(r.stats, 'ac_uid'),
     ppid: num(r.stats, 'ac_ppid'),
-    quietFrom,
+    quietFrom: undefined,
   };
 }
 
