@@ -227,17 +227,6 @@ export function num(ts: Taskstats, name: string): number | undefined {
   return undefined;
 }
 
-/**
- * ac_etime as `num` reads it, by a name fixed in the code: `num`'s lookup by a name in a
- * variable is a generic one, and a refresh reads this of every row.
- */
-export function etimeUsOf(ts: Taskstats): number | undefined {
-  const v = ts.raw.ac_etime;
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  return undefined;
-}
-
 /** ac_exitcode is a wait status: code << 8 | signal, 0x80 = core dumped. */
 export interface ExitStatus {
   exitCode: number | null;

@@ -146,11 +146,6 @@ export function stillPercentOf(cat: Category, cur: Sample, span: Span, recording
  * short (never above), and a drop below the previous sum counts as no use, not negative.
  */
 export function cpuUsePercentOf(prev: Sample | undefined, cur: Sample, span: Span): number | null {
-  // a still row's sample keeps the record it had (model/scan.ts): nothing ran
-  if (prev?.stats === cur.stats && !span.lifetime)
-    return span.intervalNs > 0 && cur.stats.raw.ac_utime !== undefined && cur.stats.raw.ac_stime !== undefined
-      ? 0
-      : null;
   const u = num(cur.stats, 'ac_utime');
   const k = num(cur.stats, 'ac_stime');
   if (u === undefined || k === undefined || span.intervalNs <= 0) return null;

@@ -1,6 +1,6 @@
 // The process table's model: which targets one refresh queries, the rows that come out
 // of one batch, and how rows are sorted and filtered. Pure: no I/O, no React.
-import { etimeUsOf, num, type Taskstats } from '../kernel/decode.js';
+import { num, type Taskstats } from '../kernel/decode.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
 import { CATEGORIES } from '../kernel/layout.js';
 import {
@@ -77,10 +77,7 @@ export interface Identity {
   comm: string;
   /** when it started, on the batches' monotonic clock (ns; undefined without ac_etime) */
   bornNs: number | undefined;
-  // Fields of `stats` a refresh reads for every row, read once (a read by field name is a
-  // generic lookup, and a refresh makes thousands): ac_etime, ac_uid, ac_ppid.
-  etimeUs: number | undefined;
-  uid: number | undefined;
+  /** its parent as the record names it (undefined without ac_ppid) */
   ppid: number | undefined;
   /**
    * The process's TGID record as of the refresh before this identity was asked, when that
@@ -134,10 +131,8 @@ export function identityDue(
   // the record's age would chase identity -> record -> field through memory for each)
   if (known.bornNs === undefined || nowNs - known.bornNs < YOUNG_NS) return true;
   if (known.ppid !== undefined && parentsEnded?.has(known.ppid)) return true;
-  // (the slow round is a subset of the fast one: most processes are settled by the first test)
-  if ((id + refresh) % IDENTITY_RECHECK_REFRESHES !== 0) return false;
   const quiet = row !== undefined && row === known.quietFrom;
-  return !quiet || (id + refresh) % QUIET_RECHECK_REFRESHES === 0;
+  return (id + refresh) % (quiet ? QUIET_RECHECK_REFRESHES : IDENTITY_RECHECK_REFRESHES) === 0;
 }
 
 /**
@@ -255,25 +250,33 @@ export interface ScanResult {
  * after ours), so a task already there at the previous refresh estimates before that
  * refresh, and one started after it (the id was reused) estimates after it.
  */
-function startIdOf(id: Pick<Identity, 'etimeUs' | 'atNs'> | undefined, prev: Sample | undefined): number | undefined {
-  if (id?.etimeUs === undefined) return undefined;
-  const startUs = Math.round(id.atNs / 1000 - id.etimeUs);
+function startIdOf(id: Pick<Identity, 'stats' | 'atNs'> | undefined, prev: Sample | undefined): number | undefined {
+  if (!id) return undefined;
+  const etimeUs = num(id.stats, 'ac_etime');
+  if (etimeUs === undefined) return undefined;
+  const startUs = Math.round(id.atNs / 1000 - etimeUs);
   if (prev?.startId !== undefined && startUs <= prev.atNs / 1000) return prev.startId as number; // the same task
   return startUs;
 }
 
-/** A pid:N record as its task's identity (comm as the batch decoded it). */
-function ownIdentity(r: QueryResult & { status: 'ok' }, atNs: number, comms: ReadonlyMap<number, string>): Identity {
+/**
+ * A pid:N record as its task's identity (comm as the batch decoded it). `quietFrom`: the
+ * process's TGID record from the refresh before, where that refresh saw the same process.
+ */
+function ownIdentity(
+  r: QueryResult & { status: 'ok' },
+  atNs: number,
+  comms: ReadonlyMap<number, string>,
+  quietFrom?: Taskstats,
+): Identity {
   const etimeUs = num(r.stats, 'ac_etime');
   return {
     stats: r.stats,
     atNs,
     comm: comms.get(r.target.id) ?? commOf(r.stats),
     bornNs: etimeUs === undefined ? undefined : atNs - etimeUs * 1000,
-    etimeUs,
-    uid: num(r.stats, 'ac_uid'),
     ppid: num(r.stats, 'ac_ppid'),
-    quietFrom: undefined,
+    quietFrom,
   };
 }
 
@@ -448,10 +451,11 @@ export function scanRecord(s: Scan, r: QueryResult): void {
   if (still) sample = { stats: before.stats, atNs: sample.atNs, startId: sample.startId, wallMs: sample.wallMs };
   if (isRow) s.rowSamples.set(r.target.id, sample);
   if (isWanted) s.samples.set(key, sample);
+  const owner = id?.stats ?? r.stats;
   const facts = {
     cpuUse: cpuUsePercentOf(before, sample, span),
-    uid: (id ? id.uid : num(r.stats, 'ac_uid')) ?? null,
-    ppid: (id ? id.ppid : num(r.stats, 'ac_ppid')) ?? null,
+    uid: num(owner, 'ac_uid') ?? null,
+    ppid: num(owner, 'ac_ppid') ?? null,
   };
   if (isWanted) {
     const d = computeDelays(before, sample, {
@@ -540,7 +544,7 @@ function identityFor(
       : undefined
     : s.prev.identities?.get(r.target.id);
   if (!id) return undefined;
-  if (id.atNs !== s.atNs && before && (etimeUsOf(r.stats) ?? Infinity) * 1000 < (s.atNs - before.atNs) / 2) {
+  if (id.atNs !== s.atNs && before && (num(r.stats, 'ac_etime') ?? Infinity) * 1000 < (s.atNs - before.atNs) / 2) {
     // A kept identity, but every live thread is younger than half the interval: the
     // id names a process the exit feed has not reported yet. No row until it is asked.
     return null;
@@ -556,15 +560,15 @@ function identityFor(
  * the same process (the same start).
  */
 function askedIdentity(s: Scan, asked: QueryResult & { status: 'ok' }, before: Sample | undefined): Identity {
-  const id = ownIdentity(asked, s.atNs, s.comms);
-  if (before?.startId !== undefined && startIdOf(id, before) === before.startId) id.quietFrom = before.stats;
-  return id;
+  const same =
+    before?.startId !== undefined && startIdOf({ stats: asked.stats, atNs: s.atNs }, before) === before.startId;
+  return ownIdentity(asked, s.atNs, s.comms, same ? before.stats : undefined);
 }
 
 /** A task's wall age: a thread's own; a process's is its main thread's (the TGID record sums its live threads' lives). */
 function wallAgeNs(r: QueryResult & { status: 'ok' }, id: Identity | undefined, atNs: number): number | undefined {
   if (r.target.kind !== 'tgid') return (num(r.stats, 'ac_etime') ?? 0) * 1000;
-  const idEtimeUs = id?.etimeUs;
+  const idEtimeUs = id ? num(id.stats, 'ac_etime') : undefined;
   return idEtimeUs === undefined ? undefined : idEtimeUs * 1000 + (atNs - id!.atNs);
 }
 
