@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --v8-pool-size=1 --no-memory-reducer --heap-growing-percent=50 --max-semi-space-size=8 --no-allocation-site-pretenuring --interrupt-budget=270336
+#!/usr/bin/env -S node --v8-pool-size=1 --single-threaded --no-memory-reducer --heap-growing-percent=50 --max-semi-space-size=8 --no-allocation-site-pretenuring --interrupt-budget=270336
 // (The one place delaytop's node flags live; the benchmarks read them here. They keep the
 // dashboard's steady once-a-second allocation from inflating memory and GC work: why and
 // the figures in docs/performance.md.)

@@ -61,9 +61,7 @@ async function round(n: number, cli: string, cBin: string, forker: string): Prom
   const listener = (file: string, json: boolean) => {
     const out = openSync(file, 'w');
     const err = openSync(`${file}.err`, 'w');
-    const p = started(
-      spawn(process.execPath, [cli, '-l', ...(json ? ['--json'] : [])], { stdio: ['ignore', out, err] }),
-    );
+    const p = started(spawn(cli, ['-l', ...(json ? ['--json'] : [])], { stdio: ['ignore', out, err] }));
     closeSync(out);
     closeSync(err);
     return p;

@@ -82,7 +82,7 @@ async function startIdle(n: number): Promise<{ proc: ChildProcess; pid: number }
 }
 
 function startExporter(): Promise<{ proc: ChildProcess; port: number; err: () => string }> {
-  const proc = spawn(process.execPath, [CLI, '--metrics', '127.0.0.1:0', '-d', '1'], {
+  const proc = spawn(CLI, ['--metrics', '127.0.0.1:0', '-d', '1'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   live.add(proc);
@@ -164,19 +164,7 @@ async function main(): Promise<boolean> {
   );
 
   // 2. the dashboard, same system, same window (the exporter runs on beside it)
-  execFileSync('tmux', [
-    '-L',
-    SOCKET,
-    '-f',
-    '/dev/null',
-    'new-session',
-    '-d',
-    '-x',
-    '120',
-    '-y',
-    '40',
-    `${process.execPath} ${CLI} -d 1`,
-  ]);
+  execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40', `${CLI} -d 1`]);
   tmuxStarted = true;
   const panePid = Number(
     execFileSync('tmux', ['-L', SOCKET, 'display-message', '-p', '#{pane_pid}'], { encoding: 'utf8' }),

@@ -116,7 +116,7 @@ interface Run {
 
 /** The dashboard in the pane, in process or thread mode: CPU, refresh times and key lag over the window. */
 async function dashboard(cli: string, threadMode: boolean): Promise<Run> {
-  keys('-l', `XDG_CONFIG_HOME=${workDir} ${process.execPath} ${cli} --no-config -d 1`);
+  keys('-l', `XDG_CONFIG_HOME=${workDir} ${cli} --no-config -d 1`);
   keys('Enter');
   const pid = await paneChild('node');
   const rows = threadMode ? /(\d+) threads/ : /(\d+) processes/;
@@ -166,7 +166,7 @@ async function iotop(processes: boolean): Promise<number> {
 
 /** CPU ms (user + system) of `-b --json -d 1 -n N` to /dev/null, through bash's `times`. */
 function batchCpuMs(cli: string, n: number): number {
-  const out = execFileSync('bash', ['-c', `${process.execPath} ${cli} -b --json -d 1 -n ${n} > /dev/null; times`], {
+  const out = execFileSync('bash', ['-c', `${cli} -b --json -d 1 -n ${n} > /dev/null; times`], {
     encoding: 'utf8',
   });
   const [, children] = out.trim().split('\n');

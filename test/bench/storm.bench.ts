@@ -58,8 +58,10 @@ async function round(n: number, cli: string, forker: string): Promise<Round> {
   const file = path.join(dir, 'exits.jsonl');
   const out = openSync(file, 'w');
   const err = openSync(`${file}.err`, 'w');
-  // detached: a session of its own, as a listener started from its own terminal
-  const l = spawn(process.execPath, [cli, '-l', '--json'], { stdio: ['ignore', out, err], detached: true });
+  // detached: a session of its own, as a listener started from its own terminal; run as the
+  // installed `delaytop` is, through its shebang's node flags (--single-threaded among them:
+  // docs/performance.md, "Every exit written")
+  const l = spawn(cli, ['-l', '--json'], { stdio: ['ignore', out, err], detached: true });
   live.add(l);
   closeSync(out);
   closeSync(err);
