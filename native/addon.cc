@@ -1,13 +1,15 @@
 // delaytop's native addon: taskstats over generic netlink, and the ioprio syscalls Node lacks.
 #include <napi.h>
 
-#include <pthread.h>
+#include <dirent.h>
+#include <errno.h>
 #include <sched.h>
 
 #include <algorithm>
 
 #ifdef __GLIBC__
 #include <malloc.h>
+#include <stdlib.h>
 #endif
 
 #include "cgroup.h"
@@ -183,17 +185,34 @@ class ExitLines : public Napi::ObjectWrap<ExitLines> {
   lines::Config config_;
 };
 
-// realtimeThread(): the calling thread to SCHED_FIFO at the lowest priority, below the exit
-// readers (listener.cc: 2, so that they preempt it); '' or the errno name. For -l, whose lines must all be
-// written: an exit storm in another session otherwise leaves the JS thread runnable but
-// unscheduled for seconds, and the queue behind it fills. It sleeps between batches, and
+// realtimeWriter(): every thread of the process not yet real-time (the calling JS thread,
+// V8's and node's helper threads; not the exit readers, already at 2) to SCHED_FIFO at the
+// lowest priority, below the readers (listener.cc) so that they preempt it; '' or the errno
+// name of the first that failed. For -l, whose lines must all be written: an exit storm in
+// another session otherwise leaves the JS thread runnable but unscheduled for seconds, and the
+// queue behind it fills. Its helpers too: a GC makes the JS thread wait for V8's helper
+// threads, and a storm kept a helper off the CPU for 7 s while the JS thread slept waiting
+// for it (docs/performance.md, "Every exit written"). They all sleep between batches, and
 // the kernel caps real-time threads at 95% of a CPU.
-Napi::Value RealtimeThread(const Napi::CallbackInfo& info) {
-  struct sched_param sp;
-  sp.sched_priority = 1;
-  // reset on fork: threads it starts later (libuv's pool starts on first use) do not inherit it
-  int e = pthread_setschedparam(pthread_self(), SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
-  return Napi::String::New(info.Env(), e ? errnoName(e) : "");
+Napi::Value RealtimeWriter(const Napi::CallbackInfo& info) {
+  int first = 0;
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return Napi::String::New(info.Env(), errnoName(errno));
+  while (struct dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long tid = strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end) continue;  // . and ..
+    int policy = sched_getscheduler(pid_t(tid));
+    if (policy < 0 || (policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO || (policy & ~SCHED_RESET_ON_FORK) == SCHED_RR)
+      continue;  // ended meanwhile, or already real-time
+    struct sched_param sp;
+    sp.sched_priority = 1;
+    // reset on fork: threads started later (libuv's pool starts on first use) do not inherit it
+    if (sched_setscheduler(pid_t(tid), SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) != 0 && errno != ESRCH && !first)
+      first = errno;
+  }
+  closedir(d);
+  return Napi::String::New(info.Env(), first ? errnoName(first) : "");
 }
 
 // {bytes, fields: {name: {offset, size, signed}}} for one of the structs the addon hands over.
@@ -236,7 +255,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("QuerySocket", QuerySocket::Init(env));
   exports.Set("Listener", Listener::Init(env));
   exports.Set("ExitLines", ExitLines::Init(env));
-  exports.Set("realtimeThread", Napi::Function::New(env, RealtimeThread));
+  exports.Set("realtimeWriter", Napi::Function::New(env, RealtimeWriter));
   exports.Set("parseDatagram", Napi::Function::New(env, ParseDatagram));
   exports.Set("cgroupStats", Napi::Function::New(env, CgroupStats));
   exports.Set("ioprioGet", Napi::Function::New(env, IoprioGet));

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --v8-pool-size=1 --single-threaded --no-memory-reducer --heap-growing-percent=50 --max-semi-space-size=8 --no-allocation-site-pretenuring --interrupt-budget=270336
+#!/usr/bin/env -S node --v8-pool-size=1 --no-memory-reducer --heap-growing-percent=50 --max-semi-space-size=8 --no-allocation-site-pretenuring --interrupt-budget=270336
 // (The one place delaytop's node flags live; the benchmarks read them here. They keep the
 // dashboard's steady once-a-second allocation from inflating memory and GC work: why and
 // the figures in docs/performance.md.)
@@ -183,14 +183,14 @@ function openListener(args: Args, flags: ListenerFlags = listenerFlags(args), ke
 
 /**
  * -l writes every exit: its thread runs at real-time priority (just below the readers'), or an exit storm
- * in another session can leave it unscheduled for seconds while the queue behind it fills
- * (docs/performance.md, "Every exit written").
+ * in another session can leave it unscheduled for seconds while the queue behind it fills; and so do
+ * V8's helper threads, which it waits for in a GC (docs/performance.md, "Every exit written").
  */
 function writeAtReaderPriority(): void {
-  const e = loadAddon().realtimeThread();
+  const e = loadAddon().realtimeWriter();
   if (e)
     err(
-      `delaytop: warning: the writing thread could not get real-time priority (${e}; needs CAP_SYS_NICE): exits may be counted lost (queue_dropped) while other sessions run exit storms`,
+      `delaytop: warning: the writing threads could not get real-time priority (${e}; needs CAP_SYS_NICE): exits may be counted lost (queue_dropped) while other sessions run exit storms`,
     );
 }
 

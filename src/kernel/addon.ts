@@ -97,8 +97,8 @@ export interface Addon {
     signalNames: string[];
     plans: (NativeLinePlan | null)[];
   }) => NativeExitLines;
-  /** the calling thread to SCHED_FIFO 1, below the exit readers (2): '' or the errno name */
-  realtimeThread(): string;
+  /** every thread not yet real-time (the calling one, V8's and node's helpers) to SCHED_FIFO 1, below the exit readers (2): '' or the errno name */
+  realtimeWriter(): string;
   parseDatagram(buf: Uint8Array, familyId: number): ParsedMessage[];
   /** CGROUPSTATS_CMD_GET on a cgroup v1 directory: the struct cgroupstats payload (EINVAL on v2) */
   cgroupStats(path: string): ArrayBuffer;

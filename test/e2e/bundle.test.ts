@@ -130,26 +130,3 @@ test('the bundle is what npm run build makes from the sources now', (t) => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(readFileSync(path.join(out, 'cli.js'), 'utf8'), readFileSync(CLI, 'utf8'), 'dist/cli.js is up to date');
 });
-
-// -l's writer is a real-time thread; V8's helper threads are not. With them, a GC made the
-// writer wait seconds for a helper that an exit storm kept off the CPU, and 335,579 of
-// 1,000,000 exits were dropped from the full queue (docs/performance.md, "Every exit written").
-test('the launcher runs node --single-threaded, so -l never waits on a V8 helper thread', async (t) => {
-  if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
-  const child = spawn(CLI, ['-l', '--duration', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  // the shebang's env execs node in the same process: its argv is node's
-  let argv: string[] = [];
-  for (let i = 0; i < 100 && !argv.includes(CLI); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
-  }
-  assert.ok(argv.includes(CLI), `node runs dist/cli.js: ${argv.join(' ')}`);
-  const flag = argv.indexOf('--single-threaded');
-  assert.ok(flag > 0 && flag < argv.indexOf(CLI), `--single-threaded among node's own flags: ${argv.join(' ')}`);
-  const code = await new Promise((r) => child.on('exit', r));
-  assert.equal(code, 0);
-  assert.match(out, /^summary: \d+ exits received, 0 lost/m);
-});
