@@ -4,12 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
 
 #include <algorithm>
 
 #ifdef __GLIBC__
 #include <malloc.h>
-#include <stdlib.h>
 #endif
 
 #include "cgroup.h"

@@ -59,8 +59,7 @@ async function round(n: number, cli: string, forker: string): Promise<Round> {
   const out = openSync(file, 'w');
   const err = openSync(`${file}.err`, 'w');
   // detached: a session of its own, as a listener started from its own terminal; run as the
-  // installed `delaytop` is, through its shebang's node flags (--single-threaded among them:
-  // docs/performance.md, "Every exit written")
+  // installed `delaytop` is, with its shebang's node flags
   const l = spawn(cli, ['-l', '--json'], { stdio: ['ignore', out, err], detached: true });
   live.add(l);
   closeSync(out);
