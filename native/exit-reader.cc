@@ -35,25 +35,18 @@ int pauseUnlessWoken(int wakeFd, long ns) {
 
 }  // namespace
 
-ByteBuffer::ByteBuffer(size_t limit) {
-  if (!limit) return;
-  void* p = mmap(nullptr, limit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return;  // append says so: every record refused is counted
-  // best effort: without it the mapping works the same, and may be merged with a neighbour
-  (void)madvise(p, limit, MADV_DONTFORK);
-  data_ = static_cast<uint8_t*>(p);
-  reserved_ = limit;
-}
-
-ByteBuffer::~ByteBuffer() {
-  if (data_) munmap(data_, reserved_);
-}
-
 uint8_t* ByteBuffer::append(size_t n) {
-  if (!data_ || n > reserved_ - size_) return nullptr;
+  if (size_ + n > cap_) {
+    size_t cap = cap_ ? cap_ : 64 << 10;
+    while (cap < size_ + n) cap *= 2;
+    void* p = data_ ? mremap(data_, cap_, cap, MREMAP_MAYMOVE)
+                    : mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    data_ = static_cast<uint8_t*>(p);
+    cap_ = cap;
+  }
   uint8_t* at = data_ + size_;
   size_ += n;
-  if (size_ > touched_) touched_ = size_;
   return at;
 }
 
@@ -63,15 +56,13 @@ void ByteBuffer::dropFront(size_t n) {
 }
 
 void ByteBuffer::release() {
-  if (data_ && touched_) {
-    size_t page = size_t(sysconf(_SC_PAGESIZE));
-    (void)madvise(data_, (touched_ + page - 1) / page * page, MADV_DONTNEED);  // cannot fail on our own mapping
-  }
-  size_ = touched_ = 0;
+  if (data_) munmap(data_, cap_);
+  data_ = nullptr;
+  size_ = cap_ = 0;
 }
 
 ExitQueue::ExitQueue(size_t maxBytes, std::function<void()> notify, bool keepNewest)
-    : maxBytes_(maxBytes), queue_(maxBytes), spare_(maxBytes), notify_(std::move(notify)), keepNewest_(keepNewest) {}
+    : maxBytes_(maxBytes), notify_(std::move(notify)), keepNewest_(keepNewest) {}
 
 bool ExitQueue::push(const RecHeader& h, const uint8_t* pidStats, const uint8_t* tgidStats) {
   {
