@@ -202,9 +202,8 @@ Napi::Value RealtimeWriter(const Napi::CallbackInfo& info) {
     char* end = nullptr;
     long tid = strtol(e->d_name, &end, 10);
     if (end == e->d_name || *end) continue;  // . and ..
-    int policy = sched_getscheduler(pid_t(tid));
-    if (policy < 0 || (policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO || (policy & ~SCHED_RESET_ON_FORK) == SCHED_RR)
-      continue;  // ended meanwhile, or already real-time
+    int policy = sched_getscheduler(pid_t(tid)) & ~SCHED_RESET_ON_FORK;  // -1 stays negative
+    if (policy < 0 || policy == SCHED_FIFO || policy == SCHED_RR) continue;  // ended meanwhile, or already real-time
     struct sched_param sp;
     sp.sched_priority = 1;
     // reset on fork: threads started later (libuv's pool starts on first use) do not inherit it

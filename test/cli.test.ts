@@ -1,12 +1,12 @@
 // The real binary: a usage error, advice on kernel errors, delay accounting off.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path, { join } from 'node:path';
 import { test } from 'node:test';
 import { fromNative, TaskstatsError } from '../src/kernel/errors.js';
-import { needsRoot } from './helpers.js';
+import { delay, exited, needsRoot, spawnTracked, statField } from './helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -103,23 +103,20 @@ test('batch output has no settings: the file is not read (a corrupt one says not
 // the full queue (docs/performance.md, "Every exit written"). Every thread is real-time.
 test('-l runs every thread of the process real-time: the readers at 2, the writer and its helpers at 1', async (t) => {
   if (!needsRoot(t)) return;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '-l', '--duration', '4'], {
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/cli.ts', '-l', '--duration', '4'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  t.after(() => child.kill('SIGKILL'));
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  for (let i = 0; i < 300 && !err.includes('listening for exits'); i++) await new Promise((r) => setTimeout(r, 20));
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const ended = exited(child);
+  for (let i = 0; i < 300 && !err.includes('listening for exits'); i++) await delay(20);
   assert.match(err, /listening for exits/);
-  // /proc/PID/task/TID/stat: rt_priority and policy are fields 40 and 41, counted from the pid
   const threads = readdirSync(`/proc/${child.pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const stat = `/proc/${child.pid}/task/${tid}/stat`;
     const comm = readFileSync(`/proc/${child.pid}/task/${tid}/comm`, 'utf8').trim();
-    return { tid, comm, priority: Number(f[40 - 3]), policy: Number(f[41 - 3]) };
+    return { tid, comm, priority: Number(statField(stat, 40)), policy: Number(statField(stat, 41)) };
   });
   const shown = JSON.stringify(threads);
   assert.ok(threads.length > 3, shown);
