@@ -70,9 +70,10 @@ Napi::Value ParseDatagram(const Napi::CallbackInfo& info) {
 }
 
 // new ExitLines(config): exit-lines.h's formatter, with the plans src/kernel/exit-lines.ts
-// builds from the layout table. format(batch: ArrayBuffer, from, out: Uint8Array,
-// switchedOnMs, holes: Uint32Array) -> {next, used, holes}: holes[2i] is the batch offset of
-// a record JS formats, holes[2i+1] where its line goes in out.
+// builds from the layout table. format(batch: ArrayBuffer, length, from, out: Uint8Array,
+// switchedOnMs, holes: Uint32Array) -> {next, used, holes}: the batch is its first length
+// bytes; holes[2i] is the batch offset of a record JS formats, holes[2i+1] where its line
+// goes in out.
 class ExitLines : public Napi::ObjectWrap<ExitLines> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -156,24 +157,33 @@ class ExitLines : public Napi::ObjectWrap<ExitLines> {
 
   Napi::Value Format(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5 || !info[0].IsArrayBuffer() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
-        info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || !info[3].IsNumber() ||
-        !info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
-      Napi::TypeError::New(env, "format(batch: ArrayBuffer, from: number, out: Uint8Array, switchedOnMs: number, holes: Uint32Array)")
+    if (info.Length() < 6 || !info[0].IsArrayBuffer() || !info[1].IsNumber() || !info[2].IsNumber() ||
+        !info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        !info[4].IsNumber() || !info[5].IsTypedArray() ||
+        info[5].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      Napi::TypeError::New(env,
+                           "format(batch: ArrayBuffer, length: number, from: number, out: Uint8Array, switchedOnMs: "
+                           "number, holes: Uint32Array)")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
     Napi::ArrayBuffer data = info[0].As<Napi::ArrayBuffer>();
-    size_t from = size_t(info[1].As<Napi::Number>().Int64Value());
-    Napi::Uint8Array out = info[2].As<Napi::Uint8Array>();
-    Napi::Uint32Array holes = info[4].As<Napi::Uint32Array>();
-    if (from > data.ByteLength() || out.ByteLength() < lines::kLineRoom || holes.ElementLength() < 2) {
-      Napi::RangeError::New(env, "format: from past the batch, or out or holes too small").ThrowAsJavaScriptException();
+    double length = info[1].As<Napi::Number>().DoubleValue();
+    double from = info[2].As<Napi::Number>().DoubleValue();
+    Napi::Uint8Array out = info[3].As<Napi::Uint8Array>();
+    Napi::Uint32Array holes = info[5].As<Napi::Uint32Array>();
+    // compared as doubles: a negative or fractional number is refused, never cast first
+    if (!(length >= 0 && length <= double(data.ByteLength()) && length == double(size_t(length))) ||
+        !(from >= 0 && from <= length && from == double(size_t(from))) || out.ByteLength() < lines::kLineRoom ||
+        holes.ElementLength() < 2) {
+      Napi::RangeError::New(env, "format: length past the buffer, from past the batch, or out or holes too small")
+          .ThrowAsJavaScriptException();
       return env.Undefined();
     }
     static_assert(sizeof(lines::Hole) == 2 * sizeof(uint32_t), "holes are pairs of u32");
-    lines::Result r = lines::formatBatch(config_, static_cast<const uint8_t*>(data.Data()), data.ByteLength(), from,
-                                         out.Data(), out.ByteLength(), info[3].As<Napi::Number>().DoubleValue(),
+    lines::Result r = lines::formatBatch(config_, static_cast<const uint8_t*>(data.Data()), size_t(length),
+                                         size_t(from), out.Data(), out.ByteLength(),
+                                         info[4].As<Napi::Number>().DoubleValue(),
                                          reinterpret_cast<lines::Hole*>(holes.Data()), holes.ElementLength() / 2);
     Napi::Object o = Napi::Object::New(env);
     o.Set("next", double(r.next));

@@ -35,18 +35,31 @@ int pauseUnlessWoken(int wakeFd, long ns) {
 
 }  // namespace
 
+ByteBuffer::ByteBuffer(size_t limit) {
+  if (!limit) return;
+  void* p = mmap(nullptr, limit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return;  // append says so: every record refused is counted
+  // Flags no other mapping of the process has (V8 maps its pages MADV_DONTFORK, never
+  // MADV_WIPEONFORK), so that no neighbour is merged into it: a merge write-locks this
+  // mapping, and a page fault of the reader's would then wait for the mmap lock. Best effort:
+  // without it the buffer works the same. Our children exec or write no queue.
+  (void)madvise(p, limit, MADV_WIPEONFORK);
+  // The first write gives the mapping its anon_vma here, on the thread that makes the queue:
+  // a fault that has to make one takes the mmap lock, and the reader's then never do.
+  static_cast<volatile uint8_t*>(p)[0] = 0;
+  data_ = static_cast<uint8_t*>(p);
+  reserved_ = limit;
+}
+
+ByteBuffer::~ByteBuffer() {
+  if (data_) munmap(data_, reserved_);
+}
+
 uint8_t* ByteBuffer::append(size_t n) {
-  if (size_ + n > cap_) {
-    size_t cap = cap_ ? cap_ : 64 << 10;
-    while (cap < size_ + n) cap *= 2;
-    void* p = data_ ? mremap(data_, cap_, cap, MREMAP_MAYMOVE)
-                    : mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return nullptr;
-    data_ = static_cast<uint8_t*>(p);
-    cap_ = cap;
-  }
+  if (!data_ || n > reserved_ - size_) return nullptr;
   uint8_t* at = data_ + size_;
   size_ += n;
+  if (size_ > touched_) touched_ = size_;
   return at;
 }
 
@@ -56,13 +69,15 @@ void ByteBuffer::dropFront(size_t n) {
 }
 
 void ByteBuffer::release() {
-  if (data_) munmap(data_, cap_);
-  data_ = nullptr;
-  size_ = cap_ = 0;
+  if (data_ && touched_) {
+    size_t page = size_t(sysconf(_SC_PAGESIZE));
+    (void)madvise(data_, (touched_ + page - 1) / page * page, MADV_DONTNEED);  // cannot fail on our own mapping
+  }
+  size_ = touched_ = 0;
 }
 
 ExitQueue::ExitQueue(size_t maxBytes, std::function<void()> notify, bool keepNewest)
-    : maxBytes_(maxBytes), notify_(std::move(notify)), keepNewest_(keepNewest) {}
+    : maxBytes_(maxBytes), queue_(maxBytes), spare_(maxBytes), notify_(std::move(notify)), keepNewest_(keepNewest) {}
 
 bool ExitQueue::push(const RecHeader& h, const uint8_t* pidStats, const uint8_t* tgidStats) {
   {

@@ -70,32 +70,42 @@ inline constexpr Field kRecHeaderFields[] = {
 };
 
 // Bytes appended without being zeroed first (std::vector's resize writes each byte twice), in
-// pages of their own: grown by mremap (no copy), given back whole by munmap, never left in a
-// thread's malloc arena (a block grown by realloc there can stay resident once freed).
+// one mapping of their own, reserved whole when made (limit bytes, MAP_NORESERVE: pages become
+// resident as they are written) and never moved or grown: the reader thread that appends
+// never takes the process's mmap lock for writing. With growth by mremap it did, and waited
+// there for ~1 s behind the JS thread's own mmap, stuck in the kernel, while its socket
+// overflowed (docs/performance.md, "Every exit written"). MADV_WIPEONFORK keeps the mapping's
+// flags apart from every other (V8's included), so that none is merged into it. Pages are
+// given back by MADV_DONTNEED, never left in a thread's malloc arena.
 class ByteBuffer {
  public:
-  ByteBuffer() = default;
-  ~ByteBuffer() { release(); }
+  explicit ByteBuffer(size_t limit);
+  ~ByteBuffer();
   ByteBuffer(const ByteBuffer&) = delete;
   ByteBuffer& operator=(const ByteBuffer&) = delete;
   uint8_t* data() { return data_; }
   size_t size() const { return size_; }
-  size_t capacity() const { return cap_; }
-  // n more bytes at the end, to be written; null (nothing changed) when memory ran out
+  // bytes written since the last release (resident, at most)
+  size_t capacity() const { return touched_; }
+  // n more bytes at the end, to be written; null (nothing changed) past the limit, or when
+  // the mapping could not be made
   uint8_t* append(size_t n);
   void dropFront(size_t n);
   void clear() { size_ = 0; }
+  // empties it and gives its pages back; the mapping stays
   void release();
   void swap(ByteBuffer& o) {
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);
-    std::swap(cap_, o.cap_);
+    std::swap(touched_, o.touched_);
+    std::swap(reserved_, o.reserved_);
   }
 
  private:
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  size_t cap_ = 0;
+  size_t touched_ = 0;
+  size_t reserved_ = 0;
 };
 
 // The records of every CPU's reader, in one buffer of at most maxBytes, drained by one thread.
@@ -132,9 +142,9 @@ class ExitQueue {
 
  private:
   std::mutex mu_;
+  size_t maxBytes_;
   ByteBuffer queue_;  // guarded by mu_
   ByteBuffer spare_;  // the drainer's
-  size_t maxBytes_;
   std::function<void()> notify_;
   std::atomic<bool> notified_{false};
   bool keepNewest_;

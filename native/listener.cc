@@ -301,14 +301,31 @@ Napi::Float64Array Listener::counterArray(Napi::Env env) {
 
 Napi::Value Listener::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  // A V8-owned copy: the engine accounts for it, and the buffers stay with the queue.
+  // A V8-owned copy: the engine accounts for it, and the buffers stay with the queue. Into
+  // the caller's scratch when it is given and large enough: a consumer that is done with each
+  // batch before the next (-l's lines) then maps nothing anew in a storm, where a new buffer a
+  // drain is a mapping made and unmapped each time by the JS thread (each takes the mmap lock,
+  // and can wait there behind another task: docs/performance.md, "Every exit written"). A
+  // scratch too small gets a new buffer twice its size (at most the queue's limit), or the
+  // batch's size if larger, for the caller to keep.
+  Napi::ArrayBuffer scratch;
+  if (info.Length() > 0 && info[0].IsArrayBuffer()) scratch = info[0].As<Napi::ArrayBuffer>();
   Napi::ArrayBuffer data;
+  size_t length = 0;
   queue_->drain([&](const uint8_t* bytes, size_t len) {
-    data = Napi::ArrayBuffer::New(env, len);
+    if (scratch.IsEmpty()) {
+      data = Napi::ArrayBuffer::New(env, len);
+    } else if (len <= scratch.ByteLength()) {
+      data = scratch;
+    } else {
+      data = Napi::ArrayBuffer::New(env, std::max(len, std::min(2 * scratch.ByteLength(), maxQueueBytes_)));
+    }
     if (len) memcpy(data.Data(), bytes, len);
+    length = len;
   });
   Napi::Object o = Napi::Object::New(env);
   o.Set("data", data);
+  o.Set("length", double(length));
   o.Set("counters", counterArray(env));
   return o;
 }

@@ -45,7 +45,12 @@ export interface NativeReaderInfo {
 }
 
 export interface NativeListener {
-  drain(): { data: ArrayBuffer; counters: Float64Array };
+  /**
+   * Everything queued: the batch is data's first length bytes, in scratch when it is given and
+   * large enough, else in a new buffer (twice scratch's size, at most the queue's limit, when
+   * one was given and the batch is smaller).
+   */
+  drain(scratch?: ArrayBuffer): { data: ArrayBuffer; length: number; counters: Float64Array };
   close(): void;
   info(): { readers: NativeReaderInfo[]; threads: number; familyId: number; counterCount: number };
 }
@@ -68,9 +73,10 @@ export interface NativeLinePlan {
 }
 
 export interface NativeExitLines {
-  /** lines of batch[from..] into out; holes[2i]: a record left to JS, holes[2i+1]: where its line goes */
+  /** lines of batch[from..length) into out; holes[2i]: a record left to JS, holes[2i+1]: where its line goes */
   format(
     batch: ArrayBuffer,
+    length: number,
     from: number,
     out: Uint8Array,
     switchedOnMs: number,

@@ -61,22 +61,24 @@ export class ExitLineWriter {
   }
 
   /**
-   * Every record of a drained batch as a line, in order, handed to write in pieces (its
-   * buffer is used again when write says it is done with them); lineOf makes the lines
-   * native leaves, and a record that fails to decode goes to onBad, as decodeExitBatch has it.
+   * Every record of a drained batch (data's first length bytes) as a line, in order, handed
+   * to write in pieces (its buffer is used again when write says it is done with them);
+   * lineOf makes the lines native leaves, and a record that fails to decode goes to onBad, as
+   * decodeExitBatch has it. Nothing of data is kept: the caller may drain into it again.
    */
   write(
     data: ArrayBuffer,
+    length: number,
     header: ExitRecordHeader,
     { switchedOnMs, lineOf }: { switchedOnMs: number; lineOf: (r: ExitRecord) => string },
     write: (bytes: Uint8Array) => boolean,
     onBad: (cpu: number, why: string) => void,
   ): void {
-    const dv = new DataView(data);
+    const dv = new DataView(data, 0, length);
     const one: ExitRecord[] = [];
-    for (let from = 0; from + header.bytes <= data.byteLength;) {
+    for (let from = 0; from + header.bytes <= length;) {
       const out = (this.out ??= Buffer.allocUnsafeSlow(OUT_BYTES));
-      const r = this.native.format(data, from, out, switchedOnMs, this.holes);
+      const r = this.native.format(data, length, from, out, switchedOnMs, this.holes);
       from = r.next;
       const pieces: Uint8Array[] = [];
       let pos = 0;

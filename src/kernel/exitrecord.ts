@@ -200,8 +200,9 @@ export function decodeExitBatch(
 }
 
 /**
- * The record at byte `off` of a drained batch, pushed to `into`; returns where the next one
- * starts (the batch's length once it cannot go on: a corrupt length ends the walk).
+ * The record at byte `off` of a drained batch (dv's bytes: the batch may be the start of a
+ * larger buffer), pushed to `into`; returns where the next one starts (the batch's length once
+ * it cannot go on: a corrupt length ends the walk).
  */
 export function decodeExitRecordAt(
   data: ArrayBuffer,
@@ -214,9 +215,9 @@ export function decodeExitRecordAt(
   const { bytes: headerBytes, recLen: recLenAt, cpu: cpuAt, seq: seqAt, pid: pidAt, tgid: tgidAt } = header;
   const { pidStatsLen: pidLenAt, tgidStatsLen: tgidLenAt, receivedRealtimeNs: receivedAt } = header;
   const recLen = dv.getUint32(off + recLenAt, true);
-  if (recLen < headerBytes || off + recLen > data.byteLength) {
+  if (recLen < headerBytes || off + recLen > dv.byteLength) {
     onBad(-1, `corrupt batch at byte ${off}`);
-    return data.byteLength;
+    return dv.byteLength;
   }
   const cpu = dv.getUint32(off + cpuAt, true);
   const seq = dv.getUint32(off + seqAt, true);

@@ -35,6 +35,9 @@ export interface ListenOptions {
   keepNewest?: boolean;
 }
 
+/** A batch a storm's drains stay above (~1,700 exits at 50 ms); lines keep their scratch while they do. */
+const SCRATCH_KEEP_BYTES = 1 << 20;
+
 type Settled = Required<Omit<ListenOptions, 'rcvbufBytes' | 'readerThreads'>> & { layout: ListenerLayout };
 
 /** The listener's defaults, in one place for every mode that listens. */
@@ -95,7 +98,8 @@ export class NetlinkExitSource implements ExitSource {
   private contract: Contract;
   private decodeFailed: number[];
   private fn: ((b: ExitBatch) => void) | undefined;
-  private lines: { sink: ExitLineSink; writer: ExitLineWriter } | undefined;
+  /** scratch: what the lines are drained into, kept between drains (see drain) */
+  private lines: { sink: ExitLineSink; writer: ExitLineWriter; scratch?: ArrayBuffer } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private last: CpuCounters[] = [];
@@ -172,16 +176,21 @@ export class NetlinkExitSource implements ExitSource {
   }
 
   private drain(): ExitBatch {
-    const { data, counters } = this.native.drain();
     const onBad = (cpu: number) => {
       const i = this.cpus.indexOf(cpu);
       if (i >= 0) this.decodeFailed[i]!++;
     };
     const header = this.contract.exitRecordHeader;
     let records: ExitRecord[] = [];
-    if (this.lines) {
-      const { sink, writer } = this.lines;
-      writer.write(data, header, sink.batch(), sink.write, onBad);
+    const { lines } = this;
+    // Lines are done with their batch before the next drain, so they drain into one buffer
+    // again and again: a new one a drain is a mapping the JS thread makes and unmaps each time
+    // in a storm (docs/performance.md, "Every exit written"). Records keep views of theirs.
+    const { data, length, counters } = this.native.drain(lines?.scratch);
+    if (lines) {
+      // the largest batch is kept for the next storm, until one is small again: a storm's end
+      lines.scratch = length <= SCRATCH_KEEP_BYTES && data.byteLength > 4 * SCRATCH_KEEP_BYTES ? undefined : data;
+      lines.writer.write(data, length, header, lines.sink.batch(), lines.sink.write, onBad);
     } else {
       records = decodeExitBatch(data, header, onBad);
     }

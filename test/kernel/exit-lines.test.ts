@@ -68,6 +68,7 @@ function nativeLines(data: ArrayBuffer, json: boolean, sys: DelayacctState | nul
   const left: ExitRecord[] = [];
   writer.write(
     data,
+    data.byteLength,
     header,
     { switchedOnMs: lastSwitchOnMs(sys), lineOf: (r) => (left.push(r), jsLine(r, json, sys)) },
     (b) => (out.push(Buffer.from(b)), true),
@@ -348,6 +349,7 @@ test('a corrupt record ends the batch as the JS walker does, and is counted', ()
   const bad: number[] = [];
   writer.write(
     data,
+    data.byteLength,
     header,
     { switchedOnMs: -Infinity, lineOf: (r) => exitText(r) },
     (b) => (out.push(Buffer.from(b).toString()), true),
@@ -357,6 +359,31 @@ test('a corrupt record ends the batch as the JS walker does, and is counted', ()
   assert.deepEqual(bad, [-1]);
 });
 
+test('a batch at the start of a larger buffer (a drain into the kept scratch) ends at its length', () => {
+  // records native writes and records it leaves to JS, then the bytes of an older, longer
+  // batch behind them: none of those may become a line or a corrupt record
+  const batch = pack(waitless(rng(19), 40, (i) => (i % 3 ? comm(`t${i}`, '') : comm([0x1b, 0x5b, 0x6d], ''))));
+  const older = pack(waitless(rng(23), 90, (i) => comm(`old${i}`, '')));
+  const scratch = new Uint8Array(batch.byteLength + older.byteLength);
+  scratch.set(new Uint8Array(batch), 0);
+  scratch.set(new Uint8Array(older), batch.byteLength); // whole records: read, they would be lines
+  for (const json of [false, true]) {
+    const writer = new ExitLineWriter(loadAddon(), { json, signalNames });
+    const out: Buffer[] = [];
+    const bad: number[] = [];
+    writer.write(
+      scratch.buffer,
+      batch.byteLength,
+      header,
+      { switchedOnMs: -Infinity, lineOf: (r) => jsLine(r, json, null) },
+      (b) => (out.push(Buffer.from(b)), true),
+      (cpu) => bad.push(cpu),
+    );
+    assert.equal(Buffer.concat(out).toString('utf8'), jsLines(batch, json, null));
+    assert.deepEqual(bad, []);
+  }
+});
+
 test('bytes a writer keeps (a full pipe) are never written over by the next lines', () => {
   const data = pack(waitless(rng(11), 1500, (i) => comm(`task${i}`, '')));
   const kept: Uint8Array[] = [];
@@ -364,6 +391,7 @@ test('bytes a writer keeps (a full pipe) are never written over by the next line
   // a writer that keeps every piece as it was given, as a full pipe's queue does
   writer.write(
     data,
+    data.byteLength,
     header,
     { switchedOnMs: -Infinity, lineOf: (r) => exitJson(r) },
     (b) => (kept.push(b), false),
@@ -396,6 +424,7 @@ test('a batch of nothing but records JS refuses writes nothing, counts each, and
     failed.length = 0;
     writer.write(
       data,
+      data.byteLength,
       header,
       { switchedOnMs: -Infinity, lineOf: (r) => exitText(r) },
       (b) => (out.push(b), true),

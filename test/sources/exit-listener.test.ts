@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { totalmem } from 'node:os';
 import { parseCpumask } from '../../src/args.js';
-import type { NativeReaderInfo } from '../../src/kernel/addon.js';
+import { loadAddon, loadContract, type NativeReaderInfo } from '../../src/kernel/addon.js';
+import { decodeExitRecordAt, type ExitRecord } from '../../src/kernel/exitrecord.js';
 import { NetlinkExitSource, readerWarnings } from '../../src/sources/exit-listener.js';
+import { listenerLayout } from '../../src/sources/listener-layout.js';
 import { readCpulist } from '../../src/sources/system.js';
 import type { ExitBatch } from '../../src/sources/types.js';
 import { delay, needsRoot } from '../helpers.js';
@@ -86,4 +89,59 @@ test("a storm past the dashboard's queue: the oldest records give way, counted a
     records.some((r) => r.pid === shPid),
     'the newest exit (the shell that ran the loop) is among the records kept',
   );
+});
+
+test('drain(scratch): a batch that fits goes into the scratch, one that does not into a new buffer twice its size (real kernel)', async (t) => {
+  if (!needsRoot(t)) return;
+  const online = readCpulist('online');
+  const cpus = parseCpumask('-m', online, online);
+  const layout = listenerLayout(cpus.length, totalmem());
+  const native = new (loadAddon().Listener)(
+    cpus,
+    {
+      rcvbufBytes: layout.rcvbufBytes,
+      threadOf: layout.threadOf,
+      forceRcvbuf: false,
+      pin: false,
+      maxQueueBytes: 1 << 20,
+      possible: readCpulist('possible'),
+    },
+    () => {},
+  );
+  t.after(() => native.close());
+  const header = loadContract().exitRecordHeader;
+  // The pids of the exits a drain took, the batch walked up to length alone.
+  const pids = (data: ArrayBuffer, length: number) => {
+    const dv = new DataView(data, 0, length);
+    const recs: ExitRecord[] = [];
+    for (let off = 0; off + header.bytes <= length;) off = decodeExitRecordAt(data, dv, off, header, () => {}, recs);
+    return recs.map((r) => r.pid);
+  };
+  const exits = async () => {
+    const sh = spawnSync('sh', ['-c', 'for i in 1 2 3 4 5 6 7 8; do /bin/true; done; echo $$'], { encoding: 'utf8' });
+    await delay(200);
+    return Number(sh.stdout.trim());
+  };
+
+  const small = new ArrayBuffer(64);
+  let shPid = await exits();
+  let d = native.drain(small);
+  assert.notEqual(d.data, small, 'too small: a new buffer');
+  assert.ok(d.length > 64 && d.data.byteLength === Math.max(d.length, 128), `${d.data.byteLength} for ${d.length}`);
+  assert.ok(pids(d.data, d.length).includes(shPid));
+
+  const big = new ArrayBuffer(1 << 20);
+  new Uint8Array(big).fill(0xff); // bytes past the batch must not be read as records
+  shPid = await exits();
+  d = native.drain(big);
+  assert.equal(d.data, big, 'large enough: the same buffer');
+  assert.ok(d.length > 0 && d.length < big.byteLength);
+  const got = pids(d.data, d.length);
+  assert.ok(got.includes(shPid), 'the batch is whole');
+  assert.equal(new Set(got).size, got.length, 'each exit once');
+
+  shPid = await exits();
+  d = native.drain();
+  assert.equal(d.data.byteLength, d.length, 'no scratch: a buffer of the batch');
+  assert.ok(pids(d.data, d.length).includes(shPid));
 });
