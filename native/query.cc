@@ -91,8 +91,10 @@ bool QuerySocket::beginBatch(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "QuerySocket is closed").ThrowAsJavaScriptException();
     return false;
   }
-  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) {
-    Napi::TypeError::New(env, "query(ids: Uint32Array, tgid: Uint8Array)").ThrowAsJavaScriptException();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray() ||
+      (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsArrayBuffer())) {
+    Napi::TypeError::New(env, "query(ids: Uint32Array, tgid: Uint8Array, scratch?: ArrayBuffer)")
+        .ThrowAsJavaScriptException();
     return false;
   }
   auto ids = info[0].As<Napi::TypedArray>();
@@ -112,6 +114,7 @@ bool QuerySocket::beginBatch(const Napi::CallbackInfo& info) {
   ids_.assign(idArr.Data(), idArr.Data() + idArr.ElementLength());
   tgid_.assign(kArr.Data(), kArr.Data() + kArr.ElementLength());
   engine_->reserve(ids_.size());
+  if (info.Length() > 2 && info[2].IsArrayBuffer()) scratch_ = Napi::Persistent(info[2].As<Napi::ArrayBuffer>());
   return true;
 }
 
@@ -120,9 +123,23 @@ void QuerySocket::runBatch() { engine_->run(ids_.data(), tgid_.data(), ids_.size
 Napi::ArrayBuffer QuerySocket::finishBatch(Napi::Env env) {
   // No other batch can begin before this returns: we are on the JS thread.
   busy_.store(false);
-  // A V8-owned copy: the engine keeps its buffer for the next batch.
+  // A V8-owned copy: the engine keeps its buffer for the next batch. Into the caller's
+  // scratch when it fits and the result fills at least a quarter of it: a new buffer each
+  // refresh is memory the allocator takes from the system and gives back each time, and
+  // every page of it faults in again (on this host a fifth of the dashboard's CPU at rest
+  // was page faults; docs/performance.md). Else a new one with room to grow, which the
+  // caller keeps as its next scratch.
   const std::vector<uint8_t>& out = engine_->result();
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, out.size());
+  Napi::ArrayBuffer scratch = scratch_.IsEmpty() ? Napi::ArrayBuffer() : scratch_.Value();
+  scratch_.Reset();
+  Napi::ArrayBuffer ab;
+  if (scratch.IsEmpty()) {
+    ab = Napi::ArrayBuffer::New(env, out.size());
+  } else if (out.size() <= scratch.ByteLength() && out.size() >= scratch.ByteLength() / 4) {
+    ab = scratch;
+  } else {
+    ab = Napi::ArrayBuffer::New(env, out.size() + out.size() / 4);
+  }
   if (!out.empty()) memcpy(ab.Data(), out.data(), out.size());
   return ab;
 }

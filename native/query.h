@@ -17,9 +17,13 @@ class QuerySocket : public Napi::ObjectWrap<QuerySocket> {
 
   // Runs the batch begun by beginBatch. Safe off the JS thread (one batch at a time).
   void runBatch();
-  // The result as a V8-owned ArrayBuffer; the batch is over. On the JS thread.
+  // The result as a V8-owned ArrayBuffer (the batch's scratch, when it was given one that
+  // fits); the batch is over. On the JS thread.
   Napi::ArrayBuffer finishBatch(Napi::Env env);
-  void abortBatch() { busy_.store(false); }
+  void abortBatch() {
+    scratch_.Reset();
+    busy_.store(false);
+  }
 
  private:
   Napi::Value QuerySync(const Napi::CallbackInfo& info);
@@ -37,5 +41,7 @@ class QuerySocket : public Napi::ObjectWrap<QuerySocket> {
   // The batch's ids, kept from batch to batch like the engine's buffers.
   std::vector<uint32_t> ids_;
   std::vector<uint8_t> tgid_;
+  // The caller's buffer for the batch's result (query's third argument), held while it runs.
+  Napi::Reference<Napi::ArrayBuffer> scratch_;
   std::atomic<bool> busy_{false};
 };

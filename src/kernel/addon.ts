@@ -5,9 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface NativeQuerySocket {
-  /** one batch, one crossing: result layout in queryEntryBytes entries + payloads */
-  querySync(ids: Uint32Array, tgid: Uint8Array): ArrayBuffer;
-  query(ids: Uint32Array, tgid: Uint8Array): Promise<ArrayBuffer>;
+  /**
+   * One batch, one crossing: result layout in queryEntryBytes entries + payloads, at the start
+   * of scratch when it is given and the result fills from a quarter of it to all of it, else
+   * in a new buffer (with a quarter more room when scratch was given: the next scratch).
+   */
+  querySync(ids: Uint32Array, tgid: Uint8Array, scratch?: ArrayBuffer): ArrayBuffer;
+  query(ids: Uint32Array, tgid: Uint8Array, scratch?: ArrayBuffer): Promise<ArrayBuffer>;
   close(): void;
   info(): { familyId: number; portId: number; rcvbufBytes: number; overruns: number; timeouts: number };
 }

@@ -214,6 +214,11 @@ export function keepStatsBytes(on: boolean): void {
   keepBytes = on;
 }
 
+/** Whether records decoded now keep views of their bytes (the bytes must then stay as they are). */
+export function keepingStatsBytes(): boolean {
+  return keepBytes;
+}
+
 /** The STATS payload a record was decoded from; undefined for records built otherwise (/proc). */
 export function statsBytes(ts: Taskstats): Uint8Array | undefined {
   return sourceBytes.get(ts);

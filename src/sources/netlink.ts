@@ -1,7 +1,7 @@
 // Live taskstats over netlink: one native crossing per batch of ids.
 import { constants } from 'node:os';
 import { loadAddon, loadContract, type NativeQuerySocket, type QueryEntry } from '../kernel/addon.js';
-import { decodeTaskstats, DecodeError, type DecodeOptions } from '../kernel/decode.js';
+import { decodeTaskstats, DecodeError, keepingStatsBytes, type DecodeOptions } from '../kernel/decode.js';
 import { errnoName, fromNative } from '../kernel/errors.js';
 import { listProcTasks, listProcTasksYielding, type ListMode, type TaskId } from './proctasks.js';
 import {
@@ -70,6 +70,12 @@ export class NetlinkSource implements StatsSource {
   readonly name = 'netlink';
   private sock: NativeQuerySocket;
   private entry: QueryEntry;
+  /**
+   * The last result's buffer, for the next result to be copied into: decoding copies every
+   * figure out, so nothing refers to it once a batch is decoded, unless a recording keeps
+   * the STATS bytes (then each batch gets a buffer of its own).
+   */
+  private scratch: ArrayBuffer | undefined;
 
   constructor(timeoutMs = 1000) {
     const addon = (() => {
@@ -101,15 +107,28 @@ export class NetlinkSource implements StatsSource {
   async query(targets: readonly Target[], fields?: FieldsFor): Promise<QueryBatch> {
     const [ids, kinds] = NetlinkSource.pack(targets);
     const atNs = monotonicNs();
-    const ab = await this.sock.query(ids, kinds);
-    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entry, fields)) };
+    const ab = await this.sock.query(ids, kinds, this.takeScratch());
+    return { atNs, results: this.check(this.decode(ab, targets, fields)) };
   }
 
   querySync(targets: readonly Target[], fields?: FieldsFor): QueryBatch {
     const [ids, kinds] = NetlinkSource.pack(targets);
     const atNs = monotonicNs();
-    const ab = this.sock.querySync(ids, kinds);
-    return { atNs, results: this.check(decodeQueryResult(ab, targets, this.entry, fields)) };
+    const ab = this.sock.querySync(ids, kinds, this.takeScratch());
+    return { atNs, results: this.check(this.decode(ab, targets, fields)) };
+  }
+
+  /** The scratch for a batch about to run: none (and none kept) while bytes are kept. */
+  private takeScratch(): ArrayBuffer | undefined {
+    const s = this.scratch;
+    this.scratch = undefined;
+    return keepingStatsBytes() ? undefined : s;
+  }
+
+  private decode(ab: ArrayBuffer, targets: readonly Target[], fields?: FieldsFor): QueryResult[] {
+    const results = decodeQueryResult(ab, targets, this.entry, fields);
+    if (!keepingStatsBytes()) this.scratch = ab;
+    return results;
   }
 
   /** EPERM on a query means the whole source is unusable: raise it with advice. */

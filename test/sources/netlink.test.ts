@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { loadAddon } from '../../src/kernel/addon.js';
 import { NetlinkSource } from '../../src/sources/netlink.js';
-import { num } from '../../src/kernel/decode.js';
+import { decodeTaskstats, keepStatsBytes, num, statsBytes } from '../../src/kernel/decode.js';
 import { nothingMoved } from '../../src/model/scan.js';
 import { delay, exited, needsRoot, schedstat, spawnTracked, waitStopped } from '../helpers.js';
 
@@ -266,4 +267,58 @@ test("a process's identity changes only with its TGID record, but its parent (mo
       // already gone
     }
   }
+});
+
+test('query(scratch): the result goes into a scratch it fills a quarter of or more, else into a new buffer with room (real kernel)', async (t) => {
+  if (!needsRoot(t)) return;
+  const sock = new (loadAddon().QuerySocket)(1000);
+  t.after(() => sock.close());
+  const self = (n: number) => [new Uint32Array(n).fill(process.pid), new Uint8Array(n)] as const;
+  const exact = sock.querySync(...self(4));
+  const size = exact.byteLength;
+  assert.ok(size > 0);
+  const roomy = new ArrayBuffer(size * 2);
+  assert.equal(await sock.query(...self(4), roomy), roomy, 'fits, filled half: the scratch itself');
+  const tooBig = new ArrayBuffer(size * 8);
+  const fresh = sock.querySync(...self(4), tooBig);
+  assert.notEqual(fresh, tooBig, 'filled an eighth: a new buffer, so a kept scratch shrinks after a large batch');
+  assert.equal(fresh.byteLength, size + Math.floor(size / 4));
+  const grown = sock.querySync(...self(40), exact);
+  assert.notEqual(grown, exact, 'too small: a new buffer');
+  const size40 = sock.querySync(...self(40)).byteLength;
+  assert.equal(grown.byteLength, size40 + Math.floor(size40 / 4), 'with a quarter more room');
+  assert.throws(() => sock.querySync(...self(1), 5 as unknown as ArrayBuffer), /scratch\?: ArrayBuffer/);
+});
+
+test('batches decoded from one reused buffer keep their own figures (real kernel)', async (t) => {
+  if (!needsRoot(t)) return;
+  const a = spawnTracked(process.execPath, ['-e', BUSY]);
+  const b = spawnTracked('sleep', ['30']);
+  t.after(() => {
+    a.kill('SIGKILL');
+    b.kill('SIGKILL');
+  });
+  await delay(300);
+  a.kill('SIGSTOP');
+  await waitStopped(a.pid!);
+  const src = new NetlinkSource();
+  t.after(() => src.close());
+  const first = (await src.query([{ kind: 'pid', id: a.pid! }])).results[0]!;
+  const second = (await src.query([{ kind: 'pid', id: b.pid! }])).results[0]!;
+  const third = src.querySync([{ kind: 'pid', id: b.pid! }]).results[0]!;
+  assert.ok(first.status === 'ok' && second.status === 'ok' && third.status === 'ok');
+  assert.equal(first.stats.raw.ac_comm, 'node', 'the first batch is not overwritten by the next ones');
+  assert.equal(first.stats.raw.ac_pid, a.pid);
+  assert.equal(BigInt(first.stats.raw.cpu_run_virtual_total as number), schedstat(`/proc/${a.pid}/schedstat`)[0]);
+  assert.equal(second.stats.raw.ac_comm, 'sleep');
+  assert.equal(third.stats.raw.ac_pid, b.pid);
+
+  // a recording keeps each record's STATS bytes: those must not be written over either
+  keepStatsBytes(true);
+  t.after(() => keepStatsBytes(false));
+  const kept = (await src.query([{ kind: 'pid', id: a.pid! }])).results[0]!;
+  await src.query([{ kind: 'pid', id: b.pid! }]);
+  src.querySync([{ kind: 'pid', id: b.pid! }]);
+  assert.ok(kept.status === 'ok');
+  assert.equal(decodeTaskstats(statsBytes(kept.stats)!).raw.ac_pid, a.pid, "a recording's bytes stay its own");
 });
