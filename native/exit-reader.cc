@@ -38,11 +38,14 @@ int pauseUnlessWoken(int wakeFd, long ns) {
 ByteBuffer::ByteBuffer(size_t limit) {
   if (!limit) return;
   void* p = mmap(nullptr, limit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return;  // append says so: every record refused is counted
-  // Flags no other mapping of the process has (V8 maps its pages MADV_DONTFORK, never
-  // MADV_WIPEONFORK), so that no neighbour is merged into it: a merge write-locks this
-  // mapping, and a page fault of the reader's would then wait for the mmap lock. Best effort:
-  // without it the buffer works the same. Our children exec or write no queue.
+  if (p == MAP_FAILED) {
+    mapError_ = errno;  // the listener refuses to start (listener.cc)
+    return;
+  }
+  // A flag none of V8's mappings has (V8 maps its pages MADV_DONTFORK, never
+  // MADV_WIPEONFORK), so that none is merged into it: a merge write-locks this mapping, and
+  // a page fault of the reader's would then wait for the mmap lock. Best effort: without it
+  // the buffer works the same. Our children exec or write no queue.
   (void)madvise(p, limit, MADV_WIPEONFORK);
   // The first write gives the mapping its anon_vma here, on the thread that makes the queue:
   // a fault that has to make one takes the mmap lock, and the reader's then never do.

@@ -3,6 +3,7 @@
 // several of those sockets. No N-API here (listener.cc is the JS face, and owns the threads):
 // tests drive it over fake transports.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -72,11 +73,9 @@ inline constexpr Field kRecHeaderFields[] = {
 // Bytes appended without being zeroed first (std::vector's resize writes each byte twice), in
 // one mapping of their own, reserved whole when made (limit bytes, MAP_NORESERVE: pages become
 // resident as they are written) and never moved or grown: the reader thread that appends
-// never takes the process's mmap lock for writing. With growth by mremap it did, and waited
-// there for ~1 s behind the JS thread's own mmap, stuck in the kernel, while its socket
-// overflowed (docs/performance.md, "Every exit written"). MADV_WIPEONFORK keeps the mapping's
-// flags apart from every other (V8's included), so that none is merged into it. Pages are
-// given back by MADV_DONTNEED, never left in a thread's malloc arena.
+// never takes the process's mmap lock, which another task can hold for seconds in a storm
+// (docs/performance.md, "Every exit written"). MADV_WIPEONFORK keeps V8's mappings from
+// merging into it. Pages are given back by MADV_DONTNEED, never left in a malloc arena.
 class ByteBuffer {
  public:
   explicit ByteBuffer(size_t limit);
@@ -86,7 +85,9 @@ class ByteBuffer {
   uint8_t* data() { return data_; }
   size_t size() const { return size_; }
   // bytes written since the last release (resident, at most)
-  size_t capacity() const { return touched_; }
+  size_t touched() const { return touched_; }
+  // the errno of a mapping that could not be made (0: made, or limit 0)
+  int mapError() const { return mapError_; }
   // n more bytes at the end, to be written; null (nothing changed) past the limit, or when
   // the mapping could not be made
   uint8_t* append(size_t n);
@@ -106,6 +107,7 @@ class ByteBuffer {
   size_t size_ = 0;
   size_t touched_ = 0;
   size_t reserved_ = 0;
+  int mapError_ = 0;  // not swapped: the two buffers of a queue are checked when it is made
 };
 
 // The records of every CPU's reader, in one buffer of at most maxBytes, drained by one thread.
@@ -115,8 +117,8 @@ class ByteBuffer {
 // the dashboard's feed, whose per-CPU counts stay exact however long a storm lasts).
 class ExitQueue {
  public:
-  // Queue capacity kept between drains (a second's worth at ~1,000 exits/s); more is freed
-  // once a drain is this small again (while a storm lasts its pages stay mapped).
+  // Queue pages kept resident between drains (a second's worth at ~1,000 exits/s); more
+  // are given back once a drain is this small again (while a storm lasts they stay).
   static constexpr size_t kKeepBytes = 1 << 20;
 
   // notify runs (on the reader's thread) for the first record after a drain: the drainer
@@ -126,8 +128,8 @@ class ExitQueue {
   // not keep the newest (or the record alone is larger than maxBytes).
   bool push(const RecHeader& h, const uint8_t* pidStats, const uint8_t* tgidStats);
   // Hand everything queued to take(bytes, len) and empty the queue. The two buffers swap and
-  // keep their capacity, so the readers stop allocating once warm; a storm-sized one is
-  // given back at the first drain that is small again (a storm's end).
+  // keep their pages, so the readers stop faulting pages in once warm; a storm's are given
+  // back at the first drain that is small again (a storm's end).
   template <class F>
   void drain(F take) {
     notified_.store(false);
@@ -136,7 +138,7 @@ class ExitQueue {
       queue_.swap(spare_);  // the readers go on into the emptied spare, capacity kept
     }
     take(spare_.data(), spare_.size());
-    if (spare_.capacity() > kKeepBytes && spare_.size() <= kKeepBytes) spare_.release();
+    if (spare_.touched() > kKeepBytes && spare_.size() <= kKeepBytes) spare_.release();
     spare_.clear();
   }
 
@@ -157,7 +159,16 @@ class ExitQueue {
     auto it = summarized_.find(cpu);
     return it == summarized_.end() ? 0 : it->second;
   }
+  // The errno of a buffer that could not be mapped (0: both were): such a queue takes nothing.
+  int mapError() const { return queue_.mapError() ? queue_.mapError() : spare_.mapError(); }
 };
+
+// The size of the buffer a drained batch of len bytes gets when the caller's scratch
+// (scratchLen bytes; 0: none) is too small for it: twice the scratch, at most the queue's
+// limit, or the batch's own size if larger. Kept by the caller, it soon fits a storm's drains.
+inline size_t drainBufferBytes(size_t len, size_t scratchLen, size_t limit) {
+  return std::max(len, std::min(2 * scratchLen, limit));
+}
 
 // One CPU's listener: what it reads goes to the queue, what it loses to the counters.
 class ExitReader : public nl::Handler {

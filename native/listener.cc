@@ -111,6 +111,10 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
     }
   }
   queue_ = std::make_unique<ExitQueue>(maxQueueBytes_, [this] { notifyJs(); }, keepNewest);
+  if (int e = queue_->mapError()) {
+    throwErrno(env, e, "map the exit queue (" + std::to_string(maxQueueBytes_) + " bytes, twice)");
+    return;
+  }
 
   {
     nl::NetlinkSocket probe;
@@ -306,19 +310,17 @@ Napi::Value Listener::Drain(const Napi::CallbackInfo& info) {
   // batch before the next (-l's lines) then maps nothing anew in a storm, where a new buffer a
   // drain is a mapping made and unmapped each time by the JS thread (each takes the mmap lock,
   // and can wait there behind another task: docs/performance.md, "Every exit written"). A
-  // scratch too small gets a new buffer twice its size (at most the queue's limit), or the
-  // batch's size if larger, for the caller to keep.
+  // scratch too small gets a new buffer (drainBufferBytes) for the caller to keep.
   Napi::ArrayBuffer scratch;
   if (info.Length() > 0 && info[0].IsArrayBuffer()) scratch = info[0].As<Napi::ArrayBuffer>();
   Napi::ArrayBuffer data;
   size_t length = 0;
   queue_->drain([&](const uint8_t* bytes, size_t len) {
-    if (scratch.IsEmpty()) {
-      data = Napi::ArrayBuffer::New(env, len);
-    } else if (len <= scratch.ByteLength()) {
+    size_t room = scratch.IsEmpty() ? 0 : scratch.ByteLength();
+    if (!scratch.IsEmpty() && len <= room) {
       data = scratch;
     } else {
-      data = Napi::ArrayBuffer::New(env, std::max(len, std::min(2 * scratch.ByteLength(), maxQueueBytes_)));
+      data = Napi::ArrayBuffer::New(env, drainBufferBytes(len, room, maxQueueBytes_));
     }
     if (len) memcpy(data.Data(), bytes, len);
     length = len;

@@ -126,9 +126,8 @@ Napi::ArrayBuffer QuerySocket::finishBatch(Napi::Env env) {
   // A V8-owned copy: the engine keeps its buffer for the next batch. Into the caller's
   // scratch when it fits and the result fills at least a quarter of it: a new buffer each
   // refresh is memory the allocator takes from the system and gives back each time, and
-  // every page of it faults in again (on this host a fifth of the dashboard's CPU at rest
-  // was page faults; docs/performance.md). Else a new one with room to grow, which the
-  // caller keeps as its next scratch.
+  // every page of it faults in again (docs/performance.md, "Where the dashboard's 1.5%...").
+  // Else a new one with room to grow, which the caller keeps as its next scratch.
   const std::vector<uint8_t>& out = engine_->result();
   Napi::ArrayBuffer scratch = scratch_.IsEmpty() ? Napi::ArrayBuffer() : scratch_.Value();
   scratch_.Reset();

@@ -18,7 +18,7 @@ class QuerySocket : public Napi::ObjectWrap<QuerySocket> {
   // Runs the batch begun by beginBatch. Safe off the JS thread (one batch at a time).
   void runBatch();
   // The result as a V8-owned ArrayBuffer (the batch's scratch, when it was given one that
-  // fits); the batch is over. On the JS thread.
+  // the result fits and fills a quarter of or more); the batch is over. On the JS thread.
   Napi::ArrayBuffer finishBatch(Napi::Env env);
   void abortBatch() {
     scratch_.Reset();

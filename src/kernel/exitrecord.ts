@@ -226,6 +226,11 @@ export function decodeExitRecordAt(
   const pidLen = dv.getUint32(off + pidLenAt, true);
   const tgidLen = dv.getUint32(off + tgidLenAt, true);
   const receivedMs = Number(dv.getBigUint64(off + receivedAt, true) / 1000000n);
+  // payloads inside their record: past it are the next record's bytes, or an older batch's
+  if (headerBytes + align8(pidLen) + tgidLen > recLen) {
+    onBad(cpu, `record at byte ${off}: STATS lengths ${pidLen} + ${tgidLen} run past its ${recLen} bytes`);
+    return off + recLen;
+  }
   try {
     const pidBytes = new Uint8Array(data, off + headerBytes, pidLen);
     const tgidBytes = tgidLen ? new Uint8Array(data, off + headerBytes + align8(pidLen), tgidLen) : undefined;

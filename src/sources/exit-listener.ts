@@ -38,6 +38,14 @@ export interface ListenOptions {
 /** A batch a storm's drains stay above (~1,700 exits at 50 ms); lines keep their scratch while they do. */
 const SCRATCH_KEEP_BYTES = 1 << 20;
 
+/**
+ * What lines drain into next, after a batch of length bytes in data: data, kept for the next
+ * storm, until a batch is small again (a storm's end) while data is large.
+ */
+export function scratchAfter(data: ArrayBuffer, length: number): ArrayBuffer | undefined {
+  return length <= SCRATCH_KEEP_BYTES && data.byteLength > 4 * SCRATCH_KEEP_BYTES ? undefined : data;
+}
+
 type Settled = Required<Omit<ListenOptions, 'rcvbufBytes' | 'readerThreads'>> & { layout: ListenerLayout };
 
 /** The listener's defaults, in one place for every mode that listens. */
@@ -188,8 +196,7 @@ export class NetlinkExitSource implements ExitSource {
     // in a storm (docs/performance.md, "Every exit written"). Records keep views of theirs.
     const { data, length, counters } = this.native.drain(lines?.scratch);
     if (lines) {
-      // the largest batch is kept for the next storm, until one is small again: a storm's end
-      lines.scratch = length <= SCRATCH_KEEP_BYTES && data.byteLength > 4 * SCRATCH_KEEP_BYTES ? undefined : data;
+      lines.scratch = scratchAfter(data, length);
       lines.writer.write(data, length, header, lines.sink.batch(), lines.sink.write, onBad);
     } else {
       records = decodeExitBatch(data, header, onBad);

@@ -66,16 +66,24 @@ export function decodeQueryResult(
   return out;
 }
 
+/** A batch's size class for its scratch buffer: its target count, in powers of 4. */
+const scratchClass = (targets: number) => Math.floor(Math.log2(Math.max(1, targets)) / 2);
+const SCRATCH_IDLE_BATCHES = 64;
+
 export class NetlinkSource implements StatsSource {
   readonly name = 'netlink';
   private sock: NativeQuerySocket;
   private entry: QueryEntry;
   /**
-   * The last result's buffer, for the next result to be copied into: decoding copies every
-   * figure out, so nothing refers to it once a batch is decoded, unless a recording keeps
-   * the STATS bytes (then each batch gets a buffer of its own).
+   * The last results' buffers, for the next results to be copied into: decoding copies every
+   * figure out, so nothing refers to one once its batch is decoded, unless a recording keeps
+   * the STATS bytes (then each batch gets a buffer of its own). One a size class of batch
+   * (targets, in powers of 4): a refresh asks batches of different sizes (the TGID gate's,
+   * the census's, the rows'), which one buffer would trade back and forth. A class unused
+   * for SCRATCH_IDLE_BATCHES batches is let go.
    */
-  private scratch: ArrayBuffer | undefined;
+  private scratch = new Map<number, { buf: ArrayBuffer; lastUsed: number }>();
+  private batches = 0;
 
   constructor(timeoutMs = 1000) {
     const addon = (() => {
@@ -107,27 +115,32 @@ export class NetlinkSource implements StatsSource {
   async query(targets: readonly Target[], fields?: FieldsFor): Promise<QueryBatch> {
     const [ids, kinds] = NetlinkSource.pack(targets);
     const atNs = monotonicNs();
-    const ab = await this.sock.query(ids, kinds, this.takeScratch());
-    return { atNs, results: this.check(this.decode(ab, targets, fields)) };
+    const size = scratchClass(targets.length);
+    const ab = await this.sock.query(ids, kinds, this.takeScratch(size));
+    return { atNs, results: this.check(this.decode(ab, size, targets, fields)) };
   }
 
   querySync(targets: readonly Target[], fields?: FieldsFor): QueryBatch {
     const [ids, kinds] = NetlinkSource.pack(targets);
     const atNs = monotonicNs();
-    const ab = this.sock.querySync(ids, kinds, this.takeScratch());
-    return { atNs, results: this.check(this.decode(ab, targets, fields)) };
+    const size = scratchClass(targets.length);
+    const ab = this.sock.querySync(ids, kinds, this.takeScratch(size));
+    return { atNs, results: this.check(this.decode(ab, size, targets, fields)) };
   }
 
-  /** The scratch for a batch about to run: none (and none kept) while bytes are kept. */
-  private takeScratch(): ArrayBuffer | undefined {
-    const s = this.scratch;
-    this.scratch = undefined;
-    return keepingStatsBytes() ? undefined : s;
+  /** The scratch of a size class, for a batch about to run; classes long unused are let go. */
+  private takeScratch(size: number): ArrayBuffer | undefined {
+    this.batches++;
+    for (const [c, e] of this.scratch) if (this.batches - e.lastUsed > SCRATCH_IDLE_BATCHES) this.scratch.delete(c);
+    const s = this.scratch.get(size)?.buf;
+    this.scratch.delete(size);
+    return s;
   }
 
-  private decode(ab: ArrayBuffer, targets: readonly Target[], fields?: FieldsFor): QueryResult[] {
+  private decode(ab: ArrayBuffer, size: number, targets: readonly Target[], fields?: FieldsFor): QueryResult[] {
     const results = decodeQueryResult(ab, targets, this.entry, fields);
-    if (!keepingStatsBytes()) this.scratch = ab;
+    // kept bytes are views of ab: it is never handed out again
+    if (!keepingStatsBytes()) this.scratch.set(size, { buf: ab, lastUsed: this.batches });
     return results;
   }
 

@@ -65,7 +65,10 @@ export interface ExitLineBatch {
    * task that lived through one is judged by lineOf.
    */
   switchedOnMs: number;
-  /** the line of a record (without its newline) */
+  /**
+   * The line of a record (without its newline). r reads its batch's bytes, which the next
+   * drain writes over: it is valid during the call only, and must not be kept.
+   */
   lineOf(r: ExitRecord): string;
 }
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadAddon, loadContract, type ExitRecordHeader } from '../../src/kernel/addon.js';
 import { decodeExitBatch, type ExitRecord } from '../../src/kernel/exitrecord.js';
-import { ExitLineWriter } from '../../src/kernel/exit-lines.js';
+import { ExitLineWriter, exitLinePlans } from '../../src/kernel/exit-lines.js';
 import { CATEGORIES, MAX_KNOWN_VERSION, STRUCT_SIZE } from '../../src/kernel/layout.js';
 import { lastSwitchOnMs, switchedOnBetween, type DelayacctState } from '../../src/model/delayacct.js';
 import { exitJson, exitText } from '../../src/output/listen.js';
@@ -382,6 +382,51 @@ test('a batch at the start of a larger buffer (a drain into the kept scratch) en
     assert.equal(Buffer.concat(out).toString('utf8'), jsLines(batch, json, null));
     assert.deepEqual(bad, []);
   }
+});
+
+test('a record whose STATS lengths run past its own end is counted, never read from the bytes after it', () => {
+  const values = randomStats(rng(29), 1000);
+  values.ac_comm = comm('ok', 'ok');
+  const good = oneExit(buildStats(16, values));
+  const data = pack([good, good, good]);
+  const recLen = data.byteLength / 3;
+  new DataView(data).setUint32(recLen + header.pidStatsLen, recLen, true); // the second's runs into the third
+  const bad: string[] = [];
+  assert.equal(decodeExitBatch(data, header, (_cpu, why) => bad.push(why)).length, 2);
+  assert.match(bad.join(), /STATS lengths \d+ \+ \d+ run past its \d+ bytes/);
+  for (const json of [false, true]) {
+    const writer = new ExitLineWriter(loadAddon(), { json, signalNames });
+    const out: Buffer[] = [];
+    const failed: number[] = [];
+    writer.write(
+      data,
+      data.byteLength,
+      header,
+      { switchedOnMs: -Infinity, lineOf: (r) => jsLine(r, json, null) },
+      (b) => (out.push(Buffer.from(b)), true),
+      (cpu) => failed.push(cpu),
+    );
+    assert.equal(Buffer.concat(out).toString('utf8').split('\n').filter(Boolean).length, 2);
+    assert.equal(failed.length, 1);
+  }
+});
+
+test('format refuses a length past its buffer, a from past the length, and lengths that are not whole', () => {
+  const lines = new (loadAddon().ExitLines)({ json: false, signalNames, plans: exitLinePlans() });
+  const batch = new ArrayBuffer(64);
+  const out = new Uint8Array(64 << 10);
+  const holes = new Uint32Array(8);
+  for (const [length, from] of [
+    [65, 0],
+    [64, 65],
+    [-1, 0],
+    [8.5, 0],
+    [64, -8],
+    [64, 0.5],
+  ] as const) {
+    assert.throws(() => lines.format(batch, length, from, out, -Infinity, holes), RangeError, `${length}, ${from}`);
+  }
+  assert.deepEqual({ ...lines.format(batch, 0, 0, out, -Infinity, holes) }, { next: 0, used: 0, holes: 0 });
 });
 
 test('bytes a writer keeps (a full pipe) are never written over by the next lines', () => {

@@ -613,11 +613,12 @@ std::string vmFlagsOf(const void* addr) {
 }
 
 CASE(byteBufferReserved, "ByteBuffer: one mapping reserved whole, never moved, apart from V8's (wf); the limit holds") {
-  // The reader that appends must never take the mmap lock for writing (mremap waited ~1 s
-  // behind the JS thread's mmap in a storm): the address stays, whatever is appended.
+  // The reader that appends must never take the mmap lock: the address stays, whatever is
+  // appended.
   ByteBuffer b(1 << 20);
   uint8_t* at = b.data();
   CHECK(at != nullptr);
+  CHECK_EQ(b.mapError(), 0);
   CHECK(vmFlagsOf(at).find(" wf") != std::string::npos);  // MADV_WIPEONFORK: never merged with V8's mappings
   for (int i = 0; i < 1024; i++) {
     uint8_t* p = b.append(1024);
@@ -627,12 +628,28 @@ CASE(byteBufferReserved, "ByteBuffer: one mapping reserved whole, never moved, a
   CHECK_EQ(b.size(), size_t(1) << 20);
   CHECK(b.append(1) == nullptr);  // past the limit: refused, nothing changed
   CHECK_EQ(b.size(), size_t(1) << 20);
-  CHECK_EQ(b.capacity(), size_t(1) << 20);
+  CHECK_EQ(b.touched(), size_t(1) << 20);
   b.release();
   CHECK_EQ(b.size(), 0u);
-  CHECK_EQ(b.capacity(), 0u);
+  CHECK_EQ(b.touched(), 0u);
   CHECK(b.data() == at);
   CHECK_EQ(b.append(8)[0], 0);  // given back: the pages come back zeroed
+
+  // a mapping that cannot be made (larger than the address space): said, and nothing taken
+  ByteBuffer huge(size_t(1) << 62);
+  CHECK_EQ(huge.mapError(), ENOMEM);
+  CHECK(huge.append(1) == nullptr);
+  ExitQueue q(size_t(1) << 62, nullptr);
+  CHECK_EQ(q.mapError(), ENOMEM);
+}
+
+CASE(drainBufferSize, "a drained batch too large for the scratch: twice the scratch, at most the limit, or the batch") {
+  CHECK_EQ(drainBufferBytes(100, 0, 1 << 20), 100u);  // no scratch: the batch's size
+  CHECK_EQ(drainBufferBytes(100, 60, 1 << 20), 120u);  // twice the scratch
+  CHECK_EQ(drainBufferBytes(300, 100, 1 << 20), 300u);  // the batch, when larger
+  CHECK_EQ(drainBufferBytes(700, 600, 1000), 1000u);  // the queue's limit caps it
+  CHECK_EQ(drainBufferBytes(1000, 999, 1000), 1000u);  // a full queue's batch still fits
+  CHECK_EQ(drainBufferBytes(0, 0, 1000), 0u);
 }
 
 // n fake sockets for CPUs 10, 11, ..., each read by its own ExitReader into one queue (as the

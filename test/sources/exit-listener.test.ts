@@ -5,7 +5,7 @@ import { totalmem } from 'node:os';
 import { parseCpumask } from '../../src/args.js';
 import { loadAddon, loadContract, type NativeReaderInfo } from '../../src/kernel/addon.js';
 import { decodeExitRecordAt, type ExitRecord } from '../../src/kernel/exitrecord.js';
-import { NetlinkExitSource, readerWarnings } from '../../src/sources/exit-listener.js';
+import { NetlinkExitSource, readerWarnings, scratchAfter } from '../../src/sources/exit-listener.js';
 import { listenerLayout } from '../../src/sources/listener-layout.js';
 import { readCpulist } from '../../src/sources/system.js';
 import type { ExitBatch } from '../../src/sources/types.js';
@@ -144,4 +144,14 @@ test('drain(scratch): a batch that fits goes into the scratch, one that does not
   d = native.drain();
   assert.equal(d.data.byteLength, d.length, 'no scratch: a buffer of the batch');
   assert.ok(pids(d.data, d.length).includes(shPid));
+});
+
+test("lines keep their drain buffer through a storm, and let a storm's go when a batch is small again", () => {
+  const small = new ArrayBuffer(256 << 10);
+  const storm = new ArrayBuffer(16 << 20);
+  assert.equal(scratchAfter(small, 1000), small, 'a small buffer is always kept');
+  assert.equal(scratchAfter(storm, 2 << 20), storm, "kept while the storm's batches are large");
+  assert.equal(scratchAfter(storm, 1 << 20), undefined, 'let go at the first small batch');
+  const edge = new ArrayBuffer(4 << 20);
+  assert.equal(scratchAfter(edge, 0), edge, 'up to 4 MiB is kept whatever the batch');
 });

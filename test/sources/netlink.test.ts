@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadAddon } from '../../src/kernel/addon.js';
+import { loadAddon, type NativeQuerySocket } from '../../src/kernel/addon.js';
 import { NetlinkSource } from '../../src/sources/netlink.js';
 import { decodeTaskstats, keepStatsBytes, num, statsBytes } from '../../src/kernel/decode.js';
 import { nothingMoved } from '../../src/model/scan.js';
@@ -303,6 +303,27 @@ test('batches decoded from one reused buffer keep their own figures (real kernel
   await waitStopped(a.pid!);
   const src = new NetlinkSource();
   t.after(() => src.close());
+  // what each batch was given to fill, and what it came back in
+  const sock = (src as unknown as { sock: NativeQuerySocket }).sock;
+  const given: (ArrayBuffer | undefined)[] = [];
+  const got: ArrayBuffer[] = [];
+  const query = sock.query.bind(sock);
+  const querySync = sock.querySync.bind(sock);
+  // (own properties: the addon's methods are read-only on its prototype)
+  Object.defineProperty(sock, 'query', {
+    value: async (ids: Uint32Array, kinds: Uint8Array, scratch?: ArrayBuffer) => {
+      given.push(scratch);
+      got.push(await query(ids, kinds, scratch));
+      return got.at(-1)!;
+    },
+  });
+  Object.defineProperty(sock, 'querySync', {
+    value: (ids: Uint32Array, kinds: Uint8Array, scratch?: ArrayBuffer) => {
+      given.push(scratch);
+      got.push(querySync(ids, kinds, scratch));
+      return got.at(-1)!;
+    },
+  });
   const first = (await src.query([{ kind: 'pid', id: a.pid! }])).results[0]!;
   const second = (await src.query([{ kind: 'pid', id: b.pid! }])).results[0]!;
   const third = src.querySync([{ kind: 'pid', id: b.pid! }]).results[0]!;
@@ -312,6 +333,14 @@ test('batches decoded from one reused buffer keep their own figures (real kernel
   assert.equal(BigInt(first.stats.raw.cpu_run_virtual_total as number), schedstat(`/proc/${a.pid}/schedstat`)[0]);
   assert.equal(second.stats.raw.ac_comm, 'sleep');
   assert.equal(third.stats.raw.ac_pid, b.pid);
+  assert.deepEqual(given, [undefined, got[0], got[0]], 'one buffer, filled again and again');
+  assert.equal(got[2], got[0]);
+  // a batch of another size class has a buffer of its own: neither takes the other's
+  const many = Array.from({ length: 40 }, () => ({ kind: 'pid' as const, id: b.pid! }));
+  src.querySync(many);
+  src.querySync(many);
+  src.querySync([{ kind: 'pid', id: b.pid! }]);
+  assert.deepEqual(given.slice(3), [undefined, got[3], got[0]]);
 
   // a recording keeps each record's STATS bytes: those must not be written over either
   keepStatsBytes(true);
@@ -319,6 +348,10 @@ test('batches decoded from one reused buffer keep their own figures (real kernel
   const kept = (await src.query([{ kind: 'pid', id: a.pid! }])).results[0]!;
   await src.query([{ kind: 'pid', id: b.pid! }]);
   src.querySync([{ kind: 'pid', id: b.pid! }]);
+  assert.ok(
+    !given.slice(7).includes(got[6]) && !given.slice(8).includes(got[7]),
+    'a batch whose bytes are kept is not filled again',
+  );
   assert.ok(kept.status === 'ok');
   assert.equal(decodeTaskstats(statsBytes(kept.stats)!).raw.ac_pid, a.pid, "a recording's bytes stay its own");
 });
