@@ -135,7 +135,7 @@ class ExitQueue {
     notified_.store(false);
     {
       std::lock_guard<std::mutex> g(mu_);
-      queue_.swap(spare_);  // the readers go on into the emptied spare, capacity kept
+      queue_.swap(spare_);  // the readers go on into the emptied spare, its pages kept
     }
     take(spare_.data(), spare_.size());
     if (spare_.touched() > kKeepBytes && spare_.size() <= kKeepBytes) spare_.release();
