@@ -201,9 +201,9 @@ class ExitLines : public Napi::ObjectWrap<ExitLines> {
 // name of the first that failed. For -l, whose lines must all be written: an exit storm in
 // another session otherwise leaves the JS thread runnable but unscheduled for seconds, and the
 // queue behind it fills. Its helpers too: a GC makes the JS thread wait for V8's helper
-// threads, and a storm kept a helper off the CPU for 7 s while the JS thread slept waiting
-// for it (docs/performance.md, "Every exit written"). They all sleep between batches, and
-// the kernel caps real-time threads at 95% of a CPU.
+// threads, which a storm can otherwise keep off the CPU (docs/performance.md, "Every exit
+// written"). They all sleep between batches, and the kernel caps real-time threads at 95% of
+// a CPU.
 Napi::Value RealtimeWriter(const Napi::CallbackInfo& info) {
   int first = 0;
   DIR* d = opendir("/proc/self/task");

@@ -61,20 +61,24 @@ function jsLines(data: ArrayBuffer, json: boolean, sys: DelayacctState | null): 
 const jsLine = (r: ExitRecord, json: boolean, sys: DelayacctState | null) =>
   json ? exitJson(r, sys) : exitText(r, toFeedEntry(r, sys));
 
-/** What -l writes with native lines, and which records native left to JS. */
-function nativeLines(data: ArrayBuffer, json: boolean, sys: DelayacctState | null) {
+/**
+ * What -l writes with native lines for the batch (data's first length bytes), which records
+ * native left to JS, and the CPUs of those that failed to decode.
+ */
+function nativeLines(data: ArrayBuffer, json: boolean, sys: DelayacctState | null, length = data.byteLength) {
   const writer = new ExitLineWriter(loadAddon(), { json, signalNames });
   const out: Buffer[] = [];
   const left: ExitRecord[] = [];
+  const bad: number[] = [];
   writer.write(
     data,
-    data.byteLength,
+    length,
     header,
     { switchedOnMs: lastSwitchOnMs(sys), lineOf: (r) => (left.push(r), jsLine(r, json, sys)) },
     (b) => (out.push(Buffer.from(b)), true),
-    () => {},
+    (cpu) => bad.push(cpu),
   );
-  return { text: Buffer.concat(out).toString('utf8'), left };
+  return { text: Buffer.concat(out).toString('utf8'), left, bad };
 }
 
 // A small deterministic generator (xorshift), so a failure names its seed.
@@ -368,19 +372,9 @@ test('a batch at the start of a larger buffer (a drain into the kept scratch) en
   scratch.set(new Uint8Array(batch), 0);
   scratch.set(new Uint8Array(older), batch.byteLength); // whole records: read, they would be lines
   for (const json of [false, true]) {
-    const writer = new ExitLineWriter(loadAddon(), { json, signalNames });
-    const out: Buffer[] = [];
-    const bad: number[] = [];
-    writer.write(
-      scratch.buffer,
-      batch.byteLength,
-      header,
-      { switchedOnMs: -Infinity, lineOf: (r) => jsLine(r, json, null) },
-      (b) => (out.push(Buffer.from(b)), true),
-      (cpu) => bad.push(cpu),
-    );
-    assert.equal(Buffer.concat(out).toString('utf8'), jsLines(batch, json, null));
-    assert.deepEqual(bad, []);
+    const got = nativeLines(scratch.buffer, json, null, batch.byteLength);
+    assert.equal(got.text, jsLines(batch, json, null));
+    assert.deepEqual(got.bad, []);
   }
 });
 
@@ -395,19 +389,9 @@ test('a record whose STATS lengths run past its own end is counted, never read f
   assert.equal(decodeExitBatch(data, header, (_cpu, why) => bad.push(why)).length, 2);
   assert.match(bad.join(), /STATS lengths \d+ \+ \d+ run past its \d+ bytes/);
   for (const json of [false, true]) {
-    const writer = new ExitLineWriter(loadAddon(), { json, signalNames });
-    const out: Buffer[] = [];
-    const failed: number[] = [];
-    writer.write(
-      data,
-      data.byteLength,
-      header,
-      { switchedOnMs: -Infinity, lineOf: (r) => jsLine(r, json, null) },
-      (b) => (out.push(Buffer.from(b)), true),
-      (cpu) => failed.push(cpu),
-    );
-    assert.equal(Buffer.concat(out).toString('utf8').split('\n').filter(Boolean).length, 2);
-    assert.equal(failed.length, 1);
+    const got = nativeLines(data, json, null);
+    assert.equal(got.text.split('\n').filter(Boolean).length, 2);
+    assert.equal(got.bad.length, 1);
   }
 });
 
