@@ -13,7 +13,15 @@ import {
 } from '../actions/task-actions.js';
 import type { SignalName } from '../actions/syscalls.js';
 import type { DelayacctState } from '../model/delayacct.js';
-import { identityDue, scanFields, scanTargets, type ExitsSince, type ScanResult, type TaskRow } from '../model/scan.js';
+import {
+  identityDue,
+  scanFields,
+  scanTargets,
+  type ExitsSince,
+  type ScanResult,
+  type ScanTables,
+  type TaskRow,
+} from '../model/scan.js';
 import { FeedStore, type FeedSnapshot } from '../model/exit-feed/store.js';
 import { markExits, pinEntry, updateWatch, watchTargets, type WatchEntry } from '../model/watch.js';
 import type { ListMode, TaskId } from '../sources/proctasks.js';
@@ -115,6 +123,8 @@ export class DashboardController {
   private mode: ListMode;
   private intervalSec: number;
   private lastScan: ScanResult | null = null;
+  /** the tables of a scan that nothing reads any more: the next scan fills them (PrevScan.spare) */
+  private spareTables: ScanTables | undefined;
   /** what decides the rows on screen, as the view last said (setViewport) */
   private viewport: TableViewport | null = null;
   /** processes the exit feed saw end since the last refresh asked for identities */
@@ -335,17 +345,24 @@ export class DashboardController {
       if (groups === this.groups) groups?.fold(listedMs, batch, this.delayacct);
       lives = this.takeExitedLives();
       const checks = { wallMs: batch.wallMs ?? this.now(), exitedLivesNs: lives };
+      const spare = this.spareTables;
+      this.spareTables = undefined;
       const scan = await computeScanInSlices(
         mode,
         tasks,
         batch,
-        this.lastScan ?? { samples: new Map() },
+        { ...(this.lastScan ?? { samples: new Map() }), spare },
         this.delayacct,
         extra,
         checks,
         threads,
       );
-      if (this.stopped || mode !== this.mode) return; // toggled while scanning
+      if (this.stopped || mode !== this.mode) {
+        this.spareTables = scan.tables;
+        return; // toggled while scanning
+      }
+      // (the last scan is read by nothing once this one is stored)
+      this.spareTables = this.lastScan?.tables;
       this.lastScan = scan;
       stored = true;
       this.pruneEnded(scan);

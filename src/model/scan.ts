@@ -33,6 +33,7 @@ import {
 } from './plausibility.js';
 import { recordingFor, type DelayacctState } from './delayacct.js';
 import type { GateEntry, ThreadGate, ThreadListing, ThreadPlan } from './thread-gate.js';
+import { IdTable, type IdLookup } from './id-table.js';
 
 /** The delay columns of the process table: every category (the view shows those that fit or were chosen). */
 export const TABLE_CATEGORIES = ['CPU', 'IO', 'SWAP', 'RECLAIM', 'THRASHING', 'COMPACT', 'WPCOPY', 'IRQ'] as const;
@@ -228,9 +229,9 @@ export interface ScanResult {
   /** per key of `extra`: what the query said */
   status: Map<string, QueryResult['status']>;
   /** comm by task id (from pid records, and in process mode from identities kept) */
-  comms: Map<number, string>;
+  comms: IdLookup<string>;
   /** process mode: each row's identity, asked this refresh or kept from an earlier one */
-  identities: Map<number, Identity>;
+  identities: IdLookup<Identity>;
   /** the struct version the kernel sends, from the first record seen */
   taskstatsVersion: number | null;
   /** figures flagged on this refresh's rows (cells) */
@@ -239,6 +240,37 @@ export interface ScanResult {
   errors: string[];
   /** thread mode with a plan: what the next refresh's TGID records are compared with */
   gate?: ThreadGate;
+  /** per row id, what its row shows: a thread carried again shows the same (carryThread) */
+  shown: IdLookup<ShownRow>;
+  /** the storage of the id-keyed fields above, for a later scan to fill once nothing reads them (PrevScan.spare) */
+  tables: ScanTables;
+}
+
+/** The id-keyed tables one scan fills. */
+export interface ScanTables {
+  rowSamples: IdTable<Sample>;
+  comms: IdTable<string>;
+  identities: IdTable<Identity>;
+  shown: IdTable<ShownRow>;
+  pidResults: IdTable<QueryResult>;
+}
+
+/** Empty tables: the storage of `spare` where given (emptied here), else new. */
+function tablesFrom(spare: ScanTables | undefined): ScanTables {
+  if (!spare)
+    return {
+      rowSamples: new IdTable(),
+      comms: new IdTable(),
+      identities: new IdTable(),
+      shown: new IdTable(),
+      pidResults: new IdTable(),
+    };
+  spare.rowSamples.clear();
+  spare.comms.clear();
+  spare.identities.clear();
+  spare.shown.clear();
+  spare.pidResults.clear();
+  return spare;
 }
 
 /**
@@ -266,7 +298,7 @@ function startIdOf(id: Pick<Identity, 'stats' | 'atNs'> | undefined, prev: Sampl
 function ownIdentity(
   r: QueryResult & { status: 'ok' },
   atNs: number,
-  comms: ReadonlyMap<number, string>,
+  comms: IdLookup<string>,
   quietFrom?: Taskstats,
 ): Identity {
   const etimeUs = num(r.stats, 'ac_etime');
@@ -283,7 +315,7 @@ function ownIdentity(
 /** Rows' samples by id, and which kind of target the ids are (they change with the list mode). */
 export interface RowSamples {
   kind: TargetKind;
-  byId: ReadonlyMap<number, Sample>;
+  byId: IdLookup<Sample>;
 }
 
 /** What the plausibility rules need beyond the batch. */
@@ -303,11 +335,18 @@ export interface PrevScan {
   rows?: readonly TaskRow[];
   rowSamples?: RowSamples;
   samples: ReadonlyMap<string, Sample>;
-  identities?: ReadonlyMap<number, Identity>;
+  identities?: IdLookup<Identity>;
   /** comm by task id */
-  comms?: ReadonlyMap<number, string>;
+  comms?: IdLookup<string>;
   /** thread mode: the processes whose threads can be carried (model/thread-gate.ts) */
   gate?: ThreadGate;
+  /** per row id, what its row showed */
+  shown?: IdLookup<ShownRow>;
+  /**
+   * The tables of an earlier scan that nothing reads any more (not this one's): the scan
+   * empties and fills them, instead of growing new ones from empty.
+   */
+  spare?: ScanTables;
 }
 
 /**
@@ -351,11 +390,20 @@ export function endScan(s: Scan, tasks: readonly TaskId[], batch: QueryBatch, th
     taskstatsVersion: s.taskstatsVersion,
     errors: [...s.errors.values()],
     flagged: s.flagged,
+    shown: s.shown,
+    tables: s.tables,
   };
 }
 
 /** What a row of the table shows, before its comm is known. */
-type ShownRow = Pick<TaskRow, 'key' | 'target' | 'percent' | 'lifetime' | 'suspect' | 'cpuUse' | 'uid' | 'ppid'>;
+export interface ShownRow extends Pick<
+  TaskRow,
+  'key' | 'target' | 'percent' | 'lifetime' | 'suspect' | 'cpuUse' | 'uid' | 'ppid'
+> {
+  /** a carried thread's row: the record it shows, and whether delay accounting recorded it (else null) */
+  carriedOf: Taskstats | null;
+  recording: Recording | null;
+}
 
 /** One scan in progress: its inputs, and what it has built from the records so far. */
 export interface Scan {
@@ -368,16 +416,17 @@ export interface Scan {
   /** keys of `extra` (pinned tasks, their threads): the targets that get every category */
   wanted: ReadonlySet<string>;
   /** process mode: pid records by id, each a process row's identity (sources answer each target once) */
-  pidResults: ReadonlyMap<number, QueryResult>;
-  prevRows: ReadonlyMap<number, Sample> | undefined;
-  rowSamples: Map<number, Sample>;
+  pidResults: IdLookup<QueryResult>;
+  prevRows: IdLookup<Sample> | undefined;
+  rowSamples: IdTable<Sample>;
   samples: Map<string, Sample>;
   delays: Map<string, TaskDelays>;
   /** per row id: what the table shows */
-  shown: Map<number, ShownRow>;
+  shown: IdTable<ShownRow>;
   status: Map<string, QueryResult['status']>;
-  comms: Map<number, string>;
-  identities: Map<number, Identity>;
+  comms: IdTable<string>;
+  identities: IdTable<Identity>;
+  tables: ScanTables;
   /** one message per distinct error code */
   errors: Map<string, string>;
   taskstatsVersion: number | null;
@@ -393,7 +442,8 @@ export function beginScan(
   extra: readonly Target[],
   checks: ScanChecks,
 ): Scan {
-  const pidResults = new Map<number, QueryResult>();
+  const tables = tablesFrom(prev.spare);
+  const { pidResults } = tables;
   if (mode === 'process') for (const r of batch.results) if (r.target.kind === 'pid') pidResults.set(r.target.id, r);
   // Figures only where shown: the rows and `extra` (pinned tasks, their threads). A
   // process's pid:N record is there for its identity (comm, start), not its delays.
@@ -409,13 +459,14 @@ export function beginScan(
     // Rows' samples by id (no key to hash per row), and pinned targets' by key as well: a
     // pinned task keeps its history when t turns it from a row into an extra or back.
     prevRows: prev.rowSamples?.kind === rowKind ? prev.rowSamples.byId : undefined,
-    rowSamples: new Map(),
+    rowSamples: tables.rowSamples,
     samples: new Map(),
     delays: new Map(),
-    shown: new Map(),
+    shown: tables.shown,
     status: new Map(),
-    comms: new Map(),
-    identities: new Map(),
+    comms: tables.comms,
+    identities: tables.identities,
+    tables,
     errors: new Map(),
     taskstatsVersion: null,
     flagged: 0,
@@ -497,14 +548,22 @@ export function carryThread(s: Scan, t: TaskId, at: Pick<ThreadPlan, 'atNs' | 'w
   const sample: Sample = { stats: before.stats, atNs: at.atNs, startId: before.startId, wallMs: at.wallMs };
   s.rowSamples.set(t.id, sample);
   s.comms.set(t.id, comm);
+  const recording = recordingOf(before.stats, s.sys);
+  // Carried the refresh before too, from the same record: its row shows the same (a still
+  // row over a span of some length: each column 0 or n/a as recorded, no CPU use, its owner).
+  const was = s.prev.shown?.get(t.id);
+  if (was?.carriedOf === before.stats && was.recording === recording && !was.lifetime && at.atNs > before.atNs) {
+    s.shown.set(t.id, was);
+    return;
+  }
   const span = spanOf(before, sample);
   const facts = {
     cpuUse: cpuUsePercentOf(before, sample, span),
     uid: num(before.stats, 'ac_uid') ?? null,
     ppid: num(before.stats, 'ac_ppid') ?? null,
   };
-  const percent = stillPercent(sample, span, recordingOf(before.stats, s.sys));
-  showRow(s, { kind: 'pid', id: t.id }, `pid:${t.id}`, span.lifetime, percent, null, facts);
+  const percent = stillPercent(sample, span, recording);
+  showRow(s, { kind: 'pid', id: t.id }, `pid:${t.id}`, span.lifetime, percent, null, facts, before.stats, recording);
 }
 
 /**
@@ -650,10 +709,23 @@ function showRow(
   percent: TaskRow['percent'],
   suspects: Suspects | null,
   facts: Pick<TaskRow, 'cpuUse' | 'uid' | 'ppid'>,
+  carriedOf: Taskstats | null = null,
+  recording: Recording | null = null,
 ): void {
   const suspect = shownSuspects(suspects, percent);
   s.flagged += suspectCount(suspect);
-  s.shown.set(target.id, { key, target, lifetime, percent, suspect, ...facts });
+  s.shown.set(target.id, {
+    key,
+    target,
+    lifetime,
+    percent,
+    suspect,
+    cpuUse: facts.cpuUse,
+    uid: facts.uid,
+    ppid: facts.ppid,
+    carriedOf,
+    recording,
+  });
 }
 
 /**
@@ -663,8 +735,8 @@ function showRow(
  */
 function rowsOf(
   tasks: readonly TaskId[],
-  shown: ReadonlyMap<number, ShownRow>,
-  comms: ReadonlyMap<number, string>,
+  shown: IdLookup<ShownRow>,
+  comms: IdLookup<string>,
   before: readonly TaskRow[] = [],
 ): TaskRow[] {
   const rows: TaskRow[] = [];

@@ -171,3 +171,34 @@ test('the same figures with and without the gate, refresh after refresh', async 
   const [withGate, without] = [await run(true), await run(false)];
   assert.deepEqual(withGate, without);
 });
+
+test('carried rows follow a change of delay accounting: switched off, their delay columns turn n/a', async () => {
+  const stats = new FakeStatsSource(tasks());
+  let on = true;
+  const c = new DashboardController(
+    fakeOptions(stats, null, {
+      mode: 'thread',
+      carryStillThreads: true,
+      delayacct: () => ({ on, onSinceSec: 0 }),
+    }),
+  );
+  await c.refresh();
+  await c.refresh(); // carried
+  await c.refresh(); // carried again: the same rows
+  const carried = c.getSnapshot().rows;
+  assert.deepEqual(stats.queries.at(-1), [], 'no thread was asked');
+  assert.deepEqual(
+    carried.map((r) => [r.id, r.percent.CPU, r.percent.IO]),
+    carried.map((r) => [r.id, 0, 0]),
+  );
+  on = false;
+  await c.refresh();
+  assert.deepEqual(stats.queries.at(-1), [], 'still carried');
+  const off = c.getSnapshot().rows;
+  assert.deepEqual(
+    off.map((r) => [r.id, r.percent.CPU, r.percent.IO, r.percent.SWAP]),
+    off.map((r) => [r.id, 0, null, null]),
+    'only CPU delay is recorded with delay accounting off',
+  );
+  c.stop();
+});
