@@ -242,6 +242,8 @@ export interface ScanResult {
   gate?: ThreadGate;
   /** per row id, what its row shows: a thread carried again shows the same (carryThread) */
   shown: IdLookup<ShownRow>;
+  /** what was known of delay accounting for it */
+  sys: DelayacctState;
   /** the storage of the id-keyed fields above, for a later scan to fill once nothing reads them (PrevScan.spare) */
   tables: ScanTables;
 }
@@ -340,8 +342,9 @@ export interface PrevScan {
   comms?: IdLookup<string>;
   /** thread mode: the processes whose threads can be carried (model/thread-gate.ts) */
   gate?: ThreadGate;
-  /** per row id, what its row showed */
+  /** per row id, what its row showed, and under what was known of delay accounting */
   shown?: IdLookup<ShownRow>;
+  sys?: DelayacctState;
   /**
    * The tables of an earlier scan that nothing reads any more (not this one's): the scan
    * empties and fills them, instead of growing new ones from empty.
@@ -391,6 +394,7 @@ export function endScan(s: Scan, tasks: readonly TaskId[], batch: QueryBatch, th
     errors: [...s.errors.values()],
     flagged: s.flagged,
     shown: s.shown,
+    sys: s.sys,
     tables: s.tables,
   };
 }
@@ -400,9 +404,8 @@ export interface ShownRow extends Pick<
   TaskRow,
   'key' | 'target' | 'percent' | 'lifetime' | 'suspect' | 'cpuUse' | 'uid' | 'ppid'
 > {
-  /** a carried thread's row: the record it shows, and whether delay accounting recorded it (else null) */
+  /** a carried thread's row: the record it shows (else null) */
   carriedOf: Taskstats | null;
-  recording: Recording | null;
 }
 
 /** One scan in progress: its inputs, and what it has built from the records so far. */
@@ -410,6 +413,8 @@ export interface Scan {
   atNs: number;
   prev: PrevScan;
   sys: DelayacctState;
+  /** whether each record is judged recorded or not as by the previous scan (sameRecordingRules) */
+  sysAsPrev: boolean;
   checks: ScanChecks;
   /** the kind of target a row is: tgid in process mode, pid in thread mode */
   rowKind: TargetKind;
@@ -452,6 +457,7 @@ export function beginScan(
     atNs: batch.atNs,
     prev,
     sys,
+    sysAsPrev: prev.sys !== undefined && sameRecordingRules(prev.sys, sys),
     checks,
     rowKind,
     wanted: new Set(extra.map(targetKey)),
@@ -548,14 +554,15 @@ export function carryThread(s: Scan, t: TaskId, at: Pick<ThreadPlan, 'atNs' | 'w
   const sample: Sample = { stats: before.stats, atNs: at.atNs, startId: before.startId, wallMs: at.wallMs };
   s.rowSamples.set(t.id, sample);
   s.comms.set(t.id, comm);
-  const recording = recordingOf(before.stats, s.sys);
-  // Carried the refresh before too, from the same record: its row shows the same (a still
-  // row over a span of some length: each column 0 or n/a as recorded, no CPU use, its owner).
+  // Carried the refresh before too, from the same record, and recorded as then: its row
+  // shows the same (a still row over a span of some length: each column 0 or n/a as
+  // recorded, no CPU use, its owner).
   const was = s.prev.shown?.get(t.id);
-  if (was?.carriedOf === before.stats && was.recording === recording && !was.lifetime && at.atNs > before.atNs) {
+  if (was?.carriedOf === before.stats && s.sysAsPrev && !was.lifetime && at.atNs > before.atNs) {
     s.shown.set(t.id, was);
     return;
   }
+  const recording = recordingOf(before.stats, s.sys);
   const span = spanOf(before, sample);
   const facts = {
     cpuUse: cpuUsePercentOf(before, sample, span),
@@ -563,7 +570,7 @@ export function carryThread(s: Scan, t: TaskId, at: Pick<ThreadPlan, 'atNs' | 'w
     ppid: num(before.stats, 'ac_ppid') ?? null,
   };
   const percent = stillPercent(sample, span, recording);
-  showRow(s, { kind: 'pid', id: t.id }, `pid:${t.id}`, span.lifetime, percent, null, facts, before.stats, recording);
+  showRow(s, { kind: 'pid', id: t.id }, `pid:${t.id}`, span.lifetime, percent, null, facts, before.stats);
 }
 
 /**
@@ -681,9 +688,15 @@ const recordings = new WeakMap<
   { on: boolean | undefined; onSinceSec: number | null; seen: DelayacctState['seen']; recording: Recording }
 >();
 
+/** Whether recordingFor judges every record alike under both (it reads these alone of them). */
+const sameRecordingRules = (
+  a: Pick<DelayacctState, 'on' | 'onSinceSec' | 'seen'>,
+  b: Pick<DelayacctState, 'on' | 'onSinceSec' | 'seen'>,
+): boolean => a.on === b.on && a.onSinceSec === b.onSinceSec && a.seen === b.seen;
+
 function recordingOf(ts: Taskstats, sys: DelayacctState): Recording {
   const m = recordings.get(ts);
-  if (m !== undefined && m.on === sys.on && m.onSinceSec === sys.onSinceSec && m.seen === sys.seen) return m.recording;
+  if (m !== undefined && sameRecordingRules(m, sys)) return m.recording;
   const recording = recordingFor(ts, sys);
   recordings.set(ts, { on: sys.on, onSinceSec: sys.onSinceSec, seen: sys.seen, recording });
   return recording;
@@ -710,7 +723,6 @@ function showRow(
   suspects: Suspects | null,
   facts: Pick<TaskRow, 'cpuUse' | 'uid' | 'ppid'>,
   carriedOf: Taskstats | null = null,
-  recording: Recording | null = null,
 ): void {
   const suspect = shownSuspects(suspects, percent);
   s.flagged += suspectCount(suspect);
@@ -724,7 +736,6 @@ function showRow(
     uid: facts.uid,
     ppid: facts.ppid,
     carriedOf,
-    recording,
   });
 }
 
@@ -739,7 +750,9 @@ function rowsOf(
   comms: IdLookup<string>,
   before: readonly TaskRow[] = [],
 ): TaskRow[] {
-  const rows: TaskRow[] = [];
+  // (made at its longest and cut at the end: see threadListing)
+  const rows = new Array<TaskRow>(tasks.length);
+  let n = 0;
   // A cursor into the last refresh's rows: they come in listing order as these do (/proc's:
   // by tgid, then id). Out of that order, a row is only made anew.
   let j = 0;
@@ -751,11 +764,11 @@ function rowsOf(
     while (j < before.length && listedBefore(before[j]!, t)) j++;
     const was = before[j];
     if (was !== undefined && was.id === t.id && showsSame(was, row, t.tgid, comm)) {
-      rows.push(was);
+      rows[n++] = was;
       j++;
       continue;
     }
-    rows.push({
+    rows[n++] = {
       key: row.key,
       target: row.target,
       id: t.id,
@@ -767,8 +780,9 @@ function rowsOf(
       percent: row.percent,
       lifetime: row.lifetime,
       suspect: row.suspect,
-    });
+    };
   }
+  rows.length = n;
   return rows;
 }
 
