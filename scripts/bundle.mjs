@@ -37,6 +37,30 @@ const swaps = {
     'export default measureText;',
     '',
   ].join('\n'),
+  // Its wrapped-text cache, bounded alike: it keeps every text wider than its box that it
+  // ever cut, and such a line (the header's, in a narrow terminal) is new at every refresh.
+  'node_modules/ink/build/wrap-text.js': [
+    "import wrapAnsi from 'wrap-ansi';",
+    "import cliTruncate from 'cli-truncate';",
+    'const MAX_CACHED_TEXTS = 4096;',
+    'const cache = new Map();',
+    'const wrapText = (text, maxWidth, wrapType) => {',
+    '  const cacheKey = text + String(maxWidth) + String(wrapType);',
+    '  const cached = cache.get(cacheKey);',
+    '  if (cached !== undefined) return cached;',
+    '  let wrapped = text;',
+    "  if (wrapType === 'wrap') wrapped = wrapAnsi(text, maxWidth, { trim: false, hard: true });",
+    "  if (wrapType.startsWith('truncate')) {",
+    "    const position = wrapType === 'truncate-middle' ? 'middle' : wrapType === 'truncate-start' ? 'start' : 'end';",
+    '    wrapped = cliTruncate(text, maxWidth, { position });',
+    '  }',
+    '  if (cache.size >= MAX_CACHED_TEXTS) cache.clear();',
+    '  cache.set(cacheKey, wrapped);',
+    '  return wrapped;',
+    '};',
+    'export default wrapText;',
+    '',
+  ].join('\n'),
 };
 
 /** Edits of dependencies' files: [file, text, replacement, how many times the text is there]. */

@@ -1,7 +1,7 @@
 // The header: what the kernel offers and what delaytop can use, refresh state, counts.
 import { Box, Text } from 'ink';
 import { clock } from '../output/format.js';
-import { printable } from '../output/text.js';
+import { displayWidth, printable } from '../output/text.js';
 import { wrapText } from './layout.js';
 import type { DashboardSnapshot } from '../engine/refresh.js';
 
@@ -36,6 +36,25 @@ export function headerBanners(h: DashboardSnapshot['header']): readonly string[]
 
 const fmtInterval = (s: number) => (s < 1 ? `${s * 1000}ms` : `${s}s`);
 
+/**
+ * The end of the counts line (`counts`: the line before it, as shown): when the last
+ * refresh was, and how to get help. The note that process rows sum their threads (the
+ * table's title says so too) is left out where the line would not fit `width` with it, so
+ * that the way to help stays on screen.
+ */
+export function statusText(
+  snap: Pick<DashboardSnapshot, 'atMs' | 'refreshMs' | 'mode'>,
+  counts: string,
+  width: number,
+): string {
+  if (!snap.atMs) return 'reading tasks…';
+  const took = snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : '';
+  const refreshed = `refreshed ${clock(new Date(snap.atMs))}${took}`;
+  const note = snap.mode === 'process' ? ' · process rows sum their threads' : '';
+  const whole = `${refreshed}${note} · ? help`;
+  return displayWidth(`${counts} · ${whole}`) <= width ? whole : `${refreshed} · ? help`;
+}
+
 export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; width: number; taskCount: number }) {
   const h = snap.header;
   const da = h.delayacct.on;
@@ -43,9 +62,11 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
   const exits = snap.feed ? snap.feed.totals.received + lost : null;
   // a replayed recording's banners and kernel release are the file's words
   const banners = bannerLines(headerBanners(h).map(printable), width);
-  const status = snap.atMs
-    ? `refreshed ${clock(new Date(snap.atMs))}${snap.refreshMs !== null ? ` in ${snap.refreshMs.toFixed(0)} ms` : ''}${snap.mode === 'process' ? ' · process rows sum their threads' : ''} · ? help`
-    : 'reading tasks…';
+  const rate = (snap.feed?.exitsPerSec ?? 0).toFixed(1);
+  const counts =
+    `${taskCount} ${snap.mode === 'thread' ? 'threads' : 'processes'}` +
+    (exits === null ? ' · exit feed off' : ` · ${exits} exits (${rate}/s) · lost ${lost}`) +
+    (snap.flagged ? ` · ${snap.flagged} impossible (!)` : '');
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate">
@@ -83,14 +104,14 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
         ) : (
           <>
             <Text bold> · {exits} exits</Text>
-            <Text> ({(snap.feed?.exitsPerSec ?? 0).toFixed(1)}/s) · </Text>
+            <Text> ({rate}/s) · </Text>
             <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>
               lost {lost}
             </Text>
           </>
         )}
         {snap.flagged ? <Text color="yellow"> · {snap.flagged} impossible (!)</Text> : null}
-        {snap.message ? null : <Text dimColor> · {status}</Text>}
+        {snap.message ? null : <Text dimColor> · {statusText(snap, counts, width)}</Text>}
       </Text>
       {banners.map((b, i) => (
         <Text key={i} color="yellow" wrap="truncate">

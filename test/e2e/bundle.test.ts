@@ -108,14 +108,17 @@ test('the bundled dashboard patches the Output Ink draws with, loads nothing fro
   assert.deepEqual(fromNodeModules(loaded), []);
 });
 
-test("the bundle bounds Ink's text-size cache (Ink's own keeps every text it ever measured)", (t) => {
+test("the bundle bounds Ink's text-size and wrapped-text caches (Ink's own keep every text they ever saw)", (t) => {
   if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
   const chunks = readdirSync(path.join(ROOT, 'dist/chunks')).map((f) =>
     readFileSync(path.join(ROOT, 'dist/chunks', f), 'utf8'),
   );
   const dashboard = chunks.find((c) => c.includes('measureText'));
   assert.ok(dashboard, 'the dashboard chunk measures text');
-  assert.match(dashboard, /cache\.size >= MAX_CACHED_TEXTS\) cache\.clear\(\)/);
+  // (esbuild renames the second module's `cache` and constant: cache2, MAX_CACHED_TEXTS2)
+  const bounded = [...dashboard.matchAll(/(cache\d*)\.size >= MAX_CACHED_TEXTS\d*\) \1\.clear\(\)/g)];
+  assert.equal(bounded.length, 2, 'both caches are bounded');
+  assert.doesNotMatch(dashboard, /cache\d*\[cacheKey\] = /, "Ink's unbounded wrapped-text cache is not in the bundle");
 });
 
 test('the bundle is what npm run build makes from the sources now', (t) => {
