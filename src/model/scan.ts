@@ -240,7 +240,7 @@ export interface ScanResult {
   errors: string[];
   /** thread mode with a plan: what the next refresh's TGID records are compared with */
   gate?: ThreadGate;
-  /** per row id, what its row shows: a thread carried again shows the same (carryThread) */
+  /** per row id, what its row shows: a still row of the same record shows the same (sameStillRow) */
   shown: IdLookup<ShownRow>;
   /** what was known of delay accounting for it */
   sys: DelayacctState;
@@ -404,8 +404,13 @@ export interface ShownRow extends Pick<
   TaskRow,
   'key' | 'target' | 'percent' | 'lifetime' | 'suspect' | 'cpuUse' | 'uid' | 'ppid'
 > {
-  /** a carried thread's row: the record it shows (else null) */
-  carriedOf: Taskstats | null;
+  /**
+   * A still row (nothing moved, nothing flagged): the record it shows, and the one that
+   * gave its owner, parent and recording (else both null). A later still row of the same
+   * two, judged under the same delay accounting state, shows the same (sameStillRow).
+   */
+  stillOf: Taskstats | null;
+  ownerOf: Taskstats | null;
 }
 
 /** One scan in progress: its inputs, and what it has built from the records so far. */
@@ -496,7 +501,17 @@ export function scanRecord(s: Scan, r: QueryResult): void {
   const before = (isWanted ? s.prev.samples.get(key) : undefined) ?? (isRow ? s.prevRows?.get(r.target.id) : undefined);
   const id = identityFor(s, r, before);
   if (id === null) return;
-  let sample: Sample = { stats: r.stats, atNs: s.atNs, startId: startIdOf(id, before), wallMs: s.checks.wallMs };
+  const owner = id?.stats ?? r.stats;
+  const startId = startIdOf(id, before);
+  if (isRow && !isWanted && before !== undefined && startId !== undefined && startId === before.startId) {
+    const was = sameStillRow(s, r.target.id, before.stats, owner, before, s.atNs);
+    if (was !== undefined && nothingMoved(before.stats, r.stats)) {
+      s.rowSamples.set(r.target.id, { stats: before.stats, atNs: s.atNs, startId, wallMs: s.checks.wallMs });
+      s.shown.set(r.target.id, was);
+      return;
+    }
+  }
+  let sample: Sample = { stats: r.stats, atNs: s.atNs, startId, wallMs: s.checks.wallMs };
   const recording = recordingOf(id?.stats ?? r.stats, s.sys);
   const ageNs = wallAgeNs(r, id, s.atNs);
   const span = spanOf(before, sample, r.target.kind === 'tgid' ? ageNs : undefined);
@@ -508,7 +523,6 @@ export function scanRecord(s: Scan, r: QueryResult): void {
   if (still) sample = { stats: before.stats, atNs: sample.atNs, startId: sample.startId, wallMs: sample.wallMs };
   if (isRow) s.rowSamples.set(r.target.id, sample);
   if (isWanted) s.samples.set(key, sample);
-  const owner = id?.stats ?? r.stats;
   const facts = {
     cpuUse: cpuUsePercentOf(before, sample, span),
     uid: num(owner, 'ac_uid') ?? null,
@@ -536,8 +550,27 @@ export function scanRecord(s: Scan, r: QueryResult): void {
           contextOf(s, r, id, before, ageNs, TABLE_CATS),
           TABLE_CATS,
         ).span;
-    showRow(s, r.target, key ?? targetKey(r.target), span.lifetime, percent, judged, facts);
+    const stillOf = quiet ? sample.stats : null;
+    showRow(s, r.target, key ?? targetKey(r.target), span.lifetime, percent, judged, facts, stillOf, stillOf && owner);
   }
+}
+
+/**
+ * The last scan's row of task `id`, where a still row of `stats` (owner, parent and
+ * recording from `owner`) now shows the same: that row was a still row of the same two,
+ * over a span of some length, and records are judged recorded or not as then.
+ */
+function sameStillRow(
+  s: Scan,
+  id: number,
+  stats: Taskstats,
+  owner: Taskstats,
+  before: Sample,
+  atNs: number,
+): ShownRow | undefined {
+  if (!s.sysAsPrev || !(atNs > before.atNs)) return undefined;
+  const was = s.prev.shown?.get(id);
+  return was !== undefined && was.stillOf === stats && was.ownerOf === owner && !was.lifetime ? was : undefined;
 }
 
 /**
@@ -554,11 +587,9 @@ export function carryThread(s: Scan, t: TaskId, at: Pick<ThreadPlan, 'atNs' | 'w
   const sample: Sample = { stats: before.stats, atNs: at.atNs, startId: before.startId, wallMs: at.wallMs };
   s.rowSamples.set(t.id, sample);
   s.comms.set(t.id, comm);
-  // Carried the refresh before too, from the same record, and recorded as then: its row
-  // shows the same (a still row over a span of some length: each column 0 or n/a as
-  // recorded, no CPU use, its owner).
-  const was = s.prev.shown?.get(t.id);
-  if (was?.carriedOf === before.stats && s.sysAsPrev && !was.lifetime && at.atNs > before.atNs) {
+  // (a carried row is a still row of its record, which gives its owner too)
+  const was = sameStillRow(s, t.id, before.stats, before.stats, before, at.atNs);
+  if (was !== undefined) {
     s.shown.set(t.id, was);
     return;
   }
@@ -570,7 +601,7 @@ export function carryThread(s: Scan, t: TaskId, at: Pick<ThreadPlan, 'atNs' | 'w
     ppid: num(before.stats, 'ac_ppid') ?? null,
   };
   const percent = stillPercent(sample, span, recording);
-  showRow(s, { kind: 'pid', id: t.id }, `pid:${t.id}`, span.lifetime, percent, null, facts, before.stats);
+  showRow(s, { kind: 'pid', id: t.id }, `pid:${t.id}`, span.lifetime, percent, null, facts, before.stats, before.stats);
 }
 
 /**
@@ -722,7 +753,8 @@ function showRow(
   percent: TaskRow['percent'],
   suspects: Suspects | null,
   facts: Pick<TaskRow, 'cpuUse' | 'uid' | 'ppid'>,
-  carriedOf: Taskstats | null = null,
+  stillOf: Taskstats | null = null,
+  ownerOf: Taskstats | null = null,
 ): void {
   const suspect = shownSuspects(suspects, percent);
   s.flagged += suspectCount(suspect);
@@ -735,7 +767,8 @@ function showRow(
     cpuUse: facts.cpuUse,
     uid: facts.uid,
     ppid: facts.ppid,
-    carriedOf,
+    stillOf,
+    ownerOf,
   });
 }
 
