@@ -512,7 +512,7 @@ export function scanRecord(s: Scan, r: QueryResult): void {
     }
   }
   let sample: Sample = { stats: r.stats, atNs: s.atNs, startId, wallMs: s.checks.wallMs };
-  const recording = recordingOf(id?.stats ?? r.stats, s.sys);
+  const recording = recordingOf(owner, s.sys);
   const ageNs = wallAgeNs(r, id, s.atNs);
   const span = spanOf(before, sample, r.target.kind === 'tgid' ? ageNs : undefined);
   // A row where nothing ran or waited since the last refresh (most rows, on most machines).

@@ -78,7 +78,6 @@ export function threadListing(plan: ThreadPlan, listed: readonly TaskId[]): Thre
   }
   // (counted first, and the arrays made at their length: 60,000 threads pushed one by one
   // grow an array some 25 times over, copying it each time)
-  const threadsOf = (tgid: number): readonly TaskId[] => plan.still.get(tgid)?.threads ?? askedOf.get(tgid) ?? [];
   let carriedCount = 0;
   for (const entry of plan.still.values()) carriedCount += entry.threads.length;
   const tasks = new Array<TaskId>(carriedCount + listed.length);
@@ -86,13 +85,14 @@ export function threadListing(plan: ThreadPlan, listed: readonly TaskId[]): Thre
   let n = 0;
   let c = 0;
   for (const tgid of plan.order) {
-    const threads = threadsOf(tgid);
-    const still = plan.still.has(tgid);
+    const still = plan.still.get(tgid);
+    const threads = still ? still.threads : (askedOf.get(tgid) ?? []);
     for (const t of threads) {
       tasks[n++] = t;
       if (still) carried[c++] = t;
     }
   }
   tasks.length = n;
+  carried.length = c;
   return { plan, tasks, asked: listed, carried, askedOf };
 }
