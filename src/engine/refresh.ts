@@ -19,6 +19,7 @@ import {
   scanTargets,
   type ExitsSince,
   type ScanResult,
+  emptyTables,
   type ScanTables,
   type TaskRow,
 } from '../model/scan.js';
@@ -294,6 +295,12 @@ export class DashboardController {
     this.timer = setTimeout(() => void this.loop(), this.nextRefreshMs - this.now());
   }
 
+  /** A scan nothing reads any more: its tables, emptied, for the next scan to fill. */
+  private retire(scan: ScanResult): void {
+    emptyTables(scan.tables);
+    this.spareTables = scan.tables;
+  }
+
   /** Refresh now (also what the loop calls); overlapping calls coalesce into one more. */
   refresh(): Promise<void> {
     if (this.inFlight) {
@@ -358,11 +365,11 @@ export class DashboardController {
         threads,
       );
       if (this.stopped || mode !== this.mode) {
-        this.spareTables = scan.tables;
+        this.retire(scan);
         return; // toggled while scanning
       }
       // (the last scan is read by nothing once this one is stored)
-      this.spareTables = this.lastScan?.tables;
+      if (this.lastScan) this.retire(this.lastScan);
       this.lastScan = scan;
       stored = true;
       this.pruneEnded(scan);

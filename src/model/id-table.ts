@@ -1,8 +1,7 @@
-// A table from task id to value whose storage can be emptied and filled again. A refresh
-// keys several tables by task id (60,000 entries with 50,000 threads listed); a V8 Map
-// cannot be made at a size, so each refresh's Maps grew from empty, copying their tables
-// at every doubling (in large-object space, each time faulted in afresh):
-// docs/performance.md, "At scale". Ids are kernel pids: integers from 0 to 2^22.
+// A table from task id to value whose storage can be emptied and filled again: a refresh
+// keys several tables by task id (60,000 entries with 50,000 threads listed), and a V8 Map
+// cannot be made at a size, so it would grow from empty each time, copying its table at
+// every doubling (docs/performance.md, "At scale"). Ids are kernel pids: 0 to 2^22.
 
 /** What reading a table needs (a ReadonlyMap has it too). */
 export interface IdLookup<V> {
@@ -39,6 +38,11 @@ export class IdTable<V> implements IdLookup<V> {
     return this.count;
   }
 
+  /** slots held (twice the entries at least) */
+  get capacity(): number {
+    return this.keys.length;
+  }
+
   private slotOf(id: number): number {
     const keys = this.keys;
     let i = Math.imul(id, SPREAD) & this.mask;
@@ -71,6 +75,7 @@ export class IdTable<V> implements IdLookup<V> {
    * than an eighth of is given back for a table of that fill's size.
    */
   clear(): void {
+    if (this.count === 0) return; // (emptied already, or never filled)
     if (this.count * 8 < this.keys.length && this.keys.length > MIN_CAPACITY) {
       const cap = capacityFor(this.count);
       this.keys = new Int32Array(cap);

@@ -257,8 +257,18 @@ export interface ScanTables {
   pidResults: IdTable<QueryResult>;
 }
 
-/** Empty tables: the storage of `spare` where given (emptied here), else new. */
-function tablesFrom(spare: ScanTables | undefined): ScanTables {
+/** Empty a retired scan's tables, keeping their storage: they hold none of its objects. */
+export function emptyTables(t: ScanTables): void {
+  t.rowSamples.clear();
+  t.comms.clear();
+  t.identities.clear();
+  t.shown.clear();
+  t.pidResults.clear();
+}
+
+/** Empty tables: the storage of `spare` where given, else new. */
+function tablesFrom(prev: PrevScan): ScanTables {
+  const spare = prev.spare;
   if (!spare)
     return {
       rowSamples: new IdTable(),
@@ -267,11 +277,9 @@ function tablesFrom(spare: ScanTables | undefined): ScanTables {
       shown: new IdTable(),
       pidResults: new IdTable(),
     };
-  spare.rowSamples.clear();
-  spare.comms.clear();
-  spare.identities.clear();
-  spare.shown.clear();
-  spare.pidResults.clear();
+  if (spare.rowSamples === prev.rowSamples?.byId || spare.shown === prev.shown)
+    throw new Error("computeScan: the spare tables are the previous scan's own");
+  emptyTables(spare);
   return spare;
 }
 
@@ -452,7 +460,7 @@ export function beginScan(
   extra: readonly Target[],
   checks: ScanChecks,
 ): Scan {
-  const tables = tablesFrom(prev.spare);
+  const tables = tablesFrom(prev);
   const { pidResults } = tables;
   if (mode === 'process') for (const r of batch.results) if (r.target.kind === 'pid') pidResults.set(r.target.id, r);
   // Figures only where shown: the rows and `extra` (pinned tasks, their threads). A
@@ -550,7 +558,9 @@ export function scanRecord(s: Scan, r: QueryResult): void {
           contextOf(s, r, id, before, ageNs, TABLE_CATS),
           TABLE_CATS,
         ).span;
-    const stillOf = quiet ? sample.stats : null;
+    // (a row whose owner is this batch's record, a thread's own, is never the same again:
+    // it keeps no record, which then dies young)
+    const stillOf = quiet && owner !== r.stats ? sample.stats : null;
     showRow(s, r.target, key ?? targetKey(r.target), span.lifetime, percent, judged, facts, stillOf, stillOf && owner);
   }
 }

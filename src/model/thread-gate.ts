@@ -76,8 +76,8 @@ export function threadListing(plan: ThreadPlan, listed: readonly TaskId[]): Thre
     if (of) of.push(t);
     else askedOf.set(t.tgid, [t]);
   }
-  // (counted first, and the arrays made at their length: 60,000 threads pushed one by one
-  // grow an array some 25 times over, copying it each time)
+  // (counted first, and the arrays made at their length: tens of thousands of threads
+  // pushed one by one would grow each array over and over, copying it each time)
   let carriedCount = 0;
   for (const entry of plan.still.values()) carriedCount += entry.threads.length;
   const tasks = new Array<TaskId>(carriedCount + listed.length);

@@ -275,10 +275,15 @@ function decodeBytes(bytes: Uint8Array, ctx: string, fallbackVersion?: number): 
   }
 }
 
+/** The kernel's largest pid_max (include/linux/threads.h: PID_MAX_LIMIT on 64-bit). */
+const PID_MAX_LIMIT = 4 * 1024 * 1024;
+
 function targetOf(o: Obj, ctx: string): Target {
   const kind = o.kind;
   if (kind !== 'pid' && kind !== 'tgid') throw new LineError(`${ctx}: "kind" is neither pid nor tgid`);
-  return { kind, id: int(o, 'id', ctx) };
+  const id = int(o, 'id', ctx);
+  if (id > PID_MAX_LIMIT) throw new LineError(`${ctx}: "id" ${id} is past any pid the kernel gives`);
+  return { kind, id };
 }
 
 function resultOf(v: unknown, i: number): QueryResult {

@@ -189,7 +189,7 @@ test('carried rows follow a change of delay accounting: switched off, their dela
   assert.deepEqual(stats.queries.at(-1), [], 'no thread was asked');
   assert.deepEqual(
     carried.map((r) => [r.id, r.percent.CPU, r.percent.IO]),
-    carried.map((r) => [r.id, 0, 0]),
+    [100, 101, 200, 201, 202].map((id) => [id, 0, 0]),
   );
   on = false;
   await c.refresh();
@@ -197,7 +197,7 @@ test('carried rows follow a change of delay accounting: switched off, their dela
   const off = c.getSnapshot().rows;
   assert.deepEqual(
     off.map((r) => [r.id, r.percent.CPU, r.percent.IO, r.percent.SWAP]),
-    off.map((r) => [r.id, 0, null, null]),
+    [100, 101, 200, 201, 202].map((id) => [id, 0, null, null]),
     'only CPU delay is recorded with delay accounting off',
   );
   c.stop();

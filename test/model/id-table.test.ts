@@ -48,11 +48,16 @@ test('an emptied id table holds nothing, and fills again to the same answers', (
     assert.equal(table.has(4321), false);
     assert.equal(table.get(4321), undefined);
   }
-  // a fill far smaller than the last gives the storage back, and still answers
+  // emptied, a table keeps its storage for a fill like the last; after a fill far smaller
+  // than its storage, it gives the storage back, and still answers
   for (let id = 0; id < 5000; id++) table.set(id, id);
+  const big = table.capacity;
+  assert.ok(big >= 10_000);
   table.clear();
+  assert.equal(table.capacity, big);
   table.set(7, 7);
   table.clear(); // (the fill before was one entry)
+  assert.ok(table.capacity < big / 8, `capacity ${table.capacity}`);
   for (let id = 0; id < 100; id++) table.set(id, -id);
   assert.equal(table.size, 100);
   assert.equal(table.get(99), -99);

@@ -383,3 +383,46 @@ test('sort by a delay column: n/a always last, ties by pid; filter by name or pi
   assert.ok(matchesFilter(row(1234, 0, 0, 'x'), '12'));
   assert.ok(!matchesFilter(row(1234, 0, 0, 'x'), '34'), 'a pid matches by prefix only');
 });
+
+test('a still row kept from the last scan (sameStillRow) is the row the scan would have made, step by step', async () => {
+  const src = new FakeStatsSource(sampleTasks());
+  const tasks = src.list('process');
+  const OFF = { on: false, onSinceSec: null };
+  const never = () => false;
+  const steps: { due?: (id: number) => boolean; sys?: DelayacctState; change?: () => void }[] = [
+    {}, // every identity asked
+    { due: never }, // identities kept: still rows made
+    { due: never }, // ... and kept
+    { due: never, change: () => src.wait(200, 'IO', 1, 0.2 * S) }, // 200 moves
+    { due: never },
+    {}, // identities asked again: their rows are made again
+    { due: never, sys: OFF }, // delay accounting switched off
+    { due: never, sys: OFF },
+    { due: never, sys: ON },
+    {
+      // 300 ends and its id names a new process (asked: the feed would have reported it)
+      due: (id) => id === 300,
+      change: () =>
+        src.tasks.set(300, { id: 300, tgid: 300, comm: 'new', btime: 2000, startNs: src.nowNs, delays: {} }),
+    },
+    { due: never },
+    { due: never },
+  ];
+  let fast: PrevScan = { samples: new Map() };
+  let slow: PrevScan = { samples: new Map() };
+  let kept = 0;
+  for (const [i, step] of steps.entries()) {
+    step.change?.();
+    const batch = await src.query(scanTargets('process', tasks, [], step.due));
+    const sys = step.sys ?? ON;
+    const f = computeScan('process', tasks, batch, fast, sys);
+    // the same scan with nothing to keep: every row made from the records
+    const s = computeScan('process', tasks, batch, { ...slow, shown: undefined }, sys);
+    assert.deepEqual(f.rows, s.rows, `step ${i + 1}`);
+    assert.equal(f.rows.length, 3, `step ${i + 1}`);
+    for (const r of f.rows) if (f.shown.get(r.id) === fast.shown?.get(r.id)) kept++;
+    fast = f;
+    slow = s;
+  }
+  assert.ok(kept >= 10, `rows were kept (${kept})`);
+});

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CpuCounters } from '../../src/kernel/exitrecord.js';
-import { exitsLine, parseRecord, type ExitsRec } from '../../src/sources/recordformat.js';
+import { exitsLine, parseRecord, queryLine, type ExitsRec } from '../../src/sources/recordformat.js';
 
 const counters: CpuCounters = {
   cpu: 3,
@@ -43,4 +43,12 @@ test('a recording from before the summarized counter reads it as 0', () => {
   const old = exitsLine(7, { records: [], counters: [counters] }).replace(',"summarized":3', '');
   assert.doesNotMatch(old, /summarized/);
   assert.deepEqual((parseRecord(old) as ExitsRec).batch.counters, [{ ...counters, summarized: 0 }]);
+});
+
+test("a query's target id past any pid the kernel gives (4,194,304) is a bad line, not a row", () => {
+  const line = (id: number) =>
+    queryLine(1, 1_700_000_000_000, null, { atNs: 1e9, results: [{ target: { kind: 'tgid', id }, status: 'gone' }] });
+  assert.equal(parseRecord(line(4_194_304)).type, 'query');
+  assert.throws(() => parseRecord(line(4_194_305)), /result 1: "id" 4194305 is past any pid the kernel gives/);
+  assert.throws(() => parseRecord(line(2 ** 40)), /past any pid/);
 });
