@@ -512,9 +512,9 @@ export function scanRecord(s: Scan, r: QueryResult): void {
   const owner = id?.stats ?? r.stats;
   const startId = startIdOf(id, before);
   if (isRow && !isWanted && before !== undefined && startId !== undefined && startId === before.startId) {
-    const was = sameStillRow(s, r.target.id, before.stats, owner, before, s.atNs);
+    const was = sameStillRow(s, r.target.id, before, owner, s.atNs);
     if (was !== undefined && nothingMoved(before.stats, r.stats)) {
-      s.rowSamples.set(r.target.id, { stats: before.stats, atNs: s.atNs, startId, wallMs: s.checks.wallMs });
+      s.rowSamples.set(r.target.id, stillSample(before, s.atNs, s.checks.wallMs));
       s.shown.set(r.target.id, was);
       return;
     }
@@ -528,7 +528,7 @@ export function scanRecord(s: Scan, r: QueryResult): void {
   // Its sample keeps the record it already had: the same figures but its age, which no
   // reader of an earlier sample takes (spans, deltas and rules read the current record's).
   // The new record then dies young, instead of living a refresh and being copied by the GC.
-  if (still) sample = { stats: before.stats, atNs: sample.atNs, startId: sample.startId, wallMs: sample.wallMs };
+  if (still) sample = stillSample(before, sample.atNs, sample.wallMs, sample.startId);
   if (isRow) s.rowSamples.set(r.target.id, sample);
   if (isWanted) s.samples.set(key, sample);
   const facts = {
@@ -565,22 +565,23 @@ export function scanRecord(s: Scan, r: QueryResult): void {
   }
 }
 
+/** A sample of the record `before` has, taken again at atNs (nothing in it moved since). */
+const stillSample = (before: Sample, atNs: number, wallMs?: number, startId = before.startId): Sample => ({
+  stats: before.stats,
+  atNs,
+  startId,
+  wallMs,
+});
+
 /**
- * The last scan's row of task `id`, where a still row of `stats` (owner, parent and
- * recording from `owner`) now shows the same: that row was a still row of the same two,
- * over a span of some length, and records are judged recorded or not as then.
+ * The last scan's row of task `id`, where a still row of `before`'s record (owner, parent
+ * and recording from `owner`) now shows the same: that row was a still row of the same
+ * two, over a span of some length, and records are judged recorded or not as then.
  */
-function sameStillRow(
-  s: Scan,
-  id: number,
-  stats: Taskstats,
-  owner: Taskstats,
-  before: Sample,
-  atNs: number,
-): ShownRow | undefined {
+function sameStillRow(s: Scan, id: number, before: Sample, owner: Taskstats, atNs: number): ShownRow | undefined {
   if (!s.sysAsPrev || !(atNs > before.atNs)) return undefined;
   const was = s.prev.shown?.get(id);
-  return was !== undefined && was.stillOf === stats && was.ownerOf === owner && !was.lifetime ? was : undefined;
+  return was !== undefined && was.stillOf === before.stats && was.ownerOf === owner && !was.lifetime ? was : undefined;
 }
 
 /**
@@ -594,11 +595,11 @@ export function carryThread(s: Scan, t: TaskId, at: Pick<ThreadPlan, 'atNs' | 'w
   const comm = s.prev.comms?.get(t.id);
   // (the gate keeps only processes whose every thread had both: gateAfter)
   if (!before || comm === undefined) return;
-  const sample: Sample = { stats: before.stats, atNs: at.atNs, startId: before.startId, wallMs: at.wallMs };
+  const sample = stillSample(before, at.atNs, at.wallMs);
   s.rowSamples.set(t.id, sample);
   s.comms.set(t.id, comm);
   // (a carried row is a still row of its record, which gives its owner too)
-  const was = sameStillRow(s, t.id, before.stats, before.stats, before, at.atNs);
+  const was = sameStillRow(s, t.id, before, before.stats, at.atNs);
   if (was !== undefined) {
     s.shown.set(t.id, was);
     return;

@@ -62,11 +62,19 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
   const exits = snap.feed ? snap.feed.totals.received + lost : null;
   // a replayed recording's banners and kernel release are the file's words
   const banners = bannerLines(headerBanners(h).map(printable), width);
-  const rate = (snap.feed?.exitsPerSec ?? 0).toFixed(1);
-  const counts =
-    `${taskCount} ${snap.mode === 'thread' ? 'threads' : 'processes'}` +
-    (exits === null ? ' · exit feed off' : ` · ${exits} exits (${rate}/s) · lost ${lost}`) +
-    (snap.flagged ? ` · ${snap.flagged} impossible (!)` : '');
+  // the counts line's pieces, drawn below and measured whole for statusText
+  const tasks = `${taskCount} ${snap.mode === 'thread' ? 'threads' : 'processes'}`;
+  const exitCounts =
+    exits === null
+      ? null
+      : {
+          exits: ` · ${exits} exits`,
+          rate: ` (${(snap.feed?.exitsPerSec ?? 0).toFixed(1)}/s) · `,
+          lost: `lost ${lost}`,
+        };
+  const feedOff = ' · exit feed off';
+  const flagged = snap.flagged ? ` · ${snap.flagged} impossible (!)` : '';
+  const counts = tasks + (exitCounts ? exitCounts.exits + exitCounts.rate + exitCounts.lost : feedOff) + flagged;
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate">
@@ -96,21 +104,19 @@ export function Header({ snap, width, taskCount }: { snap: DashboardSnapshot; wi
       </Text>
       <Text wrap="truncate">
         {snap.message ? <Text color="yellow">{snap.message} · </Text> : null}
-        <Text bold>
-          {taskCount} {snap.mode === 'thread' ? 'threads' : 'processes'}
-        </Text>
-        {exits === null ? (
-          <Text dimColor> · exit feed off</Text>
+        <Text bold>{tasks}</Text>
+        {exitCounts === null ? (
+          <Text dimColor>{feedOff}</Text>
         ) : (
           <>
-            <Text bold> · {exits} exits</Text>
-            <Text> ({rate}/s) · </Text>
+            <Text bold>{exitCounts.exits}</Text>
+            <Text>{exitCounts.rate}</Text>
             <Text color={lost ? 'white' : undefined} backgroundColor={lost ? 'red' : undefined} bold={lost > 0}>
-              lost {lost}
+              {exitCounts.lost}
             </Text>
           </>
         )}
-        {snap.flagged ? <Text color="yellow"> · {snap.flagged} impossible (!)</Text> : null}
+        {flagged ? <Text color="yellow">{flagged}</Text> : null}
         {snap.message ? null : <Text dimColor> · {statusText(snap, counts, width)}</Text>}
       </Text>
       {banners.map((b, i) => (
