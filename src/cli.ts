@@ -47,7 +47,7 @@ import type { DashboardOptions } from './engine/options.js';
 import { TaskActions } from './actions/task-actions.js';
 import { DashboardController } from './engine/refresh.js';
 import { printable } from './output/text.js';
-import { readCmdline, readTaskIo, readTaskState } from './sources/taskinfo.js';
+import { taskInfoSource } from './sources/taskinfo.js';
 import { userNames } from './sources/users.js';
 import { markStartup } from './startup.js';
 import { loadSettings, saveSettings, settingsPath } from './settings/file.js';
@@ -440,12 +440,15 @@ type DashboardSetup = Omit<DashboardOptions, 'setDelayacct' | 'kernelRelease'>;
 async function dashboard(args: Args, d: DashboardSetup, recordedKernel?: string): Promise<number> {
   let changed: boolean | undefined;
   const before = readDelayacct();
+  // the rows on screen keep their /proc files open between refreshes
+  const taskInfo = recordedKernel === undefined ? taskInfoSource() : null;
+  if (taskInfo) onCleanup(() => taskInfo.close());
   const opts: DashboardOptions = {
     ...d,
-    ...(recordedKernel === undefined
+    ...(taskInfo
       ? {
           pressure: () => formatPressureLine(readSystemPressure()),
-          taskInfo: { state: readTaskState, cmdline: readCmdline, io: readTaskIo },
+          taskInfo,
           users: () => userNames(),
         }
       : {}),

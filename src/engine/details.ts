@@ -24,6 +24,8 @@ export interface TaskInfoSource {
   cmdline(id: number): string | null;
   /** storage bytes so far: a process's, or with `tgid` one thread's */
   io(id: number, tgid?: number): { readBytes: number; writeBytes: number } | null;
+  /** a refresh's reads are over (files kept open for rows no longer read may be closed) */
+  sweep?(): void;
 }
 
 /** A row on screen, as the details need it. */
@@ -122,6 +124,7 @@ export class RowDetails {
       });
     }
     this.known = next;
+    if (nowMs !== null) this.source.sweep?.();
   }
 
   get details(): ReadonlyMap<string, RowDetail> {

@@ -2,10 +2,11 @@
 // a cgroup: its cgroupstats where the kernel offers them (cgroup v1 only), or on cgroup v2
 // its own cpu/io/memory.pressure files, with a plain note saying why. Reading only: the text
 // made of it is output/pressure.ts.
-import { readFileSync, statfsSync, statSync } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
 import { loadAddon } from '../kernel/addon.js';
 import { decodeCgroupStats, type CgroupStats } from '../kernel/cgroupstats.js';
 import { TaskstatsError } from '../kernel/errors.js';
+import { systemFiles } from './kept-file.js';
 
 export interface PsiLine {
   avg10: number;
@@ -51,7 +52,7 @@ function readPsiFiles(pathOf: (r: PsiResource) => string, resources: readonly Ps
   const out: PressureReading = { psi: {}, missing: [] };
   for (const r of resources) {
     try {
-      out.psi[r] = parsePressure(readFileSync(pathOf(r), 'utf8'));
+      out.psi[r] = parsePressure(systemFiles.read(pathOf(r)));
     } catch {
       // Missing, or EOPNOTSUPP when PSI is compiled in but disabled (psi=0): not there either way.
       out.missing.push(r);

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { DELAYACCT_SYSCTL } from '../kernel/errors.js';
 import { decodeName } from '../kernel/decode.js';
+import { systemFiles } from './kept-file.js';
 
 /** One change of kernel.task_delayacct between two of delaytop's readings (epoch ms). */
 export interface DelayacctChange {
@@ -53,9 +54,18 @@ function readTrim(path: string): string | undefined {
   }
 }
 
+/** A file of a fixed path read several times a second, trimmed; undefined where unreadable. */
+function readKept(path: string): string | undefined {
+  try {
+    return systemFiles.read(path).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** kernel.task_delayacct: true, false, or undefined where the sysctl does not exist. */
 export function readDelayacct(): boolean | undefined {
-  const v = readTrim(DELAYACCT_SYSCTL);
+  const v = readKept(DELAYACCT_SYSCTL);
   return v === undefined ? undefined : v !== '0';
 }
 
@@ -79,7 +89,7 @@ export function delayacctAtBoot(): boolean {
 
 /** The last pid the kernel handed out in this pid namespace (kernel.ns_last_pid); null: unreadable. */
 export function readLastPid(): number | null {
-  const v = Number(readTrim('/proc/sys/kernel/ns_last_pid'));
+  const v = Number(readKept('/proc/sys/kernel/ns_last_pid'));
   return Number.isSafeInteger(v) && v >= 0 ? v : null;
 }
 

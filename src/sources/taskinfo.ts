@@ -1,30 +1,17 @@
 // What the process table shows of a task beyond taskstats, read from /proc for the rows on
 // screen only: its state (R, S, D...) and its command line. Returns null where the task is
 // gone or unreadable; every byte of a command line is the task's own (untrusted).
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { KeptFiles } from './kept-file.js';
 
-// /proc/ID/stat and io are a few hundred bytes: one read into a buffer kept for it, not
-// readFileSync's fstat, reads until EOF and fresh buffers (the rows on screen are read at
-// every refresh).
-const small = Buffer.allocUnsafe(4096);
-
-/** A small /proc file as latin1 text; throws as readFileSync does. */
-function readSmall(path: string): string {
-  const fd = openSync(path, 'r');
-  let n: number;
-  try {
-    n = readSync(fd, small, 0, small.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return n < small.length ? small.toString('latin1', 0, n) : readFileSync(path, 'latin1');
-}
+/** Open, read and close each time (nothing kept): for a one-off read. */
+const ONCE = new KeptFiles(0);
 
 /** A task's state and start (clock ticks after boot, its identity) from /proc/ID/stat. */
-export function readTaskState(id: number): { state: string; startTicks: string } | null {
+export function readTaskState(id: number, files = ONCE): { state: string; startTicks: string } | null {
   let stat: string;
   try {
-    stat = readSmall(`/proc/${id}/stat`);
+    stat = files.read(`/proc/${id}/stat`);
   } catch {
     return null;
   }
@@ -57,14 +44,28 @@ export function readCmdline(id: number): string | null {
  * a process's (its live and exited threads'), or with `tgid` one thread's. Taskstats has
  * these per thread only (a TGID record carries no IO accounting), so the table reads them here.
  */
-export function readTaskIo(id: number, tgid?: number): { readBytes: number; writeBytes: number } | null {
+export function readTaskIo(id: number, tgid?: number, files = ONCE): { readBytes: number; writeBytes: number } | null {
   let text: string;
   try {
-    text = readSmall(tgid !== undefined && tgid !== id ? `/proc/${tgid}/task/${id}/io` : `/proc/${id}/io`);
+    text = files.read(tgid !== undefined && tgid !== id ? `/proc/${tgid}/task/${id}/io` : `/proc/${id}/io`);
   } catch {
     return null;
   }
   const r = /^read_bytes: (\d+)$/m.exec(text);
   const w = /^write_bytes: (\d+)$/m.exec(text);
   return r && w ? { readBytes: Number(r[1]), writeBytes: Number(w[1]) } : null;
+}
+
+/**
+ * The rows on screen, read every refresh: their stat and io files are kept open while
+ * they are read (src/sources/kept-file.ts); `sweep` lets go of rows no longer read.
+ */
+export function taskInfoSource(files = new KeptFiles()) {
+  return {
+    state: (id: number) => readTaskState(id, files),
+    cmdline: readCmdline,
+    io: (id: number, tgid?: number) => readTaskIo(id, tgid, files),
+    sweep: () => files.sweep(),
+    close: () => files.close(),
+  };
 }

@@ -13,8 +13,11 @@ function fakeProc() {
     [11, { state: 'D', startTicks: '200', cmdline: 'dd if=/dev/sda', read: 0 }],
     [12, { state: 'R', startTicks: '300', cmdline: 'yes' }],
   ]);
-  const reads = { state: 0, cmdline: 0 };
+  const reads = { state: 0, cmdline: 0, sweeps: 0 };
   const source = {
+    sweep: () => {
+      reads.sweeps++;
+    },
     state: (id: number) => {
       reads.state++;
       const t = tasks.get(id);
@@ -56,7 +59,7 @@ test('only the rows on screen are read; a command line once per task and name', 
     },
   );
   assert.equal(d.details.has('tgid:12'), false);
-  assert.deepEqual(p.reads, { state: 2, cmdline: 2 });
+  assert.deepEqual(p.reads, { state: 2, cmdline: 2, sweeps: 0 }, 'a change of rows on screen is not a round of reads');
   assert.equal(
     d.setViewport([
       { key: 'tgid:10', id: 10, comm: 'sleep' },
@@ -68,7 +71,7 @@ test('only the rows on screen are read; a command line once per task and name', 
   p.tasks.get(11)!.state = 'S';
   d.read(1000);
   assert.equal(d.details.get('tgid:11')!.state, 'S');
-  assert.deepEqual(p.reads, { state: 4, cmdline: 2 });
+  assert.deepEqual(p.reads, { state: 4, cmdline: 2, sweeps: 1 }, 'a refresh is a round of reads');
   // storage IO: a rate from two refreshes of the same task
   assert.equal(d.details.get('tgid:11')!.readBps, null, 'one sample: no rate yet');
   p.tasks.get(11)!.read = 4_000_000;
