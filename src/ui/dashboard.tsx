@@ -1,7 +1,7 @@
 // The dashboard's root: reads the engine's snapshot, lays the panes out for the terminal
 // size, and routes keys. Everything it shows comes from one snapshot per refresh.
 import { Box, Text } from 'ink';
-import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { memo, useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { shownTable, usersOf, windowRows } from '../model/table-view.js';
 import { ColumnChooser } from './column-chooser.js';
 import { GroupTable } from './group-table.js';
@@ -41,7 +41,8 @@ export interface DashboardProps {
   sizeSource?: NodeJS.WriteStream;
 }
 
-function Footer({
+/** The key hints (memoised: they change with the focus, a prompt or a hint, not with a refresh). */
+const Footer = memo(function Footer({
   scopes,
   hint,
   prompt,
@@ -75,7 +76,7 @@ function Footer({
       ))}
     </Text>
   );
-}
+});
 
 /** The filters besides the typed one, in words, for the process pane's title. */
 function filterWords(t: TableState, users: ReadonlyMap<number, string>): string {

@@ -9,6 +9,7 @@ import { clock, fmtGrouped, fmtNs, fmtRate, pad, padNum } from '../output/format
 import { fitText } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
+import { Line } from './line.js';
 import { PaneFrame } from './pane-frame.js';
 import { hbar } from './sparkline.js';
 import { cpuMap } from './cpu-map.js';
@@ -179,9 +180,7 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
           </Text>
           {visible.length === 0 ? <Text dimColor>no exits yet</Text> : null}
           {visible.map((e, i) => (
-            <Text key={`${shown.pushedTotal - start - i}`} wrap="truncate">
-              {feedRow(e, listW)}
-            </Text>
+            <Line key={`${shown.pushedTotal - start - i}`} text={feedRow(e, listW)} />
           ))}
         </Box>
         <Box flexDirection="column" width={cpuWidth}>

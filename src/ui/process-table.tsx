@@ -1,5 +1,5 @@
 // The process pane: one preformatted line per visible row, the highlight, the sort mark.
-import type { ReactNode } from 'react';
+import { memo, type ReactNode } from 'react';
 import { Text } from 'ink';
 import type { SortColumn, TaskRow } from '../model/scan.js';
 import { pad } from '../output/format.js';
@@ -7,6 +7,7 @@ import { displayWidth, fitText } from '../output/text.js';
 import type { ListMode } from '../sources/proctasks.js';
 import { commandText, type CellContext, type Column, type RowDetail } from './columns.js';
 import type { PaneBox } from './layout.js';
+import { Line } from './line.js';
 import { PaneFrame } from './pane-frame.js';
 import { selectedIndex, windowTop } from '../model/table-view.js';
 import type { TableState } from './process-table-reducer.js';
@@ -16,7 +17,9 @@ export function tablePageSize(box: PaneBox): number {
   return Math.max(1, box.height - 4);
 }
 
-function sortMark(col: SortColumn | null, state: TableState): string {
+type SortState = Pick<TableState, 'sort' | 'descending'>;
+
+function sortMark(col: SortColumn | null, state: SortState): string {
   return col !== null && state.sort === col ? (state.descending ? '▼' : '▲') : ' ';
 }
 
@@ -26,7 +29,7 @@ interface Cell {
 }
 
 /** Header cells, each the width of its column plus the character after it, which holds the sort mark. */
-export function headerCells(columns: readonly Column[], state: TableState): Cell[] {
+export function headerCells(columns: readonly Column[], state: SortState): Cell[] {
   const cells: Cell[] = [{ col: null, text: ' ' }];
   for (const c of columns) {
     const text =
@@ -53,6 +56,33 @@ export function formatRow(
   const used = displayWidth(s) + 2 + indent.length;
   return s + '  ' + indent + fitText(commandText(r, cell), Math.max(0, width - used)).trimEnd();
 }
+
+/** The column headings, the sorted one underlined (memoised: they change with the columns and the sort only). */
+const TableHeading = memo(function TableHeading({
+  columns,
+  sort,
+  descending,
+}: {
+  columns: readonly Column[];
+  sort: SortColumn;
+  descending: boolean;
+}) {
+  return (
+    <Text wrap="truncate">
+      {headerCells(columns, { sort, descending }).map((c, i) =>
+        c.col !== null && c.col === sort ? (
+          <Text key={i} bold underline>
+            {c.text}
+          </Text>
+        ) : (
+          <Text key={i} dimColor>
+            {c.text}
+          </Text>
+        ),
+      )}
+    </Text>
+  );
+});
 
 export interface ProcessTableProps {
   /** rows in display order (sorted, filtered), and their keys */
@@ -118,9 +148,12 @@ export function ProcessTable({
       indentOf(depth?.get(r.key)),
     );
     return (
-      <Text key={r.key} inverse={isSel && focused} color={isSel && !focused ? 'cyan' : undefined} wrap="truncate">
-        {isSel ? text + ' '.repeat(Math.max(0, inner - displayWidth(text))) : text}
-      </Text>
+      <Line
+        key={r.key}
+        text={isSel ? text + ' '.repeat(Math.max(0, inner - displayWidth(text))) : text}
+        inverse={isSel && focused}
+        color={isSel && !focused ? 'cyan' : undefined}
+      />
     );
   });
   if (visible.length === 0) {
@@ -150,19 +183,7 @@ export function ProcessTable({
           {flagged ? ' · ! impossible' : ''}
         </Text>
       </Text>
-      <Text wrap="truncate">
-        {headerCells(columns, state).map((c, i) =>
-          c.col !== null && c.col === state.sort ? (
-            <Text key={i} bold underline>
-              {c.text}
-            </Text>
-          ) : (
-            <Text key={i} dimColor>
-              {c.text}
-            </Text>
-          ),
-        )}
-      </Text>
+      <TableHeading columns={columns} sort={state.sort} descending={state.descending} />
       {lines}
     </PaneFrame>
   );
