@@ -45,6 +45,18 @@ export function displayWidth(s: string): number {
   return w;
 }
 
+/** Text already printable, cut to at most `width` cells at a whole character. */
+export function cutText(s: string, width: number): string {
+  let w = 0;
+  let end = 0;
+  for (const ch of s) {
+    w += widthOf(ch, ch.codePointAt(0)!);
+    if (w > width) break;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
+
 /** Untrusted text escaped and padded to at least `width` cells, never cut (text outputs keep every byte). */
 export function padText(s: string, width: number): string {
   const p = printable(s);

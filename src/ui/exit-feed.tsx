@@ -9,7 +9,7 @@ import { clock, fmtGrouped, fmtNs, fmtRate, pad, padNum } from '../output/format
 import { fitText } from '../output/text.js';
 import { exitStatusText } from '../output/format.js';
 import { clip, type PaneBox } from './layout.js';
-import { Line } from './line.js';
+import { LineBlock } from './line-block.js';
 import { PaneFrame } from './pane-frame.js';
 import { hbar } from './sparkline.js';
 import { cpuMap } from './cpu-map.js';
@@ -179,9 +179,9 @@ export function ExitFeed({ feed, offReason, state, box, cpuWidth, focused }: Exi
             {feedHeader(listW)}
           </Text>
           {visible.length === 0 ? <Text dimColor>no exits yet</Text> : null}
-          {visible.map((e, i) => (
-            <Line key={`${shown.pushedTotal - start - i}`} text={feedRow(e, listW)} />
-          ))}
+          {visible.length > 0 ? (
+            <LineBlock lines={visible.map((e) => feedRow(e, listW))} highlight={-1} width={listW} focused={false} />
+          ) : null}
         </Box>
         <Box flexDirection="column" width={cpuWidth}>
           <Text dimColor wrap="truncate">

@@ -1,13 +1,13 @@
 // The process pane: one preformatted line per visible row, the highlight, the sort mark.
-import { memo, type ReactNode } from 'react';
+import { memo } from 'react';
 import { Text } from 'ink';
 import type { SortColumn, TaskRow } from '../model/scan.js';
 import { pad } from '../output/format.js';
-import { displayWidth, fitText } from '../output/text.js';
+import { cutText, displayWidth, fitText } from '../output/text.js';
 import type { ListMode } from '../sources/proctasks.js';
 import { commandText, type CellContext, type Column, type RowDetail } from './columns.js';
 import type { PaneBox } from './layout.js';
-import { Line } from './line.js';
+import { LineBlock } from './line-block.js';
 import { PaneFrame } from './pane-frame.js';
 import { selectedIndex, windowTop } from '../model/table-view.js';
 import type { TableState } from './process-table-reducer.js';
@@ -54,7 +54,9 @@ export function formatRow(
   let s = pinned ? '*' : ' ';
   for (const c of columns) s += c.cell(r, cell);
   const used = displayWidth(s) + 2 + indent.length;
-  return s + '  ' + indent + fitText(commandText(r, cell), Math.max(0, width - used)).trimEnd();
+  // (cells wider than the pane: cut, so that a line never runs into the next; see LineBlock)
+  if (used > width) return cutText(s, width);
+  return s + '  ' + indent + fitText(commandText(r, cell), width - used).trimEnd();
 }
 
 /** The column headings, the sorted one underlined (memoised: they change with the columns and the sort only). */
@@ -137,38 +139,16 @@ export function ProcessTable({
   const what = mode === 'thread' ? 'Threads' : 'Processes';
   const count = state.filter ? `${rows.length}/${total}` : `${total}`;
   const filterText = state.editing ? `/${state.filter}▏` : state.filter ? `/${state.filter}` : '';
-  const lines: ReactNode[] = visible.map((r, i) => {
-    const isSel = top + i === sel;
-    const text = formatRow(
+  const lines = visible.map((r) =>
+    formatRow(
       r,
       columns,
       inner,
       pinnedKeys.has(r.key),
       { detail: details.get(r.key), users },
       indentOf(depth?.get(r.key)),
-    );
-    return (
-      <Line
-        key={r.key}
-        text={isSel ? text + ' '.repeat(Math.max(0, inner - displayWidth(text))) : text}
-        inverse={isSel && focused}
-        color={isSel && !focused ? 'cyan' : undefined}
-      />
-    );
-  });
-  if (visible.length === 0) {
-    lines.push(
-      <Text key="empty" dimColor wrap="truncate">
-        {waiting
-          ? 'reading tasks…'
-          : state.filter
-            ? `no task matches "${state.filter}" (Esc clears the filter)`
-            : filters
-              ? `no task shown (${filters})`
-              : 'no tasks'}
-      </Text>,
-    );
-  }
+    ),
+  );
   return (
     <PaneFrame box={box} focused={focused}>
       <Text wrap="truncate">
@@ -184,7 +164,19 @@ export function ProcessTable({
         </Text>
       </Text>
       <TableHeading columns={columns} sort={state.sort} descending={state.descending} />
-      {lines}
+      {lines.length > 0 ? (
+        <LineBlock lines={lines} highlight={sel - top} width={inner} focused={focused} />
+      ) : (
+        <Text dimColor wrap="truncate">
+          {waiting
+            ? 'reading tasks…'
+            : state.filter
+              ? `no task matches "${state.filter}" (Esc clears the filter)`
+              : filters
+                ? `no task shown (${filters})`
+                : 'no tasks'}
+        </Text>
+      )}
     </PaneFrame>
   );
 }
