@@ -24,6 +24,12 @@ uint64_t realtimeNs() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
+uint64_t monotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
 // Sleep ns unless wakeFd (if >= 0) becomes readable first: kWoken, 0, or -errno.
 int pauseUnlessWoken(int wakeFd, long ns) {
   struct pollfd p = {wakeFd, POLLIN, 0};
@@ -195,6 +201,7 @@ int ReaderGroup::open(std::vector<Member> members, int wakeFd) {
 int ReaderGroup::run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, long coalesceNs) {
   std::vector<struct epoll_event> ready(members_.size() + 1);
   size_t live = members_.size();
+  uint64_t lastFoundNs = 0;  // when a round last found exits (0: none yet)
   while (!stopping.load() && live > 0) {
     int n = epoll_wait(epfd_, ready.data(), int(ready.size()), kStopCheckMs);
     if (n < 0) {
@@ -214,7 +221,13 @@ int ReaderGroup::run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, lon
       if (epoll_ctl(epfd_, EPOLL_CTL_DEL, m.t->pollFd(), nullptr) < 0) return -errno;
       live--;
     }
-    if (found && coalesceNs > 0) {
+    if (!found || coalesceNs <= 0) continue;
+    // Exits now and then (a quiet machine) are read as they come: a pause there would only
+    // cost a second sleep and wake-up for each exit.
+    uint64_t now = monotonicNs();
+    bool busy = lastFoundNs != 0 && now - lastFoundNs < kBusyGapNs;
+    lastFoundNs = now;
+    if (busy) {
       int w = pauseUnlessWoken(wakeFd_, coalesceNs);  // close() still wakes us at once
       if (w < 0) return w;
       if (w == nl::Transport::kWoken) return 0;

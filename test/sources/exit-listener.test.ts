@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { parseCpumask } from '../../src/args.js';
 import { loadAddon, loadContract, type NativeReaderInfo } from '../../src/kernel/addon.js';
@@ -154,4 +155,38 @@ test("lines keep their drain buffer through a storm, and let a storm's go when a
   assert.equal(scratchAfter(storm, 1 << 20), undefined, 'let go at the first small batch');
   const edge = new ArrayBuffer(4 << 20);
   assert.equal(scratchAfter(edge, 0), edge, 'up to 4 MiB is kept whatever the batch');
+});
+
+test('exits now and then are read with one wake-up of the reader each, not two (real kernel)', async (t) => {
+  if (!needsRoot(t)) return;
+  const online = readCpulist('online');
+  const src = new NetlinkExitSource({ cpus: parseCpumask('-m', online, online) });
+  t.after(() => src.close());
+  let received = 0;
+  src.start((b) => {
+    received += b.records.length;
+  });
+  // voluntary context switches of the reader threads: one for each time they slept
+  const sleeps = () =>
+    readdirSync('/proc/self/task')
+      .filter((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').startsWith('exit-reader'))
+      .reduce((n, tid) => {
+        const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'));
+        return n + Number(m?.[1] ?? NaN);
+      }, 0);
+  await delay(300);
+  src.flush();
+  const before = { sleeps: sleeps(), received, atMs: Date.now() };
+  for (let i = 0; i < 20; i++) {
+    spawnSync('/bin/true');
+    await delay(100);
+  }
+  await delay(200);
+  src.flush();
+  const exits = received - before.received;
+  const woke = sleeps() - before.sleeps;
+  // (the readers also wake once a second to see whether to stop)
+  const seconds = Math.ceil((Date.now() - before.atMs) / 1000);
+  assert.ok(exits >= 20, `the 20 exits were received (${exits})`);
+  assert.ok(woke <= exits * 1.5 + seconds + 2, `${woke} sleeps of the readers for ${exits} exits in ${seconds} s`);
 });
