@@ -33,7 +33,7 @@ import { runCommand } from './output/command/spawn.js';
 import { runListen, type ListenRunOptions } from './output/listen.js';
 import { formatCgroup, formatPressureLine } from './output/pressure.js';
 import { Recorder, systemFacts } from './output/recorder.js';
-import { NetlinkExitSource } from './sources/exit-listener.js';
+import { NetlinkExitSource, type ListenOptions } from './sources/exit-listener.js';
 import { loadAddon } from './kernel/addon.js';
 import { describeLayout } from './sources/listener-layout.js';
 import { readCgroup, readSystemPressure } from './sources/pressure.js';
@@ -160,9 +160,13 @@ function replayEnd(replay: ReplaySource, code: number): number {
   return signalExitCode() ?? code;
 }
 
-function openListener(args: Args, flags: ListenerFlags = listenerFlags(args), keepNewest = false): NetlinkExitSource {
+function openListener(
+  args: Args,
+  flags: ListenerFlags = listenerFlags(args),
+  feed: Pick<ListenOptions, 'keepNewest' | 'quietBatchMs'> = {},
+): NetlinkExitSource {
   const { cpus, possible, rcvbufBytes } = flags;
-  const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin, keepNewest });
+  const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin, ...feed });
   onCleanup(() => source.close());
   for (const w of source.warnings) err(`delaytop: warning: ${w.message}`);
   if (args.verbose) {
@@ -413,6 +417,8 @@ async function liveStats(args: Args, run: StatsRun, view: StatsView): Promise<nu
   });
 }
 
+const DASHBOARD_QUIET_BATCH_MS = 250;
+
 /**
  * The dashboard's exit feed: its listeners and their warnings, or why it is off. A bad -m
  * or -r is a usage error here, where they are first read.
@@ -421,7 +427,12 @@ function openDashboardFeed(args: Args): { exits: ExitSource | null; offReason: s
   try {
     // The feed shows the newest exits and counts them all: a storm past the queue counts the
     // oldest without their records (summarized), unless -w must write every one.
-    const live = openListener(args, listenerFlags(args), args.write === undefined);
+    // Exits now and then are gathered for a quarter of a second: the feed is drawn once a
+    // refresh (or once a second), and each batch wakes the JS thread twice.
+    const live = openListener(args, listenerFlags(args), {
+      keepNewest: args.write === undefined,
+      quietBatchMs: DASHBOARD_QUIET_BATCH_MS,
+    });
     return { exits: live, offReason: null, banners: live.warnings.map((w) => w.message) };
   } catch (e) {
     if (e instanceof UsageError) throw e;

@@ -24,6 +24,12 @@ export interface ListenOptions {
   /** ms to gather records before handing a batch to JS (default 50) */
   batchMs?: number;
   /**
+   * ms to gather them after a drain of QUIET_BYTES or less (default batchMs): exits now
+   * and then wait longer and come in fewer batches, each of which wakes the JS thread twice
+   * (the reader's notice, then the batch's timer).
+   */
+  quietBatchMs?: number;
+  /**
    * bound of delaytop's own queue; overflow is counted lost, or summarized with keepNewest
    * (default 64 MiB, ~110,000 records; keepNewest 8 MiB, ~14,000)
    */
@@ -34,6 +40,9 @@ export interface ListenOptions {
    */
   keepNewest?: boolean;
 }
+
+/** A drain of this many bytes or less (about 20 records) was a quiet one (see quietBatchMs). */
+const QUIET_BYTES = 8 << 10;
 
 /** A batch a storm's drains stay above (~1,700 exits at 50 ms); lines keep their scratch while they do. */
 const SCRATCH_KEEP_BYTES = 1 << 20;
@@ -56,6 +65,7 @@ function withDefaults(o: ListenOptions): Settled {
     layout: listenerLayout(o.cpus.length, totalmem(), o.rcvbufBytes, o.readerThreads),
     pin: o.pin ?? false,
     batchMs: o.batchMs ?? 50,
+    quietBatchMs: o.quietBatchMs ?? o.batchMs ?? 50,
     // A view of the newest shows 1,000 and remembers 4,096 (model/exit-feed/store.ts): a
     // larger queue would only hold a storm's older records (and their copy for JS) in memory.
     maxQueueBytes: o.maxQueueBytes ?? (o.keepNewest ? 8 << 20 : 64 << 20),
@@ -111,6 +121,8 @@ export class NetlinkExitSource implements ExitSource {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private last: CpuCounters[] = [];
+  /** bytes of the last drain (QUIET_BYTES or less: gather the next batch for quietBatchMs) */
+  private lastDrained = 0;
 
   private opts: Settled;
   /** sockets, threads and receive buffers, as chosen for these CPUs */
@@ -164,6 +176,7 @@ export class NetlinkExitSource implements ExitSource {
   private onNotify(): void {
     // Called from the native thread-safe function: exceptions here would be swallowed.
     if (this.closed || !this.fn || this.timer) return;
+    const waitMs = this.lastDrained <= QUIET_BYTES ? this.opts.quietBatchMs : this.opts.batchMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       try {
@@ -173,7 +186,7 @@ export class NetlinkExitSource implements ExitSource {
           throw e;
         });
       }
-    }, this.opts.batchMs);
+    }, waitMs);
   }
 
   flush(): void {
@@ -195,6 +208,7 @@ export class NetlinkExitSource implements ExitSource {
     // again and again: a new one a drain is a mapping the JS thread makes and unmaps each time
     // in a storm (docs/performance.md, "Every exit written"). Records keep views of theirs.
     const { data, length, counters } = this.native.drain(lines?.scratch);
+    this.lastDrained = length;
     if (lines) {
       lines.scratch = scratchAfter(data, length);
       lines.writer.write(data, length, header, lines.sink.batch(), lines.sink.write, onBad);

@@ -190,3 +190,22 @@ test('exits now and then are read with one wake-up of the reader each, not two (
   assert.ok(exits >= 20, `the 20 exits were received (${exits})`);
   assert.ok(woke <= exits * 1.5 + seconds + 2, `${woke} sleeps of the readers for ${exits} exits in ${seconds} s`);
 });
+
+test('after a quiet drain, exits are gathered for quietBatchMs before they are handed over (real kernel)', async (t) => {
+  if (!needsRoot(t)) return;
+  const online = readCpulist('online');
+  const src = new NetlinkExitSource({ cpus: parseCpumask('-m', online, online), batchMs: 10, quietBatchMs: 400 });
+  t.after(() => src.close());
+  const seen = new Map<number, number>();
+  src.start((b) => {
+    for (const r of b.records) seen.set(r.pid, Date.now());
+  });
+  await delay(300);
+  src.flush(); // a quiet drain
+  const t0 = Date.now();
+  const pid = spawnSync('/bin/true').pid!;
+  for (let i = 0; i < 100 && !seen.has(pid); i++) await delay(20);
+  assert.ok(seen.has(pid), 'the exit was handed over');
+  const waited = seen.get(pid)! - t0;
+  assert.ok(waited >= 350, `handed over ${waited} ms after the exit (gathered for 400)`);
+});
