@@ -138,6 +138,8 @@ export class DashboardController {
   private parentsEnded = new Map<number, 'live' | 'gone'>();
   /** exits the feed had not seen one by one (FeedStore.unseen) as of the last refresh that asked for identities */
   private exitsLostAtScan = 0;
+  /** tasks (any thread) the exit feed saw end since the census last began: a new id among them is not asked */
+  private endedIds = new Set<number>();
   /** per process: the lives (ns) of its threads that exited since the last stored scan */
   private exitedLives = new Map<number, number>();
   /** exits the feed had not seen one by one (FeedStore.unseen) when exitedLives was last taken */
@@ -425,12 +427,18 @@ export class DashboardController {
     // (model/groups.ts: inFlight): its listing is the directory's, which takes no turns of
     // the event loop, while the census may wait for a query.
     if (!census || this.groups) return stats.listYielding?.('process') ?? stats.list('process');
+    // Ids handed out since the last refresh whose task the feed saw end are gone: not asked
+    // (on a quiet machine most are short-lived commands, and asking them costs a batch).
+    this.opts.exits?.flush?.();
+    const ended = this.endedIds;
+    this.endedIds = new Set();
     const c = census.begin();
     if ('listed' in c) return tasksOf(c.listed);
-    if (c.newIds.length === 0) return tasksOf(c.known);
+    const newIds = ended.size === 0 ? c.newIds : c.newIds.filter((id) => !ended.has(id));
+    if (newIds.length === 0) return tasksOf(c.known);
     // a new id is a process when its main thread is itself (a thread's id names its own record)
     const asked = await stats.query(
-      c.newIds.map((id): Target => ({ kind: 'pid', id })),
+      newIds.map((id): Target => ({ kind: 'pid', id })),
       () => TGID_FIELD,
     );
     const added: number[] = [];
@@ -562,6 +570,7 @@ export class DashboardController {
       }
     const lives = this.exitedLives;
     for (const r of batch.records) lives.set(r.tgid, (lives.get(r.tgid) ?? 0) + r.lifeUs * 1000);
+    if (this.opts.census) for (const r of batch.records) this.endedIds.add(r.pid);
     this.pinned = markExits(this.pinned, batch.records);
     if (!this.running || this.feedTimer || batch.records.length === 0) return;
     const dueMs = this.lastPublishMs + this.feedPublishMs;

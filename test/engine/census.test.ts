@@ -5,7 +5,14 @@ import { test } from 'node:test';
 import { DashboardController } from '../../src/engine/refresh.js';
 import { ProcessCensus, type CensusIo } from '../../src/sources/process-census.js';
 import type { Target } from '../../src/sources/types.js';
-import { FakeStatsSource, fakeOptions, sampleTasks } from '../fakes/dashboard-sources.js';
+import {
+  counters,
+  exitRecord,
+  FakeStatsSource,
+  FlushingExitSource,
+  fakeOptions,
+  sampleTasks,
+} from '../fakes/dashboard-sources.js';
 
 /** /proc as the fake source's tasks make it: processes listed and counted, every id handed out in turn. */
 function censusOf(stats: FakeStatsSource) {
@@ -52,6 +59,42 @@ test('with a census, a refresh lists no directory; a new id is asked, and a thre
   );
   assert.equal(state.listings, 2);
   c.stop();
+});
+
+test("a new id whose end the feed reported (by the census's start) is not asked; the others are", async (t) => {
+  const stats = new FakeStatsSource(sampleTasks());
+  const { census, state } = censusOf(stats);
+  const exits = new FlushingExitSource();
+  const c = new DashboardController(fakeOptions(stats, exits, { census }));
+  t.after(() => c.stop());
+  c.start();
+  await c.refresh();
+  await c.refresh();
+  // 301 started and ended (the feed has its exit, not yet handed over); 302 lives
+  stats.add({ id: 302, tgid: 302, comm: 'echo', btime: 1_700_000_003, delays: {} });
+  exits.queue({ records: [exitRecord({ pid: 301, comm: 'true' })], counters: [counters(0, 1)] });
+  state.last = 302;
+  const before = stats.queries.length;
+  await c.refresh();
+  assert.deepEqual(asked(stats.queries[before]!), ['pid:302'], 'only the id not known to have ended');
+  assert.ok(
+    c.getSnapshot().rows.some((r) => r.id === 302),
+    'the new process is a row',
+  );
+  // both ended: no batch at all for the census
+  stats.tasks.delete(302);
+  exits.queue({
+    records: [exitRecord({ pid: 302, comm: 'echo' }), exitRecord({ pid: 303, comm: 'true' })],
+    counters: [counters(0, 3)],
+  });
+  state.last = 303;
+  const queries = stats.queries.length;
+  await c.refresh();
+  assert.ok(
+    stats.queries.slice(queries).every((q) => !q.some((t) => t.kind === 'pid' && t.id === 303)),
+    'no query asks the ended id',
+  );
+  assert.equal(state.listings, 2, 'the census still agrees with the link count: no directory read');
 });
 
 test('with the group view on, processes come from the directory (the census may wait for a query, and the ledger must see the listing at once)', async () => {
