@@ -201,13 +201,14 @@ int ReaderGroup::open(std::vector<Member> members, int wakeFd) {
 int ReaderGroup::run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, long coalesceNs) {
   std::vector<struct epoll_event> ready(members_.size() + 1);
   size_t live = members_.size();
-  uint64_t lastFoundNs = 0;  // when a round last found exits (0: none yet)
+  uint64_t lastFoundNs = 0;  // when the last round that found exits ended (0: none yet)
   while (!stopping.load() && live > 0) {
     int n = epoll_wait(epfd_, ready.data(), int(ready.size()), kStopCheckMs);
     if (n < 0) {
       if (errno == EINTR) continue;
       return -errno;
     }
+    uint64_t wokeNs = monotonicNs();
     for (int i = 0; i < n; i++)
       if (ready[i].data.u64 == kWakeTag) return 0;
     bool found = false;
@@ -224,14 +225,14 @@ int ReaderGroup::run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, lon
     if (!found || coalesceNs <= 0) continue;
     // Exits now and then (a quiet machine) are read as they come: a pause there would only
     // cost a second sleep and wake-up for each exit.
-    uint64_t now = monotonicNs();
-    bool busy = lastFoundNs != 0 && now - lastFoundNs < kBusyGapNs;
-    lastFoundNs = now;
+    // (the gap is from the end of the last such round, its pause included, to this wake-up)
+    bool busy = lastFoundNs != 0 && wokeNs - lastFoundNs < kBusyGapNs;
     if (busy) {
       int w = pauseUnlessWoken(wakeFd_, coalesceNs);  // close() still wakes us at once
       if (w < 0) return w;
       if (w == nl::Transport::kWoken) return 0;
     }
+    lastFoundNs = monotonicNs();
   }
   return 0;
 }

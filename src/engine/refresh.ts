@@ -426,12 +426,13 @@ export class DashboardController {
     // The group view counts an exit that comes between the listing and groups.begin twice
     // (model/groups.ts: inFlight): its listing is the directory's, which takes no turns of
     // the event loop, while the census may wait for a query.
-    if (!census || this.groups) return stats.listYielding?.('process') ?? stats.list('process');
     // Ids handed out since the last refresh whose task the feed saw end are gone: not asked
     // (on a quiet machine most are short-lived commands, and asking them costs a batch).
-    this.opts.exits?.flush?.();
+    // Queued exits are handed over first.
+    if (census && !this.groups) this.opts.exits?.flush?.();
     const ended = this.endedIds;
     this.endedIds = new Set();
+    if (!census || this.groups) return stats.listYielding?.('process') ?? stats.list('process');
     const c = census.begin();
     if ('listed' in c) return tasksOf(c.listed);
     const newIds = ended.size === 0 ? c.newIds : c.newIds.filter((id) => !ended.has(id));
@@ -570,7 +571,10 @@ export class DashboardController {
       }
     const lives = this.exitedLives;
     for (const r of batch.records) lives.set(r.tgid, (lives.get(r.tgid) ?? 0) + r.lifeUs * 1000);
-    if (this.opts.census) for (const r of batch.records) this.endedIds.add(r.pid);
+    // (a thread's id, or a process whose last thread ended: a main thread that ended alone
+    // leaves its process alive)
+    if (this.opts.census)
+      for (const r of batch.records) if (r.processEnded || r.pid !== r.tgid) this.endedIds.add(r.pid);
     this.pinned = markExits(this.pinned, batch.records);
     if (!this.running || this.feedTimer || batch.records.length === 0) return;
     const dueMs = this.lastPublishMs + this.feedPublishMs;

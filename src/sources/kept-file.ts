@@ -1,9 +1,11 @@
 // Small /proc files read again and again (the rows on screen every refresh, a sysctl
 // several times a second), through a descriptor kept open and read at offset 0: the kernel
 // formats such a file afresh for a read at position 0 (seq_file and sysctl files start
-// over there), so one pread does what open, read and close did. A kept /proc/ID/...
-// descriptor stays bound to the task it was opened for: once that task is gone a read
-// fails (ESRCH), and the path is opened again, which names whoever holds the id now.
+// over there), so one pread serves instead of an open, a read and a close. Only for files
+// the kernel makes: a regular file replaced by another (a rename) would still be read
+// through the old one. A kept /proc/ID/... descriptor stays bound to the task it was
+// opened for: once that task is gone a read fails (ESRCH), and the path is opened again,
+// which names whoever holds the id now.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 
 const buffer = Buffer.allocUnsafe(4096);
@@ -82,5 +84,5 @@ export class KeptFiles {
   }
 }
 
-/** Files of fixed paths (sysctls, PSI) read all through the process's life: never swept. */
+/** Kernel files of fixed paths (sysctls, /proc/pressure) read all through the process's life: never swept. */
 export const systemFiles = new KeptFiles(32);

@@ -6,7 +6,7 @@ import { statfsSync, statSync } from 'node:fs';
 import { loadAddon } from '../kernel/addon.js';
 import { decodeCgroupStats, type CgroupStats } from '../kernel/cgroupstats.js';
 import { TaskstatsError } from '../kernel/errors.js';
-import { systemFiles } from './kept-file.js';
+import { KeptFiles, systemFiles } from './kept-file.js';
 
 export interface PsiLine {
   avg10: number;
@@ -48,11 +48,15 @@ export interface PressureReading {
   missing: PsiResource[];
 }
 
-function readPsiFiles(pathOf: (r: PsiResource) => string, resources: readonly PsiResource[]): PressureReading {
+function readPsiFiles(
+  pathOf: (r: PsiResource) => string,
+  resources: readonly PsiResource[],
+  files: KeptFiles,
+): PressureReading {
   const out: PressureReading = { psi: {}, missing: [] };
   for (const r of resources) {
     try {
-      out.psi[r] = parsePressure(systemFiles.read(pathOf(r)));
+      out.psi[r] = parsePressure(files.read(pathOf(r)));
     } catch {
       // Missing, or EOPNOTSUPP when PSI is compiled in but disabled (psi=0): not there either way.
       out.missing.push(r);
@@ -61,9 +65,13 @@ function readPsiFiles(pathOf: (r: PsiResource) => string, resources: readonly Ps
   return out;
 }
 
+/** Files read once, nothing kept: a cgroup's, or a directory a test made. */
+const ONCE = new KeptFiles(0);
+
 /** System-wide PSI, or null where /proc/pressure does not exist (kernel without PSI, or psi=0). */
 export function readSystemPressure(root = '/proc/pressure'): PressureReading | null {
-  const r = readPsiFiles((x) => `${root}/${x}`, PSI_RESOURCES);
+  // /proc/pressure's files are read at every refresh: kept open
+  const r = readPsiFiles((x) => `${root}/${x}`, PSI_RESOURCES, root === '/proc/pressure' ? systemFiles : ONCE);
   return r.missing.length === PSI_RESOURCES.length ? null : r;
 }
 
@@ -127,7 +135,7 @@ export function readCgroup(path: string): CgroupView {
       path,
       version,
       note: CGROUP_V2_NOTE,
-      pressure: readPsiFiles((r) => `${path}/${r}.pressure`, ['cpu', 'io', 'memory']),
+      pressure: readPsiFiles((r) => `${path}/${r}.pressure`, ['cpu', 'io', 'memory'], ONCE),
     };
   }
   let ab: ArrayBuffer;

@@ -115,9 +115,14 @@ test("the bundle bounds Ink's text-size and wrapped-text caches (Ink's own keep 
   );
   const dashboard = chunks.find((c) => c.includes('measureText'));
   assert.ok(dashboard, 'the dashboard chunk measures text');
-  // (esbuild renames the second module's `cache` and constant: cache2, MAX_CACHED_TEXTS2)
-  const bounded = [...dashboard.matchAll(/(cache\d*)\.size >= MAX_CACHED_TEXTS\d*\) \1\.clear\(\)/g)];
-  assert.equal(bounded.length, 2, 'both caches are bounded');
+  // (esbuild renames the second module's `cache` and constants: cache2, MAX_CACHED_TEXTS2)
+  const bounded = [
+    ...dashboard.matchAll(
+      /(cache\d*)\.size >= MAX_CACHED_TEXTS\d* \|\| (cachedChars\d*) >= MAX_CACHED_CHARS\d*\) \{\s*\1\.clear\(\);\s*\2 = 0;/g,
+    ),
+  ];
+  assert.equal(bounded.length, 2, 'both caches are bounded, in texts and in characters');
+  assert.equal([...dashboard.matchAll(/cachedChars\d* \+= /g)].length, 2, 'both count the characters they keep');
   assert.doesNotMatch(
     dashboard,
     /cache\d*\[cacheKey\d*\] = /,

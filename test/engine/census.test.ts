@@ -95,6 +95,17 @@ test("a new id whose end the feed reported (by the census's start) is not asked;
     'no query asks the ended id',
   );
   assert.equal(state.listings, 2, 'the census still agrees with the link count: no directory read');
+  // a main thread that ended alone (pthread_exit in main): its process lives on, and is asked
+  stats.add({ id: 304, tgid: 304, comm: 'server', btime: 1_700_000_004, delays: {} });
+  exits.queue({
+    records: [exitRecord({ pid: 304, comm: 'server', processEnded: false })],
+    counters: [counters(0, 4)],
+  });
+  state.last = 304;
+  const later = stats.queries.length;
+  await c.refresh();
+  assert.deepEqual(asked(stats.queries[later]!), ['pid:304'], 'the id of a process still alive is asked');
+  assert.ok(c.getSnapshot().rows.some((r) => r.id === 304));
 });
 
 test('with the group view on, processes come from the directory (the census may wait for a query, and the ledger must see the listing at once)', async () => {
