@@ -423,15 +423,15 @@ export class DashboardController {
    */
   private async processes(): Promise<TaskId[]> {
     const { census, stats } = this.opts;
-    // The group view counts an exit that comes between the listing and groups.begin twice
-    // (model/groups.ts: inFlight): its listing is the directory's, which takes no turns of
-    // the event loop, while the census may wait for a query.
     // Ids handed out since the last refresh whose task the feed saw end are gone: not asked
     // (on a quiet machine most are short-lived commands, and asking them costs a batch).
     // Queued exits are handed over first.
     if (census && !this.groups) this.opts.exits?.flush?.();
     const ended = this.endedIds;
     this.endedIds = new Set();
+    // The group view counts an exit that comes between the listing and groups.begin twice
+    // (model/groups.ts: inFlight): its listing is the directory's, which takes no turns of
+    // the event loop, while the census may wait for a query.
     if (!census || this.groups) return stats.listYielding?.('process') ?? stats.list('process');
     const c = census.begin();
     if ('listed' in c) return tasksOf(c.listed);

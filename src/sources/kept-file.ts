@@ -6,14 +6,23 @@
 // through the old one. A kept /proc/ID/... descriptor stays bound to the task it was
 // opened for: once that task is gone a read fails (ESRCH), and the path is opened again,
 // which names whoever holds the id now.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 const buffer = Buffer.allocUnsafe(4096);
 
-/** Read a file through `fd` from offset 0, as latin1 text; a file filling the buffer is read whole by path. */
-function readAtZero(fd: number, path: string): string {
+/** Read a file through `fd` from offset 0 to its end, as latin1 text (positioned reads only). */
+function readAtZero(fd: number): string {
   const n = readSync(fd, buffer, 0, buffer.length, 0);
-  return n < buffer.length ? buffer.toString('latin1', 0, n) : readFileSync(path, 'latin1');
+  if (n < buffer.length) return buffer.toString('latin1', 0, n);
+  const parts = [Buffer.from(buffer)];
+  for (let at = n; ;) {
+    const more = Buffer.allocUnsafe(64 << 10);
+    const m = readSync(fd, more, 0, more.length, at);
+    if (m === 0) break;
+    parts.push(more.subarray(0, m));
+    at += m;
+  }
+  return Buffer.concat(parts).toString('latin1');
 }
 
 function closeQuietly(fd: number): void {
@@ -37,13 +46,13 @@ export class KeptFiles {
     private readonly idleSweeps = 8,
   ) {}
 
-  /** The file's text (latin1); throws as readFileSync does when it cannot be opened or read. */
+  /** The file's text (latin1); throws as readFileSync would when it cannot be opened or read. */
   read(path: string): string {
     const kept = this.files.get(path);
     if (kept !== undefined) {
       try {
         kept.readAtSweep = this.sweeps;
-        return readAtZero(kept.fd, path);
+        return readAtZero(kept.fd);
       } catch {
         // its task is gone (or the file went away): open the path again below
         this.files.delete(path);
@@ -53,7 +62,7 @@ export class KeptFiles {
     const fd = openSync(path, 'r');
     let keep = false;
     try {
-      const text = readAtZero(fd, path);
+      const text = readAtZero(fd);
       keep = this.files.size < this.max;
       if (keep) this.files.set(path, { fd, readAtSweep: this.sweeps });
       return text;

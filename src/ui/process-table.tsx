@@ -54,7 +54,7 @@ export function formatRow(
   let s = pinned ? '*' : ' ';
   for (const c of columns) s += c.cell(r, cell);
   const used = displayWidth(s) + 2 + indent.length;
-  // (cells wider than the pane: cut, so that a line never runs into the next; see LineBlock)
+  // (cells wider than the pane: cut, as Ink would cut the line)
   if (used > width) return cutText(s, width);
   return s + '  ' + indent + fitText(commandText(r, cell), width - used).trimEnd();
 }

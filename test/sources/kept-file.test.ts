@@ -1,7 +1,9 @@
 // Kept /proc descriptors read at offset 0, on this machine's kernel.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { KeptFiles } from '../../src/sources/kept-file.js';
 import { readTaskState } from '../../src/sources/taskinfo.js';
@@ -86,4 +88,17 @@ test('files not read for more sweeps than allowed are closed; beyond the limit n
   assert.match(once.read('/proc/self/stat'), /^\d+ \(/);
   assert.equal(once.size, 0);
   assert.equal(openFds(), fds);
+});
+
+test('a file longer than the read buffer is read whole, again and again, through its kept descriptor', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'delaytop-kept-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'long');
+  const text = Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n');
+  writeFileSync(file, text);
+  const files = new KeptFiles();
+  t.after(() => files.close());
+  assert.equal(files.read(file), text);
+  assert.equal(files.read(file), text, 'read again in full');
+  assert.equal(files.size, 1);
 });
