@@ -24,12 +24,6 @@ uint64_t realtimeNs() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-uint64_t monotonicNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
 // Sleep ns unless wakeFd (if >= 0) becomes readable first: kWoken, 0, or -errno.
 int pauseUnlessWoken(int wakeFd, long ns) {
   struct pollfd p = {wakeFd, POLLIN, 0};
@@ -201,14 +195,14 @@ int ReaderGroup::open(std::vector<Member> members, int wakeFd) {
 int ReaderGroup::run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, long coalesceNs) {
   std::vector<struct epoll_event> ready(members_.size() + 1);
   size_t live = members_.size();
-  uint64_t lastFoundNs = 0;  // when the last round that found exits ended (0: none yet)
+  int64_t lastFoundMs = -1;  // when the last round that found exits ended (-1: none yet)
   while (!stopping.load() && live > 0) {
     int n = epoll_wait(epfd_, ready.data(), int(ready.size()), kStopCheckMs);
     if (n < 0) {
       if (errno == EINTR) continue;
       return -errno;
     }
-    uint64_t wokeNs = monotonicNs();
+    int64_t wokeMs = nl::monotonicMs();
     for (int i = 0; i < n; i++)
       if (ready[i].data.u64 == kWakeTag) return 0;
     bool found = false;
@@ -226,13 +220,13 @@ int ReaderGroup::run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, lon
     // Exits now and then (a quiet machine) are read as they come: a pause there would only
     // cost a second sleep and wake-up for each exit.
     // (the gap is from the end of the last such round, its pause included, to this wake-up)
-    bool busy = lastFoundNs != 0 && wokeNs - lastFoundNs < kBusyGapNs;
+    bool busy = lastFoundMs >= 0 && wokeMs - lastFoundMs < kBusyGapMs;
     if (busy) {
       int w = pauseUnlessWoken(wakeFd_, coalesceNs);  // close() still wakes us at once
       if (w < 0) return w;
       if (w == nl::Transport::kWoken) return 0;
     }
-    lastFoundNs = monotonicNs();
+    lastFoundMs = nl::monotonicMs();
   }
   return 0;
 }

@@ -433,13 +433,12 @@ export class DashboardController {
     // (model/groups.ts: inFlight): its listing is the directory's, which takes no turns of
     // the event loop, while the census may wait for a query.
     if (!census || this.groups) return stats.listYielding?.('process') ?? stats.list('process');
-    const c = census.begin();
+    const c = census.begin(ended);
     if ('listed' in c) return tasksOf(c.listed);
-    const newIds = ended.size === 0 ? c.newIds : c.newIds.filter((id) => !ended.has(id));
-    if (newIds.length === 0) return tasksOf(c.known);
+    if (c.newIds.length === 0) return tasksOf(c.known);
     // a new id is a process when its main thread is itself (a thread's id names its own record)
     const asked = await stats.query(
-      newIds.map((id): Target => ({ kind: 'pid', id })),
+      c.newIds.map((id): Target => ({ kind: 'pid', id })),
       () => TGID_FIELD,
     );
     const added: number[] = [];
@@ -570,11 +569,13 @@ export class DashboardController {
         if (r.processEnded) this.parentsEnded.set(r.tgid, 'live');
       }
     const lives = this.exitedLives;
-    for (const r of batch.records) lives.set(r.tgid, (lives.get(r.tgid) ?? 0) + r.lifeUs * 1000);
-    // (a thread's id, or a process whose last thread ended: a main thread that ended alone
-    // leaves its process alive)
-    if (this.opts.census)
-      for (const r of batch.records) if (r.processEnded || r.pid !== r.tgid) this.endedIds.add(r.pid);
+    const ended = this.opts.census ? this.endedIds : null;
+    for (const r of batch.records) {
+      lives.set(r.tgid, (lives.get(r.tgid) ?? 0) + r.lifeUs * 1000);
+      // (a thread's id, or a process whose last thread ended: a main thread that ended
+      // alone leaves its process alive)
+      if (ended && (r.processEnded || r.pid !== r.tgid)) ended.add(r.pid);
+    }
     this.pinned = markExits(this.pinned, batch.records);
     if (!this.running || this.feedTimer || batch.records.length === 0) return;
     const dueMs = this.lastPublishMs + this.feedPublishMs;

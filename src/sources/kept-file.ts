@@ -93,5 +93,8 @@ export class KeptFiles {
   }
 }
 
+/** Nothing kept: each read opens, reads and closes (a one-off read, or files that are not the kernel's). */
+export const onceFiles = new KeptFiles(0);
+
 /** Kernel files of fixed paths (sysctls, /proc/pressure) read all through the process's life: never swept. */
 export const systemFiles = new KeptFiles(32);

@@ -6,7 +6,7 @@ import { statfsSync, statSync } from 'node:fs';
 import { loadAddon } from '../kernel/addon.js';
 import { decodeCgroupStats, type CgroupStats } from '../kernel/cgroupstats.js';
 import { TaskstatsError } from '../kernel/errors.js';
-import { KeptFiles, systemFiles } from './kept-file.js';
+import { onceFiles, systemFiles, type KeptFiles } from './kept-file.js';
 
 export interface PsiLine {
   avg10: number;
@@ -65,13 +65,10 @@ function readPsiFiles(
   return out;
 }
 
-/** Files read once, nothing kept: a cgroup's, or a directory a test made. */
-const ONCE = new KeptFiles(0);
-
 /** System-wide PSI, or null where /proc/pressure does not exist (kernel without PSI, or psi=0). */
 export function readSystemPressure(root = '/proc/pressure'): PressureReading | null {
   // /proc/pressure's files are read at every refresh: kept open
-  const r = readPsiFiles((x) => `${root}/${x}`, PSI_RESOURCES, root === '/proc/pressure' ? systemFiles : ONCE);
+  const r = readPsiFiles((x) => `${root}/${x}`, PSI_RESOURCES, root === '/proc/pressure' ? systemFiles : onceFiles);
   return r.missing.length === PSI_RESOURCES.length ? null : r;
 }
 
@@ -135,7 +132,7 @@ export function readCgroup(path: string): CgroupView {
       path,
       version,
       note: CGROUP_V2_NOTE,
-      pressure: readPsiFiles((r) => `${path}/${r}.pressure`, ['cpu', 'io', 'memory'], ONCE),
+      pressure: readPsiFiles((r) => `${path}/${r}.pressure`, ['cpu', 'io', 'memory'], onceFiles),
     };
   }
   let ab: ArrayBuffer;

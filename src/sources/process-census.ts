@@ -12,6 +12,8 @@ import { statSync } from 'node:fs';
 import { listProcTasks } from './proctasks.js';
 import { readLastPid } from './system.js';
 
+const NONE: ReadonlySet<number> = new Set();
+
 /** Ids handed out since the last refresh beyond this: the directory is cheaper to read. */
 const MAX_NEW_IDS = 256;
 
@@ -58,15 +60,19 @@ export class ProcessCensus {
 
   constructor(private io: CensusIo = procCensusIo) {}
 
-  /** This refresh's processes: the directory's, or the known ones and the ids handed out since. */
-  begin(): Census {
+  /**
+   * This refresh's processes: the directory's, or the known ones and the ids handed out
+   * since, less `ended` (tasks known to have ended since the last refresh: not asked).
+   */
+  begin(ended: ReadonlySet<number> = NONE): Census {
     // the last id first, then the count: a process started between the two is counted
     // but not asked, so it can only make the counts differ (never hide another)
     if (this.open) this.known = null;
     this.open = true;
     const last = this.io.lastPid();
     this.links = this.io.linkCount();
-    const newIds = this.known && last !== null && this.lastPid !== null ? this.idsSince(this.lastPid, last) : null;
+    const newIds =
+      this.known && last !== null && this.lastPid !== null ? this.idsSince(this.lastPid, last, ended) : null;
     this.lastPid = last;
     if (this.known && newIds && this.fixedLinks !== null) {
       this.skipped++;
@@ -104,11 +110,11 @@ export class ProcessCensus {
     this.known = agrees ? alive : null;
   }
 
-  /** Ids handed out after `from` up to `to`; null: too many, or the ids wrapped past pid_max. */
-  private idsSince(from: number, to: number): number[] | null {
+  /** Ids handed out after `from` up to `to`, but `ended`; null: too many, or the ids wrapped past pid_max. */
+  private idsSince(from: number, to: number, ended: ReadonlySet<number>): number[] | null {
     if (to < from || to - from > MAX_NEW_IDS) return null;
     const out: number[] = [];
-    for (let id = from + 1; id <= to; id++) out.push(id);
+    for (let id = from + 1; id <= to; id++) if (!ended.has(id)) out.push(id);
     return out;
   }
 }

@@ -46,26 +46,20 @@ export function withChange(seen: DelayacctSeen, change: DelayacctChange): Delaya
   return { firstMs, firstOn, changes };
 }
 
-function readTrim(path: string): string | undefined {
+/** A file's text, trimmed; undefined where unreadable. `read`: through kept descriptors (systemFiles) for a file read several times a second. */
+function readTrim(path: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): string | undefined {
   try {
-    return readFileSync(path, 'utf8').trim();
+    return read(path).trim();
   } catch {
     return undefined;
   }
 }
 
-/** A file of a fixed path read several times a second, trimmed; undefined where unreadable. */
-function readKept(path: string): string | undefined {
-  try {
-    return systemFiles.read(path).trim();
-  } catch {
-    return undefined;
-  }
-}
+const readKept = (path: string): string => systemFiles.read(path);
 
 /** kernel.task_delayacct: true, false, or undefined where the sysctl does not exist. */
 export function readDelayacct(): boolean | undefined {
-  const v = readKept(DELAYACCT_SYSCTL);
+  const v = readTrim(DELAYACCT_SYSCTL, readKept);
   return v === undefined ? undefined : v !== '0';
 }
 
@@ -89,7 +83,7 @@ export function delayacctAtBoot(): boolean {
 
 /** The last pid the kernel handed out in this pid namespace (kernel.ns_last_pid); null: unreadable. */
 export function readLastPid(): number | null {
-  const v = Number(readKept('/proc/sys/kernel/ns_last_pid'));
+  const v = Number(readTrim('/proc/sys/kernel/ns_last_pid', readKept));
   return Number.isSafeInteger(v) && v >= 0 ? v : null;
 }
 

@@ -2,13 +2,10 @@
 // screen only: its state (R, S, D...) and its command line. Returns null where the task is
 // gone or unreadable; every byte of a command line is the task's own (untrusted).
 import { readFileSync } from 'node:fs';
-import { KeptFiles } from './kept-file.js';
-
-/** Open, read and close each time (nothing kept): for a one-off read. */
-const ONCE = new KeptFiles(0);
+import { KeptFiles, onceFiles } from './kept-file.js';
 
 /** A task's state and start (clock ticks after boot, its identity) from /proc/ID/stat. */
-export function readTaskState(id: number, files = ONCE): { state: string; startTicks: string } | null {
+export function readTaskState(id: number, files = onceFiles): { state: string; startTicks: string } | null {
   let stat: string;
   try {
     stat = files.read(`/proc/${id}/stat`);
@@ -44,7 +41,11 @@ export function readCmdline(id: number): string | null {
  * a process's (its live and exited threads'), or with `tgid` one thread's. Taskstats has
  * these per thread only (a TGID record carries no IO accounting), so the table reads them here.
  */
-export function readTaskIo(id: number, tgid?: number, files = ONCE): { readBytes: number; writeBytes: number } | null {
+export function readTaskIo(
+  id: number,
+  tgid?: number,
+  files = onceFiles,
+): { readBytes: number; writeBytes: number } | null {
   let text: string;
   try {
     text = files.read(tgid !== undefined && tgid !== id ? `/proc/${tgid}/task/${id}/io` : `/proc/${id}/io`);
