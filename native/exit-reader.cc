@@ -192,12 +192,12 @@ int ReaderGroup::open(std::vector<Member> members, int wakeFd) {
   return 0;
 }
 
-int ReaderGroup::run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, long coalesceNs) {
+int ReaderGroup::run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, long coalesceNs, int stopCheckMs) {
   std::vector<struct epoll_event> ready(members_.size() + 1);
   size_t live = members_.size();
   int64_t lastFoundMs = -1;  // when the last round that found exits ended (-1: none yet)
   while (!stopping.load() && live > 0) {
-    int n = epoll_wait(epfd_, ready.data(), int(ready.size()), kStopCheckMs);
+    int n = epoll_wait(epfd_, ready.data(), int(ready.size()), stopCheckMs);
     if (n < 0) {
       if (errno == EINTR) continue;
       return -errno;

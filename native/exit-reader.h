@@ -221,14 +221,16 @@ class ReaderGroup {
   // The epoll set: every member's pollFd and wakeFd. Returns 0, or -errno (nothing kept).
   int open(std::vector<Member> members, int wakeFd);
   // The thread's loop: wait on every member at once, read each that is ready, until wakeFd is
-  // readable or stopping is set (seen within kStopCheckMs even if the wake never comes). After
+  // readable or stopping is set (seen within stopCheckMs even if the wake never comes). After
   // a round that found exits and woke less than kBusyGapMs after the last such round ended,
   // pause coalesceNs (0 = not) so that a storm is read in recvmmsg batches rather than one
   // wake-up per exit. A member whose read fails gets the errno as its readError and is left
   // out from then on; the others go on. Returns 0 (woken, stopping, or no member left), or
   // -errno of a wait that failed.
-  int run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, long coalesceNs);
-  static constexpr int kStopCheckMs = 1000;
+  int run(nl::RecvBuffers& rb, const std::atomic<bool>& stopping, long coalesceNs, int stopCheckMs = kStopCheckMs);
+  // The wake is an eventfd write, which does not fail: this only bounds a close whose write
+  // did. Each check is a wake-up of a reader that has nothing to read.
+  static constexpr int kStopCheckMs = 10000;
   static constexpr int64_t kBusyGapMs = 10;
 
  private:

@@ -82,6 +82,13 @@ const edits = [
   // a function: node then loads undici (a start-up cost: docs/performance.md) to decode a
   // string it has. Without fetch it decodes the same base64 itself.
   ['node_modules/yoga-layout/dist/binaries/yoga-wasm-base64-esm.js', '"function"!=typeof fetch', 'true', 2],
+  // Ink's render and write throttles, without a timer after every frame (src/ui/lazy-throttle.ts).
+  [
+    'node_modules/ink/build/ink.js',
+    "import { throttle } from 'es-toolkit/compat';",
+    `import { throttle } from ${JSON.stringify(path.join(root, 'src/ui/lazy-throttle.ts'))};`,
+    1,
+  ],
   // The first Intl.Segmenter loads ICU's break rules: made when first used, not at
   // import, so that a dashboard whose text is all narrow (ui/narrow-text.ts) never makes one.
   ...[

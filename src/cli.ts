@@ -41,7 +41,7 @@ import { openStatsSource } from './sources/proc.js';
 import { ProcessCensus } from './sources/process-census.js';
 import { ReplayEnded } from './sources/replay/errors.js';
 import { ReplaySource } from './sources/replay/source.js';
-import { delayacctTracker, kernelRelease, readDelayacct, watchDelayacct, writeDelayacct } from './sources/system.js';
+import { kernelRelease, readDelayacct, watchedDelayacct, writeDelayacct } from './sources/system.js';
 import type { ExitSource, StatsSource } from './sources/types.js';
 import type { DashboardOptions } from './engine/options.js';
 import { TaskActions } from './actions/task-actions.js';
@@ -92,10 +92,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** kernel.task_delayacct, tracked and watched until cleanup (sources/system.ts). */
+function trackDelayacct(): () => DelayacctState {
+  const watched = watchedDelayacct();
+  onCleanup(watched.stop);
+  return watched.read;
+}
+
 /** --metrics: the exporter, on the live sources (listeners as -m/-r say), until SIGINT/SIGTERM. */
 async function metricsMode(args: Args, run: Extract<Run, { mode: 'metrics' }>): Promise<number> {
-  const delayacct = delayacctTracker();
-  onCleanup(watchDelayacct(delayacct));
+  const delayacct = trackDelayacct();
   const opened = openStatsSource();
   onCleanup(() => opened.source.close());
   let exits: ExitSource | null = null;
@@ -217,8 +223,7 @@ async function listen(args: Args, run: Extract<Run, { mode: 'listen' }>): Promis
     writeAtReaderPriority();
     readers = live.info().readers;
     registrations = () => live.info().readers;
-    delayacct = delayacctTracker();
-    onCleanup(watchDelayacct(delayacct));
+    delayacct = trackDelayacct();
     const rec = openRecorder(args, null, [...live.cpus], delayacct);
     if (rec) {
       const wrapped = rec.wrapExits(live);
@@ -244,8 +249,7 @@ async function listen(args: Args, run: Extract<Run, { mode: 'listen' }>): Promis
 }
 
 async function commandMode(command: string[], args: Args): Promise<number> {
-  const delayacct = delayacctTracker();
-  onCleanup(watchDelayacct(delayacct));
+  const delayacct = trackDelayacct();
   const rec = openRecorder(args, null, null, delayacct);
   if (delayacct().on === false) err(`delaytop: ${DELAYACCT_OFF_ADVICE}`);
   return runCommand(command, {
@@ -372,8 +376,7 @@ async function replayStats(args: Args, run: StatsRun, view: StatsView): Promise<
 
 /** This machine's tasks into the dashboard or batch output. */
 async function liveStats(args: Args, run: StatsRun, view: StatsView): Promise<number> {
-  const delayacct = delayacctTracker();
-  onCleanup(watchDelayacct(delayacct));
+  const delayacct = trackDelayacct();
   const opened = openStatsSource();
   onCleanup(() => opened.source.close());
   if (args.verbose && opened.privileged) err(`delaytop: statistics from netlink (CAP_NET_ADMIN present)`);

@@ -122,7 +122,7 @@ export function readProcComm(pid: number): string | undefined {
  * kernel.task_delayacct now, since when it has been on where that is known (from boot, or
  * from the moment this tracker saw it turn on), and every change between two of its
  * readings: each call is a reading, so a caller that must see switches (waits in flight
- * then are timed from stale stamps) calls it often enough (watchDelayacct).
+ * then are timed from stale stamps) calls it often enough (watchedDelayacct).
  */
 export function delayacctTracker(
   read: () => boolean | undefined = readDelayacct,
@@ -147,9 +147,30 @@ export function delayacctTracker(
   };
 }
 
-/** Read the setting every `everyMs` until the returned stop is called (the timer keeps nothing alive). */
-export function watchDelayacct(tracker: () => DelayacctState, everyMs = 250): () => void {
+/**
+ * How often the setting is read at least: a little over the dashboard's default refresh
+ * (1 s), whose readings then stand in for the timer's.
+ */
+export const DELAYACCT_WATCH_MS = 1200;
+
+/**
+ * A tracker (delayacctTracker) that a timer also reads whenever no call did for `everyMs`,
+ * so that a switch is seen within that time. Every call pushes the timer out: a dashboard
+ * reads the setting at its refreshes and exit batches, and a timer of its own would only
+ * add wake-ups (docs/performance.md, "Wake-ups"). The timer keeps nothing alive; `stop`
+ * ends it.
+ */
+export function watchedDelayacct(
+  everyMs = DELAYACCT_WATCH_MS,
+  tracker: () => DelayacctState = delayacctTracker(),
+): { read: () => DelayacctState; stop: () => void } {
   const timer = setInterval(tracker, everyMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return {
+    read: () => {
+      timer.refresh();
+      return tracker();
+    },
+    stop: () => clearInterval(timer),
+  };
 }

@@ -130,6 +130,17 @@ test("the bundle bounds Ink's text-size and wrapped-text caches (Ink's own keep 
   );
 });
 
+test("the bundled Ink throttles its frames with src/ui/lazy-throttle.ts, not es-toolkit's (a timer after every frame)", (t) => {
+  if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
+  const chunks = readdirSync(path.join(ROOT, 'dist/chunks')).map((f) =>
+    readFileSync(path.join(ROOT, 'dist/chunks', f), 'utf8'),
+  );
+  const dashboard = chunks.find((c) => c.includes('throttledOnRender'));
+  assert.ok(dashboard, "the dashboard chunk holds Ink's renderer");
+  assert.match(dashboard, /const left = lastMs\d* \+ waitMs\d* - performance\.now\(\);/, 'the lazy throttle is there');
+  assert.doesNotMatch(dashboard, /maxWait/, "es-toolkit's debounce is not");
+});
+
 test('the bundle is what npm run build makes from the sources now', (t) => {
   if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
   // A stale dist/ would make the two tests above test old code: the bundle is rebuilt into a

@@ -17,7 +17,7 @@ import type { ExitRecord } from '../../src/kernel/exitrecord.js';
 import { exitSuspects } from '../../src/model/plausibility.js';
 import { NetlinkExitSource } from '../../src/sources/exit-listener.js';
 import { cgroupPathOf } from '../../src/sources/groups.js';
-import { delayacctTracker, readCpulist, readDelayacct, watchDelayacct } from '../../src/sources/system.js';
+import { readCpulist, readDelayacct, watchedDelayacct } from '../../src/sources/system.js';
 import { compileC } from '../bench/common.js';
 import { delay, needsRoot } from '../helpers.js';
 import { ROOT } from './tmux.js';
@@ -138,8 +138,8 @@ test("a real Prometheus scraping delaytop --metrics sees a cgroup's short-lived 
   const forker = compileC('forker');
   // Switch-ons of delay accounting (another test on a shared machine) make IO waits in
   // flight stale-stamped: the exporter leaves out what it saw then, and so does this test.
-  const delayacct = delayacctTracker();
-  t.after(watchDelayacct(delayacct, 100));
+  const { read: delayacct, stop } = watchedDelayacct(100);
+  t.after(stop);
   const work = mkdtempSync(path.join(existsSync('/var/tmp') ? '/var/tmp' : ROOT, 'delaytop-prom-e2e-'));
   t.after(() => rmSync(work, { recursive: true, force: true }));
 
