@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace {
@@ -80,9 +81,15 @@ void ByteBuffer::release() {
 }
 
 ExitQueue::ExitQueue(size_t maxBytes, std::function<void()> notify, bool keepNewest)
-    : maxBytes_(maxBytes), queue_(maxBytes), spare_(maxBytes), notify_(std::move(notify)), keepNewest_(keepNewest) {}
+    : maxBytes_(maxBytes),
+      queue_(maxBytes),
+      spare_(maxBytes),
+      notify_(std::move(notify)),
+      highWater_(std::min(kHighWaterBytes, maxBytes / 4)),
+      keepNewest_(keepNewest) {}
 
 bool ExitQueue::push(const RecHeader& h, const uint8_t* pidStats, const uint8_t* tgidStats) {
+  size_t queued;
   {
     std::lock_guard<std::mutex> g(mu_);
     if (queue_.size() + h.recLen > maxBytes_) {
@@ -103,8 +110,11 @@ bool ExitQueue::push(const RecHeader& h, const uint8_t* pidStats, const uint8_t*
     memcpy(p, &h, sizeof h);
     memcpy(p + kRecHeader, pidStats, h.pidStatsLen);
     if (h.tgidStatsLen) memcpy(p + kRecHeader + align8(h.pidStatsLen), tgidStats, h.tgidStatsLen);
+    queued = queue_.size();
   }
-  if (!notified_.exchange(true) && notify_) notify_();
+  bool first = !notified_.exchange(true);
+  bool high = queued >= highWater_ && !highNotified_.exchange(true);
+  if ((first || high) && notify_) notify_();
   return true;
 }
 

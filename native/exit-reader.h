@@ -121,8 +121,14 @@ class ExitQueue {
   // are given back once a drain is this small again (while a storm lasts they stay).
   static constexpr size_t kKeepBytes = 1 << 20;
 
+  // A queue this full (or a quarter full, if less) is no quiet moment: see notify.
+  static constexpr size_t kHighWaterBytes = 256 << 10;
+
   // notify runs (on the reader's thread) for the first record after a drain: the drainer
-  // takes everything queued when it runs, so one pending notification is enough.
+  // takes everything queued when it runs, so one pending notification is enough. It runs
+  // once more when the queue reaches the high-water mark before the drain: a drainer that
+  // waits long after a quiet notice (to gather exits now and then into fewer wake-ups)
+  // learns that a storm began.
   ExitQueue(size_t maxBytes, std::function<void()> notify, bool keepNewest = false);
   // Append one record; false (nothing queued) when it would pass maxBytes and the queue does
   // not keep the newest (or the record alone is larger than maxBytes).
@@ -133,6 +139,7 @@ class ExitQueue {
   template <class F>
   void drain(F take) {
     notified_.store(false);
+    highNotified_.store(false);
     {
       std::lock_guard<std::mutex> g(mu_);
       queue_.swap(spare_);  // the readers go on into the emptied spare, its pages kept
@@ -149,6 +156,8 @@ class ExitQueue {
   ByteBuffer spare_;  // the drainer's
   std::function<void()> notify_;
   std::atomic<bool> notified_{false};
+  std::atomic<bool> highNotified_{false};
+  size_t highWater_;
   bool keepNewest_;
   std::map<uint32_t, uint64_t> summarized_;  // per CPU; guarded by mu_
 

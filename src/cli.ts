@@ -420,7 +420,13 @@ async function liveStats(args: Args, run: StatsRun, view: StatsView): Promise<nu
   });
 }
 
-const DASHBOARD_QUIET_BATCH_MS = 250;
+/**
+ * Exits now and then wait for the next refresh, which takes what is queued, or a second at
+ * most: the feed is drawn once a refresh, or once a second between slower ones
+ * (engine/refresh.ts: feedPublishMs), and a batch of their own would wake the JS thread once
+ * more. A storm is gathered as usual from the queue's high-water mark.
+ */
+const DASHBOARD_QUIET_BATCH_MS = 1000;
 
 /**
  * The dashboard's exit feed: its listeners and their warnings, or why it is off. A bad -m
@@ -430,8 +436,6 @@ function openDashboardFeed(args: Args): { exits: ExitSource | null; offReason: s
   try {
     // The feed shows the newest exits and counts them all: a storm past the queue counts the
     // oldest without their records (summarized), unless -w must write every one.
-    // Exits now and then are gathered for a quarter of a second: the feed is drawn once a
-    // refresh (or once a second), and each batch wakes the JS thread twice.
     const live = openListener(args, listenerFlags(args), {
       keepNewest: args.write === undefined,
       quietBatchMs: DASHBOARD_QUIET_BATCH_MS,

@@ -26,7 +26,9 @@ export interface ListenOptions {
   /**
    * ms to gather them after a drain of QUIET_BYTES or less (default batchMs): exits now
    * and then wait longer and come in fewer batches, each of which wakes the JS thread twice
-   * (the reader's notice, then the batch's timer).
+   * (the reader's notice, then the batch's timer); a consumer that flushes at least this
+   * often never waits for the timer. A storm that begins meanwhile is gathered for batchMs
+   * from when the queue reaches its high-water mark (native/exit-reader.h: ExitQueue).
    */
   quietBatchMs?: number;
   /**
@@ -119,6 +121,8 @@ export class NetlinkExitSource implements ExitSource {
   /** scratch: what the lines are drained into, kept between drains (see drain) */
   private lines: { sink: ExitLineSink; writer: ExitLineWriter; scratch?: ArrayBuffer } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** the wait the timer was set for */
+  private timerMs = 0;
   private closed = false;
   private last: CpuCounters[] = [];
   /** bytes of the last drain (QUIET_BYTES or less: gather the next batch for quietBatchMs) */
@@ -175,8 +179,13 @@ export class NetlinkExitSource implements ExitSource {
 
   private onNotify(): void {
     // Called from the native thread-safe function: exceptions here would be swallowed.
-    if (this.closed || !this.fn || this.timer) return;
-    const waitMs = this.lastDrained <= QUIET_BYTES ? this.opts.quietBatchMs : this.opts.batchMs;
+    if (this.closed || !this.fn) return;
+    const { batchMs } = this.opts;
+    // a notice while a batch is being gathered: the queue reached its high-water mark
+    if (this.timer && this.timerMs <= batchMs) return;
+    clearTimeout(this.timer);
+    const waitMs = this.timer || this.lastDrained > QUIET_BYTES ? batchMs : this.opts.quietBatchMs;
+    this.timerMs = waitMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       try {

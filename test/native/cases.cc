@@ -582,6 +582,37 @@ CASE(exitsQueueFull, "exits: a full queue drops and counts; one notification per
   CHECK_EQ(x[kSeqGapLost], 0u);
 }
 
+CASE(exitsHighWater, "exits: a notification at the first record after a drain, and one more at the high-water mark") {
+  Reader x;
+  const uint32_t toHigh = uint32_t((ExitQueue::kHighWaterBytes + kPidRecord - 1) / kPidRecord);
+  uint32_t seq = 1;
+  auto deliver = [&](uint32_t n) {
+    for (uint32_t i = 0; i < n; i++, seq++) x.k.deliver(fake::exitEvent(kFamily, seq, 100 + seq));
+    while (x.r.readQueued(x.k, x.rb) > 0) {
+    }
+  };
+  deliver(toHigh - 1);
+  CHECK_EQ(x.notified.load(), 1);  // the first record only
+  deliver(1);
+  CHECK_EQ(x.notified.load(), 2);  // the queue reached the mark
+  deliver(toHigh);
+  CHECK_EQ(x.notified.load(), 2);  // once a drain
+  x.q.drain([](const uint8_t*, size_t) {});
+  deliver(1);
+  CHECK_EQ(x.notified.load(), 3);
+  CHECK_EQ(x[kReceived], uint64_t(2 * toHigh + 1));
+  // A small queue's mark is a quarter of it.
+  Reader small(1, 8 * kPidRecord);
+  small.deliverExits({1});
+  while (small.r.readQueued(small.k, small.rb) > 0) {
+  }
+  CHECK_EQ(small.notified.load(), 1);
+  small.deliverExits({2});
+  while (small.r.readQueued(small.k, small.rb) > 0) {
+  }
+  CHECK_EQ(small.notified.load(), 2);
+}
+
 // ---- ReaderGroup: one thread, one or several sockets, each with its own counters
 
 // Until pred holds, or ms pass: whether it held.
