@@ -112,7 +112,7 @@ bool ExitQueue::push(const RecHeader& h, const uint8_t* pidStats, const uint8_t*
     if (h.tgidStatsLen) memcpy(p + kRecHeader + align8(h.pidStatsLen), tgidStats, h.tgidStatsLen);
     queued = queue_.size();
   }
-  bool first = !notified_.exchange(true);
+  bool first = !quiet_.load() && !notified_.exchange(true);
   bool high = queued >= highWater_ && !highNotified_.exchange(true);
   if ((first || high) && notify_) notify_();
   return true;

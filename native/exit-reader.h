@@ -130,6 +130,10 @@ class ExitQueue {
   // waits long after a quiet notice (to gather exits now and then into fewer wake-ups)
   // learns that a storm began.
   ExitQueue(size_t maxBytes, std::function<void()> notify, bool keepNewest = false);
+  // A drainer that drains on its own schedule after a drain of `bytes` or less (a quiet
+  // moment): until the next drain, notify runs only at the high-water mark. 0 (the
+  // default): every drain is followed by a notice at the first record. Set before readers run.
+  void setQuietBytes(size_t bytes) { quietBytes_ = bytes; }
   // Append one record; false (nothing queued) when it would pass maxBytes and the queue does
   // not keep the newest (or the record alone is larger than maxBytes).
   bool push(const RecHeader& h, const uint8_t* pidStats, const uint8_t* tgidStats);
@@ -143,6 +147,7 @@ class ExitQueue {
     {
       std::lock_guard<std::mutex> g(mu_);
       queue_.swap(spare_);  // the readers go on into the emptied spare, its pages kept
+      quiet_.store(quietBytes_ > 0 && spare_.size() <= quietBytes_);
     }
     take(spare_.data(), spare_.size());
     if (spare_.touched() > kKeepBytes && spare_.size() <= kKeepBytes) spare_.release();
@@ -158,6 +163,8 @@ class ExitQueue {
   std::atomic<bool> notified_{false};
   std::atomic<bool> highNotified_{false};
   size_t highWater_;
+  size_t quietBytes_ = 0;
+  std::atomic<bool> quiet_{false};  // since the last drain (see setQuietBytes)
   bool keepNewest_;
   std::map<uint32_t, uint64_t> summarized_;  // per CPU; guarded by mu_
 

@@ -111,6 +111,7 @@ Listener::Listener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Listener>(
     }
   }
   queue_ = std::make_unique<ExitQueue>(maxQueueBytes_, [this] { notifyJs(); }, keepNewest);
+  if (opts.Has("quietBytes")) queue_->setQuietBytes(size_t(opts.Get("quietBytes").As<Napi::Number>().Int64Value()));
   if (int e = queue_->mapError()) {
     throwErrno(env, e, "map the exit queue (" + std::to_string(maxQueueBytes_) + " bytes, twice)");
     return;

@@ -169,7 +169,7 @@ function replayEnd(replay: ReplaySource, code: number): number {
 function openListener(
   args: Args,
   flags: ListenerFlags = listenerFlags(args),
-  feed: Pick<ListenOptions, 'keepNewest' | 'quietBatchMs'> = {},
+  feed: Pick<ListenOptions, 'keepNewest' | 'quietBatchMs' | 'pollWhenQuiet'> = {},
 ): NetlinkExitSource {
   const { cpus, possible, rcvbufBytes } = flags;
   const source = new NetlinkExitSource({ cpus, possible, rcvbufBytes, pin: !!args.pin, ...feed });
@@ -421,12 +421,13 @@ async function liveStats(args: Args, run: StatsRun, view: StatsView): Promise<nu
 }
 
 /**
- * Exits now and then wait for the next refresh, which takes what is queued, or a second at
- * most: the feed is drawn once a refresh, or once a second between slower ones
- * (engine/refresh.ts: feedPublishMs), and a batch of their own would wake the JS thread once
- * more. A storm is gathered as usual from the queue's high-water mark.
+ * Exits now and then wait for the next refresh, which takes what is queued, or 1.2 s at most
+ * (pollWhenQuiet): the feed is drawn once a refresh, or about once a second between slower
+ * ones (engine/refresh.ts: feedPublishMs), and a notice of their own would wake the JS thread.
+ * A storm wakes it at the queue's high-water mark. A little over the default refresh (1 s),
+ * so that at -d 1 the refresh always drains first.
  */
-const DASHBOARD_QUIET_BATCH_MS = 1000;
+const DASHBOARD_QUIET_BATCH_MS = 1200;
 
 /**
  * The dashboard's exit feed: its listeners and their warnings, or why it is off. A bad -m
@@ -439,6 +440,7 @@ function openDashboardFeed(args: Args): { exits: ExitSource | null; offReason: s
     const live = openListener(args, listenerFlags(args), {
       keepNewest: args.write === undefined,
       quietBatchMs: DASHBOARD_QUIET_BATCH_MS,
+      pollWhenQuiet: true,
     });
     return { exits: live, offReason: null, banners: live.warnings.map((w) => w.message) };
   } catch (e) {

@@ -27,6 +27,8 @@ export interface NativeListenerOptions {
   maxQueueBytes: number;
   /** full, the queue lets its oldest records give way (counted summarized) rather than refuse new ones */
   keepNewest?: boolean;
+  /** after a drain of this many bytes or less, notify only at the high-water mark (0: never) */
+  quietBytes?: number;
   /** cpulist of possible CPUs: cleared for our port ids before registering */
   possible: string;
 }

@@ -32,6 +32,14 @@ export interface ListenOptions {
    */
   quietBatchMs?: number;
   /**
+   * After a quiet drain the readers do not wake the JS thread for the next exits: those wait
+   * for the consumer's flush(), or for a drain quietBatchMs after the last one (a timer that
+   * each drain pushes out), unless the queue reaches its high-water mark first. A consumer
+   * that flushes more often than that (the dashboard's refresh) then pays no wake-up for an
+   * exit now and then. (default false)
+   */
+  pollWhenQuiet?: boolean;
+  /**
    * bound of delaytop's own queue; overflow is counted lost, or summarized with keepNewest
    * (default 64 MiB, ~110,000 records; keepNewest 8 MiB, ~14,000)
    */
@@ -68,6 +76,7 @@ function withDefaults(o: ListenOptions): Settled {
     pin: o.pin ?? false,
     batchMs: o.batchMs ?? 50,
     quietBatchMs: o.quietBatchMs ?? o.batchMs ?? 50,
+    pollWhenQuiet: o.pollWhenQuiet ?? false,
     // A view of the newest shows 1,000 and remembers 4,096 (model/exit-feed/store.ts): a
     // larger queue would only hold a storm's older records (and their copy for JS) in memory.
     maxQueueBytes: o.maxQueueBytes ?? (o.keepNewest ? 8 << 20 : 64 << 20),
@@ -123,6 +132,8 @@ export class NetlinkExitSource implements ExitSource {
   private timer: NodeJS.Timeout | undefined;
   /** the wait the timer was set for */
   private timerMs = 0;
+  /** pollWhenQuiet: the drain quietBatchMs after the last */
+  private poll: NodeJS.Timeout | undefined;
   private closed = false;
   private last: CpuCounters[] = [];
   /** bytes of the last drain (QUIET_BYTES or less: gather the next batch for quietBatchMs) */
@@ -157,6 +168,7 @@ export class NetlinkExitSource implements ExitSource {
           pin: opts.pin,
           maxQueueBytes: opts.maxQueueBytes,
           keepNewest: opts.keepNewest,
+          quietBytes: opts.pollWhenQuiet ? QUIET_BYTES : 0,
           possible: opts.possible,
         },
         () => this.onNotify(),
@@ -174,6 +186,12 @@ export class NetlinkExitSource implements ExitSource {
   start(fn: (batch: ExitBatch) => void, lines?: ExitLineSink): void {
     this.fn = fn;
     if (lines) this.lines = { sink: lines, writer: new ExitLineWriter(loadAddon(), lines) };
+    if (this.opts.pollWhenQuiet) {
+      this.poll = setInterval(() => {
+        if (!this.timer) this.deliver();
+      }, this.opts.quietBatchMs);
+      this.poll.unref();
+    }
     this.onNotify(); // anything queued during registration
   }
 
@@ -181,21 +199,27 @@ export class NetlinkExitSource implements ExitSource {
     // Called from the native thread-safe function: exceptions here would be swallowed.
     if (this.closed || !this.fn) return;
     const { batchMs } = this.opts;
-    // a notice while a batch is being gathered: the queue reached its high-water mark
     if (this.timer && this.timerMs <= batchMs) return;
+    // A notice while a quiet batch is gathered, or after a quiet drain when the readers keep
+    // quiet (pollWhenQuiet): the queue reached its high-water mark.
+    const quiet = this.lastDrained <= QUIET_BYTES && !this.timer && !this.opts.pollWhenQuiet;
     clearTimeout(this.timer);
-    const waitMs = this.timer || this.lastDrained > QUIET_BYTES ? batchMs : this.opts.quietBatchMs;
-    this.timerMs = waitMs;
+    this.timerMs = quiet ? this.opts.quietBatchMs : batchMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      try {
-        this.fn?.(this.drain());
-      } catch (e) {
-        process.nextTick(() => {
-          throw e;
-        });
-      }
-    }, waitMs);
+      this.deliver();
+    }, this.timerMs);
+  }
+
+  /** A batch to the consumer, from a timer. */
+  private deliver(): void {
+    try {
+      this.fn?.(this.drain());
+    } catch (e) {
+      process.nextTick(() => {
+        throw e;
+      });
+    }
   }
 
   flush(): void {
@@ -218,6 +242,7 @@ export class NetlinkExitSource implements ExitSource {
     // in a storm (docs/performance.md, "Every exit written"). Records keep views of theirs.
     const { data, length, counters } = this.native.drain(lines?.scratch);
     this.lastDrained = length;
+    this.poll?.refresh();
     if (lines) {
       lines.scratch = scratchAfter(data, length);
       lines.writer.write(data, length, header, lines.sink.batch(), lines.sink.write, onBad);
@@ -231,7 +256,8 @@ export class NetlinkExitSource implements ExitSource {
   close(): ExitBatch {
     if (this.closed) return { records: [], counters: this.last };
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    clearTimeout(this.timer);
+    clearInterval(this.poll);
     this.native.close();
     return this.drain();
   }

@@ -613,6 +613,32 @@ CASE(exitsHighWater, "exits: a notification at the first record after a drain, a
   CHECK_EQ(small.notified.load(), 2);
 }
 
+CASE(exitsQuietDrains, "exits: after a drain of quietBytes or less, no notice until the high-water mark; after a larger one, at the first record") {
+  Reader x;
+  x.q.setQuietBytes(2 * kPidRecord);
+  const uint32_t toHigh = uint32_t((ExitQueue::kHighWaterBytes + kPidRecord - 1) / kPidRecord);
+  uint32_t seq = 1;
+  auto deliver = [&](uint32_t n) {
+    for (uint32_t i = 0; i < n; i++, seq++) x.k.deliver(fake::exitEvent(kFamily, seq, 100 + seq));
+    while (x.r.readQueued(x.k, x.rb) > 0) {
+    }
+  };
+  size_t drained = 0;
+  auto drain = [&] { x.q.drain([&](const uint8_t*, size_t n) { drained = n; }); };
+  drain();  // empty: quiet
+  deliver(3);
+  CHECK_EQ(x.notified.load(), 0);  // quiet: the drainer comes by itself
+  drain();
+  CHECK_EQ(drained, 3 * kPidRecord);  // more than quietBytes: the next record is announced
+  deliver(1);
+  CHECK_EQ(x.notified.load(), 1);
+  drain();  // one record: quiet again
+  deliver(toHigh - 1);
+  CHECK_EQ(x.notified.load(), 1);
+  deliver(1);
+  CHECK_EQ(x.notified.load(), 2);  // but a storm is announced at the high-water mark
+}
+
 // ---- ReaderGroup: one thread, one or several sockets, each with its own counters
 
 // Until pred holds, or ms pass: whether it held.

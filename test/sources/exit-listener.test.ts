@@ -213,29 +213,78 @@ test('after a quiet drain, exits are gathered for quietBatchMs before they are h
   assert.ok(waited >= 350, `handed over ${waited} ms after the exit (gathered for 400)`);
 });
 
-test('a storm that begins while a quiet batch is gathered is handed over from the high-water mark, not after quietBatchMs (real kernel)', async (t) => {
+for (const pollWhenQuiet of [false, true])
+  test(`a storm that begins while a quiet batch is gathered is handed over from the high-water mark, not after quietBatchMs${pollWhenQuiet ? ' (pollWhenQuiet)' : ''} (real kernel)`, async (t) => {
+    if (!needsRoot(t)) return;
+    const online = readCpulist('online');
+    const src = new NetlinkExitSource({
+      cpus: parseCpumask('-m', online, online),
+      batchMs: 10,
+      quietBatchMs: 10000,
+      pollWhenQuiet,
+    });
+    t.after(() => src.close());
+    let received = 0;
+    let firstAt = 0;
+    src.start((b) => {
+      received += b.records.length;
+    });
+    await delay(300);
+    src.flush();
+    src.flush(); // a quiet drain: the next exit starts a quiet batch of 10 s
+    const base = received;
+    const storm = spawnSync(compileC('forker'), ['-n', '2000', '-w', '2'], { encoding: 'utf8' });
+    assert.equal(storm.status, 0, storm.stderr);
+    const made = JSON.parse(storm.stdout) as { taskExits: number; elapsedMs: number };
+    firstAt = Date.now() - made.elapsedMs;
+    for (let i = 0; i < 200 && received - base < made.taskExits; i++) await delay(20);
+    const after = Date.now() - firstAt;
+    assert.ok(
+      received - base >= made.taskExits,
+      `the storm's ${made.taskExits} exits were handed over (${received - base})`,
+    );
+    assert.ok(
+      after < 5000,
+      `all handed over ${after} ms after the storm began (the quiet batch would have waited 10 s)`,
+    );
+  });
+
+test('pollWhenQuiet: after a quiet drain, exits wake no one; a flush takes them, else a drain quietBatchMs after the last (real kernel)', async (t) => {
   if (!needsRoot(t)) return;
   const online = readCpulist('online');
-  const src = new NetlinkExitSource({ cpus: parseCpumask('-m', online, online), batchMs: 10, quietBatchMs: 10000 });
+  const src = new NetlinkExitSource({
+    cpus: parseCpumask('-m', online, online),
+    batchMs: 10,
+    quietBatchMs: 600,
+    pollWhenQuiet: true,
+  });
   t.after(() => src.close());
-  let received = 0;
-  let firstAt = 0;
+  let notices = 0;
+  const notify = (src as unknown as { onNotify: () => void }).onNotify.bind(src);
+  (src as unknown as { onNotify: () => void }).onNotify = () => {
+    notices++;
+    notify();
+  };
+  const seen = new Map<number, number>();
   src.start((b) => {
-    received += b.records.length;
+    for (const r of b.records) seen.set(r.pid, Date.now());
   });
   await delay(300);
   src.flush();
-  src.flush(); // a quiet drain: the next exit starts a quiet batch of 10 s
-  const base = received;
-  const storm = spawnSync(compileC('forker'), ['-n', '2000', '-w', '2'], { encoding: 'utf8' });
-  assert.equal(storm.status, 0, storm.stderr);
-  const made = JSON.parse(storm.stdout) as { taskExits: number; elapsedMs: number };
-  firstAt = Date.now() - made.elapsedMs;
-  for (let i = 0; i < 200 && received - base < made.taskExits; i++) await delay(20);
-  const after = Date.now() - firstAt;
-  assert.ok(
-    received - base >= made.taskExits,
-    `the storm's ${made.taskExits} exits were handed over (${received - base})`,
-  );
-  assert.ok(after < 5000, `all handed over ${after} ms after the storm began (the quiet batch would have waited 10 s)`);
+  src.flush(); // a quiet drain
+  const before = notices;
+  // a flush takes what ended, at once
+  const a = spawnSync('/bin/true').pid!;
+  await delay(100);
+  assert.equal(seen.has(a), false, 'not handed over before a flush or the poll');
+  src.flush();
+  assert.ok(seen.has(a), 'the flush handed it over');
+  // with no flush, the poll does, quietBatchMs after the last drain
+  const t0 = Date.now();
+  const b = spawnSync('/bin/true').pid!;
+  for (let i = 0; i < 100 && !seen.has(b); i++) await delay(20);
+  assert.ok(seen.has(b), 'the poll handed it over');
+  const waited = seen.get(b)! - t0;
+  assert.ok(waited >= 450 && waited < 1500, `handed over ${waited} ms after the exit (the poll every 600 ms)`);
+  assert.equal(notices - before, 0, 'the readers woke the JS thread for none of these exits');
 });
