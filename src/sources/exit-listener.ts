@@ -200,8 +200,9 @@ export class NetlinkExitSource implements ExitSource {
     if (this.closed || !this.fn) return;
     const { batchMs } = this.opts;
     if (this.timer && this.timerMs <= batchMs) return;
-    // A notice while a quiet batch is gathered, or after a quiet drain when the readers keep
-    // quiet (pollWhenQuiet): the queue reached its high-water mark.
+    // quietBatchMs after a quiet drain; batchMs after a large one, and for a notice that the
+    // queue reached its high-water mark: one that comes while a quiet batch is gathered, or
+    // (pollWhenQuiet, the readers keeping quiet) any after a quiet drain.
     const quiet = this.lastDrained <= QUIET_BYTES && !this.timer && !this.opts.pollWhenQuiet;
     clearTimeout(this.timer);
     this.timerMs = quiet ? this.opts.quietBatchMs : batchMs;

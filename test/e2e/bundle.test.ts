@@ -46,6 +46,11 @@ Module.register(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href
 const fromNodeModules = (files: string[]) => files.filter((f) => f.includes('/node_modules/'));
 const dashboardChunk = (files: string[]) => files.some((f) => /\/dist\/chunks\/run-[^/]+\.js$/.test(f));
 const metricsChunk = (files: string[]) => files.some((f) => /\/dist\/chunks\/metrics-[^/]+\.js$/.test(f));
+/** The text of the one bundled chunk that holds `marker`. */
+const chunkHolding = (marker: string): string | undefined =>
+  readdirSync(path.join(ROOT, 'dist/chunks'))
+    .map((f) => readFileSync(path.join(ROOT, 'dist/chunks', f), 'utf8'))
+    .find((c) => c.includes(marker));
 
 test('the bundle runs -b without any file from node_modules and without the dashboard (React) chunk', (t) => {
   if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
@@ -110,10 +115,7 @@ test('the bundled dashboard patches the Output Ink draws with, loads nothing fro
 
 test("the bundle bounds Ink's text-size and wrapped-text caches (Ink's own keep every text they ever saw)", (t) => {
   if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
-  const chunks = readdirSync(path.join(ROOT, 'dist/chunks')).map((f) =>
-    readFileSync(path.join(ROOT, 'dist/chunks', f), 'utf8'),
-  );
-  const dashboard = chunks.find((c) => c.includes('measureText'));
+  const dashboard = chunkHolding('measureText');
   assert.ok(dashboard, 'the dashboard chunk measures text');
   // (esbuild renames the second module's `cache` and constants: cache2, MAX_CACHED_TEXTS2)
   const bounded = [
@@ -132,10 +134,7 @@ test("the bundle bounds Ink's text-size and wrapped-text caches (Ink's own keep 
 
 test("the bundled Ink throttles its frames with src/ui/lazy-throttle.ts, not es-toolkit's (a timer after every frame)", (t) => {
   if (!existsSync(CLI)) return t.skip('no dist/: run npm run build first');
-  const chunks = readdirSync(path.join(ROOT, 'dist/chunks')).map((f) =>
-    readFileSync(path.join(ROOT, 'dist/chunks', f), 'utf8'),
-  );
-  const dashboard = chunks.find((c) => c.includes('throttledOnRender'));
+  const dashboard = chunkHolding('throttledOnRender');
   assert.ok(dashboard, "the dashboard chunk holds Ink's renderer");
   assert.match(dashboard, /const left = lastMs\d* \+ waitMs\d* - performance\.now\(\);/, 'the lazy throttle is there');
   assert.doesNotMatch(dashboard, /maxWait/, "es-toolkit's debounce is not");

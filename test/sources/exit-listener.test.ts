@@ -225,7 +225,6 @@ for (const pollWhenQuiet of [false, true])
     });
     t.after(() => src.close());
     let received = 0;
-    let firstAt = 0;
     src.start((b) => {
       received += b.records.length;
     });
@@ -236,7 +235,7 @@ for (const pollWhenQuiet of [false, true])
     const storm = spawnSync(compileC('forker'), ['-n', '2000', '-w', '2'], { encoding: 'utf8' });
     assert.equal(storm.status, 0, storm.stderr);
     const made = JSON.parse(storm.stdout) as { taskExits: number; elapsedMs: number };
-    firstAt = Date.now() - made.elapsedMs;
+    const firstAt = Date.now() - made.elapsedMs;
     for (let i = 0; i < 200 && received - base < made.taskExits; i++) await delay(20);
     const after = Date.now() - firstAt;
     assert.ok(
