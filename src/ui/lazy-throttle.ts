@@ -6,6 +6,22 @@
 // `waitMs` or more ago, and sets a timer only for a call that comes sooner: that call runs
 // when the wait is over, with the latest arguments.
 
+/** How long after a key frames are drawn at once (the render throttle's wait at maxFps 10). */
+const KEY_FRAME_MS = 100;
+
+/** Calls until then (performance.now() ms) run at once, whatever their wait: see keyPressed. */
+let keyFramesUntil = -Infinity;
+
+/**
+ * A key was pressed: frames for the next KEY_FRAME_MS are drawn at once. A key that lands
+ * just after a frame (a refresh's, at scale right after the refresh's long work) would
+ * otherwise wait for the rest of the render throttle's wait. (Under tsx, where Ink keeps
+ * es-toolkit's throttle, this changes nothing.)
+ */
+export function keyPressed(): void {
+  keyFramesUntil = performance.now() + KEY_FRAME_MS;
+}
+
 export interface Throttled<A extends unknown[]> {
   (...args: A): void;
   /** run the call that waits, now (nothing when none waits) */
@@ -30,7 +46,12 @@ export function throttle<A extends unknown[]>(fn: (...args: A) => void, waitMs =
     run(args);
   };
   const throttled = (...args: A) => {
-    const left = lastMs + waitMs - performance.now();
+    const now = performance.now();
+    const left = lastMs + waitMs - now;
+    if (now < keyFramesUntil) {
+      throttled.cancel();
+      return run(args);
+    }
     if (left <= 0 && timer === undefined) return run(args);
     waiting = args;
     timer ??= setTimeout(due, left);

@@ -8,6 +8,7 @@
 // sequences itself. Ink 6.8's stdin context exposes those events as internal_eventEmitter.
 import { useStdin } from 'ink';
 import { useEffect, useLayoutEffect, useRef } from 'react';
+import { keyPressed } from './lazy-throttle.js';
 import { keyEvents } from './terminal-keys.js';
 import { applyKey, type Effect, type UiContext, type UiState } from './dashboard-reducer.js';
 
@@ -40,6 +41,7 @@ export function useDashboardInput({ isActive, state, setState, context, run }: D
   useEffect(() => {
     if (!isActive) return;
     const onInput = (input: string) => {
+      keyPressed(); // its frame is drawn at once (the bundle's Ink throttle: lazy-throttle.ts)
       let s = stateRef.current;
       const effects: Effect[] = [];
       for (const ev of keyEvents(input)) {

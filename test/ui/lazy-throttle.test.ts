@@ -2,7 +2,7 @@
 // leaves no timer behind; calls within the wait run once, at its end, with the last arguments.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { throttle } from '../../src/ui/lazy-throttle.js';
+import { keyPressed, throttle } from '../../src/ui/lazy-throttle.js';
 import { delay } from '../helpers.js';
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -43,4 +43,21 @@ test('calls within the wait run once at its end, with the latest arguments; flus
   assert.deepEqual(calls, ['a', 'c', 'd', 'e'], 'a cancelled call never runs');
   t('g');
   assert.deepEqual(calls, ['a', 'c', 'd', 'e', 'g'], 'after a cancel and the wait, a call runs at once');
+});
+
+test('after a key, calls within the wait run at once (a frame that answers a key does not wait)', async () => {
+  const calls: string[] = [];
+  const t = throttle((s: string) => calls.push(s), 300);
+  t('frame');
+  t('waits'); // within the wait: for the timer
+  keyPressed();
+  t('key');
+  assert.deepEqual(calls, ['frame', 'key'], 'the call after a key ran at once');
+  await delay(350);
+  assert.deepEqual(calls, ['frame', 'key'], 'and the call it overtook was dropped (the key frame drew the latest)');
+  await delay(100);
+  t('later');
+  t('waits again');
+  assert.deepEqual(calls, ['frame', 'key', 'later'], 'past the key window, the wait applies again');
+  t.cancel();
 });
