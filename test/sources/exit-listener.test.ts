@@ -271,6 +271,7 @@ test('pollWhenQuiet: after a quiet drain, exits wake no one; a flush takes them,
   await delay(300);
   src.flush();
   src.flush(); // a quiet drain
+  await delay(50); // (a notice sent before it lands first)
   const before = notices;
   // a flush takes what ended, at once
   const a = spawnSync('/bin/true').pid!;
