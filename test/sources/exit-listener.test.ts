@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { parseCpumask } from '../../src/args.js';
 import { loadAddon, loadContract, type NativeReaderInfo } from '../../src/kernel/addon.js';
 import { decodeExitRecordAt, type ExitRecord } from '../../src/kernel/exitrecord.js';
-import { NetlinkExitSource, readerWarnings, scratchAfter } from '../../src/sources/exit-listener.js';
+import {
+  NetlinkExitSource,
+  readerWarnings,
+  scratchAfter,
+  type ListenOptions,
+} from '../../src/sources/exit-listener.js';
 import { listenerLayout } from '../../src/sources/listener-layout.js';
 import { readCpulist } from '../../src/sources/system.js';
 import type { ExitBatch } from '../../src/sources/types.js';
@@ -193,18 +198,31 @@ test('exits now and then are read with one wake-up of the reader each, not two (
   assert.ok(woke <= exits * 1.5 + checks + 2, `${woke} sleeps of the reader for ${exits} exits`);
 });
 
-test('after a quiet drain, exits are gathered for quietBatchMs before they are handed over (real kernel)', async (t) => {
-  if (!needsRoot(t)) return;
+/**
+ * A listener on every online CPU (batches of 10 ms), started with `onBatch`, whose last
+ * drain was a quiet one; closed when the test ends.
+ */
+async function afterQuietDrain(
+  t: TestContext,
+  opts: Pick<ListenOptions, 'quietBatchMs' | 'pollWhenQuiet'>,
+  onBatch: (b: ExitBatch) => void,
+): Promise<NetlinkExitSource> {
   const online = readCpulist('online');
-  const src = new NetlinkExitSource({ cpus: parseCpumask('-m', online, online), batchMs: 10, quietBatchMs: 400 });
+  const src = new NetlinkExitSource({ cpus: parseCpumask('-m', online, online), batchMs: 10, ...opts });
   t.after(() => src.close());
-  const seen = new Map<number, number>();
-  src.start((b) => {
-    for (const r of b.records) seen.set(r.pid, Date.now());
-  });
+  src.start(onBatch);
   await delay(300);
   src.flush();
   src.flush(); // a quiet drain (the first may hold what ended meanwhile on a busy machine)
+  return src;
+}
+
+test('after a quiet drain, exits are gathered for quietBatchMs before they are handed over (real kernel)', async (t) => {
+  if (!needsRoot(t)) return;
+  const seen = new Map<number, number>();
+  await afterQuietDrain(t, { quietBatchMs: 400 }, (b) => {
+    for (const r of b.records) seen.set(r.pid, Date.now());
+  });
   const t0 = Date.now();
   const pid = spawnSync('/bin/true').pid!;
   for (let i = 0; i < 100 && !seen.has(pid); i++) await delay(20);
@@ -216,21 +234,11 @@ test('after a quiet drain, exits are gathered for quietBatchMs before they are h
 for (const pollWhenQuiet of [false, true])
   test(`a storm that begins while a quiet batch is gathered is handed over from the high-water mark, not after quietBatchMs${pollWhenQuiet ? ' (pollWhenQuiet)' : ''} (real kernel)`, async (t) => {
     if (!needsRoot(t)) return;
-    const online = readCpulist('online');
-    const src = new NetlinkExitSource({
-      cpus: parseCpumask('-m', online, online),
-      batchMs: 10,
-      quietBatchMs: 10000,
-      pollWhenQuiet,
-    });
-    t.after(() => src.close());
     let received = 0;
-    src.start((b) => {
+    // the next exit starts a quiet batch of 10 s
+    await afterQuietDrain(t, { quietBatchMs: 10000, pollWhenQuiet }, (b) => {
       received += b.records.length;
     });
-    await delay(300);
-    src.flush();
-    src.flush(); // a quiet drain: the next exit starts a quiet batch of 10 s
     const base = received;
     const storm = spawnSync(compileC('forker'), ['-n', '2000', '-w', '2'], { encoding: 'utf8' });
     assert.equal(storm.status, 0, storm.stderr);
@@ -250,28 +258,18 @@ for (const pollWhenQuiet of [false, true])
 
 test('pollWhenQuiet: after a quiet drain, exits wake no one; a flush takes them, else a drain quietBatchMs after the last (real kernel)', async (t) => {
   if (!needsRoot(t)) return;
-  const online = readCpulist('online');
-  const src = new NetlinkExitSource({
-    cpus: parseCpumask('-m', online, online),
-    batchMs: 10,
-    quietBatchMs: 600,
-    pollWhenQuiet: true,
+  const seen = new Map<number, number>();
+  const src = await afterQuietDrain(t, { quietBatchMs: 600, pollWhenQuiet: true }, (b) => {
+    for (const r of b.records) seen.set(r.pid, Date.now());
   });
-  t.after(() => src.close());
+  // the readers' notices, counted (the native side calls onNotify through the instance)
   let notices = 0;
   const notify = (src as unknown as { onNotify: () => void }).onNotify.bind(src);
   (src as unknown as { onNotify: () => void }).onNotify = () => {
     notices++;
     notify();
   };
-  const seen = new Map<number, number>();
-  src.start((b) => {
-    for (const r of b.records) seen.set(r.pid, Date.now());
-  });
-  await delay(300);
-  src.flush();
-  src.flush(); // a quiet drain
-  await delay(50); // (a notice sent before it lands first)
+  await delay(50); // (a notice sent before the quiet drain lands first)
   const before = notices;
   // a flush takes what ended, at once
   const a = spawnSync('/bin/true').pid!;
