@@ -430,10 +430,11 @@ export class DashboardController {
     const ended = this.endedIds;
     this.endedIds = new Set();
     // The group view counts an exit that comes between the listing and groups.begin twice
-    // (model/groups.ts: inFlight): its listing is the directory's, which takes no turns of
-    // the event loop, while the census may wait for a query.
-    if (!census || this.groups) return stats.listYielding?.('process') ?? stats.list('process');
-    const c = census.begin(ended);
+    // (model/groups.ts: inFlight): its listing is the directory's, read at once (no turn of
+    // the event loop), while the census and listYielding may wait for the thread pool.
+    if (this.groups) return stats.list('process');
+    if (!census) return stats.listYielding?.('process') ?? stats.list('process');
+    const c = await census.begin(ended);
     if ('listed' in c) return tasksOf(c.listed);
     if (c.newIds.length === 0) return tasksOf(c.known);
     // a new id is a process when its main thread is itself (a thread's id names its own record)
@@ -446,7 +447,7 @@ export class DashboardController {
       if (r.status === 'gone') continue;
       const tgid = r.status === 'ok' ? num(r.stats, 'ac_tgid') : undefined;
       // not known (a query error, a struct older than v12): the directory says
-      if (tgid === undefined) return tasksOf(census.relist());
+      if (tgid === undefined) return tasksOf(await census.relist());
       if (tgid === r.target.id) added.push(tgid);
     }
     return tasksOf(mergeIds(c.known, added));

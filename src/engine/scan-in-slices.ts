@@ -28,7 +28,7 @@ export async function computeScanInSlices(
 ): Promise<ScanResult> {
   const s = beginScan(mode, batch, prev, sys, extra, checks);
   const results = batch.results;
-  await inSlices(results.length, (i) => scanRecord(s, results[i]!), 1024);
+  await inSlices(results.length, (i) => scanRecord(s, results[i]!), 256);
   if (threads) {
     const { carried, plan } = threads;
     await inSlices(carried.length, (i) => carryThread(s, carried[i]!, plan), 4096);

@@ -4,6 +4,7 @@ import { loadAddon, loadContract, type NativeQuerySocket, type QueryEntry } from
 import { decodeTaskstats, DecodeError, keepingStatsBytes, type DecodeOptions } from '../kernel/decode.js';
 import { errnoName, fromNative } from '../kernel/errors.js';
 import { listProcTasks, listProcTasksYielding, type ListMode, type TaskId } from './proctasks.js';
+import { inSlices } from '../slices.js';
 import {
   monotonicNs,
   type FieldsFor,
@@ -25,44 +26,58 @@ function optionsFor(only: readonly string[] | undefined): DecodeOptions {
   return o;
 }
 
-/** Turn the native result buffer (entries laid out as the addon's contract says) into one result per target. */
+/** One target's entry of the native result buffer (entries laid out as the addon's contract says). */
+function decodeEntry(
+  ab: ArrayBuffer,
+  dv: DataView,
+  i: number,
+  target: Target,
+  entry: QueryEntry,
+  fields?: FieldsFor,
+): QueryResult {
+  const { bytes: entryBytes, status: statusAt, offset: offsetAt, length: lengthAt } = entry;
+  const status = dv.getInt32(i * entryBytes + statusAt, true);
+  if (status === ESRCH) return { target, status: 'gone' };
+  if (status !== 0) {
+    const code = errnoName(status);
+    return { target, status: 'error', code, message: `taskstats query of ${target.kind} ${target.id} failed: ${code}` };
+  }
+  const off = dv.getUint32(i * entryBytes + offsetAt, true);
+  const len = dv.getUint32(i * entryBytes + lengthAt, true);
+  try {
+    return { target, status: 'ok', stats: decodeTaskstats(new Uint8Array(ab, off, len), optionsFor(fields?.(target))) };
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    return { target, status: 'error', code: 'EDECODE', message: `${target.kind} ${target.id}: ${e.message}` };
+  }
+}
+
+/** Turn the native result buffer into one result per target. */
 export function decodeQueryResult(
   ab: ArrayBuffer,
   targets: readonly Target[],
   entry: QueryEntry,
   fields?: FieldsFor,
 ): QueryResult[] {
-  const { bytes: entryBytes, status: statusAt, offset: offsetAt, length: lengthAt } = entry;
   const dv = new DataView(ab);
   const out: QueryResult[] = new Array(targets.length);
-  for (let i = 0; i < targets.length; i++) {
-    const target = targets[i]!;
-    const status = dv.getInt32(i * entryBytes + statusAt, true);
-    if (status === ESRCH) {
-      out[i] = { target, status: 'gone' };
-    } else if (status !== 0) {
-      const code = errnoName(status);
-      out[i] = {
-        target,
-        status: 'error',
-        code,
-        message: `taskstats query of ${target.kind} ${target.id} failed: ${code}`,
-      };
-    } else {
-      const off = dv.getUint32(i * entryBytes + offsetAt, true);
-      const len = dv.getUint32(i * entryBytes + lengthAt, true);
-      try {
-        out[i] = {
-          target,
-          status: 'ok',
-          stats: decodeTaskstats(new Uint8Array(ab, off, len), optionsFor(fields?.(target))),
-        };
-      } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-        out[i] = { target, status: 'error', code: 'EDECODE', message: `${target.kind} ${target.id}: ${e.message}` };
-      }
-    }
-  }
+  for (let i = 0; i < targets.length; i++) out[i] = decodeEntry(ab, dv, i, targets[i]!, entry, fields);
+  return out;
+}
+
+/**
+ * decodeQueryResult in slices (src/slices.ts): a batch of 10,000 records takes tens of ms
+ * to decode on a slow machine, and a key pressed meanwhile would wait for all of it.
+ */
+export async function decodeQueryResultYielding(
+  ab: ArrayBuffer,
+  targets: readonly Target[],
+  entry: QueryEntry,
+  fields?: FieldsFor,
+): Promise<QueryResult[]> {
+  const dv = new DataView(ab);
+  const out: QueryResult[] = new Array(targets.length);
+  await inSlices(targets.length, (i) => (out[i] = decodeEntry(ab, dv, i, targets[i]!, entry, fields)), 256);
   return out;
 }
 
@@ -117,7 +132,8 @@ export class NetlinkSource implements StatsSource {
     const atNs = monotonicNs();
     const size = scratchClass(targets.length);
     const ab = await this.sock.query(ids, kinds, this.takeScratch(size));
-    return { atNs, results: this.check(this.decode(ab, size, targets, fields)) };
+    const results = await decodeQueryResultYielding(ab, targets, this.entry, fields);
+    return { atNs, results: this.check(this.kept(ab, size, results)) };
   }
 
   querySync(targets: readonly Target[], fields?: FieldsFor): QueryBatch {
@@ -125,7 +141,8 @@ export class NetlinkSource implements StatsSource {
     const atNs = monotonicNs();
     const size = scratchClass(targets.length);
     const ab = this.sock.querySync(ids, kinds, this.takeScratch(size));
-    return { atNs, results: this.check(this.decode(ab, size, targets, fields)) };
+    const results = decodeQueryResult(ab, targets, this.entry, fields);
+    return { atNs, results: this.check(this.kept(ab, size, results)) };
   }
 
   /** The scratch of a size class, for a batch about to run; classes long unused are let go. */
@@ -137,8 +154,8 @@ export class NetlinkSource implements StatsSource {
     return s;
   }
 
-  private decode(ab: ArrayBuffer, size: number, targets: readonly Target[], fields?: FieldsFor): QueryResult[] {
-    const results = decodeQueryResult(ab, targets, this.entry, fields);
+  /** A decoded batch's buffer, kept as its size class's scratch unless its results hold views of it. */
+  private kept(ab: ArrayBuffer, size: number, results: QueryResult[]): QueryResult[] {
     // kept bytes are views of ab: it is never handed out again
     if (!keepingStatsBytes()) this.scratch.set(size, { buf: ab, lastUsed: this.batches });
     return results;

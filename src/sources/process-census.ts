@@ -9,7 +9,7 @@
 // a count read while processes came or went, and anything unreadable (in a container, the
 // kernel's count is every namespace's, and never agrees): the directory is the fallback.
 import { statSync } from 'node:fs';
-import { listProcTasks } from './proctasks.js';
+import { listProcTasksYielding } from './proctasks.js';
 import { readLastPid } from './system.js';
 
 const NONE: ReadonlySet<number> = new Set();
@@ -23,8 +23,8 @@ export interface CensusIo {
   lastPid(): number | null;
   /** /proc's link count; null: unreadable */
   linkCount(): number | null;
-  /** /proc's numeric entries, ascending */
-  listAll(): number[];
+  /** /proc's numeric entries, ascending (read off the JS thread: see listProcTasksYielding) */
+  listAll(): Promise<number[]>;
 }
 
 export const procCensusIo: CensusIo = {
@@ -36,7 +36,7 @@ export const procCensusIo: CensusIo = {
       return null;
     }
   },
-  listAll: () => listProcTasks('process').map((t) => t.id),
+  listAll: async () => (await listProcTasksYielding('process')).map((t) => t.id),
 };
 
 /** A refresh's processes: read from the directory, or the known ones plus ids to confirm. */
@@ -64,7 +64,7 @@ export class ProcessCensus {
    * This refresh's processes: the directory's, or the known ones and the ids handed out
    * since, less `ended` (tasks known to have ended since the last refresh: not asked).
    */
-  begin(ended: ReadonlySet<number> = NONE): Census {
+  async begin(ended: ReadonlySet<number> = NONE): Promise<Census> {
     // the last id first, then the count: a process started between the two is counted
     // but not asked, so it can only make the counts differ (never hide another)
     if (this.open) this.known = null;
@@ -78,18 +78,18 @@ export class ProcessCensus {
       this.skipped++;
       return { known: this.known, newIds };
     }
-    return { listed: this.list() };
+    return { listed: await this.list() };
   }
 
   /** This refresh reads the directory after all (an id handed out since could not be confirmed). */
-  relist(): number[] {
+  relist(): Promise<number[]> {
     this.links = this.io.linkCount();
     return this.list();
   }
 
-  private list(): number[] {
+  private async list(): Promise<number[]> {
     this.listings++;
-    const listed = this.io.listAll();
+    const listed = await this.io.listAll();
     const after = this.io.linkCount();
     if (this.links !== null && after === this.links) {
       // nothing came or went while listing: what the link count holds beyond processes

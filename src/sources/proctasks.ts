@@ -1,5 +1,6 @@
 // Which tasks exist: /proc enumeration shared by every live source.
 import { readdirSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { inSlices } from '../slices.js';
 
 export type ListMode = 'process' | 'thread';
@@ -18,6 +19,22 @@ function numericEntries(dir: string): number[] {
   } catch {
     return []; // the process went away between listing and reading
   }
+  return numericOf(names);
+}
+
+/**
+ * numericEntries, read on the thread pool: /proc's own directory of 10,000 processes takes
+ * the kernel tens of ms to list (it walks every task's id), which a key would wait for.
+ */
+async function numericEntriesAsync(dir: string): Promise<number[]> {
+  try {
+    return numericOf(await readdir(dir));
+  } catch {
+    return [];
+  }
+}
+
+function numericOf(names: readonly string[]): number[] {
   const out: number[] = [];
   for (const n of names) {
     const c = n.charCodeAt(0);
@@ -43,16 +60,16 @@ function threadsOf(procRoot: string, tgid: number, out: TaskId[]): void {
 }
 
 /**
- * listProcTasks, reading /proc/<tgid>/task in slices (src/slices.ts) between which the
- * event loop runs. A process listing is one read and takes no turns.
+ * listProcTasks, with the event loop let in: /proc read on the thread pool, then (threads)
+ * /proc/<tgid>/task in slices (src/slices.ts).
  */
 export async function listProcTasksYielding(
   mode: ListMode,
   procRoot = '/proc',
   of?: ReadonlySet<number>,
 ): Promise<TaskId[]> {
-  if (mode === 'process') return listProcTasks(mode, procRoot, of);
-  const pids = of ? [...of] : numericEntries(procRoot);
+  const pids = of && mode === 'thread' ? [...of] : await numericEntriesAsync(procRoot);
+  if (mode === 'process') return pids.map((id) => ({ id, tgid: id }));
   const out: TaskId[] = [];
   await inSlices(pids.length, (i) => threadsOf(procRoot, pids[i]!, out), 64);
   return out;

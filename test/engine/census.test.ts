@@ -21,7 +21,7 @@ function censusOf(stats: FakeStatsSource) {
   const io: CensusIo = {
     lastPid: () => state.last,
     linkCount: () => 10 + processes().length,
-    listAll: () => (state.listings++, processes().sort((a, b) => a - b)),
+    listAll: async () => (state.listings++, processes().sort((a, b) => a - b)),
   };
   return { census: new ProcessCensus(io), state };
 }

@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadAddon, type NativeQuerySocket } from '../../src/kernel/addon.js';
-import { NetlinkSource } from '../../src/sources/netlink.js';
+import { constants } from 'node:os';
+import { loadAddon, loadContract, type NativeQuerySocket } from '../../src/kernel/addon.js';
+import { decodeQueryResult, decodeQueryResultYielding, NetlinkSource } from '../../src/sources/netlink.js';
 import { decodeTaskstats, keepStatsBytes, num, statsBytes } from '../../src/kernel/decode.js';
 import { nothingMoved } from '../../src/model/scan.js';
 import { delay, exited, needsRoot, schedstat, spawnTracked, waitStopped } from '../helpers.js';
+import { withSlicedClock } from '../fakes/sliced-clock.js';
 
 const BUSY =
   'let x=0; for(;;){ x++; if (x % 1e7 === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); }';
@@ -157,7 +159,9 @@ test('a batch of 1,000 ids: one result per id, in order, live ones exact', async
         assert.ok(r.stats.version >= 2);
       }
     });
-    assert.ok(ok >= live.length / 2 - 5, `expected most live ids answered, got ${ok}`);
+    // (a machine of more than 1,000 processes: only the first 1,000 are asked)
+    const asked = Math.min(live.length, ids.length);
+    assert.ok(ok >= asked / 2 - 5, `expected most of the ${asked} live ids asked answered, got ${ok}`);
     assert.equal(src.info().timeouts, 0);
   } finally {
     src.close();
@@ -354,4 +358,19 @@ test('batches decoded from one reused buffer keep their own figures (real kernel
   );
   assert.ok(kept.status === 'ok');
   assert.equal(decodeTaskstats(statsBytes(kept.stats)!).raw.ac_pid, a.pid, "a recording's bytes stay its own");
+});
+
+test("a batch's decoding lets the event loop run between slices, and decodes what the whole-batch decode does", async () => {
+  const entry = loadContract().queryEntry;
+  const n = 3000;
+  const ab = new ArrayBuffer(n * entry.bytes);
+  const dv = new DataView(ab);
+  // every other entry gone (ESRCH), the rest failed with EPERM: no STATS bytes needed
+  for (let i = 0; i < n; i++)
+    dv.setInt32(i * entry.bytes + entry.status, i % 2 ? constants.errno.ESRCH : constants.errno.EPERM, true);
+  const targets = Array.from({ length: n }, (_, i) => ({ kind: 'pid' as const, id: 100 + i }));
+  const { result, turns } = await withSlicedClock(() => decodeQueryResultYielding(ab, targets, entry));
+  assert.ok(turns >= n / 256 - 1, `the event loop ran between the slices (${turns} turns)`);
+  assert.deepEqual(result, decodeQueryResult(ab, targets, entry));
+  assert.equal(result.filter((r) => r.status === 'gone').length, n / 2);
 });

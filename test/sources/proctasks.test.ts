@@ -1,6 +1,8 @@
 // Listing tasks from a /proc tree: in one go, or in slices that let the event loop run.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -21,6 +23,33 @@ test('a thread listing in slices lets the event loop run between them, and lists
     assert.equal(whole.length, 600);
     assert.deepEqual(sliced, whole);
     assert.deepEqual(await listProcTasksYielding('process', root), listProcTasks('process', root));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a process listing is read on the thread pool: the event loop runs while the pool is busy', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'delaytop-proc-'));
+  try {
+    for (let p = 1; p <= 50; p++) mkdirSync(path.join(root, String(p)));
+    // each of the pool's threads held in an open() of a FIFO with no writer yet
+    const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const fifos = Array.from({ length: poolSize }, (_, i) => path.join(root, `fifo${i}`));
+    for (const f of fifos) execFileSync('mkfifo', [f]);
+    const held = fifos.map((f) => open(f, 'r'));
+    let listed = false;
+    const listing = listProcTasksYielding('process', root).then((l) => ((listed = true), l));
+    let turns = 0;
+    while (turns < 20) {
+      await new Promise((r) => setImmediate(r));
+      turns++;
+    }
+    assert.equal(listed, false, 'the listing waits for the pool: it was not read on the JS thread');
+    for (const f of fifos) closeSync(openSync(f, 'w')); // a writer for each: the opens return
+    for (const h of held) await (await h).close();
+    const got = await listing;
+    assert.deepEqual(got, listProcTasks('process', root));
+    assert.equal(got.length, 50);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
