@@ -31,7 +31,7 @@ export async function computeScanInSlices(
   await inSlices(results.length, (i) => scanRecord(s, results[i]!), 256);
   if (threads) {
     const { carried, plan } = threads;
-    await inSlices(carried.length, (i) => carryThread(s, carried[i]!, plan), 4096);
+    await inSlices(carried.length, (i) => carryThread(s, carried[i]!, plan), 1024);
   }
   return endScan(s, threads?.tasks ?? tasks, batch, threads);
 }
