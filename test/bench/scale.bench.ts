@@ -113,7 +113,8 @@ async function quitPane(what: string): Promise<void> {
  * sent through it, and the pane's output as tmux reads it from the program, with no process
  * started per key or per look. A key's time to the screen is from the key's command to the
  * output that holds the text: the program's part, and tmux's, without the cost of starting
- * a tmux client for each look at the screen (20-40 ms a look here, once paid in every key).
+ * a tmux client for each look at the screen (20-40 ms each on a slow host, which every
+ * figure would include).
  */
 function watchPane() {
   const ctl = spawn('tmux', ['-L', SOCKET, '-f', '/dev/null', '-C', 'attach', '-f', 'ignore-size', '-t', SESSION], {
