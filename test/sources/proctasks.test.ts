@@ -1,7 +1,7 @@
 // Listing tasks from a /proc tree: in one go, or in slices that let the event loop run.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,27 +30,31 @@ test('a thread listing in slices lets the event loop run between them, and lists
 
 test('a process listing is read on the thread pool: the event loop runs while the pool is busy', async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'delaytop-proc-'));
+  // each of the pool's threads held in an open() of a FIFO with no writer yet
+  const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const fifos = Array.from({ length: poolSize }, (_, i) => path.join(root, `fifo${i}`));
+  let released = false;
+  // a writer for each (non-blocking: never waits for a reader), so the opens return
+  const release = () => {
+    if (released) return;
+    released = true;
+    for (const f of fifos) closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
+  };
   try {
     for (let p = 1; p <= 50; p++) mkdirSync(path.join(root, String(p)));
-    // each of the pool's threads held in an open() of a FIFO with no writer yet
-    const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-    const fifos = Array.from({ length: poolSize }, (_, i) => path.join(root, `fifo${i}`));
     for (const f of fifos) execFileSync('mkfifo', [f]);
     const held = fifos.map((f) => open(f, 'r'));
     let listed = false;
     const listing = listProcTasksYielding('process', root).then((l) => ((listed = true), l));
-    let turns = 0;
-    while (turns < 20) {
-      await new Promise((r) => setImmediate(r));
-      turns++;
-    }
+    for (let turns = 0; turns < 20; turns++) await new Promise((r) => setImmediate(r));
     assert.equal(listed, false, 'the listing waits for the pool: it was not read on the JS thread');
-    for (const f of fifos) closeSync(openSync(f, 'w')); // a writer for each: the opens return
+    release();
     for (const h of held) await (await h).close();
     const got = await listing;
     assert.deepEqual(got, listProcTasks('process', root));
     assert.equal(got.length, 50);
   } finally {
+    release();
     rmSync(root, { recursive: true, force: true });
   }
 });
