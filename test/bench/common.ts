@@ -1,8 +1,9 @@
-// Shared benchmark plumbing: C baselines compiled on demand, CPU-time readings, and the
-// one-JSON-line-per-target report format.
-import { execFileSync } from 'node:child_process';
+// Shared benchmark plumbing: C baselines compiled on demand, CPU-time readings, the
+// one-JSON-line-per-target report format, and a key's time to a tmux pane's screen.
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -65,3 +66,50 @@ export function report(t: Target): boolean {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A tmux control-mode client on a pane (its size ignored: the pane keeps its own): keys
+ * sent through it, and the pane's output as tmux reads it from the program, with no process
+ * started per key or per look. A key's time to the screen is from the key's command to the
+ * output that holds the text: the program's part, and tmux's, without the cost of starting
+ * a tmux client for each look at the screen (20-40 ms each on a slow host, which every
+ * figure would include). `client` is for the caller's clean-up of children.
+ */
+export function watchPane(socket: string, target: string) {
+  const client = spawn('tmux', ['-L', socket, '-f', '/dev/null', '-C', 'attach', '-f', 'ignore-size', '-t', target], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  let text = '';
+  let wake: (() => void) | null = null;
+  // %output %<pane> <the bytes, each below 32 and each \\ as \\ooo in octal>
+  createInterface({ input: client.stdout! }).on('line', (line) => {
+    const m = /^%output %\d+ (.*)$/.exec(line);
+    if (!m) return;
+    text += m[1]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    wake?.();
+  });
+  // what is printed, without the escape sequences in between
+  const plain = () => text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]/g, '');
+  return {
+    client,
+    /** ms from sending `key` until the pane's output holds `wanted` (throws after `timeoutMs`, with `screen()`) */
+    async keyToText(key: string, wanted: string, screen: () => string, timeoutMs = 5000): Promise<number> {
+      text = '';
+      const at = performance.now();
+      client.stdin!.write(`send-keys -t ${target} ${key}\n`);
+      while (!plain().includes(wanted)) {
+        if (performance.now() - at > timeoutMs)
+          throw new Error(`no "${wanted}" ${timeoutMs} ms after the key; the pane shows:\n${screen()}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+        wake = null;
+      }
+      return performance.now() - at;
+    },
+    close() {
+      client.stdin!.end();
+    },
+  };
+}

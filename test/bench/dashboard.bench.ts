@@ -30,7 +30,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { compileC, procCpuMs, procPeakRssBytes, repoRoot, report, sleep } from './common.js';
+import { compileC, procCpuMs, procPeakRssBytes, repoRoot, report, sleep, watchPane } from './common.js';
 
 const SECONDS = Number(process.env.DASHBOARD_BENCH_SECONDS ?? 60);
 const WARMUP_SECONDS = Number(process.env.DASHBOARD_BENCH_WARMUP ?? 120);
@@ -641,14 +641,14 @@ async function main(): Promise<boolean> {
   });
 
   // 2. Storm, the dashboard still open. First a key press without a storm, for comparison.
+  const pane = watchPane(SOCKET, SESSION);
+  live.add(pane.client);
   /** When (performance.now()) the help overlay appeared after pressing ?, or NaN; then closes it. */
   const pressHelp = async (): Promise<{ pressedAt: number; shownAt: number }> => {
     const pressedAt = performance.now();
-    tmux('send-keys', '-t', SESSION, '?');
     let shownAt = NaN;
     try {
-      await waitFor('the help overlay', 15_000, () => helpShown(screen()), 20);
-      shownAt = performance.now();
+      shownAt = pressedAt + (await pane.keyToText('?', 'delaytop help', screen, 15_000));
       tmux('send-keys', '-t', SESSION, '?');
       await waitFor('the help overlay to close', 15_000, () => !helpShown(screen()) && counters(screen()), 20);
     } catch (e) {
@@ -683,6 +683,8 @@ async function main(): Promise<boolean> {
   await sleep(200);
   const keyDuringStorm = Number.isNaN(stormEndedAt);
   const key = await pressHelp();
+  pane.close();
+  live.delete(pane.client);
   const stormInfo = await storm.done;
   const want = base.exits + stormInfo.taskExits;
   let last = base;

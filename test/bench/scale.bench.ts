@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { compileC, procCpuMs, procPeakRssBytes, repoRoot, report, sleep } from './common.js';
+import { compileC, procCpuMs, procPeakRssBytes, repoRoot, report, sleep, watchPane } from './common.js';
 
 const PROCS = Number(process.env.SCALE_BENCH_PROCS ?? 10_000);
 const THREADS = Number(process.env.SCALE_BENCH_THREADS ?? 50_000);
@@ -108,55 +108,6 @@ async function quitPane(what: string): Promise<void> {
   await waitFor(`${what} to quit`, 30_000, () => paneChildren().length === 0, 100);
 }
 
-/**
- * A tmux control-mode client on the pane (its size ignored: the pane stays 120x40): keys
- * sent through it, and the pane's output as tmux reads it from the program, with no process
- * started per key or per look. A key's time to the screen is from the key's command to the
- * output that holds the text: the program's part, and tmux's, without the cost of starting
- * a tmux client for each look at the screen (20-40 ms each on a slow host, which every
- * figure would include).
- */
-function watchPane() {
-  const ctl = spawn('tmux', ['-L', SOCKET, '-f', '/dev/null', '-C', 'attach', '-f', 'ignore-size', '-t', SESSION], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  live.add(ctl);
-  let text = '';
-  let wake: (() => void) | null = null;
-  // %output %<pane> <the bytes, each below 32 and each \\ as \\ooo in octal>
-  createInterface({ input: ctl.stdout! }).on('line', (line) => {
-    const m = /^%output %\d+ (.*)$/.exec(line);
-    if (!m) return;
-    text += m[1]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    wake?.();
-  });
-  // what is printed, without the escape sequences in between
-  const plain = () => text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]/g, '');
-  return {
-    /** ms from sending `key` until the pane's output holds `wanted` */
-    async keyToText(key: string, wanted: string): Promise<number> {
-      text = '';
-      const at = performance.now();
-      ctl.stdin!.write(`send-keys -t ${SESSION} ${key}\n`);
-      const deadline = at + 5000;
-      while (!plain().includes(wanted)) {
-        if (performance.now() > deadline)
-          throw new Error(`no "${wanted}" 5 s after the key; the pane shows:\n${screen()}`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 100);
-        });
-        wake = null;
-      }
-      return performance.now() - at;
-    },
-    close() {
-      ctl.stdin!.end();
-      live.delete(ctl);
-    },
-  };
-}
-
 interface Run {
   cpuPct: number;
   refreshMs: number[];
@@ -186,16 +137,18 @@ async function dashboard(cli: string, threadMode: boolean): Promise<Run> {
   }
   const cpuPct = ((procCpuMs(pid) - cpu0) / (performance.now() - t0)) * 100;
   const keyMs: number[] = [];
-  const pane = watchPane();
+  const pane = watchPane(SOCKET, SESSION);
+  live.add(pane.client);
   try {
     for (let i = 0; i < KEY_PRESSES; i++) {
-      keyMs.push(await pane.keyToText('?', 'delaytop help'));
+      keyMs.push(await pane.keyToText('?', 'delaytop help', screen));
       keys('Escape');
       await waitFor('the help to close', 5000, () => !/delaytop help/.test(screen()));
       await sleep(700 + 97 * i); // the next press at another point of the refresh cycle
     }
   } finally {
     pane.close();
+    live.delete(pane.client);
   }
   const peakRssMb = procPeakRssBytes(pid) / 2 ** 20;
   await quitPane('the dashboard');
