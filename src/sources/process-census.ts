@@ -9,7 +9,7 @@
 // a count read while processes came or went, and anything unreadable (in a container, the
 // kernel's count is every namespace's, and never agrees): the directory is the fallback.
 import { statSync } from 'node:fs';
-import { listProcTasksYielding } from './proctasks.js';
+import { listProcessIds } from './proctasks.js';
 import { readLastPid } from './system.js';
 
 const NONE: ReadonlySet<number> = new Set();
@@ -23,7 +23,7 @@ export interface CensusIo {
   lastPid(): number | null;
   /** /proc's link count; null: unreadable */
   linkCount(): number | null;
-  /** /proc's numeric entries, ascending (read off the JS thread: see listProcTasksYielding) */
+  /** /proc's numeric entries, ascending (read off the JS thread: see listProcessIds) */
   listAll(): Promise<number[]>;
 }
 
@@ -36,7 +36,7 @@ export const procCensusIo: CensusIo = {
       return null;
     }
   },
-  listAll: async () => (await listProcTasksYielding('process')).map((t) => t.id),
+  listAll: () => listProcessIds(),
 };
 
 /** A refresh's processes: read from the directory, or the known ones plus ids to confirm. */

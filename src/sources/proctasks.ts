@@ -23,12 +23,13 @@ function numericEntries(dir: string): number[] {
 }
 
 /**
- * numericEntries, read on the thread pool: /proc's own directory of 10,000 processes takes
- * the kernel tens of ms to list (it walks every task's id), which a key would wait for.
+ * Every process id in /proc (ascending), read on the thread pool: /proc's own directory of
+ * 10,000 processes takes the kernel tens of ms to list (it walks every task's id), which a
+ * key would wait for.
  */
-async function numericEntriesAsync(dir: string): Promise<number[]> {
+export async function listProcessIds(procRoot = '/proc'): Promise<number[]> {
   try {
-    return numericOf(await readdir(dir));
+    return numericOf(await readdir(procRoot));
   } catch {
     return [];
   }
@@ -68,7 +69,7 @@ export async function listProcTasksYielding(
   procRoot = '/proc',
   of?: ReadonlySet<number>,
 ): Promise<TaskId[]> {
-  const pids = of && mode === 'thread' ? [...of] : await numericEntriesAsync(procRoot);
+  const pids = of && mode === 'thread' ? [...of] : await listProcessIds(procRoot);
   if (mode === 'process') return pids.map((id) => ({ id, tgid: id }));
   const out: TaskId[] = [];
   await inSlices(pids.length, (i) => threadsOf(procRoot, pids[i]!, out), 64);
