@@ -81,8 +81,27 @@ export function watchPane(socket: string, target: string) {
   });
   let text = '';
   let wake: (() => void) | null = null;
+  // Replies to the commands sent through stdin, in order: the lines between %begin and %end
+  // (or %error) with flags 1. (The attach command's own reply comes first, with flags 0.)
+  const replies: ((lines: string[] | Error) => void)[] = [];
+  let reply: string[] | null = null;
+  let ours = false;
   // %output %<pane> <the bytes, each below 32 and each \\ as \\ooo in octal>
   createInterface({ input: client.stdout! }).on('line', (line) => {
+    if (reply) {
+      const end = /^%(end|error) \d+ \d+ \d+$/.exec(line);
+      if (!end) return void reply.push(line);
+      const done = reply;
+      reply = null;
+      if (ours) replies.shift()?.(end[1] === 'end' ? done : new Error(`tmux: ${done.join('\n')}`));
+      return;
+    }
+    const begin = /^%begin \d+ \d+ (\d+)$/.exec(line);
+    if (begin) {
+      reply = [];
+      ours = begin[1] === '1';
+      return;
+    }
     const m = /^%output %\d+ (.*)$/.exec(line);
     if (!m) return;
     text += m[1]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -96,6 +115,7 @@ export function watchPane(socket: string, target: string) {
     async keyToText(key: string, wanted: string, screen: () => string, timeoutMs = 5000): Promise<number> {
       text = '';
       const at = performance.now();
+      replies.push(() => {}); // send-keys replies with an empty block
       client.stdin!.write(`send-keys -t ${target} ${key}\n`);
       while (!plain().includes(wanted)) {
         if (performance.now() - at > timeoutMs)
@@ -107,6 +127,16 @@ export function watchPane(socket: string, target: string) {
         wake = null;
       }
       return performance.now() - at;
+    },
+    /**
+     * A tmux command run through the client, and what it printed: no tmux process is
+     * started, so a look at the screen makes no exit for the dashboard to see.
+     */
+    command(cmd: string): Promise<string> {
+      return new Promise((resolve, reject) => {
+        replies.push((r) => (r instanceof Error ? reject(r) : resolve(r.join('\n') + '\n')));
+        client.stdin!.write(`${cmd}\n`);
+      });
     },
     close() {
       client.stdin!.end();

@@ -26,6 +26,7 @@
 // DASHBOARD_BENCH_FIFO_READERS=1 (what-if: the exit reader threads at SCHED_FIFO 2 for the storm),
 // DASHBOARD_BENCH_CLI=<path>/dist/cli.js (what-if: measure a patched copy of the build).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -506,15 +507,17 @@ async function main(): Promise<boolean> {
   tmuxStarted = true;
   socketPath = paneVar('socket_path');
   // Should this process be SIGKILLed, nothing here runs: a watchdog outside it ends the tmux
-  // server (and with it the dashboard) then. It leaves by itself once the server is gone.
-  spawn(
+  // server (and with it the dashboard) then. It waits for the end of its stdin, a pipe whose
+  // other end only this process holds (close-on-exec), and so wakes once: when this process
+  // is gone, however it ended. (It polled with `tmux has-session` and `sleep 1`: two exits a
+  // second, which the dashboard took in the measured window.)
+  const watchdog = spawn(
     'sh',
-    [
-      '-c',
-      `while kill -0 ${process.pid} 2>/dev/null && tmux -L ${SOCKET} has-session 2>/dev/null; do sleep 1; done; tmux -L ${SOCKET} kill-server 2>/dev/null; rm -rf '${socketPath}' '${dir}'`,
-    ],
-    { detached: true, stdio: 'ignore' },
-  ).unref();
+    ['-c', `cat > /dev/null; tmux -L ${SOCKET} kill-server 2>/dev/null; rm -rf '${socketPath}' '${dir}'`],
+    { detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  watchdog.unref();
+  (watchdog.stdin as Socket).unref();
   const shellPid = Number(paneVar('pane_pid'));
   await waitFor('the shell prompt', 10_000, () => screen().includes('bench$'));
   const prof = PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${PROFILE_DIR} ` : '';
@@ -566,10 +569,15 @@ async function main(): Promise<boolean> {
 
   // 1. Scanning. What the dashboard writes to its terminal is copied to a file meanwhile, to
   // count the frames drawn: Ink wraps each frame that changes the screen in a synchronized
-  // update (ESC[?2026h ... ESC[?2026l) on a terminal.
+  // update (ESC[?2026h ... ESC[?2026l) on a terminal. The screen is read through a tmux
+  // control-mode client: a tmux process a look would be an exit a second for the dashboard
+  // to take, the bench's own, in the figure (docs/performance.md).
+  const pane = watchPane(SOCKET, SESSION);
+  live.add(pane.client);
+  const paneScreen = () => pane.command(`capture-pane -p -t ${SESSION}`);
   const ptyCopy = path.join(dir, 'pane-output');
-  tmux('pipe-pane', '-t', SESSION, '-O', `cat > ${ptyCopy}`);
-  const feed0 = counters(screen());
+  await pane.command(`pipe-pane -t ${SESSION} -O 'cat > ${ptyCopy}'`);
+  const feed0 = counters(await paneScreen());
   const cpu0 = procCpuMs(pid);
   const times0 = procTimes(pid);
   const threads0 = cpuByThread(pid);
@@ -580,15 +588,15 @@ async function main(): Promise<boolean> {
   const rssTrace: string[] = [];
   for (let i = 1; i <= SECONDS; i++) {
     await sleep(t0 + i * 1000 - performance.now());
-    const r = refreshMsOnScreen(screen());
+    const r = refreshMsOnScreen(await paneScreen());
     if (r !== null) refreshTimes.push(r);
     if (i % 10 === 0 || i === SECONDS) rssTrace.push(`${i}s ${mb(rssBytes(pid)).toFixed(0)}`);
   }
   const cpu1 = procCpuMs(pid);
   const times1 = procTimes(pid);
   const elapsedMs = performance.now() - t0;
-  const feed1 = counters(screen());
-  tmux('pipe-pane', '-t', SESSION); // stop copying
+  const feed1 = counters(await paneScreen());
+  await pane.command(`pipe-pane -t ${SESSION}`); // stop copying
   await sleep(200);
   const written = readFileSync(ptyCopy, 'latin1');
   const frames = written.split('\x1b[?2026h').length - 1;
@@ -641,8 +649,6 @@ async function main(): Promise<boolean> {
   });
 
   // 2. Storm, the dashboard still open. First a key press without a storm, for comparison.
-  const pane = watchPane(SOCKET, SESSION);
-  live.add(pane.client);
   /** When (performance.now()) the help overlay appeared after pressing ?, or NaN; then closes it. */
   const pressHelp = async (): Promise<{ pressedAt: number; shownAt: number }> => {
     const pressedAt = performance.now();
