@@ -73,7 +73,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * started per key or per look. A key's time to the screen is from the key's command to the
  * output that holds the text: the program's part, and tmux's, without the cost of starting
  * a tmux client for each look at the screen (20-40 ms each on a slow host, which every
- * figure would include). `client` is for the caller's clean-up of children.
+ * figure would include). Other tmux commands (capture-pane, pipe-pane) run through it too,
+ * with their output. `client` is for the caller's clean-up of children.
  */
 export function watchPane(socket: string, target: string) {
   const client = spawn('tmux', ['-L', socket, '-f', '/dev/null', '-C', 'attach', '-f', 'ignore-size', '-t', target], {
@@ -107,6 +108,10 @@ export function watchPane(socket: string, target: string) {
     text += m[1]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
     wake?.();
   });
+  // A client that ends leaves no command waiting for its reply.
+  client.on('exit', (code, signal) => {
+    for (const r of replies.splice(0)) r(new Error(`the tmux control client ended (${code ?? signal})`));
+  });
   // what is printed, without the escape sequences in between
   const plain = () => text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]/g, '');
   return {
@@ -134,6 +139,8 @@ export function watchPane(socket: string, target: string) {
      */
     command(cmd: string): Promise<string> {
       return new Promise((resolve, reject) => {
+        if (client.exitCode !== null || client.signalCode !== null)
+          return reject(new Error(`the tmux control client has ended; not run: ${cmd}`));
         replies.push((r) => (r instanceof Error ? reject(r) : resolve(r.join('\n') + '\n')));
         client.stdin!.write(`${cmd}\n`);
       });
