@@ -654,9 +654,12 @@ async function main(): Promise<boolean> {
 
   // 1b. Exits now and then (informational). The window above has none; a machine at rest
   // has a few. A shell starting `sleep 0.2` in turn makes about five a second: what each
-  // costs the dashboard beyond the quiet window's rate.
+  // costs the dashboard beyond the quiet window's rate. (The loop also ends with this
+  // process, SIGKILL included: `kill -0` is the shell's own, no process.)
   if (TRICKLE_SECONDS > 0) {
-    const trickle = spawn('sh', ['-c', 'while :; do sleep 0.2; done'], { stdio: 'ignore' });
+    const trickle = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.2; done`], {
+      stdio: 'ignore',
+    });
     live.add(trickle);
     await sleep(2000);
     const f0 = counters(await paneScreen());
