@@ -652,10 +652,10 @@ async function main(): Promise<boolean> {
     target: '<= 100',
   });
 
-  // 1b. Exits now and then (informational). The window above has none; a machine at rest
-  // has a few. A shell starting `sleep 0.2` in turn makes about five a second: what each
-  // costs the dashboard beyond the quiet window's rate. (The loop also ends with this
-  // process, SIGKILL included: `kill -0` is the shell's own, no process.)
+  // 1b. Exits now and then (informational). The window above has none, as this machine at
+  // rest has none; a machine in use has a few. A shell starting `sleep 0.2` in turn makes
+  // about five a second: what each costs the dashboard beyond the quiet window's rate. (The
+  // loop also ends with this process, SIGKILL included: `kill -0` is the shell's own.)
   if (TRICKLE_SECONDS > 0) {
     const trickle = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.2; done`], {
       stdio: 'ignore',
