@@ -1,7 +1,7 @@
 // Listing tasks from a /proc tree: in one go, or in slices that let the event loop run.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,16 +34,40 @@ test('a process listing is read on the thread pool: the event loop runs while th
   const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
   const fifos = Array.from({ length: poolSize }, (_, i) => path.join(root, `fifo${i}`));
   let released = false;
-  // a writer for each (non-blocking: never waits for a reader), so the opens return
+  // A writer for each (non-blocking: never waits for a reader), so the opens return. One
+  // whose open has not begun has no reader yet (ENXIO): the FIFOs' removal in `finally`
+  // then makes that open fail instead of wait.
   const release = () => {
     if (released) return;
     released = true;
-    for (const f of fifos) closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
+    for (const f of fifos) {
+      try {
+        closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
+      }
+    }
   };
+  // pool threads of this process inside a FIFO's open, waiting for a writer
+  const inFifoOpen = () =>
+    readdirSync('/proc/self/task').filter((t) => {
+      try {
+        return readFileSync(`/proc/self/task/${t}/wchan`, 'utf8') === 'wait_for_partner';
+      } catch {
+        return false;
+      }
+    }).length;
   try {
     for (let p = 1; p <= 50; p++) mkdirSync(path.join(root, String(p)));
     for (const f of fifos) execFileSync('mkfifo', [f]);
     const held = fifos.map((f) => open(f, 'r'));
+    for (const h of held) h.catch(() => {}); // (one that fails after a failed check: not unhandled)
+    // every pool thread in its open before the listing is asked (a thread still busy with
+    // an earlier test's work, or not yet started, would take the opens late)
+    for (const until = Date.now() + 10_000; inFifoOpen() < poolSize;) {
+      assert.ok(Date.now() < until, `${inFifoOpen()} of ${poolSize} pool threads in a FIFO's open after 10 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
     let listed = false;
     const listing = listProcTasksYielding('process', root).then((l) => ((listed = true), l));
     for (let turns = 0; turns < 20; turns++) await new Promise((r) => setImmediate(r));
