@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -33,21 +33,8 @@ test('a process listing is read on the thread pool: the event loop runs while th
   // each of the pool's threads held in an open() of a FIFO with no writer yet
   const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
   const fifos = Array.from({ length: poolSize }, (_, i) => path.join(root, `fifo${i}`));
-  let released = false;
-  // A writer for each (non-blocking: never waits for a reader), so the opens return. One
-  // whose open has not begun has no reader yet (ENXIO): the FIFOs' removal in `finally`
-  // then makes that open fail instead of wait.
-  const release = () => {
-    if (released) return;
-    released = true;
-    for (const f of fifos) {
-      try {
-        closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
-      }
-    }
-  };
+  let held: Promise<FileHandle>[] = [];
+  let closed = false;
   // pool threads of this process inside a FIFO's open, waiting for a writer
   const inFifoOpen = () =>
     readdirSync('/proc/self/task').filter((t) => {
@@ -60,8 +47,8 @@ test('a process listing is read on the thread pool: the event loop runs while th
   try {
     for (let p = 1; p <= 50; p++) mkdirSync(path.join(root, String(p)));
     for (const f of fifos) execFileSync('mkfifo', [f]);
-    const held = fifos.map((f) => open(f, 'r'));
-    for (const h of held) h.catch(() => {}); // (one that fails after a failed check: not unhandled)
+    held = fifos.map((f) => open(f, 'r'));
+    for (const h of held) h.catch(() => {}); // (settled in finally, whatever happens)
     // every pool thread in its open before the listing is asked (a thread still busy with
     // an earlier test's work, or not yet started, would take the opens late)
     for (const until = Date.now() + 10_000; inFifoOpen() < poolSize;) {
@@ -72,13 +59,30 @@ test('a process listing is read on the thread pool: the event loop runs while th
     const listing = listProcTasksYielding('process', root).then((l) => ((listed = true), l));
     for (let turns = 0; turns < 20; turns++) await new Promise((r) => setImmediate(r));
     assert.equal(listed, false, 'the listing waits for the pool: it was not read on the JS thread');
-    release();
+    // a writer for each (non-blocking: there is a reader), so the opens return
+    for (const f of fifos) closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
     for (const h of held) await (await h).close();
+    closed = true;
     const got = await listing;
     assert.deepEqual(got, listProcTasks('process', root));
     assert.equal(got.length, 50);
   } finally {
-    release();
+    // Whatever failed, no pool thread is left waiting: each FIFO gets a writer that stays
+    // until every open has returned (O_RDWR never waits; an open that begins later finds it).
+    const writers = fifos.map((f) => {
+      try {
+        return openSync(f, constants.O_RDWR | constants.O_NONBLOCK);
+      } catch {
+        return -1;
+      }
+    });
+    const settled = await Promise.race([
+      Promise.allSettled(held),
+      new Promise<null>((r) => setTimeout(() => r(null), 10_000)),
+    ]);
+    for (const fd of writers) if (fd >= 0) closeSync(fd);
+    if (!closed && settled)
+      for (const s of settled) if (s.status === 'fulfilled') await s.value.close().catch(() => {});
     rmSync(root, { recursive: true, force: true });
   }
 });
