@@ -112,6 +112,17 @@ export function watchPane(socket: string, target: string) {
   client.on('exit', (code, signal) => {
     for (const r of replies.splice(0)) r(new Error(`the tmux control client ended (${code ?? signal})`));
   });
+  /**
+   * A tmux command run through the client, and what it printed: no tmux process is
+   * started, so a look at the screen makes no exit for the dashboard to see.
+   */
+  const command = (cmd: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      if (client.exitCode !== null || client.signalCode !== null)
+        return reject(new Error(`the tmux control client has ended; not run: ${cmd}`));
+      replies.push((r) => (r instanceof Error ? reject(r) : resolve(r.join('\n') + '\n')));
+      client.stdin!.write(`${cmd}\n`);
+    });
   // what is printed, without the escape sequences in between
   const plain = () => text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]/g, '');
   return {
@@ -120,8 +131,7 @@ export function watchPane(socket: string, target: string) {
     async keyToText(key: string, wanted: string, screen: () => string, timeoutMs = 5000): Promise<number> {
       text = '';
       const at = performance.now();
-      replies.push(() => {}); // send-keys replies with an empty block
-      client.stdin!.write(`send-keys -t ${target} ${key}\n`);
+      command(`send-keys -t ${target} ${key}`).catch(() => {}); // (a key not sent shows as a timeout)
       while (!plain().includes(wanted)) {
         if (performance.now() - at > timeoutMs)
           throw new Error(`no "${wanted}" ${timeoutMs} ms after the key; the pane shows:\n${screen()}`);
@@ -133,18 +143,7 @@ export function watchPane(socket: string, target: string) {
       }
       return performance.now() - at;
     },
-    /**
-     * A tmux command run through the client, and what it printed: no tmux process is
-     * started, so a look at the screen makes no exit for the dashboard to see.
-     */
-    command(cmd: string): Promise<string> {
-      return new Promise((resolve, reject) => {
-        if (client.exitCode !== null || client.signalCode !== null)
-          return reject(new Error(`the tmux control client has ended; not run: ${cmd}`));
-        replies.push((r) => (r instanceof Error ? reject(r) : resolve(r.join('\n') + '\n')));
-        client.stdin!.write(`${cmd}\n`);
-      });
-    },
+    command,
     close() {
       client.stdin!.end();
     },
